@@ -1,0 +1,39 @@
+# The two commands the README shows first: `make run` and `make test` (CONTRACT.md, Commands).
+# Each bootstraps .venv from requirements.lock by itself on a machine with only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint fmt schema lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the lock or the project's metadata changes.
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/paygate migrate
+	$(BIN)/paygate demo --quiet-if-loaded
+	$(BIN)/paygate serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+schema: $(STAMP)
+	$(BIN)/paygate export-schema > schema.graphql
+
+# Regenerate the lock after changing pyproject.toml's dependencies (needs uv on the PATH).
+lock:
+	uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

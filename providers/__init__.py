@@ -1,0 +1,1 @@
+"""The ports that db/ and providers/ implement live in domain/ports.py and domain/*/ports.py."""
