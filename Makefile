@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/paygate migrate
-	$(BIN)/paygate demo --quiet-if-loaded
+	$(BIN)/paygate demo
 	$(BIN)/paygate serve
 
 test: $(STAMP)

@@ -1,1 +1,32 @@
+"""The GraphQL schema: `build_schema(production=...)`; the exported SDL is schema.graphql."""
+from __future__ import annotations
 
+import logging
+
+import strawberry
+from graphql import GraphQLError
+
+from gql.schema import limits
+from gql.schema.errors import ERROR_TYPES
+from gql.schema.root import Mutation, Query
+
+log = logging.getLogger("paygate.graphql")
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        for error in errors:
+            if limits.is_unexpected(error):
+                log.error("resolver failed: %s", error.message, exc_info=error.original_error,
+                          extra={"path": error.path})
+            else:
+                log.info("request refused: %s", error.message)
+
+
+def build_schema(*, production: bool = False) -> Schema:
+    return Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES),
+                  extensions=limits.extensions(production=production))
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,61 @@
+"""Read queries for the API surfaces (GraphQL loaders, REST lists): plain reads, short sessions.
+
+Each function opens its own session, so data loaders can run them concurrently.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from db.engine import Database
+from db.mapping import product_from_row, user_from_row
+from db.repositories import SqlCarts
+from db.tables import ProductRow, UserRow
+from domain.catalog.model import Cart, Product
+from domain.users import User
+
+
+async def users_by_ids(db: Database, ids: Sequence[int]) -> dict[int, User]:
+    async with db.read_sessions() as session:
+        rows = await session.exec(select(UserRow).where(UserRow.id.in_(list(ids))))
+        return {row.id: user_from_row(row) for row in rows}
+
+
+async def user_by_email(db: Database, email: str) -> User | None:
+    async with db.read_sessions() as session:
+        row = (await session.exec(select(UserRow).where(UserRow.email == email.lower()))).first()
+        return user_from_row(row) if row else None
+
+
+async def products_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Product]:
+    async with db.read_sessions() as session:
+        rows = await session.exec(select(ProductRow).where(ProductRow.id.in_(list(ids))))
+        return {row.id: product_from_row(row) for row in rows}
+
+
+async def products_page(
+    db: Database, *, after_id: int | None, limit: int, seller_id: int | None = None,
+    currency: str | None = None, in_stock: bool | None = None,
+) -> tuple[list[Product], int]:
+    """One page by ascending id (keyset), plus the total count of the filtered list."""
+    filters = [ProductRow.active == True]  # noqa: E712 (SQL expression)
+    if seller_id is not None:
+        filters.append(ProductRow.seller_id == seller_id)
+    if currency is not None:
+        filters.append(ProductRow.currency == currency.upper())
+    if in_stock:
+        filters.append(ProductRow.stock > 0)
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(ProductRow).where(*filters))).one()
+        page = select(ProductRow).where(*filters)
+        if after_id is not None:
+            page = page.where(ProductRow.id > after_id)
+        rows = await session.exec(page.order_by(ProductRow.id).limit(limit))
+        return [product_from_row(row) for row in rows], total
+
+
+async def cart_of(db: Database, user_id: int) -> Cart:
+    async with db.read_sessions() as session:
+        return await SqlCarts(session).get(user_id)

@@ -1,0 +1,47 @@
+"""The unit of work: one business action, one write transaction, rolled back unless committed."""
+from __future__ import annotations
+
+from typing import Self
+
+from db.engine import Database
+from db.repositories import SqlCarts, SqlProducts
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._session = None
+        self._locked = False
+
+    async def __aenter__(self) -> Self:
+        lock = self.db.write_lock
+        if lock is not None:
+            await lock.acquire()
+            self._locked = True
+        try:
+            self._session = self.db.write_sessions()
+            await self._session.begin()
+        except BaseException:
+            await self._release()
+            raise
+        session = self._session
+        self.products = SqlProducts(session)
+        self.carts = SqlCarts(session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._session is not None:
+                await self._session.rollback()  # a no-op after commit
+                await self._session.close()
+        finally:
+            self._session = None
+            await self._release()
+
+    async def _release(self) -> None:
+        if self._locked:
+            self._locked = False
+            self.db.write_lock.release()
+
+    async def commit(self) -> None:
+        await self._session.commit()

@@ -1,0 +1,1 @@
+"""Products, their stock, and the buyer's cart."""

@@ -1,0 +1,41 @@
+"""Cart use cases. Each reads top to bottom and is one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.catalog.model import Cart, check_quantity
+from domain.errors import InsufficientStockError, NotFoundError, ValidationError
+from domain.identity import Actor
+from domain.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class SetCartItem:
+    actor: Actor
+    product_id: int
+    quantity: int  # 0 removes the line
+
+
+async def set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
+    check_quantity(cmd.quantity)
+    async with uow:
+        product = await uow.products.get(cmd.product_id)
+        if product is None or not product.active:
+            raise NotFoundError("product", cmd.product_id)
+        cart = await uow.carts.get(cmd.actor.user_id)
+        if cmd.quantity > 0:
+            others = [line for line in cart.lines if line.product.id != product.id]
+            # One currency per cart: an order is paid in one currency, and a silent conversion
+            # would be a price the buyer never saw.
+            if others and others[0].product.price.code != product.price.code:
+                raise ValidationError(
+                    f"the cart holds {others[0].product.price.code} items; "
+                    f"check them out or remove them before adding {product.price.code} items",
+                    "productId",
+                )
+            if cmd.quantity > product.available:
+                raise InsufficientStockError(product.id, cmd.quantity, product.available)
+        await uow.carts.set_quantity(cmd.actor.user_id, product.id, cmd.quantity)
+        cart = await uow.carts.get(cmd.actor.user_id)
+        await uow.commit()
+    return cart

@@ -1,0 +1,39 @@
+"""Per-request data loaders: a relation field costs one query per batch, never one per row.
+
+Each batch opens its own short session (db/queries.py), because one AsyncSession can't serve
+fields resolving in parallel (STACK-NOTES.md).
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import TypeVar
+
+from aiodataloader import DataLoader
+
+from db import queries
+from db.engine import Database
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _by_key(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader:
+    async def batch(keys: list[K]) -> list[V | None]:
+        found = await fetch(keys)
+        return [found.get(key) for key in keys]
+
+    return DataLoader(batch)
+
+
+class Loaders:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @cached_property
+    def users(self) -> DataLoader:
+        return _by_key(lambda ids: queries.users_by_ids(self.db, ids))
+
+    @cached_property
+    def products(self) -> DataLoader:
+        return _by_key(lambda ids: queries.products_by_ids(self.db, ids))

@@ -1,0 +1,23 @@
+"""The caller and other users, as far as the caller may see them."""
+from __future__ import annotations
+
+from domain.users import User
+from gql.resolvers.auth import require_actor
+
+
+async def me(context) -> User | None:
+    actor = require_actor(context)
+    return await context.loaders.users.load(actor.user_id)
+
+
+async def user(context, user_id: int) -> User | None:
+    """Another user's full record is for themselves and staff only; others get None (not found)."""
+    actor = context.actor
+    if actor is None or (actor.user_id != user_id and not actor.is_staff):
+        return None
+    return await context.loaders.users.load(user_id)
+
+
+async def seller_name(context, seller_id: int) -> str | None:
+    seller = await context.loaders.users.load(seller_id)
+    return seller.name if seller else None

@@ -1,0 +1,76 @@
+"""The root types: Query and Mutation (CONTRACT.md, GraphQL)."""
+from __future__ import annotations
+
+import strawberry
+
+from domain.errors import NotFoundError, PaymentsError
+from gql.resolvers import catalog as catalog_resolvers
+from gql.resolvers import users as user_resolvers
+from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
+from gql.schema.errors import expected_error
+from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
+from gql.schema.users import User
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller.")
+    async def me(self, info: strawberry.Info) -> User | None:
+        user = await user_resolvers.me(info.context)
+        return User.from_domain(user) if user else None
+
+    @strawberry.field(description="Any object by its global id, if the caller may see it.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        type_name, legacy_id = from_global_id(id)
+        resolve = NODE_RESOLVERS.get(type_name)
+        return await resolve(info.context, legacy_id) if resolve else None
+
+    @strawberry.field(description="Products for sale, by ascending id.")
+    async def products(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+                       seller_id: strawberry.ID | None = None, currency: str | None = None,
+                       in_stock: bool | None = None) -> Connection[Product]:
+        req = page_request(first, after)
+        seller = global_id_of("User", seller_id) if seller_id is not None else None
+        if seller_id is not None and seller is None:
+            return connection([], [], req, 0)
+        rows, total = await catalog_resolvers.products_page(
+            info.context, after_id=req.after_id, limit=req.limit, seller_id=seller, currency=currency,
+            in_stock=in_stock)
+        return connection([Product.from_domain(p) for p in rows], [p.id for p in rows], req, total)
+
+    @strawberry.field(description="The caller's cart.")
+    async def cart(self, info: strawberry.Info) -> Cart:
+        return Cart.from_domain(await catalog_resolvers.cart(info.context))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Set the quantity of one product in the caller's cart (0 removes it).")
+    async def cart_set_item(self, info: strawberry.Info, input: CartSetItemInput) -> CartSetItemResult:
+        product_id = global_id_of("Product", input.product_id)
+        try:
+            if product_id is None:
+                raise NotFoundError("product", input.product_id)
+            cart = await catalog_resolvers.cart_set_item(info.context, product_id, input.quantity)
+        except PaymentsError as exc:
+            return expected_error(exc)
+        return Cart.from_domain(cart)
+
+
+async def _product_node(context, legacy_id: int) -> Product | None:
+    product = await catalog_resolvers.product(context, legacy_id)
+    return Product.from_domain(product) if product and product.active else None
+
+
+async def _user_node(context, legacy_id: int) -> User | None:
+    user = await user_resolvers.user(context, legacy_id)
+    return User.from_domain(user) if user else None
+
+
+async def _cart_node(context, legacy_id: int) -> Cart | None:
+    if context.actor is None or context.actor.user_id != legacy_id:
+        return None
+    return Cart.from_domain(await catalog_resolvers.cart(context))
+
+
+NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node}

@@ -1,0 +1,61 @@
+"""The ASGI application factory: routes, lifespan, and the outermost middleware."""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from db.engine import Database
+from gql.schema import build_schema
+from paygate.auth import TokenCodec
+from paygate.graphql_view import GraphQLView
+from paygate.middleware import RequestContextMiddleware
+from paygate.settings import Settings
+
+log = logging.getLogger("paygate.app")
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    settings = settings or Settings()
+    owns_db = db is None
+    db = db or Database.from_url(settings.database_url)
+    tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
+    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens,
+                          graphiql=not settings.is_production)
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        try:
+            await db.ping()
+        except Exception:
+            log.exception("readiness check: database did not answer")
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette):
+        settings.warn_about_defaults()
+        yield
+        if owns_db:
+            await db.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *(extra_routes or []),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestContextMiddleware)])
+    app.state.settings = settings
+    app.state.db = db
+    app.state.tokens = tokens
+    return app

@@ -1,0 +1,108 @@
+"""The `paygate` command (CONTRACT.md, Commands)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from paygate.settings import Settings
+
+
+def _migrate(settings: Settings) -> None:
+    from db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"migrated {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _demo(settings: Settings) -> None:
+    from db.engine import Database
+    from paygate.auth import TokenCodec
+    from paygate.demo import load_demo
+
+    db = Database.from_url(settings.database_url)
+    try:
+        users, added = await load_demo(db)
+    finally:
+        await db.dispose()
+    print("demo shop loaded" if added else "demo shop already loaded")
+    tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
+    print("bearer tokens (30 days), for the Authorization header: Bearer <token>")
+    for email, user in users.items():
+        roles = user.roles.split()
+        print(f"  {email:<24} {roles[0]:<9} {tokens.issue(user.id, email, roles)}")
+
+
+async def _token(settings: Settings, who: str, role: str) -> None:
+    from db import queries
+    from db.engine import Database
+    from paygate.auth import TokenCodec
+
+    db = Database.from_url(settings.database_url)
+    try:
+        if who.isdigit():
+            user = (await queries.users_by_ids(db, [int(who)])).get(int(who))
+        else:
+            user = await queries.user_by_email(db, who)
+    finally:
+        await db.dispose()
+    if user is None:
+        sys.exit(f"no user {who!r}: run `paygate demo` or create the user first")
+    print(TokenCodec(settings.secret_key, settings.jwt_public_key).issue(user.id, user.email, [role]))
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from paygate.logs import configure_logging
+
+    configure_logging()
+    if not settings.is_production:
+        print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    uvicorn.run("paygate.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, proxy_headers=True, lifespan="on")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="paygate", description="paygate: a payments gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("demo", help="load the demo shop (idempotent) and print its users' tokens")
+    token = sub.add_parser("token", help="print a bearer token for local use")
+    token.add_argument("user", help="the user's email or integer id")
+    token.add_argument("--role", required=True, choices=["customer", "seller", "staff", "admin"])
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        from gql.schema import sdl
+
+        sys.stdout.write(sdl())
+        return
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        sys.exit(f"paygate: bad settings: {exc}")
+    match args.command:
+        case "serve":
+            _serve(settings, args.host, args.port, args.workers)
+        case "migrate":
+            _migrate(settings)
+        case "demo":
+            asyncio.run(_demo(settings))
+        case "token":
+            asyncio.run(_token(settings, args.user, args.role))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The outermost ASGI layer: a request id per request, one access log line, and the last resort
+for errors: a client never sees a stack trace, the log always has it."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from paygate.logs import request_id_var
+
+log = logging.getLogger("paygate.http")
+
+_INTERNAL = json.dumps({"error": "Internal server error"}).encode()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        # Accept a caller's id only when it is short and plain, so it can't forge log lines.
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = {"code": 0, "sent": False}
+
+        async def send_with_id(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope.get("path"), "method": scope.get("method")})
+            if scope["type"] == "http" and not status["sent"]:
+                status["code"] = 500
+                await send({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]})
+                await send({"type": "http.response.body", "body": _INTERNAL})
+        finally:
+            if scope["type"] == "http":
+                log.info("request", extra={
+                    "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            request_id_var.reset(token)
