@@ -4,6 +4,7 @@ from __future__ import annotations
 from db import queries
 from domain.catalog.model import Cart, Product
 from domain.catalog.service import SetCartItem, set_cart_item
+from domain.identity import Role
 from gql.resolvers.auth import require_actor
 
 
@@ -17,11 +18,12 @@ async def product(context, product_id: int) -> Product | None:
     return await context.loaders.products.load(product_id)
 
 
+# The cart is a buyer's: a seller or staff member who shops does so with the customer role.
 async def cart(context) -> Cart:
-    actor = require_actor(context)
+    actor = require_actor(context, Role.CUSTOMER)
     return await queries.cart_of(context.db, actor.user_id)
 
 
 async def cart_set_item(context, product_id: int, quantity: int) -> Cart:
-    actor = require_actor(context)
+    actor = require_actor(context, Role.CUSTOMER)
     return await set_cart_item(SetCartItem(actor, product_id, quantity), context.new_uow())

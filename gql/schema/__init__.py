@@ -5,10 +5,12 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 
 from gql.schema import limits
 from gql.schema.errors import ERROR_TYPES
 from gql.schema.root import Mutation, Query
+from gql.schema.scalars import SCALARS
 
 log = logging.getLogger("paygate.graphql")
 
@@ -25,7 +27,8 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, production: bool = False) -> Schema:
     return Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES),
-                  extensions=limits.extensions(production=production))
+                  extensions=limits.extensions(production=production),
+                  config=StrawberryConfig(scalar_map=SCALARS))
 
 
 def sdl() -> str:

@@ -7,6 +7,8 @@ import strawberry
 
 _MAX = 2**63 - 1
 
+MinorUnits = NewType("MinorUnits", int)
+
 
 def _parse_minor_units(value: object) -> int:
     # bool is an int in Python; a JSON true is not an amount.
@@ -15,10 +17,12 @@ def _parse_minor_units(value: object) -> int:
     return value
 
 
-MinorUnits = strawberry.scalar(
-    NewType("MinorUnits", int),
-    description="An amount in the currency's minor unit (cents, yen, fils) as a 64-bit integer, "
-                "sent as a JSON number.",
-    serialize=int,
-    parse_value=_parse_minor_units,
-)
+SCALARS = {
+    MinorUnits: strawberry.scalar(
+        name="MinorUnits",
+        description="An amount in the currency's minor unit (cents, yen, fils) as a 64-bit integer, "
+                    "sent as a JSON number.",
+        serialize=int,
+        parse_value=_parse_minor_units,
+    ),
+}

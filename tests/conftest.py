@@ -1,0 +1,151 @@
+"""The suite's fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is used when one answers at PAYGATE_TEST_DATABASE_URL (default: the local `test`
+database); with CI=true it must answer, and its tests fail rather than skip. Each backend is
+migrated from empty once per session, and every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from db.engine import Database, make_engine
+from db.migrate import upgrade
+from paygate.app import create_app
+from paygate.auth import TokenCodec
+from paygate.settings import Settings
+
+PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
+
+
+async def _postgres_answers(url: str) -> str | None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with asyncio.timeout(5), engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return None
+    except Exception as exc:  # any failure to reach it means "not here"
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+
+
+async def reset_postgres_schema(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'paygate.db'}"
+    else:
+        url = PG_URL
+        problem = await _postgres_answers(url)
+        if problem:
+            message = f"PostgreSQL did not answer at {url}: {problem}"
+            if IN_CI:
+                pytest.fail(message + " (CI=true: the PostgreSQL tests must run)")
+            pytest.skip(message)
+        await reset_postgres_schema(url)
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def shared_db(database_url) -> AsyncIterator[Database]:
+    db = Database.from_url(database_url)
+    yield db
+    await db.dispose()
+
+
+async def truncate_all(db: Database) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(shared_db) -> Database:
+    await truncate_all(shared_db)
+    return shared_db
+
+
+@pytest.fixture(scope="session")
+def tokens() -> TokenCodec:
+    return TokenCodec(TEST_SECRET)
+
+
+def settings_for(database_url: str, **overrides) -> Settings:
+    return Settings(database_url=database_url, env="test", secret_key=TEST_SECRET, rate_limit="off", **overrides)
+
+
+@dataclass
+class Served:
+    url: str
+    app: object
+
+
+async def start_server(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    """The real app under uvicorn on a free loopback port, in this test's event loop."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    server.install_signal_handlers = lambda: None  # pytest owns the signals
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(10):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def stop_server(server: uvicorn.Server, task: asyncio.Task) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture(scope="session")
+async def served(database_url, shared_db) -> AsyncIterator[Served]:
+    from tests.routes import failing_routes
+
+    app = create_app(settings_for(database_url), db=shared_db, extra_routes=failing_routes())
+    server, task, url = await start_server(app)
+    yield Served(url=url, app=app)
+    await stop_server(server, task)
+
+
+@pytest.fixture
+async def client(served, db) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+async def shop(db, tokens):
+    from tests.graphql import load_shop
+
+    return await load_shop(db, tokens)

@@ -1,0 +1,47 @@
+"""Settings from the environment, and what production refuses or turns off."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from paygate.app import create_app
+from paygate.settings import DEVELOPMENT_SECRET, Settings
+from tests.conftest import start_server, stop_server
+
+
+def test_settings_are_read_from_paygate_prefixed_environment(monkeypatch):
+    monkeypatch.setenv("PAYGATE_HOLD_DAYS", "14")
+    monkeypatch.setenv("PAYGATE_DEFAULT_CURRENCY", "EUR")
+
+    settings = Settings()
+
+    assert (settings.hold_days, settings.default_currency) == (14, "EUR")
+
+
+def test_production_refuses_to_start_with_the_development_secret():
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings(env="production", secret_key=DEVELOPMENT_SECRET)
+
+
+async def test_production_serves_no_graphiql_and_no_introspection(database_url, shared_db, db):
+    settings = Settings(env="production", secret_key="a-real-production-secret-of-enough-length",
+                        database_url=database_url)
+    server, task, url = await start_server(create_app(settings, db=shared_db))
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            page = await http.get("/graphql", headers={"Accept": "text/html"})
+            introspection = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+            ordinary = await http.post("/graphql", json={"query": "{ products { totalCount } }"})
+    finally:
+        await stop_server(server, task)
+
+    assert page.status_code != 200 or "graphiql" not in page.text.lower()
+    assert introspection.json().get("data") is None
+    assert "introspection" in introspection.json()["errors"][0]["message"].lower()
+    assert ordinary.json() == {"data": {"products": {"totalCount": 0}}}
+
+
+async def test_development_serves_graphiql(client):
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
