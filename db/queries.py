@@ -12,7 +12,8 @@ from sqlmodel import select
 from db.engine import Database
 from db.mapping import product_from_row, user_from_row
 from db.repositories import SqlCarts
-from db.tables import ProductRow, UserRow
+from db.stock import products_with_reserved
+from db.tables import ProductRow, UserRow, utcnow
 from domain.catalog.model import Cart, Product
 from domain.users import User
 
@@ -31,8 +32,8 @@ async def user_by_email(db: Database, email: str) -> User | None:
 
 async def products_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Product]:
     async with db.read_sessions() as session:
-        rows = await session.exec(select(ProductRow).where(ProductRow.id.in_(list(ids))))
-        return {row.id: product_from_row(row) for row in rows}
+        rows = await session.exec(products_with_reserved(utcnow()).where(ProductRow.id.in_(list(ids))))
+        return {row.id: product_from_row(row, held) for row, held in rows}
 
 
 async def products_page(
@@ -49,11 +50,11 @@ async def products_page(
         filters.append(ProductRow.stock > 0)
     async with db.read_sessions() as session:
         total = (await session.exec(select(func.count()).select_from(ProductRow).where(*filters))).one()
-        page = select(ProductRow).where(*filters)
+        page = products_with_reserved(utcnow()).where(*filters)
         if after_id is not None:
             page = page.where(ProductRow.id > after_id)
         rows = await session.exec(page.order_by(ProductRow.id).limit(limit))
-        return [product_from_row(row) for row in rows], total
+        return [product_from_row(row, held) for row, held in rows], total
 
 
 async def cart_of(db: Database, user_id: int) -> Cart:

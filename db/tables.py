@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -59,3 +59,100 @@ class CartItemRow(SQLModel, table=True):
     product_id: int = Field(foreign_key="products.id")
     quantity: int
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class AddressRow(SQLModel, table=True):
+    __tablename__ = "addresses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=200)
+    line1: str = Field(max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(max_length=200)
+    postal_code: str = Field(max_length=32)
+    country: str = Field(max_length=2)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+ORDER_STATUSES = "'pending_payment','paid','partially_refunded','refunded','canceled','expired'"
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("total_minor >= 0", name="ck_orders_total_not_negative"),
+        CheckConstraint(f"status IN ({ORDER_STATUSES})", name="ck_orders_status"),
+        Index("ix_orders_buyer_created", "buyer_id", "created_at"),
+        Index("ix_orders_status_reserved", "status", "reserved_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    number: str | None = Field(default=None, max_length=24, unique=True)
+    buyer_id: int = Field(foreign_key="users.id")
+    status: str = Field(max_length=24)
+    currency: str = Field(max_length=3)
+    total_minor: int = Field(sa_type=BigInteger)
+    shipping_address_id: int | None = Field(default=None, foreign_key="addresses.id")
+    reserved_until: datetime = Field(sa_type=DateTime(timezone=True))
+    cancellation_reason: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class OrderLineRow(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="ck_order_lines_price_not_negative"),
+        Index("ix_order_lines_order", "order_id"),
+        Index("ix_order_lines_seller", "seller_id", "order_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id")
+    product_id: int = Field(foreign_key="products.id")
+    seller_id: int = Field(foreign_key="users.id")
+    sku: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    unit_price_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    quantity: int
+
+
+class StockReservationRow(SQLModel, table=True):
+    __tablename__ = "stock_reservations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_stock_reservations_quantity_positive"),
+        CheckConstraint("state IN ('active','committed','released')", name="ck_stock_reservations_state"),
+        UniqueConstraint("order_id", "product_id", name="uq_stock_reservations_order_product"),
+        Index("ix_stock_reservations_live", "product_id", "state", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id")
+    product_id: int = Field(foreign_key="products.id")
+    quantity: int
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    state: str = Field(default="active", max_length=12)
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None)
+    actor_role: str = Field(max_length=16)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=64)
+    before: str | None = Field(default=None, sa_type=Text)  # JSON text: the same on SQLite and PostgreSQL
+    after: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(sa_type=DateTime(timezone=True))
+    request_id: str | None = Field(default=None, max_length=64)

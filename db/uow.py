@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from typing import Self
 
+from db.audit import SqlAuditTrail
 from db.engine import Database
+from db.orders import SqlAddresses, SqlOrders
 from db.repositories import SqlCarts, SqlProducts
+from db.stock import SqlStock
 
 
 class SqlUnitOfWork:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, request_id: str | None = None) -> None:
         self.db = db
+        self.request_id = request_id
         self._session = None
         self._locked = False
 
@@ -25,8 +29,13 @@ class SqlUnitOfWork:
             await self._release()
             raise
         session = self._session
+        sqlite = self.db.is_sqlite
         self.products = SqlProducts(session)
         self.carts = SqlCarts(session)
+        self.addresses = SqlAddresses(session)
+        self.orders = SqlOrders(session, sqlite)
+        self.stock = SqlStock(session, sqlite)
+        self.audit = SqlAuditTrail(session, self.request_id)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -5,9 +5,14 @@ and leaving the block without committing rolls everything back.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, Self
+from uuid import UUID
 
 from domain.catalog.model import Cart, Product
+from domain.identity import Actor
+from domain.orders.model import Address, Order
 
 
 class ProductRepository(Protocol):
@@ -19,10 +24,49 @@ class CartRepository(Protocol):
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> None: ...
 
+    async def clear(self, user_id: int) -> None: ...
+
+
+class AddressRepository(Protocol):
+    async def add(self, address: Address) -> Address: ...
+
+    async def get(self, address_id: int) -> Address | None: ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> Order: ...
+
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
+
+    async def get_by_uuid(self, order_uuid: UUID, *, for_update: bool = False) -> Order | None: ...
+
+    async def pending_expired(self, now: datetime, limit: int) -> list[Order]: ...
+
+    async def save(self, order: Order) -> None: ...
+
+
+class StockRepository(Protocol):
+    async def lock(self, product_ids: Sequence[int], now: datetime) -> dict[int, Product]: ...
+
+    async def reserve(self, order: Order) -> None: ...
+
+    async def commit(self, order: Order) -> None: ...
+
+    async def release(self, order: Order) -> None: ...
+
+
+class AuditTrail(Protocol):
+    async def record(self, actor: Actor | None, action: str, object_type: str, object_id: object,
+                     before: dict | None, after: dict | None, at: datetime) -> None: ...
+
 
 class UnitOfWork(Protocol):
     products: ProductRepository
     carts: CartRepository
+    addresses: AddressRepository
+    orders: OrderRepository
+    stock: StockRepository
+    audit: AuditTrail
 
     async def __aenter__(self) -> Self: ...
 

@@ -26,8 +26,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
-    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens,
-                          graphiql=not settings.is_production)
+    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

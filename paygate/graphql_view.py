@@ -17,14 +17,18 @@ from db.engine import Database
 from db.uow import SqlUnitOfWork
 from gql.context import Context
 from paygate.auth import AuthError, TokenCodec, bearer_token
+from paygate.logs import request_id_var
+from paygate.settings import Settings
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, schema, *, db: Database, tokens: TokenCodec, graphiql: bool) -> None:
+    def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings) -> None:
+        graphiql = not settings.is_production
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None,
                          allow_queries_via_get=graphiql, keep_alive=True, keep_alive_interval=15)
         self.db = db
         self.tokens = tokens
+        self.services = {"settings": settings}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -43,5 +47,6 @@ class GraphQLView(GraphQL):
             actor = None  # subscriptions authenticate on connection_init (see the payments issue)
         else:
             actor = request.scope.get("state", {}).get("actor")
+        request_id = request_id_var.get()
         return Context(request=request, response=response, actor=actor, db=self.db,
-                       new_uow=lambda: SqlUnitOfWork(self.db))
+                       new_uow=lambda: SqlUnitOfWork(self.db, request_id), services=self.services)

@@ -149,3 +149,36 @@ async def shop(db, tokens):
     from tests.graphql import load_shop
 
     return await load_shop(db, tokens)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs, to assert that a request's cost is constant."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.statements: list[str] = []
+
+    def _count(self, _conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        from sqlalchemy import event
+
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def statements(db) -> StatementCounter:
+    return StatementCounter(db)

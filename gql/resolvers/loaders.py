@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import queries
+from db import order_queries, queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -37,3 +37,11 @@ class Loaders:
     @cached_property
     def products(self) -> DataLoader:
         return _by_key(lambda ids: queries.products_by_ids(self.db, ids))
+
+    @cached_property
+    def orders(self) -> DataLoader:
+        return _by_key(lambda ids: order_queries.orders_by_ids(self.db, ids))
+
+    @cached_property
+    def addresses(self) -> DataLoader:
+        return _by_key(lambda ids: order_queries.addresses_by_ids(self.db, ids))

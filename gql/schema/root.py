@@ -5,8 +5,10 @@ import strawberry
 
 from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
+from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
+from gql.schema import orders
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
 from gql.schema.users import User
@@ -42,6 +44,9 @@ class Query:
     async def cart(self, info: strawberry.Info) -> Cart:
         return Cart.from_domain(await catalog_resolvers.cart(info.context))
 
+    order = strawberry.field(resolver=orders.resolve_order)
+    orders = strawberry.field(resolver=orders.resolve_orders)
+
 
 @strawberry.type
 class Mutation:
@@ -55,6 +60,9 @@ class Mutation:
         except PaymentsError as exc:
             return expected_error(exc)
         return Cart.from_domain(cart)
+
+    address_create = strawberry.mutation(resolver=orders.address_create, description="Save a shipping address.")
+    checkout = strawberry.mutation(resolver=orders.checkout)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -73,4 +81,9 @@ async def _cart_node(context, legacy_id: int) -> Cart | None:
     return Cart.from_domain(await catalog_resolvers.cart(context))
 
 
-NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node}
+async def _order_node(context, legacy_id: int) -> orders.Order | None:
+    found = await order_resolvers.order(context, legacy_id)
+    return orders.Order.from_domain(found) if found else None
+
+
+NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Order": _order_node}

@@ -1,0 +1,35 @@
+"""Human-readable numbers (ORD-…, TXN-…, REF-…) derived from integer ids.
+
+A random code collides: 6 base-32 characters give ~1e9 codes, and by the birthday bound a
+shop with a few tens of thousands of orders would already see duplicates. Scrambling the id
+with a multiplicative bijection modulo the code space makes every number unique by construction
+while still not revealing the order count at a glance. Ids past the code space get longer codes.
+"""
+from __future__ import annotations
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: nothing to misread
+_HEX = "0123456789ABCDEF"
+
+
+def _scrambled(value: int, alphabet: str, width: int, multiplier: int) -> str:
+    base = len(alphabet)
+    space = base**width
+    # multiplier is odd and so coprime with a power of two: x -> x * m mod space is a bijection.
+    n = (value * multiplier) % space + (value // space) * space
+    digits = []
+    while n or len(digits) < width:
+        n, r = divmod(n, base)
+        digits.append(alphabet[r])
+    return "".join(reversed(digits))
+
+
+def order_number(order_id: int) -> str:
+    return "ORD-" + _scrambled(order_id, _CROCKFORD, 6, 0x2F3A_B5D1)
+
+
+def payment_number(payment_id: int) -> str:
+    return "TXN-" + _scrambled(payment_id, _HEX, 12, 0x9E37_79B9_7F4B)
+
+
+def refund_number(refund_id: int) -> str:
+    return "REF-" + _scrambled(refund_id, _HEX, 12, 0xC2B2_AE3D_27D5)

@@ -1,0 +1,1 @@
+"""Orders, their lines and shipping address, and the stock they reserve."""

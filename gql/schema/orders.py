@@ -1,0 +1,162 @@
+"""Orders, their lines and addresses; the checkout and addressCreate mutations; order queries."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from domain.errors import NotFoundError, PaymentsError
+from domain.orders.access import OrderFilter
+from domain.orders.model import Address as DomainAddress
+from domain.orders.model import Order as DomainOrder
+from domain.orders.model import OrderStatus as DomainOrderStatus
+from gql.resolvers import orders as order_resolvers
+from gql.schema.errors import InsufficientStock, NotAllowed, NotFound, ValidationError, expected_error
+from gql.schema.money import Money
+from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
+
+OrderStatus = strawberry.enum(Enum("OrderStatus", {s.name: s.value for s in DomainOrderStatus}))
+
+
+@strawberry.type
+class Address(Node):
+    legacy_id: int
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+
+    @classmethod
+    def from_domain(cls, a: DomainAddress) -> Address:
+        return cls(id=strawberry.ID(to_global_id("Address", a.id)), legacy_id=a.id, name=a.name, line1=a.line1,
+                   line2=a.line2, city=a.city, postal_code=a.postal_code, country=a.country)
+
+
+@strawberry.type
+class OrderLine:
+    product_id: strawberry.ID
+    seller_id: strawberry.ID
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int
+    total: Money
+
+
+@strawberry.type
+class Order(Node):
+    legacy_id: int
+    uuid: str
+    number: str
+    status: OrderStatus
+    buyer_id: strawberry.ID
+    total: Money
+    lines: list[OrderLine]
+    reserved_until: datetime
+    created_at: datetime
+    updated_at: datetime
+    cancellation_reason: str | None
+    shipping_address_id: strawberry.Private[int | None]
+    domain: strawberry.Private[DomainOrder]
+
+    @strawberry.field
+    async def shipping_address(self, info: strawberry.Info) -> Address | None:
+        found = await order_resolvers.shipping_address(info.context, self.domain)
+        return Address.from_domain(found) if found else None
+
+    @classmethod
+    def from_domain(cls, o: DomainOrder) -> Order:
+        return cls(
+            id=strawberry.ID(to_global_id("Order", o.id)), legacy_id=o.id, uuid=str(o.uuid), number=o.number,
+            status=OrderStatus(o.status.value), buyer_id=strawberry.ID(to_global_id("User", o.buyer_id)),
+            total=Money.from_domain(o.total),
+            lines=[OrderLine(product_id=strawberry.ID(to_global_id("Product", line.product_id)),
+                             seller_id=strawberry.ID(to_global_id("User", line.seller_id)), sku=line.sku,
+                             name=line.name, unit_price=Money.from_domain(line.unit_price), quantity=line.quantity,
+                             total=Money.from_domain(line.total)) for line in o.lines],
+            reserved_until=o.reserved_until, created_at=o.created_at, updated_at=o.updated_at,
+            cancellation_reason=o.cancellation_reason, shipping_address_id=o.shipping_address_id, domain=o)
+
+
+@strawberry.input
+class AddressInput:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. US")
+    line2: str = ""
+
+
+@strawberry.input
+class CheckoutInput:
+    shipping_address_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class OrderFilterInput:
+    status: list[OrderStatus] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    buyer_id: strawberry.ID | None = strawberry.field(default=None, description="Staff only.")
+    seller_id: strawberry.ID | None = None
+    as_seller: bool = strawberry.field(default=False, description="A seller who also buys: list sales.")
+
+
+@strawberry.type(description="A new order holding its stock until `order.reservedUntil`; pay it next.")
+class CheckoutSuccess:
+    order: Order
+
+
+AddressCreateResult = Annotated[Address | ValidationError | NotAllowed, strawberry.union("AddressCreateResult")]
+CheckoutResult = Annotated[CheckoutSuccess | NotFound | InsufficientStock | ValidationError | NotAllowed,
+                           strawberry.union("CheckoutResult")]
+
+
+async def resolve_order(info: strawberry.Info, id: strawberry.ID) -> Order | None:
+    """An order by its global id; null when it does not exist or is not the caller's to see."""
+    legacy_id = global_id_of("Order", id)
+    found = await order_resolvers.order(info.context, legacy_id) if legacy_id is not None else None
+    return Order.from_domain(found) if found else None
+
+
+async def resolve_orders(info: strawberry.Info, first: int | None = None, after: str | None = None,
+                         filter: OrderFilterInput | None = None) -> Connection[Order]:
+    """The caller's orders, newest first: a buyer's own, a seller's sales, everything for staff."""
+    req = page_request(first, after)
+    f = filter or OrderFilterInput()
+    flt = OrderFilter(
+        statuses=tuple(DomainOrderStatus(s.value) for s in f.status or ()),
+        created_from=f.created_from, created_to=f.created_to,
+        buyer_id=global_id_of("User", f.buyer_id) if f.buyer_id else None,
+        seller_id=global_id_of("User", f.seller_id) if f.seller_id else None)
+    rows, total = await order_resolvers.orders_page(info.context, flt, before_id=req.after_id, limit=req.limit,
+                                                    as_seller=f.as_seller)
+    return connection([Order.from_domain(o) for o in rows], [o.id for o in rows], req, total)
+
+
+async def address_create(info: strawberry.Info, input: AddressInput) -> AddressCreateResult:
+    try:
+        address = await order_resolvers.add_address(
+            info.context, name=input.name, line1=input.line1, line2=input.line2, city=input.city,
+            postal_code=input.postal_code, country=input.country)
+    except PaymentsError as exc:
+        return expected_error(exc)
+    return Address.from_domain(address)
+
+
+async def checkout(info: strawberry.Info, input: CheckoutInput | None = None) -> CheckoutResult:
+    """Turn the caller's cart into an order and reserve its stock."""
+    address_gid = input.shipping_address_id if input else None
+    try:
+        address_id = global_id_of("Address", address_gid) if address_gid else None
+        if address_gid and address_id is None:
+            raise NotFoundError("address", address_gid)
+        order = await order_resolvers.check_out(info.context, address_id)
+    except PaymentsError as exc:
+        return expected_error(exc)
+    return CheckoutSuccess(order=Order.from_domain(order))
