@@ -57,6 +57,22 @@ async def _token(settings: Settings, who: str, role: str) -> None:
     print(TokenCodec(settings.secret_key, settings.jwt_public_key).issue(user.id, user.email, [role]))
 
 
+async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
+    from db.engine import Database
+    from paygate.logs import configure_logging
+    from paygate.worker import run_forever, run_once
+
+    configure_logging()
+    db = Database.from_url(settings.database_url)
+    try:
+        if once:
+            print(await run_once(db))
+        else:
+            await run_forever(db, interval_s)
+    finally:
+        await db.dispose()
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -81,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("token", help="print a bearer token for local use")
     token.add_argument("user", help="the user's email or integer id")
     token.add_argument("--role", required=True, choices=["customer", "seller", "staff", "admin"])
+    worker = sub.add_parser("worker", help="run the periodic jobs (reservation expiry, reconciliation, …)")
+    worker.add_argument("--interval", type=float, default=15.0, help="seconds between passes")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
@@ -102,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(_demo(settings))
         case "token":
             asyncio.run(_token(settings, args.user, args.role))
+        case "worker":
+            asyncio.run(_worker(settings, args.interval, args.once))
 
 
 if __name__ == "__main__":
