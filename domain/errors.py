@@ -12,6 +12,7 @@ PaymentsError
   RefundExceedsCapturedError
   ConflictError              the same thing is being done concurrently, or already was
   PaymentDeclinedError       a decline carried up to a surface that wants an error
+  UnbalancedEntryError       a journal entry whose debits and credits differ: a bug, never input
 ProviderUnavailableError     timeout or 5xx: outcome unknown, retry with the same key
 """
 from __future__ import annotations
@@ -105,3 +106,8 @@ class PaymentDeclinedError(PaymentsError):
 
 class ProviderUnavailableError(Exception):
     """The provider timed out or failed: the outcome is unknown; retry with the same key."""
+
+
+class UnbalancedEntryError(PaymentsError):
+    """A journal entry must balance: debits equal credits in every currency."""
+    code = "unbalanced_entry"

@@ -1,0 +1,29 @@
+"""The double-entry ledger: pure, append-only, balanced by construction (STYLE.md §3).
+
+  accounts   who a balance belongs to and which side it grows on
+  journal    postings and entries; `(kind, ref)` is an entry's identity and idempotency key
+  entries    one builder per money movement (capture, release, refund, transfer, payout, ...)
+  balances   balances, the trial balance, capture views and holds, all derived from entries
+
+No storage and no clock here: the caller passes the time and persists what the builders return.
+"""
+from domain.ledger.accounts import Account, AccountClass, AccountKind, Owner, Side
+from domain.ledger.balances import (CaptureView, Hold, SellerPosition, balance_of, balances, capture_view,
+                                    capture_views, due_holds, holds, trial_balance)
+from domain.ledger.entries import (Capture, Payout, PayoutSource, SellerShare, Transfer, allocate,
+                                   capture_entry, payout_entry, payout_failure_entry, payout_paid_entry,
+                                   provider_fee_entry, refund_entry, refund_failure_entry, release_entry,
+                                   transfer_entry)
+from domain.ledger.journal import (EntryKind, JournalEntry, Posting, capture_ref, payment_id_of,
+                                   payout_ref, refund_ref, release_ref, transfer_ref)
+
+__all__ = [
+    "Account", "AccountClass", "AccountKind", "Owner", "Side",
+    "CaptureView", "Hold", "SellerPosition", "balance_of", "balances", "capture_view", "capture_views",
+    "due_holds", "holds", "trial_balance",
+    "Capture", "Payout", "PayoutSource", "SellerShare", "Transfer", "allocate", "capture_entry",
+    "payout_entry", "payout_failure_entry", "payout_paid_entry", "provider_fee_entry", "refund_entry",
+    "refund_failure_entry", "release_entry", "transfer_entry",
+    "EntryKind", "JournalEntry", "Posting", "capture_ref", "payment_id_of", "payout_ref", "refund_ref",
+    "release_ref", "transfer_ref",
+]

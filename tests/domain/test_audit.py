@@ -1,0 +1,94 @@
+"""The audit trail: immutable snapshots of who changed what, never holding card data."""
+from __future__ import annotations
+
+from dataclasses import FrozenInstanceError
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.audit import AuditRecord, looks_like_card_number, record_change
+from domain.identity import Actor, Role
+
+AT = datetime(2024, 5, 1, 12, tzinfo=UTC)
+STAFF = Actor(user_id=5, email="staff@example.com", roles=frozenset({Role.STAFF}))
+
+
+def test_a_change_is_recorded_with_the_actor_and_both_snapshots():
+    record = record_change(STAFF, "refund.approve", "refund", 17, {"status": "requested"},
+                           {"status": "approved"}, AT, request_id="req-1")
+
+    assert record == AuditRecord(5, "staff", "refund.approve", "refund", "17", {"status": "requested"},
+                                 {"status": "approved"}, AT, "req-1")
+
+
+def test_a_change_without_a_user_is_recorded_as_the_system():
+    record = record_change(None, "hold.release", "hold", "capture:p1", None, {"released": True}, AT)
+
+    assert (record.actor_id, record.actor_role) == (None, "system")
+
+
+def test_a_record_cannot_be_edited_nor_changed_through_the_callers_dict():
+    after = {"status": "approved", "lines": [1, 2]}
+    record = record_change(STAFF, "refund.approve", "refund", 17, None, after, AT)
+
+    after["status"] = "rejected"
+    after["lines"].append(3)
+
+    assert record.after == {"status": "approved", "lines": [1, 2]}
+    with pytest.raises(FrozenInstanceError):
+        record.action = "refund.reject"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("text", [
+    "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005",
+    "card 5555555555554444 exp 12/30", "4242 4242 4242 4242 123", "6011111111111117",
+    "ref4000056655665556x",
+])
+def test_text_holding_a_card_number_is_recognised(text):
+    assert looks_like_card_number(text)
+
+
+@pytest.mark.parametrize("text", [
+    "4242424242424241",          # fails Luhn
+    "424242424242",              # 12 digits
+    "42424242424242424242",      # 20 digits, ungrouped: an id, not a card
+    "550e8400-e29b-41d4-a716-446655440000", "2024-05-01 12:00:00+00:00", "ORD-000123", "29.99",
+])
+def test_text_without_a_card_number_is_not_mistaken_for_one(text):
+    assert not looks_like_card_number(text)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (None, {"number": "4242 4242 4242 4242"}),
+    ({"payment": {"method": {"details": ["visa", "4242-4242-4242-4242"]}}}, None),
+    (None, {"pan_as_int": 4242424242424242}),
+    (None, {"memo": "customer read out 5555 5555 5555 4444 on the phone"}),
+    (None, {"4242424242424242": "as a key"}),
+    (None, {"cvc": "123"}),
+    (None, {"card": {"Card-Number": "redacted"}}),
+])
+def test_a_snapshot_with_card_data_anywhere_is_refused(before, after):
+    with pytest.raises(ValueError):
+        record_change(STAFF, "payment.update", "payment", 1, before, after, AT)
+
+
+def test_a_snapshot_with_the_last_four_digits_only_is_accepted():
+    after = {"card": {"brand": "visa", "last4": "4242", "exp": "12/30"}, "amount": 2999}
+
+    record = record_change(STAFF, "payment.update", "payment", 1, None, after, AT)
+
+    assert record.after == after
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"at": datetime(2024, 5, 1)},
+    {"action": ""},
+    {"before": None, "after": None},
+    {"after": ["not", "a", "mapping"]},
+])
+def test_a_record_that_makes_no_sense_is_refused(kwargs):
+    arguments = {"actor": STAFF, "action": "refund.approve", "obj_type": "refund", "obj_id": 1,
+                 "before": None, "after": {"status": "approved"}, "at": AT} | kwargs
+
+    with pytest.raises(ValueError):
+        record_change(**arguments)
