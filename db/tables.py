@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -156,3 +156,25 @@ class AuditRow(SQLModel, table=True):
     after: str | None = Field(default=None, sa_type=Text)
     at: datetime = Field(sa_type=DateTime(timezone=True))
     request_id: str | None = Field(default=None, max_length=64)
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    """The first response to a request sent with an Idempotency-Key, replayed for its repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),
+        CheckConstraint("state IN ('in_flight','done')", name="ck_idempotency_keys_state"),
+        Index("ix_idempotency_keys_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=80)            # "user:<id>" or "anon:<address>": keys never cross callers
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)      # sha256 of method, path and body
+    state: str = Field(max_length=10)
+    response_status: int | None = None
+    response_headers: str | None = Field(default=None, sa_type=Text)  # JSON list of [name, value]
+    response_body: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
