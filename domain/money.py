@@ -22,6 +22,10 @@ class Currency:
     def __str__(self) -> str:
         return self.code
 
+    def __reduce__(self):
+        # Money compares currencies by identity: a copy or an unpickled value must be the shared one.
+        return (currency, (self.code,))
+
 
 # ISO 4217 minor-unit exponents. Zero- and three-decimal currencies are listed in full because
 # getting them wrong is off by a factor of 100 or 10; the rest are the common two-decimal ones.

@@ -83,3 +83,13 @@ def test_unknown_currency_codes_are_refused():
 
 def test_currency_codes_are_case_insensitive_and_shared():
     assert currency("usd") is currency("USD")
+
+
+def test_copies_and_pickles_keep_the_shared_currency():
+    import copy
+    import pickle
+
+    price = Money.of(1999, "USD")
+
+    assert copy.deepcopy(price) + price == Money.of(3998, "USD")
+    assert pickle.loads(pickle.dumps(price)).currency is price.currency

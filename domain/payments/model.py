@@ -1,0 +1,403 @@
+"""The payment aggregate: collecting one order's amount through one provider, like Stripe's
+PaymentIntent, with every call to the provider recorded as an attempt.
+
+Status, which only ever moves forward (TRANSITIONS is the one table of allowed moves):
+
+    requires_payment_method -> requires_action -> processing -> requires_capture -> succeeded
+          (created)              (3-D Secure)      (provider     (manual capture:     (captured)
+                                                    deciding)     authorized)
+    any status before succeeded may also end in canceled or failed (see the table for which).
+
+A declined authorization ends the payment in `failed`: a customer who tries again gets a new
+payment for the same order, so each payment tells one story. While an attempt is with the
+provider the status doesn't change; the attempt says "pending", and the outcome moves the status.
+
+Refunds don't change the status. As Stripe keeps a refunded PaymentIntent `succeeded` and tracks
+`amount_refunded`, so do we; `refund_status` and `display_status` derive "partially_refunded" and
+"refunded" from the amounts for order pages and listings.
+
+Two phases per provider call (STYLE.md section 5): `start_*` records a pending attempt and is
+committed before the call; `finish_attempt` applies the outcome afterwards. Applying an outcome
+is idempotent (a webhook and the call's own answer may both arrive), stale news (Pending after
+Succeeded) is ignored, and contradicting news (Declined after Succeeded) is a `ConflictError`.
+Pending and unknown refunds reserve their amount, so concurrent refunds can't exceed the capture.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from domain.cards import CardInput, CardSummary
+from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
+                           NotFoundError, RefundExceedsCapturedError)
+from domain.money import Money
+from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, Declined, Outcome,
+                                      Pending, RefundRequest, RequiresAction, Succeeded, VoidRequest)
+from domain.payments.status import (BLOCKED_BY, CANCELABLE, STARTS, TRANSITIONS, VOIDED_DECLINE_CODE,
+                                    AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus, RefundStatus, S)
+
+
+def _aware(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("timestamps are timezone-aware (UTC)")
+    return now
+
+
+def _require(condition: bool, message: str) -> None:
+    # Invariants hold whatever Python's -O says: a broken one means corrupt money data.
+    if not condition:
+        raise AssertionError(message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """One call to the provider. Its `seq` (1, 2, ... within the payment) names it, and with the
+    payment's UUID makes the idempotency key, so a retry of the same attempt can't act twice."""
+
+    id: int | None = None  # the database row's, once stored
+    seq: int
+    kind: AttemptKind
+    amount: Money
+    status: AttemptStatus = AttemptStatus.PENDING
+    idempotency_key: str
+    provider_ref: str | None = None
+    decline_code: str | None = None
+    reason: str | None = None  # refunds: why, as the customer or staff said it
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        # Rows come back with plain strings; the `is` comparisons below need the members.
+        object.__setattr__(self, "kind", AttemptKind(self.kind))
+        object.__setattr__(self, "status", AttemptStatus(self.status))
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
+
+
+@dataclass(slots=True, kw_only=True)
+class Payment:
+    id: int | None = None  # the database row's, once stored
+    uuid: UUID
+    number: str | None = None  # "TXN-…", from the id once stored (domain.numbers.payment_number)
+    order_id: int
+    buyer_id: int
+    provider: str
+    amount: Money
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    status: PaymentStatus = PaymentStatus.REQUIRES_PAYMENT_METHOD
+    amount_authorized: Money
+    amount_captured: Money
+    amount_refunded: Money
+    card: CardSummary | None = None
+    provider_ref: str | None = None
+    client_secret: str | None = None  # lets the client finish a 3-D Secure challenge after a reload
+    decline_code: str | None = None
+    decline_message: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = PaymentStatus(self.status)
+        self.capture_method = CaptureMethod(self.capture_method)
+        self._check()
+
+    @classmethod
+    def new(cls, *, order_id: int, buyer_id: int, provider: str, amount: Money, now: datetime,
+            capture_method: CaptureMethod = CaptureMethod.AUTOMATIC, uuid: UUID | None = None) -> Payment:
+        if amount.minor <= 0:
+            raise InvalidAmountError(f"a payment is for a positive amount, not {amount}")
+        ident = uuid or uuid4()
+        zero = Money(0, amount.currency)
+        return cls(uuid=ident, order_id=order_id, buyer_id=buyer_id,
+                   provider=provider, amount=amount, capture_method=CaptureMethod(capture_method),
+                   amount_authorized=zero, amount_captured=zero, amount_refunded=zero,
+                   created_at=_aware(now), updated_at=now)
+
+    # --- what can be read --------------------------------------------------------------------
+
+    @property
+    def amount_capturable(self) -> Money:
+        # Like Stripe: once captured, in part or in full, the rest of the authorization is released.
+        if self.status is S.REQUIRES_CAPTURE:
+            return self.amount_authorized - self.amount_captured
+        return self._zero
+
+    @property
+    def refunds_in_flight(self) -> Money:
+        return sum((a.amount for a in self.in_flight(AttemptKind.REFUND)), self._zero)
+
+    @property
+    def amount_refundable(self) -> Money:
+        return self.amount_captured - self.amount_refunded - self.refunds_in_flight
+
+    @property
+    def refund_status(self) -> RefundStatus:
+        if self.amount_refunded.minor == 0:
+            return RefundStatus.NONE
+        if self.amount_refunded == self.amount_captured:
+            return RefundStatus.REFUNDED
+        return RefundStatus.PARTIALLY_REFUNDED
+
+    @property
+    def display_status(self) -> DisplayStatus:
+        refund = self.refund_status
+        return DisplayStatus(self.status.value if refund is RefundStatus.NONE else refund.value)
+
+    def attempt(self, seq: int) -> Attempt:
+        if not 1 <= seq <= len(self.attempts):
+            raise NotFoundError("attempt", f"{self._name}#{seq}")
+        return self.attempts[seq - 1]
+
+    def find_attempt(self, provider_ref: str, kind: AttemptKind | None = None) -> Attempt | None:
+        """The latest attempt the provider knows by this reference (a webhook names no seq)."""
+        for attempt in reversed(self.attempts):
+            if attempt.provider_ref == provider_ref and kind in (None, attempt.kind):
+                return attempt
+        return None
+
+    def in_flight(self, *kinds: AttemptKind) -> list[Attempt]:
+        return [a for a in self.attempts if a.in_flight and (not kinds or a.kind in kinds)]
+
+    # --- phase one: record the attempt before calling the provider ---------------------------
+
+    def start_authorization(self, *, now: datetime, card: CardSummary | None = None) -> Attempt:
+        self._may_start(AttemptKind.AUTHORIZE)
+        if card is not None:
+            self.card = card
+        return self._add_attempt(AttemptKind.AUTHORIZE, self.amount, now)
+
+    def start_capture(self, amount: Money | None = None, *, now: datetime) -> Attempt:
+        """Capture all or part of the authorization, once: whatever is not captured is released."""
+        if self.capture_method is not CaptureMethod.MANUAL:
+            raise InvalidStateError(f"{self._name} is captured automatically")
+        self._may_start(AttemptKind.CAPTURE)
+        amount = self.amount_capturable if amount is None else self._checked(amount)
+        if amount > self.amount_capturable:
+            raise InvalidAmountError(f"at most {self.amount_capturable} can be captured, not {amount}")
+        return self._add_attempt(AttemptKind.CAPTURE, amount, now)
+
+    def start_void(self, *, now: datetime) -> Attempt:
+        self._may_start(AttemptKind.VOID)
+        if self.provider_ref is None:
+            raise InvalidStateError(f"{self._name} has nothing at the provider to void")
+        held = self.amount_authorized if self.status is S.REQUIRES_CAPTURE else self.amount
+        return self._add_attempt(AttemptKind.VOID, held, now)
+
+    def start_refund(self, amount: Money | None = None, *, now: datetime,
+                     reason: str | None = None) -> Attempt:
+        """Refund part or all of what is left; refunds still in flight count as already refunded."""
+        self._may_start(AttemptKind.REFUND)
+        refundable = self.amount_refundable
+        amount = refundable if amount is None else self._checked(amount)
+        if amount.minor <= 0 or amount > refundable:
+            raise RefundExceedsCapturedError(
+                f"{amount} asked, {refundable} left to refund on {self._name} "
+                f"({self.amount_captured} captured, {self.amount_refunded} refunded, "
+                f"{self.refunds_in_flight} in flight)")
+        return self._add_attempt(AttemptKind.REFUND, amount, now, reason=reason)
+
+    def cancel(self, *, now: datetime) -> None:
+        """Cancel before anything reached the provider; after that, void instead."""
+        if self.status not in CANCELABLE or self.in_flight():
+            raise InvalidStateError(f"{self._name} is {self.status}: only the provider can cancel it now")
+        self._move(S.CANCELED)
+        self.updated_at = _aware(now)
+        self._check()
+
+    # --- provider requests for an attempt ----------------------------------------------------
+
+    def authorize_request(self, attempt: Attempt, *, card: CardInput | None = None,
+                          payment_method: str | None = None,
+                          metadata: Mapping[str, str] | None = None) -> AuthorizeRequest:
+        self._own(attempt, AttemptKind.AUTHORIZE)
+        tags = {"payment_uuid": str(self.uuid), "order_id": str(self.order_id)}
+        if self.number:
+            tags["payment_number"] = self.number
+        return AuthorizeRequest(amount=attempt.amount, idempotency_key=attempt.idempotency_key,
+                                capture_method=self.capture_method, card=card,
+                                payment_method=payment_method, metadata={**tags, **(metadata or {})})
+
+    def capture_request(self, attempt: Attempt) -> CaptureRequest:
+        self._own(attempt, AttemptKind.CAPTURE)
+        return CaptureRequest(self._ref(), attempt.amount, attempt.idempotency_key)
+
+    def void_request(self, attempt: Attempt) -> VoidRequest:
+        self._own(attempt, AttemptKind.VOID)
+        return VoidRequest(self._ref(), attempt.idempotency_key)
+
+    def refund_request(self, attempt: Attempt) -> RefundRequest:
+        self._own(attempt, AttemptKind.REFUND)
+        # Refund what captured the money: for some providers (PayPal) a capture has its own id.
+        refs = [a.provider_ref for a in self.attempts if a.status is AttemptStatus.SUCCEEDED
+                and a.kind in (AttemptKind.AUTHORIZE, AttemptKind.CAPTURE) and a.provider_ref]
+        return RefundRequest(refs[-1] if refs else self._ref(), attempt.amount, attempt.idempotency_key,
+                             attempt.reason)
+
+    # --- phase two: apply what the provider answered -----------------------------------------
+
+    def mark_unknown(self, seq: int, *, now: datetime) -> Attempt:
+        """The call failed without an answer (ProviderUnavailableError): keep it open, flagged."""
+        attempt = self.attempt(seq)
+        if attempt.status is not AttemptStatus.PENDING:
+            return attempt  # already unknown, or settled by news that arrived first
+        self.updated_at = _aware(now)
+        return self._replace(attempt, now, status=AttemptStatus.UNKNOWN)
+
+    def finish_attempt(self, seq: int, outcome: Outcome, *, now: datetime) -> Attempt:
+        """Apply the provider's answer to attempt `seq`. The same answer twice changes nothing,
+        not even `updated_at`."""
+        _aware(now)
+        attempt = self.attempt(seq)
+        self._check_echo(attempt, outcome)
+        before = self._state()
+        finished = self._apply(attempt, outcome, now)
+        if self._state() != before:
+            self.updated_at = now
+        return finished
+
+    def _apply(self, attempt: Attempt, outcome: Outcome, now: datetime) -> Attempt:
+        if not attempt.in_flight:
+            return self._settled_already(attempt, outcome)
+        if isinstance(outcome, RequiresAction) and attempt.kind is not AttemptKind.AUTHORIZE:
+            raise InvalidStateError(f"a {attempt.kind} can't require the customer's action")
+        ref = outcome.provider_ref or attempt.provider_ref
+        if isinstance(outcome, Pending | RequiresAction):
+            if attempt.kind is AttemptKind.AUTHORIZE:
+                self._move(S.PROCESSING if isinstance(outcome, Pending) else S.REQUIRES_ACTION)
+                self.provider_ref = ref or self.provider_ref
+                self.card = outcome.card or self.card
+                if isinstance(outcome, RequiresAction):
+                    self.client_secret = outcome.client_secret
+            return self._replace(attempt, now, status=AttemptStatus.PENDING, provider_ref=ref)
+        if isinstance(outcome, Declined):
+            if attempt.kind is AttemptKind.AUTHORIZE:
+                self._move(S.FAILED)
+                self.provider_ref = ref or self.provider_ref
+                self.card = outcome.card or self.card
+                self.decline_code, self.decline_message = outcome.decline_code, outcome.message or None
+            return self._replace(attempt, now, status=AttemptStatus.FAILED, provider_ref=ref,
+                                 decline_code=outcome.decline_code)
+        self._succeed(attempt, outcome, now)
+        return self._replace(attempt, now, status=AttemptStatus.SUCCEEDED, provider_ref=ref)
+
+    def _succeed(self, attempt: Attempt, outcome: Succeeded, now: datetime) -> None:
+        if attempt.kind is AttemptKind.AUTHORIZE:
+            automatic = self.capture_method is CaptureMethod.AUTOMATIC
+            self._move(S.SUCCEEDED if automatic else S.REQUIRES_CAPTURE)
+            self.provider_ref = outcome.provider_ref
+            self.card = outcome.card or self.card
+            self.amount_authorized = outcome.amount
+            if automatic:
+                self.amount_captured = outcome.amount
+        elif attempt.kind is AttemptKind.CAPTURE:
+            self._move(S.SUCCEEDED)
+            self.amount_captured = outcome.amount
+        elif attempt.kind is AttemptKind.VOID:
+            self._move(S.CANCELED)
+            for open_auth in self.in_flight(AttemptKind.AUTHORIZE):
+                self._replace(open_auth, now, status=AttemptStatus.FAILED, decline_code=VOIDED_DECLINE_CODE)
+        else:
+            self.amount_refunded = self.amount_refunded + outcome.amount
+
+    def _settled_already(self, attempt: Attempt, outcome: Outcome) -> Attempt:
+        settled_as = {Succeeded: AttemptStatus.SUCCEEDED, Declined: AttemptStatus.FAILED}.get(type(outcome))
+        if settled_as is None or settled_as is attempt.status:
+            return attempt  # a replay, or stale news (Pending after the end): nothing changes
+        raise ConflictError(f"{self._name}#{attempt.seq} already {attempt.status}; "
+                            f"the provider now says {type(outcome).__name__.lower()}")
+
+    def _check_echo(self, attempt: Attempt, outcome: Outcome) -> None:
+        # The provider must echo what we asked: money that moved in another amount or currency, or
+        # an answer about another object, is a bug somewhere that must not be booked.
+        if outcome.amount is not None and outcome.amount.currency is not self.amount.currency:
+            raise CurrencyMismatchError(self.amount.code, outcome.amount.code)
+        if isinstance(outcome, Succeeded) and outcome.amount != attempt.amount:
+            raise ConflictError(f"{self._name}#{attempt.seq}: asked {attempt.amount}, "
+                                f"provider moved {outcome.amount}")
+        known = attempt.provider_ref or (self.provider_ref if attempt.kind is AttemptKind.AUTHORIZE else None)
+        if known and outcome.provider_ref and outcome.provider_ref != known:
+            raise ConflictError(f"{self._name}#{attempt.seq} is {known} at the provider, "
+                                f"not {outcome.provider_ref}")
+
+    # --- internals ---------------------------------------------------------------------------
+
+    @property
+    def _name(self) -> str:
+        return self.number or f"payment {self.uuid}"
+
+    @property
+    def _zero(self) -> Money:
+        return Money(0, self.amount.currency)
+
+    def _checked(self, amount: Money) -> Money:
+        if amount.currency is not self.amount.currency:
+            raise CurrencyMismatchError(self.amount.code, amount.code)
+        if amount.minor <= 0:
+            raise InvalidAmountError(f"the amount must be positive, not {amount}")
+        return amount
+
+    def _may_start(self, kind: AttemptKind) -> None:
+        if self.status not in STARTS[kind]:
+            raise InvalidStateError(f"can't {kind} {self._name}: it is {self.status}")
+        busy = [a for a in self.in_flight() if a.kind in BLOCKED_BY[kind]]
+        if busy:
+            raise ConflictError(f"can't {kind} {self._name}: a {busy[0].kind} is in flight")
+
+    def _own(self, attempt: Attempt, kind: AttemptKind) -> None:
+        if attempt.kind is not kind or self.attempt(attempt.seq).idempotency_key != attempt.idempotency_key:
+            raise ValueError(f"attempt {attempt.seq} is not a {kind} of {self._name}")
+
+    def _ref(self) -> str:
+        if self.provider_ref is None:
+            raise InvalidStateError(f"{self._name} is not known at the provider yet")
+        return self.provider_ref
+
+    def _move(self, to: PaymentStatus) -> None:
+        if to is not self.status and to not in TRANSITIONS[self.status]:
+            raise InvalidStateError(f"{self._name} can't go from {self.status} to {to}")
+        self.status = to
+
+    def _add_attempt(self, kind: AttemptKind, amount: Money, now: datetime, *,
+                     reason: str | None = None) -> Attempt:
+        seq = len(self.attempts) + 1
+        attempt = Attempt(seq=seq, kind=kind, amount=amount, idempotency_key=f"{self.uuid}-{seq}",
+                          reason=reason, created_at=_aware(now), updated_at=now)
+        self.attempts.append(attempt)
+        self.updated_at = now
+        self._check()
+        return attempt
+
+    def _replace(self, attempt: Attempt, now: datetime, **changes: object) -> Attempt:
+        if all(getattr(attempt, name) == value for name, value in changes.items()):
+            return attempt
+        updated = replace(attempt, updated_at=now, **changes)  # type: ignore[arg-type]
+        self.attempts[attempt.seq - 1] = updated
+        self._check()
+        return updated
+
+    def _state(self) -> tuple[object, ...]:
+        kept = (getattr(self, f.name) for f in fields(self) if f.name not in ("updated_at", "attempts"))
+        return (*kept, tuple(self.attempts))
+
+    def _check(self) -> None:
+        cur, zero = self.amount.currency, self._zero
+        _require(all(m.currency is cur for m in (self.amount_authorized, self.amount_captured,
+                                                  self.amount_refunded)), "one currency per payment")
+        _require(self.amount.minor > 0, "a payment is for a positive amount")
+        _require(zero <= self.amount_captured <= self.amount_authorized <= self.amount,
+                 f"{self._name}: 0 <= captured <= authorized <= amount")
+        _require(zero <= self.amount_refunded
+                 and self.amount_refunded + self.refunds_in_flight <= self.amount_captured,
+                 f"{self._name}: refunded and refunds in flight exceed the capture")
+        _require(all(a.seq == i and a.idempotency_key == f"{self.uuid}-{i}" and a.amount.currency is cur
+                     for i, a in enumerate(self.attempts, 1)), f"{self._name}: attempts out of sequence")
+        if self.status is S.REQUIRES_CAPTURE:
+            _require(self.amount_authorized.minor > 0 and self.amount_captured.minor == 0,
+                     f"{self._name}: authorized, not yet captured")
+        if self.status is S.SUCCEEDED:
+            _require(self.amount_captured.minor > 0, f"{self._name}: succeeded means captured")

@@ -1,0 +1,215 @@
+"""The payment provider port: what paygate asks of Stripe, PayPal, the dummy gateway and the rest.
+
+One narrow flow per method (authorize, capture, void, refund, fetch), typed requests in, typed
+outcomes out. A decline is an outcome, not an exception. The only exception a provider lets out
+for a failed call is `ProviderUnavailableError` (timeout, 5xx, broken connection): it means the
+outcome is unknown and the caller retries later with the same idempotency key. Adapters translate
+their SDK's or HTTP client's exceptions to it at their edge, and check that the amount and
+currency the provider echoes are the ones they sent.
+
+Outcomes:
+  Succeeded       done: authorized (or captured, for automatic capture), captured, voided, refunded
+  Pending         accepted, not decided yet; ask again with `fetch` or wait for the webhook
+  RequiresAction  the customer must act first (3-D Secure); `client_secret` lets the client do it
+  Declined        refused, with the provider's decline code; nothing moved
+
+`fetch(provider_ref)` answers the state of a payment (an authorization: Succeeded means
+authorized, or captured when capture is automatic) or of a refund, by the reference the
+provider gave it. A capture, void or refund whose answer was lost is settled by sending the same
+request with the same idempotency key again, which providers answer with their first outcome.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, TypeAlias
+
+from domain.cards import CardInput, CardSummary
+from domain.errors import InvalidAmountError, NotFoundError, ValidationError
+from domain.money import Money
+
+
+class Capability(StrEnum):
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    REFUND = "refund"
+    VOID = "void"
+    FETCH = "fetch"
+    CONNECT = "connect"
+    CUSTOMERS = "customers"
+    SUBSCRIPTIONS = "subscriptions"
+
+
+class CaptureMethod(StrEnum):
+    AUTOMATIC = "automatic"  # authorize and capture in one step
+    MANUAL = "manual"  # authorize now, capture (all or part, once) or void later
+
+
+def _positive(amount: Money) -> None:
+    if amount.minor <= 0:
+        raise InvalidAmountError(f"the amount must be positive, got {amount}")
+
+
+def _key(idempotency_key: str) -> None:
+    if not idempotency_key:
+        raise ValidationError("every provider request carries an idempotency key", "idempotency_key")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizeRequest:
+    """Charge a card (typed, for this request only) or a provider's saved payment method token."""
+
+    amount: Money
+    idempotency_key: str
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    card: CardInput | None = None
+    payment_method: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        _key(self.idempotency_key)
+        object.__setattr__(self, "capture_method", CaptureMethod(self.capture_method))
+        if (self.card is None) == (self.payment_method is None):
+            raise ValidationError("give either a card or a payment method, not both", "payment_method")
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRequest:
+    provider_ref: str
+    amount: Money  # at most what was authorized; the rest is released
+    idempotency_key: str
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        _key(self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class VoidRequest:
+    provider_ref: str
+    idempotency_key: str
+
+    def __post_init__(self) -> None:
+        _key(self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    provider_ref: str  # the payment's reference, not a refund's
+    amount: Money
+    idempotency_key: str
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        _key(self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    provider_ref: str
+    amount: Money
+    card: CardSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    provider_ref: str
+    amount: Money
+    card: CardSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequiresAction:
+    provider_ref: str
+    amount: Money
+    client_secret: str  # what the client-side library needs to let the customer act
+    next_action: str  # "three_d_secure", or the provider's own kind of action
+    redirect_url: str | None = None
+    card: CardSummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Declined:
+    provider_ref: str | None  # None when the provider refused before creating anything
+    amount: Money | None  # None only when the provider can't say: it doesn't know `provider_ref`
+    decline_code: str  # the provider's code, e.g. Stripe's "card_declined", "insufficient_funds"
+    message: str = ""
+    card: CardSummary | None = None
+
+
+Outcome: TypeAlias = Succeeded | Pending | RequiresAction | Declined
+
+
+def is_final(outcome: Outcome) -> bool:
+    """Succeeded and Declined settle an attempt; Pending and RequiresAction leave it open."""
+    return isinstance(outcome, Succeeded | Declined)
+
+
+class PaymentProvider(Protocol):
+    """One payment provider. `name` and `capabilities` are fixed for the life of the process."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    async def authorize(self, req: AuthorizeRequest) -> Outcome: ...
+
+    async def capture(self, req: CaptureRequest) -> Outcome: ...
+
+    async def void(self, req: VoidRequest) -> Outcome: ...
+
+    async def refund(self, req: RefundRequest) -> Outcome: ...
+
+    async def fetch(self, provider_ref: str) -> Outcome: ...
+
+
+class Providers(Mapping[str, PaymentProvider]):
+    """The providers this process offers, by name; built once at start-up.
+
+    An unknown name is a `NotFoundError`, like any other unknown id a client can send.
+    """
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self, providers: Iterable[PaymentProvider]) -> None:
+        by_name: dict[str, PaymentProvider] = {}
+        for provider in providers:
+            if provider.name in by_name:
+                raise ValueError(f"two providers are named {provider.name!r}")
+            by_name[provider.name] = provider
+        self._by_name = by_name
+
+    def __getitem__(self, name: str) -> PaymentProvider:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise NotFoundError("provider", name) from None
+
+    # Mapping's own `in` and `get` rely on KeyError, which `__getitem__` doesn't raise.
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(  # type: ignore[override]
+            self, name: str, default: PaymentProvider | None = None) -> PaymentProvider | None:
+        return self._by_name.get(name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def supporting(self, capability: Capability) -> tuple[str, ...]:
+        return tuple(name for name, p in self._by_name.items() if capability in p.capabilities)
+
+    def require(self, name: str, capability: Capability) -> PaymentProvider:
+        """The named provider, refused as invalid input when it can't do `capability`."""
+        provider = self[name]
+        if capability not in provider.capabilities:
+            raise ValidationError(f"provider {name!r} does not support {capability}", "provider")
+        return provider
