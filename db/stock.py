@@ -72,6 +72,17 @@ class SqlStock:
             self.session.add(row)
         await self.session.flush()
 
+    async def restock(self, order: Order) -> None:
+        """A sold order is cancelled: its committed units go back on the shelf."""
+        rows = (await self.session.exec(select(StockReservationRow).where(
+            StockReservationRow.order_id == order.id, StockReservationRow.state == "committed"))).all()
+        for row in rows:
+            await self.session.exec(update(ProductRow).where(ProductRow.id == row.product_id)
+                                    .values(stock=ProductRow.stock + row.quantity))
+            row.state = "released"
+            self.session.add(row)
+        await self.session.flush()
+
     async def release(self, order: Order) -> None:
         await self.session.exec(update(StockReservationRow)
                                 .where(StockReservationRow.order_id == order.id, StockReservationRow.state == "active")

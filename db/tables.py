@@ -75,7 +75,7 @@ class AddressRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-ORDER_STATUSES = "'pending_payment','paid','partially_refunded','refunded','canceled','expired'"
+ORDER_STATUSES = "'pending_payment','authorized','paid','partially_refunded','refunded','canceled','expired'"
 
 
 class OrderRow(SQLModel, table=True):

@@ -5,7 +5,9 @@ from typing import Self
 
 from db.audit import SqlAuditTrail
 from db.engine import Database
+from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
+from db.payments import SqlPayments
 from db.repositories import SqlCarts, SqlProducts
 from db.stock import SqlStock
 
@@ -36,6 +38,8 @@ class SqlUnitOfWork:
         self.orders = SqlOrders(session, sqlite)
         self.stock = SqlStock(session, sqlite)
         self.audit = SqlAuditTrail(session, self.request_id)
+        self.payments = SqlPayments(session, sqlite)
+        self.ledger = SqlLedger(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -12,7 +12,9 @@ from uuid import UUID
 
 from domain.catalog.model import Cart, Product
 from domain.identity import Actor
+from domain.ledger.journal import JournalEntry
 from domain.orders.model import Address, Order
+from domain.payments.model import Payment
 
 
 class ProductRepository(Protocol):
@@ -52,7 +54,27 @@ class StockRepository(Protocol):
 
     async def commit(self, order: Order) -> None: ...
 
+    async def restock(self, order: Order) -> None: ...
+
     async def release(self, order: Order) -> None: ...
+
+
+class PaymentRepository(Protocol):
+    async def add(self, payment: Payment) -> Payment: ...
+
+    async def save(self, payment: Payment) -> None: ...
+
+    async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None: ...
+
+    async def for_order(self, order_id: int) -> list[Payment]: ...
+
+    async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]: ...
+
+
+class Ledger(Protocol):
+    async def append(self, entry: JournalEntry) -> bool: ...
+
+    async def family(self, capture_ref: str) -> list[JournalEntry]: ...
 
 
 class AuditTrail(Protocol):
@@ -67,6 +89,8 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     stock: StockRepository
     audit: AuditTrail
+    payments: PaymentRepository
+    ledger: Ledger
 
     async def __aenter__(self) -> Self: ...
 

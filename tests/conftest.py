@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+import db.payment_tables  # noqa: F401  (every table on the metadata, for truncation and drift checks)
 from db.engine import Database, make_engine
 from db.migrate import upgrade
 from paygate.app import create_app

@@ -6,7 +6,8 @@ import asyncio
 from alembic import context
 from sqlmodel import SQLModel
 
-import db.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+import db.payment_tables  # noqa: F401  (registers every table on SQLModel.metadata)
+import db.tables  # noqa: F401
 from db.engine import make_engine
 
 config = context.config

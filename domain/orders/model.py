@@ -16,6 +16,7 @@ from domain.money import Money
 
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"        # stock reserved until reserved_until
+    AUTHORIZED = "authorized"                  # payment authorized, awaiting capture; stock committed
     PAID = "paid"                              # captured; stock committed
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
@@ -26,7 +27,8 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 # The only moves an order makes: a status never goes back.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELED, S.EXPIRED}),
+    S.PENDING_PAYMENT: frozenset({S.AUTHORIZED, S.PAID, S.CANCELED, S.EXPIRED}),
+    S.AUTHORIZED: frozenset({S.PAID, S.CANCELED}),
     S.PAID: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELED}),
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELED}),
     S.REFUNDED: frozenset(),

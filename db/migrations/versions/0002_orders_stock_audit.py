@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending_payment','paid','partially_refunded','refunded','canceled','expired')", name='ck_orders_status'),
+    sa.CheckConstraint("status IN ('pending_payment','authorized','paid','partially_refunded','refunded','canceled','expired')", name='ck_orders_status'),
     sa.CheckConstraint('total_minor >= 0', name='ck_orders_total_not_negative'),
     sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['shipping_address_id'], ['addresses.id'], ),

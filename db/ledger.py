@@ -1,0 +1,62 @@
+"""The ledger in SQL: journal entries appended with their postings, never updated.
+
+An entry is keyed by (kind, ref): appending one that exists already is a no-op, so a movement
+replayed by a retry or a duplicate webhook posts once.
+"""
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.mapping import aware
+from db.payment_tables import LedgerEntryRow, LedgerPostingRow
+from domain.ledger import Account, EntryKind, JournalEntry, Posting, Side
+from domain.money import Money
+
+
+def entries_from_rows(rows: list[LedgerEntryRow], postings: list[LedgerPostingRow]) -> list[JournalEntry]:
+    by_entry: dict[int, list[LedgerPostingRow]] = {}
+    for p in postings:
+        by_entry.setdefault(p.entry_id, []).append(p)
+    return [
+        # Rebuilding checks the balance again: a corrupt row fails loudly.
+        JournalEntry(EntryKind(r.kind), r.ref, aware(r.created_at),
+                     tuple(Posting(Account.parse(p.account), Money.of(p.amount_minor, p.currency), Side(p.side))
+                           for p in sorted(by_entry.get(r.id, []), key=lambda p: p.id)),
+                     r.memo, r.parent_ref)
+        for r in rows
+    ]
+
+
+class SqlLedger:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(self, entry: JournalEntry) -> bool:
+        """Append the entry; False when one with its kind and ref is already there."""
+        exists = (await self.session.exec(select(LedgerEntryRow.id).where(
+            LedgerEntryRow.kind == entry.kind.value, LedgerEntryRow.ref == entry.ref))).first()
+        if exists is not None:
+            return False
+        row = LedgerEntryRow(kind=entry.kind.value, ref=entry.ref, parent_ref=entry.parent_ref, memo=entry.memo,
+                             created_at=entry.created_at)
+        self.session.add(row)
+        await self.session.flush()
+        self.session.add_all([
+            LedgerPostingRow(entry_id=row.id, account=p.account.key, account_kind=p.account.kind.value,
+                             owner_id=p.account.owner_id, currency=p.amount.code, side=p.side.value,
+                             amount_minor=p.amount.minor)
+            for p in entry.postings])
+        await self.session.flush()
+        return True
+
+    async def family(self, capture_ref: str) -> list[JournalEntry]:
+        """A capture's entry and every entry that follows from it (releases, refunds, …)."""
+        rows = (await self.session.exec(select(LedgerEntryRow).where(
+            (LedgerEntryRow.ref == capture_ref) | (LedgerEntryRow.parent_ref == capture_ref))
+            .order_by(LedgerEntryRow.id))).all()
+        if not rows:
+            return []
+        postings = (await self.session.exec(select(LedgerPostingRow).where(
+            LedgerPostingRow.entry_id.in_([r.id for r in rows])))).all()
+        return entries_from_rows(list(rows), list(postings))

@@ -1,0 +1,149 @@
+"""Rows of payments, their attempts, refund requests and the ledger.
+
+The CHECKs restate the Payment aggregate's invariants (captured <= authorized <= amount,
+refunded <= captured) and the ledger's (postings positive; one entry per kind and ref), so a
+bug that slipped past the domain is still refused by the database.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+PAYMENT_STATUSES = ("'requires_payment_method','requires_action','processing','requires_capture',"
+                    "'succeeded','canceled','failed'")
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({PAYMENT_STATUSES})", name="ck_payments_status"),
+        CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
+        CheckConstraint("captured_minor <= authorized_minor", name="ck_payments_captured_within_authorized"),
+        CheckConstraint("authorized_minor <= amount_minor", name="ck_payments_authorized_within_amount"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= captured_minor",
+                        name="ck_payments_refunded_within_captured"),
+        Index("ix_payments_order", "order_id"),
+        Index("ix_payments_buyer_created", "buyer_id", "created_at"),
+        Index("ix_payments_provider_ref", "provider", "provider_ref"),
+        Index("ix_payments_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    number: str | None = Field(default=None, max_length=24, unique=True)
+    order_id: int = Field(foreign_key="orders.id")
+    buyer_id: int = Field(foreign_key="users.id")
+    provider: str = Field(max_length=32)
+    capture_method: str = Field(max_length=12)
+    status: str = Field(max_length=32)
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_type=BigInteger)
+    authorized_minor: int = Field(default=0, sa_type=BigInteger)
+    captured_minor: int = Field(default=0, sa_type=BigInteger)
+    refunded_minor: int = Field(default=0, sa_type=BigInteger)
+    card_brand: str | None = Field(default=None, max_length=16)
+    card_last4: str | None = Field(default=None, max_length=4)
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+    provider_ref: str | None = Field(default=None, max_length=255)
+    client_secret: str | None = Field(default=None, max_length=255)
+    decline_code: str | None = Field(default=None, max_length=64)
+    decline_message: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class PaymentAttemptRow(SQLModel, table=True):
+    """One call to a provider. A refund is an attempt of kind 'refund', with its own REF- number."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "seq", name="uq_payment_attempts_payment_seq"),
+        CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
+        CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
+        CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),
+        Index("ix_payment_attempts_open", "status", "updated_at"),
+        Index("ix_payment_attempts_kind_created", "kind", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    number: str | None = Field(default=None, max_length=24, unique=True)
+    payment_id: int = Field(foreign_key="payments.id")
+    seq: int
+    kind: str = Field(max_length=12)
+    status: str = Field(max_length=12)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    idempotency_key: str = Field(max_length=80, unique=True)
+    provider_ref: str | None = Field(default=None, max_length=255)
+    decline_code: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class RefundRequestRow(SQLModel, table=True):
+    """A customer's request for a refund, waiting for staff to approve or reject it."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','approved','rejected')", name="ck_refund_requests_status"),
+        CheckConstraint("amount_minor > 0", name="ck_refund_requests_amount_positive"),
+        Index("ix_refund_requests_payment", "payment_id"),
+        Index("ix_refund_requests_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    payment_id: int = Field(foreign_key="payments.id")
+    requested_by: int = Field(foreign_key="users.id")
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=500)
+    status: str = Field(max_length=10)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decision_note: str | None = Field(default=None, max_length=500)
+    refund_attempt_id: int | None = Field(default=None, foreign_key="payment_attempts.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    """One journal entry (a ledger transaction). Appended, never updated: (kind, ref) is its key."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "ref", name="uq_ledger_entries_kind_ref"),
+        Index("ix_ledger_entries_parent", "parent_ref"),
+        Index("ix_ledger_entries_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    ref: str = Field(max_length=120)
+    parent_ref: str | None = Field(default=None, max_length=120)
+    memo: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class LedgerPostingRow(SQLModel, table=True):
+    __tablename__ = "ledger_postings"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="ck_ledger_postings_amount_positive"),
+        CheckConstraint("side IN ('debit','credit')", name="ck_ledger_postings_side"),
+        Index("ix_ledger_postings_entry", "entry_id"),
+        Index("ix_ledger_postings_account", "account", "entry_id"),
+        Index("ix_ledger_postings_owner", "owner_id", "account_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="ledger_entries.id")
+    account: str = Field(max_length=80)        # Account.key, e.g. "seller_held:42:USD"
+    account_kind: str = Field(max_length=24)
+    owner_id: int | None = None
+    currency: str = Field(max_length=3)
+    side: str = Field(max_length=6)
+    amount_minor: int = Field(sa_type=BigInteger)

@@ -1,0 +1,144 @@
+"""Payments and their attempts in SQL: the domain's PaymentRepository.
+
+A payment is saved whole: its row, and every attempt inserted or updated by (payment, seq).
+`get(..., for_update=True)` locks the row on PostgreSQL; on SQLite the IMMEDIATE write
+transaction already excludes every other writer.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.mapping import aware
+from db.payment_tables import PaymentAttemptRow, PaymentRow
+from domain.cards import CardSummary
+from domain.money import Money
+from domain.numbers import payment_number, refund_number
+from domain.payments import Attempt, AttemptKind, AttemptStatus, Payment
+
+
+def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Payment:
+    money = lambda minor: Money.of(minor, row.currency)  # noqa: E731
+    card = None
+    if row.card_last4:
+        card = CardSummary(row.card_brand, row.card_last4, row.card_exp_month, row.card_exp_year)
+    return Payment(
+        id=row.id, uuid=UUID(row.uuid), number=row.number, order_id=row.order_id, buyer_id=row.buyer_id,
+        provider=row.provider, amount=money(row.amount_minor), capture_method=row.capture_method,
+        status=row.status, amount_authorized=money(row.authorized_minor),
+        amount_captured=money(row.captured_minor), amount_refunded=money(row.refunded_minor), card=card,
+        provider_ref=row.provider_ref, client_secret=row.client_secret, decline_code=row.decline_code,
+        decline_message=row.decline_message, created_at=aware(row.created_at), updated_at=aware(row.updated_at),
+        attempts=[attempt_from_row(a) for a in sorted(attempts, key=lambda a: a.seq)],
+    )
+
+
+def attempt_from_row(row: PaymentAttemptRow) -> Attempt:
+    return Attempt(id=row.id, seq=row.seq, kind=row.kind, amount=Money.of(row.amount_minor, row.currency),
+                   status=row.status, idempotency_key=row.idempotency_key, provider_ref=row.provider_ref,
+                   decline_code=row.decline_code, reason=row.reason, created_at=aware(row.created_at),
+                   updated_at=aware(row.updated_at))
+
+
+def _fill(row: PaymentRow, p: Payment) -> None:
+    row.status = p.status.value
+    row.authorized_minor = p.amount_authorized.minor
+    row.captured_minor = p.amount_captured.minor
+    row.refunded_minor = p.amount_refunded.minor
+    row.card_brand = p.card.brand.value if p.card else None
+    row.card_last4 = p.card.last4 if p.card else None
+    row.card_exp_month = p.card.exp_month if p.card else None
+    row.card_exp_year = p.card.exp_year if p.card else None
+    row.provider_ref = p.provider_ref
+    row.client_secret = p.client_secret
+    row.decline_code = p.decline_code
+    row.decline_message = p.decline_message
+    row.updated_at = p.updated_at
+
+
+class SqlPayments:
+    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+        self.session = session
+        self.is_sqlite = is_sqlite
+
+    async def add(self, payment: Payment) -> Payment:
+        row = PaymentRow(uuid=str(payment.uuid), order_id=payment.order_id, buyer_id=payment.buyer_id,
+                         provider=payment.provider, capture_method=payment.capture_method.value,
+                         status=payment.status.value, currency=payment.amount.code,
+                         amount_minor=payment.amount.minor, created_at=payment.created_at,
+                         updated_at=payment.updated_at)
+        _fill(row, payment)
+        self.session.add(row)
+        await self.session.flush()
+        row.number = payment_number(row.id)  # from the id: unique by construction
+        self.session.add(row)
+        await self.session.flush()
+        payment.id, payment.number = row.id, row.number
+        await self._save_attempts(payment)
+        return payment
+
+    async def save(self, payment: Payment) -> None:
+        row = await self.session.get(PaymentRow, payment.id)
+        _fill(row, payment)
+        self.session.add(row)
+        await self._save_attempts(payment)
+
+    async def _save_attempts(self, payment: Payment) -> None:
+        stored = {a.seq: a for a in (await self.session.exec(
+            select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id == payment.id))).all()}
+        for attempt in payment.attempts:
+            row = stored.get(attempt.seq)
+            if row is None:
+                row = PaymentAttemptRow(uuid=str(uuid4()), payment_id=payment.id, seq=attempt.seq,
+                                        kind=attempt.kind.value, amount_minor=attempt.amount.minor,
+                                        currency=attempt.amount.code, idempotency_key=attempt.idempotency_key,
+                                        created_at=attempt.created_at, status=attempt.status.value,
+                                        updated_at=attempt.updated_at)
+            elif (row.status, row.provider_ref, row.decline_code) == (
+                    attempt.status.value, attempt.provider_ref, attempt.decline_code):
+                continue
+            row.status = attempt.status.value
+            row.provider_ref = attempt.provider_ref
+            row.decline_code = attempt.decline_code
+            row.reason = attempt.reason
+            row.updated_at = attempt.updated_at
+            self.session.add(row)
+        await self.session.flush()
+        for row in (await self.session.exec(select(PaymentAttemptRow).where(
+                PaymentAttemptRow.payment_id == payment.id, PaymentAttemptRow.kind == "refund",
+                PaymentAttemptRow.number == None))).all():  # noqa: E711 (SQL IS NULL)
+            row.number = refund_number(row.id)
+            self.session.add(row)
+        await self.session.flush()
+
+    async def _load(self, query) -> list[Payment]:
+        rows = (await self.session.exec(query)).all()
+        if not rows:
+            return []
+        attempts = (await self.session.exec(
+            select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id.in_([r.id for r in rows])))).all()
+        by_payment: dict[int, list[PaymentAttemptRow]] = {}
+        for a in attempts:
+            by_payment.setdefault(a.payment_id, []).append(a)
+        return [payment_from_rows(r, by_payment.get(r.id, [])) for r in rows]
+
+    def _locked(self, query, for_update: bool):
+        return query.with_for_update() if for_update and not self.is_sqlite else query
+
+    async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
+        found = await self._load(self._locked(select(PaymentRow).where(PaymentRow.id == payment_id), for_update))
+        return found[0] if found else None
+
+    async def for_order(self, order_id: int) -> list[Payment]:
+        return await self._load(select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id))
+
+    async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]:
+        """Payments with an attempt left pending or unknown: a crash or a timeout to reconcile."""
+        query = (select(PaymentAttemptRow.payment_id)
+                 .where(PaymentAttemptRow.status.in_(["pending", "unknown"]),
+                        PaymentAttemptRow.updated_at < older_than)
+                 .distinct().limit(limit))
+        return list((await self.session.exec(query)).all())

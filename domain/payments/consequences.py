@@ -1,0 +1,91 @@
+"""What a settled attempt means for the order, the stock and the ledger.
+
+Applied after every change to a payment (the call's own answer, a webhook, a reconciliation),
+always inside the transaction that holds the payment and its order locked. Every step checks
+what is already done, so applying it twice changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.ledger import (Capture, EntryKind, SellerShare, allocate, capture_entry, capture_ref, capture_view,
+                           refund_entry, refund_ref)
+from domain.money import Money
+from domain.orders.model import Order, OrderStatus
+from domain.payments.model import Payment
+from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus, RefundStatus
+from domain.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    fee_bps: int            # PLATFORM_FEE_BPS
+    hold_period: timedelta  # HOLD_DAYS
+
+
+def seller_shares(order: Order, captured: Money) -> tuple[SellerShare, ...]:
+    """Each seller's part of what was captured, in proportion to their lines (exactly)."""
+    gross: dict[int, int] = {}
+    for line in order.lines:
+        gross[line.seller_id] = gross.get(line.seller_id, 0) + line.total.minor
+    sellers = sorted(gross)
+    parts = allocate(captured.minor, [gross[s] for s in sellers])
+    return tuple(SellerShare(s, Money(part, captured.currency)) for s, part in zip(sellers, parts, strict=True)
+                 if part > 0)
+
+
+async def apply(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy, now: datetime) -> None:
+    await _stock_and_order(payment, order, uow, now)
+    if payment.status is PaymentStatus.SUCCEEDED:
+        await _post_capture_and_refunds(payment, order, uow, policy, now)
+    await uow.orders.save(order)
+
+
+async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now: datetime) -> None:
+    # Goods are sold once the money is authorized: the reservation becomes a sale.
+    if order.status is OrderStatus.PENDING_PAYMENT and payment.status in (PaymentStatus.REQUIRES_CAPTURE,
+                                                                           PaymentStatus.SUCCEEDED):
+        await uow.stock.commit(order)
+        order.move_to(OrderStatus.AUTHORIZED, now)
+    if order.status is OrderStatus.AUTHORIZED and payment.status is PaymentStatus.SUCCEEDED:
+        order.move_to(OrderStatus.PAID, now)
+    if payment.status is PaymentStatus.SUCCEEDED and order.status in (OrderStatus.PAID,
+                                                                       OrderStatus.PARTIALLY_REFUNDED):
+        match payment.refund_status:
+            case RefundStatus.REFUNDED:
+                order.move_to(OrderStatus.REFUNDED, now)
+            case RefundStatus.PARTIALLY_REFUNDED:
+                order.move_to(OrderStatus.PARTIALLY_REFUNDED, now)
+
+
+async def _post_capture_and_refunds(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy,
+                                    now: datetime) -> None:
+    ref = capture_ref(str(payment.uuid))
+    family = await uow.ledger.family(ref)
+    capture = next((e for e in family if e.kind is EntryKind.CAPTURE), None)
+    if capture is None:
+        capture = capture_entry(Capture(payment_id=str(payment.uuid),
+                                        shares=seller_shares(order, payment.amount_captured),
+                                        fee_bps=policy.fee_bps, captured_at=now))
+        await uow.ledger.append(capture)
+        family = [capture]
+    posted = {e.ref for e in family}
+    for attempt in payment.attempts:
+        if attempt.kind is not AttemptKind.REFUND or attempt.status is not AttemptStatus.SUCCEEDED:
+            continue
+        if refund_ref(attempt.idempotency_key) in posted:
+            continue
+        view = capture_view(capture, [e for e in family if e is not capture])
+        entry = refund_entry(view, attempt.idempotency_key, attempt.amount, payment.buyer_id, now)
+        await uow.ledger.append(entry)
+        family.append(entry)
+        posted.add(entry.ref)
+
+
+def snapshot(payment: Payment) -> dict:
+    """What the audit trail keeps of a payment: amounts and states, never card data beyond last 4."""
+    return {"status": payment.status.value, "amount": payment.amount.decimal, "currency": payment.amount.code,
+            "captured": payment.amount_captured.decimal, "refunded": payment.amount_refunded.decimal,
+            "provider": payment.provider, "provider_ref": payment.provider_ref,
+            "card_last4": payment.card.last4 if payment.card else None, "decline_code": payment.decline_code}

@@ -1,0 +1,156 @@
+"""Payment use cases: pay an order, capture, refund, settle an attempt.
+
+Each reads top to bottom in the two phases of STYLE.md section 5: record the attempt and commit,
+call the provider with no transaction open, then settle the outcome in a second transaction
+with the payment and its order locked. A crash between the two leaves the attempt pending,
+and the worker settles it later by asking the provider (reconcile), never by guessing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.cards import CardInput
+from domain.clock import Clock, utc_now
+from domain.errors import (ConflictError, InvalidStateError, NotAllowedError, NotFoundError,
+                           ProviderUnavailableError)
+from domain.identity import Actor
+from domain.money import Money
+from domain.orders.model import OrderStatus
+from domain.payments import consequences
+from domain.payments.consequences import Policy, snapshot
+from domain.payments.model import Attempt, Payment
+from domain.payments.provider import Capability, CaptureMethod, Outcome, Providers
+from domain.payments.status import AttemptKind, PaymentStatus
+from domain.ports import UnitOfWork
+
+SETTLED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
+
+
+@dataclass(frozen=True, slots=True)
+class PayOrder:
+    actor: Actor
+    order_id: int
+    provider: str
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    card: CardInput | None = None
+    payment_method: str | None = None
+
+
+async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy: Policy,
+                    clock: Clock = utc_now) -> Payment:
+    provider = providers.require(cmd.provider, Capability.AUTHORIZE)
+    now = clock()
+    async with uow:
+        order = await uow.orders.get(cmd.order_id, for_update=True)
+        if order is None or order.buyer_id != cmd.actor.user_id:
+            raise NotFoundError("order", cmd.order_id)
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            raise ConflictError(f"order {order.number} is {order.status.value}, not awaiting payment")
+        if not order.is_reservation_live(now):
+            raise InvalidStateError(f"order {order.number}'s reservation expired; check out again")
+        for earlier in await uow.payments.for_order(order.id):
+            if earlier.status not in SETTLED:
+                raise ConflictError(f"order {order.number} already has payment {earlier.number} "
+                                    f"({earlier.status.value})")
+        payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
+                              amount=order.total, now=now, capture_method=cmd.capture_method)
+        attempt = payment.start_authorization(now=now)
+        payment = await uow.payments.add(payment)
+        await uow.audit.record(cmd.actor, "payment.create", "payment", payment.uuid, None, snapshot(payment), now)
+        await uow.commit()
+    request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
+                                        metadata={"order": order.number, "payment": payment.number})
+    outcome = await _ask(provider.authorize(request))
+    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePayment:
+    actor: Actor
+    payment_id: int
+    amount: Money | None = None  # None captures everything authorized
+
+
+async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                          clock: Clock = utc_now) -> Payment:
+    _staff_only(cmd.actor, "capture payments")
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        attempt = payment.start_capture(cmd.amount, now=clock())
+        await uow.payments.save(payment)
+        await uow.commit()
+    provider = providers.require(payment.provider, Capability.CAPTURE)
+    outcome = await _ask(provider.capture(payment.capture_request(attempt)))
+    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPayment:
+    actor: Actor
+    payment_id: int
+    amount: Money | None = None  # None refunds everything still refundable
+    reason: str | None = None
+
+
+async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                         clock: Clock = utc_now) -> tuple[Payment, Attempt]:
+    _staff_only(cmd.actor, "refund payments directly (customers ask with a refund request)")
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        # Pending refunds reserve their amount here, under the row lock: concurrent refunds
+        # together never exceed what was captured (RefundExceedsCapturedError otherwise).
+        attempt = payment.start_refund(cmd.amount, now=clock(), reason=cmd.reason)
+        await uow.payments.save(payment)
+        await uow.commit()
+    return await send_refund(payment, attempt, cmd.actor, uow, providers, policy, clock)
+
+
+async def send_refund(payment: Payment, attempt: Attempt, actor: Actor | None, uow: UnitOfWork,
+                      providers: Providers, policy: Policy, clock: Clock = utc_now) -> tuple[Payment, Attempt]:
+    provider = providers.require(payment.provider, Capability.REFUND)
+    outcome = await _ask(provider.refund(payment.refund_request(attempt)))
+    payment = await settle(payment.id, attempt.seq, outcome, actor, uow, policy, clock)
+    return payment, payment.attempt(attempt.seq)
+
+
+async def settle(payment_id: int, seq: int, outcome: Outcome | None, actor: Actor | None, uow: UnitOfWork,
+                 policy: Policy, clock: Clock = utc_now) -> Payment:
+    """Apply a provider's answer to attempt `seq` (None: no answer, the outcome is unknown)."""
+    async with uow:
+        payment = await _payment(uow, payment_id)
+        order = await uow.orders.get(payment.order_id, for_update=True)
+        before = snapshot(payment)
+        now = clock()
+        if outcome is None:
+            attempt = payment.mark_unknown(seq, now=now)
+        else:
+            attempt = payment.finish_attempt(seq, outcome, now=now)
+        await consequences.apply(payment, order, uow, policy, now)
+        await uow.payments.save(payment)
+        await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
+                               payment.uuid, before, snapshot(payment), now)
+        await uow.commit()
+    return payment
+
+
+def _staff_only(actor: Actor, what: str) -> None:
+    if not actor.is_staff:
+        raise NotAllowedError(f"only staff may {what}")
+
+
+async def _payment(uow: UnitOfWork, payment_id: int) -> Payment:
+    payment = await uow.payments.get(payment_id, for_update=True)
+    if payment is None:
+        raise NotFoundError("payment", payment_id)
+    return payment
+
+
+async def _ask(call) -> Outcome | None:
+    try:
+        return await call
+    except ProviderUnavailableError:
+        return None  # unknown: the worker asks again with the same key, never guesses
+
+
+def refund_attempts(payment: Payment) -> list[Attempt]:
+    return [a for a in payment.attempts if a.kind is AttemptKind.REFUND]
