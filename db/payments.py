@@ -6,8 +6,9 @@ transaction already excludes every other writer.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +17,7 @@ from db.mapping import aware
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from domain.cards import CardSummary
 from domain.money import Money
-from domain.numbers import payment_number, refund_number
+from domain.numbers import attempt_uuid, payment_number, refund_number
 from domain.payments import Attempt, AttemptKind, AttemptStatus, Payment
 
 
@@ -92,11 +93,12 @@ class SqlPayments:
         for attempt in payment.attempts:
             row = stored.get(attempt.seq)
             if row is None:
-                row = PaymentAttemptRow(uuid=str(uuid4()), payment_id=payment.id, seq=attempt.seq,
-                                        kind=attempt.kind.value, amount_minor=attempt.amount.minor,
+                row = PaymentAttemptRow(uuid=str(attempt_uuid(payment.uuid, attempt.seq)), payment_id=payment.id,
+                                        seq=attempt.seq, kind=attempt.kind.value, amount_minor=attempt.amount.minor,
                                         currency=attempt.amount.code, idempotency_key=attempt.idempotency_key,
                                         created_at=attempt.created_at, status=attempt.status.value,
                                         updated_at=attempt.updated_at)
+                stored[attempt.seq] = row
             elif (row.status, row.provider_ref, row.decline_code) == (
                     attempt.status.value, attempt.provider_ref, attempt.decline_code):
                 continue
@@ -107,12 +109,15 @@ class SqlPayments:
             row.updated_at = attempt.updated_at
             self.session.add(row)
         await self.session.flush()
-        for row in (await self.session.exec(select(PaymentAttemptRow).where(
-                PaymentAttemptRow.payment_id == payment.id, PaymentAttemptRow.kind == "refund",
-                PaymentAttemptRow.number == None))).all():  # noqa: E711 (SQL IS NULL)
-            row.number = refund_number(row.id)
+        # Hand the rows' ids back to the aggregate: a refund request links to its attempt.
+        payment.attempts[:] = [a if a.id is not None else replace(a, id=stored[a.seq].id)
+                               for a in payment.attempts]
+        numbered = [row for row in stored.values() if row.kind == "refund" and row.number is None]
+        for row in numbered:
+            row.number = refund_number(row.id)  # from the id, like payments' and orders'
             self.session.add(row)
-        await self.session.flush()
+        if numbered:
+            await self.session.flush()
 
     async def _load(self, query) -> list[Payment]:
         rows = (await self.session.exec(query)).all()

@@ -8,6 +8,7 @@ from db.engine import Database
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
 from db.payments import SqlPayments
+from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
 from db.stock import SqlStock
 
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditTrail(session, self.request_id)
         self.payments = SqlPayments(session, sqlite)
         self.ledger = SqlLedger(session)
+        self.refund_requests = SqlRefundRequests(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -7,6 +7,8 @@ while still not revealing the order count at a glance. Ids past the code space g
 """
 from __future__ import annotations
 
+from uuid import UUID, uuid5
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: nothing to misread
 _HEX = "0123456789ABCDEF"
 
@@ -33,3 +35,8 @@ def payment_number(payment_id: int) -> str:
 
 def refund_number(refund_id: int) -> str:
     return "REF-" + _scrambled(refund_id, _HEX, 12, 0xC2B2_AE3D_27D5)
+
+
+def attempt_uuid(payment_uuid: UUID, seq: int) -> UUID:
+    """An attempt's UUID (a refund's, to clients), derived: known before and after it is stored."""
+    return uuid5(payment_uuid, f"attempt-{seq}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 from uuid import UUID
 
 from domain.catalog.model import Cart, Product
@@ -15,6 +15,9 @@ from domain.identity import Actor
 from domain.ledger.journal import JournalEntry
 from domain.orders.model import Address, Order
 from domain.payments.model import Payment
+
+if TYPE_CHECKING:  # refund_requests' use cases import this module
+    from domain.payments.refund_requests import RefundRequest
 
 
 class ProductRepository(Protocol):
@@ -71,6 +74,14 @@ class PaymentRepository(Protocol):
     async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]: ...
 
 
+class RefundRequestRepository(Protocol):
+    async def add(self, request: RefundRequest) -> RefundRequest: ...
+
+    async def get(self, request_id: int, *, for_update: bool = False) -> RefundRequest | None: ...
+
+    async def save(self, request: RefundRequest) -> None: ...
+
+
 class Ledger(Protocol):
     async def append(self, entry: JournalEntry) -> bool: ...
 
@@ -91,6 +102,7 @@ class UnitOfWork(Protocol):
     audit: AuditTrail
     payments: PaymentRepository
     ledger: Ledger
+    refund_requests: RefundRequestRepository
 
     async def __aenter__(self) -> Self: ...
 

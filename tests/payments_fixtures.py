@@ -20,11 +20,14 @@ POLICY = Policy(fee_bps=1000, hold_period=timedelta(days=7))
 VISA = CardInput("4242 4242 4242 4242", 12, 2034, "123")
 DECLINED = CardInput("4000 0000 0000 0002", 12, 2034, "123")
 INSUFFICIENT = CardInput("4000000000009995", 12, 2034, "123")
-STAFF = Actor(0, "staff@example.com", frozenset({Role.STAFF}))
 
 
 def providers() -> Providers:
     return Providers([DummyGateway()])
+
+
+def staff(shop) -> Actor:
+    return Actor(shop.id_of("staff@example.com"), "staff@example.com", frozenset({Role.STAFF}))
 
 
 def customer(shop, email: str = "customer@example.com") -> Actor:

@@ -16,7 +16,7 @@ from domain.orders.model import OrderStatus
 from domain.payments.provider import CaptureMethod
 from domain.payments.service import CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order, refund_payment
 from domain.payments.status import PaymentStatus, RefundStatus
-from tests.payments_fixtures import (DECLINED, INSUFFICIENT, POLICY, STAFF, VISA, assert_ledger_balances,
+from tests.payments_fixtures import (DECLINED, INSUFFICIENT, POLICY, VISA, staff, assert_ledger_balances,
                                      customer, order_for, providers)
 
 
@@ -86,7 +86,7 @@ async def test_manual_capture_authorizes_then_captures_part_and_releases_the_res
                                  SqlUnitOfWork(db), gateway, POLICY)
     gateway_order = await _order(db, order.id)
 
-    captured = await capture_payment(CapturePayment(STAFF, authorized.id, Money.of(3000, "USD")),
+    captured = await capture_payment(CapturePayment(staff(shop), authorized.id, Money.of(3000, "USD")),
                                      SqlUnitOfWork(db), gateway, POLICY)
 
     assert authorized.status is PaymentStatus.REQUIRES_CAPTURE
@@ -103,10 +103,10 @@ async def test_refunds_partial_then_full_move_the_order_and_post_reversals(db, s
     payment = await pay_order(PayOrder(customer(shop), order.id, "dummy", card=VISA), SqlUnitOfWork(db), gateway,
                               POLICY)
 
-    partly, first = await refund_payment(RefundPayment(STAFF, payment.id, Money.of(1000, "USD"), "damaged"),
+    partly, first = await refund_payment(RefundPayment(staff(shop), payment.id, Money.of(1000, "USD"), "damaged"),
                                          SqlUnitOfWork(db), gateway, POLICY)
     status_after_first = (await _order(db, order.id)).status
-    fully, _ = await refund_payment(RefundPayment(STAFF, payment.id), SqlUnitOfWork(db), gateway, POLICY)
+    fully, _ = await refund_payment(RefundPayment(staff(shop), payment.id), SqlUnitOfWork(db), gateway, POLICY)
 
     assert first.amount == Money.of(1000, "USD") and first.reason == "damaged"
     assert partly.refund_status is RefundStatus.PARTIALLY_REFUNDED
@@ -136,7 +136,7 @@ async def test_twenty_concurrent_refunds_never_exceed_the_capture(db, shop):
                               POLICY)
 
     results = await asyncio.gather(*(
-        refund_payment(RefundPayment(STAFF, payment.id, Money.of(300, "USD")), SqlUnitOfWork(db), gateway, POLICY)
+        refund_payment(RefundPayment(staff(shop), payment.id, Money.of(300, "USD")), SqlUnitOfWork(db), gateway, POLICY)
         for _ in range(20)), return_exceptions=True)
 
     refused = [r for r in results if isinstance(r, BaseException)]

@@ -31,7 +31,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.AUTHORIZED: frozenset({S.PAID, S.CANCELED}),
     S.PAID: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELED}),
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELED}),
-    S.REFUNDED: frozenset(),
+    S.REFUNDED: frozenset({S.CANCELED}),  # a cancel that refunded everything closes the order
     S.CANCELED: frozenset(),
     S.EXPIRED: frozenset(),
 }

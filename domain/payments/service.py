@@ -60,7 +60,7 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
         await uow.commit()
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
                                         metadata={"order": order.number, "payment": payment.number})
-    outcome = await _ask(provider.authorize(request))
+    outcome = await ask_provider(provider.authorize(request))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
 
 
@@ -80,7 +80,7 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
         await uow.payments.save(payment)
         await uow.commit()
     provider = providers.require(payment.provider, Capability.CAPTURE)
-    outcome = await _ask(provider.capture(payment.capture_request(attempt)))
+    outcome = await ask_provider(provider.capture(payment.capture_request(attempt)))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
 
 
@@ -108,7 +108,7 @@ async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Provide
 async def send_refund(payment: Payment, attempt: Attempt, actor: Actor | None, uow: UnitOfWork,
                       providers: Providers, policy: Policy, clock: Clock = utc_now) -> tuple[Payment, Attempt]:
     provider = providers.require(payment.provider, Capability.REFUND)
-    outcome = await _ask(provider.refund(payment.refund_request(attempt)))
+    outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
     payment = await settle(payment.id, attempt.seq, outcome, actor, uow, policy, clock)
     return payment, payment.attempt(attempt.seq)
 
@@ -145,7 +145,7 @@ async def _payment(uow: UnitOfWork, payment_id: int) -> Payment:
     return payment
 
 
-async def _ask(call) -> Outcome | None:
+async def ask_provider(call) -> Outcome | None:
     try:
         return await call
     except ProviderUnavailableError:

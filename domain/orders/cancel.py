@@ -1,0 +1,100 @@
+"""Cancel an order, giving back what was paid (CONTRACT.md: `cancel`).
+
+Unpaid: the reservation is released and any payment not yet decided is canceled. Authorized:
+the authorization is voided at the provider. Paid: what is left of the capture is refunded
+through the provider. The goods go back on the shelf once the money is back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.clock import Clock, utc_now
+from domain.errors import ConflictError, InvalidStateError, NotFoundError
+from domain.identity import Actor
+from domain.orders.access import can_see
+from domain.orders.model import Order, OrderStatus
+from domain.payments.consequences import Policy
+from domain.payments.model import Attempt, Payment
+from domain.payments.provider import Capability, Providers
+from domain.payments.service import ask_provider, settle
+from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
+from domain.ports import UnitOfWork
+
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    actor: Actor
+    order_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    order: Order
+    payment: Payment | None
+    refund: Attempt | None  # the refund that gave the money back, when there was one
+
+
+async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, policy: Policy,
+                       clock: Clock = utc_now) -> Cancellation:
+    reason = cmd.reason.strip()[:MAX_REASON] or "canceled"
+    async with uow:
+        order = await uow.orders.get(cmd.order_id, for_update=True)
+        if order is None or not can_see(cmd.actor, order):
+            raise NotFoundError("order", cmd.order_id)
+        live = [p for p in await uow.payments.for_order(order.id)
+                if p.status not in (PaymentStatus.FAILED, PaymentStatus.CANCELED)]
+        payment = live[0] if live else None
+        now = clock()
+        match order.status:
+            case OrderStatus.PENDING_PAYMENT:
+                if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
+                    raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
+                if payment is not None:
+                    payment.cancel(now=now)
+                    await uow.payments.save(payment)
+                await _close(order, reason, uow, cmd.actor, now, restock=False)
+                await uow.commit()
+                return Cancellation(order, payment, None)
+            case OrderStatus.AUTHORIZED:
+                attempt = payment.start_void(now=now)
+            case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
+                attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}")
+            case _:
+                raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
+        await uow.payments.save(payment)
+        await uow.commit()
+
+    provider = providers[payment.provider]
+    if attempt.kind is AttemptKind.VOID:
+        providers.require(payment.provider, Capability.VOID)
+        outcome = await ask_provider(provider.void(payment.void_request(attempt)))
+    else:
+        providers.require(payment.provider, Capability.REFUND)
+        outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
+    payment = await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    settled = payment.attempt(attempt.seq)
+    if settled.status is not AttemptStatus.SUCCEEDED:
+        raise ConflictError(f"the provider did not give the money back ({settled.status.value}"
+                            f"{': ' + settled.decline_code if settled.decline_code else ''}); the order stays open")
+    async with uow:
+        order = await uow.orders.get(cmd.order_id, for_update=True)
+        await _close(order, reason, uow, cmd.actor, clock(), restock=True)
+        await uow.commit()
+    return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
+
+
+async def _close(order: Order, reason: str, uow: UnitOfWork, actor: Actor, now, *, restock: bool) -> None:
+    before = {"status": order.status.value}
+    if order.status is OrderStatus.CANCELED:
+        return
+    order.cancellation_reason = reason
+    order.move_to(OrderStatus.CANCELED, now)
+    if restock:
+        await uow.stock.restock(order)
+    await uow.stock.release(order)
+    await uow.orders.save(order)
+    await uow.audit.record(actor, "order.cancel", "order", order.uuid, before,
+                           {"status": order.status.value, "reason": reason}, now)
