@@ -14,7 +14,9 @@ from db.engine import Database
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.graphql_view import GraphQLView
+from paygate.idempotency import IdempotencyMiddleware
 from paygate.middleware import RequestContextMiddleware
+from paygate.providers import build_policy, build_providers
 from paygate.settings import Settings
 
 log = logging.getLogger("paygate.app")
@@ -26,7 +28,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
-    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings)
+    services = {"providers": build_providers(settings), "policy": build_policy(settings)}
+    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
+                          services=services)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -53,8 +57,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/readyz", readyz, methods=["GET"]),
         *(extra_routes or []),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestContextMiddleware)])
+    # Outermost first: the idempotency layer runs inside the request context, so it logs with the id.
+    middleware = [Middleware(RequestContextMiddleware),
+                  Middleware(IdempotencyMiddleware, db=db, tokens=tokens)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.db = db
     app.state.tokens = tokens
+    app.state.services = services
     return app

@@ -22,19 +22,22 @@ from paygate.settings import Settings
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings) -> None:
+    def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings,
+                 services: dict[str, object]) -> None:
         graphiql = not settings.is_production
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None,
                          allow_queries_via_get=graphiql, keep_alive=True, keep_alive_interval=15)
         self.db = db
         self.tokens = tokens
-        self.services = {"settings": settings}
+        self.services = {"settings": settings, **services}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
+            state = scope.setdefault("state", {})
             try:
-                token = bearer_token(HTTPConnection(scope).headers.get("authorization"))
-                scope.setdefault("state", {})["actor"] = self.tokens.verify(token) if token else None
+                if "actor" not in state:  # an outer layer may have verified the token already
+                    token = bearer_token(HTTPConnection(scope).headers.get("authorization"))
+                    state["actor"] = self.tokens.verify(token) if token else None
             except AuthError as exc:
                 body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
                 await Response(json.dumps(body), status_code=401, media_type="application/json",

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db.engine import Database
+from db.idempotency import IdempotencyStore
 from db.uow import SqlUnitOfWork
 from domain.orders.service import expire_reservations
+from paygate.idempotency import KEY_TTL
 
 log = logging.getLogger("paygate.worker")
 
@@ -29,8 +31,13 @@ async def _expire(db: Database, now: datetime) -> int:
     return await expire_reservations(now, SqlUnitOfWork(db))
 
 
+async def _purge_idempotency_keys(db: Database, now: datetime) -> int:
+    return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire-reservations", _expire),
+    Job("purge-idempotency-keys", _purge_idempotency_keys),
 )
 
 

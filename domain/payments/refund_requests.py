@@ -18,7 +18,7 @@ from domain.money import Money
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Providers
-from domain.payments.service import send_refund
+from domain.payments.service import Amount, in_currency_of, send_refund
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -54,7 +54,7 @@ class RefundRequest:
 class AskRefund:
     actor: Actor
     payment_id: int
-    amount: Money | None  # None asks for everything still refundable
+    amount: Amount  # None asks for everything still refundable
     reason: str
 
 
@@ -66,7 +66,7 @@ async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now
         payment = await uow.payments.get(cmd.payment_id)
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
-        amount = _checked(payment, cmd.amount)
+        amount = _checked(payment, in_currency_of(payment, cmd.amount))
         request = RefundRequest(None, uuid4(), payment.id, cmd.actor.user_id, amount, reason,
                                 RequestStatus.PENDING, clock())
         request = await uow.refund_requests.add(request)

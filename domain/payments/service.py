@@ -64,11 +64,19 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
 
 
+# An amount given as bare minor units is in the payment's own currency (as Stripe's API takes it).
+Amount = Money | int | None
+
+
+def in_currency_of(payment: Payment, amount: Amount) -> Money | None:
+    return Money(amount, payment.amount.currency) if isinstance(amount, int) else amount
+
+
 @dataclass(frozen=True, slots=True)
 class CapturePayment:
     actor: Actor
     payment_id: int
-    amount: Money | None = None  # None captures everything authorized
+    amount: Amount = None  # None captures everything authorized
 
 
 async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
@@ -76,7 +84,7 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
     _staff_only(cmd.actor, "capture payments")
     async with uow:
         payment = await _payment(uow, cmd.payment_id)
-        attempt = payment.start_capture(cmd.amount, now=clock())
+        attempt = payment.start_capture(in_currency_of(payment, cmd.amount), now=clock())
         await uow.payments.save(payment)
         await uow.commit()
     provider = providers.require(payment.provider, Capability.CAPTURE)
@@ -88,7 +96,7 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
 class RefundPayment:
     actor: Actor
     payment_id: int
-    amount: Money | None = None  # None refunds everything still refundable
+    amount: Amount = None  # None refunds everything still refundable
     reason: str | None = None
 
 
@@ -99,7 +107,7 @@ async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Provide
         payment = await _payment(uow, cmd.payment_id)
         # Pending refunds reserve their amount here, under the row lock: concurrent refunds
         # together never exceed what was captured (RefundExceedsCapturedError otherwise).
-        attempt = payment.start_refund(cmd.amount, now=clock(), reason=cmd.reason)
+        attempt = payment.start_refund(in_currency_of(payment, cmd.amount), now=clock(), reason=cmd.reason)
         await uow.payments.save(payment)
         await uow.commit()
     return await send_refund(payment, attempt, cmd.actor, uow, providers, policy, clock)

@@ -1,0 +1,222 @@
+"""The `Idempotency-Key` header (CONTRACT.md, "HTTP surface"), as an ASGI layer over every POST.
+
+A POST that carries the header runs at most once per key and caller: its first response is stored
+and replayed, marked `Idempotent-Replayed: true`; the same key with a different request answers 422,
+and one racing a request still in flight with the key answers 409. Where the contract is silent we
+follow Stripe's idempotent requests:
+
+- keys are 1 to 255 characters; a longer one answers 400;
+- a key is scoped to its caller: `user:<sub>` of a verified bearer token, else `anon:<client host>`;
+  a token that can't be trusted passes through untouched, for the app to answer 401, and nothing
+  is stored, since the endpoint never ran;
+- the request is the method, path, query string and body (their sha256 is the fingerprint);
+- a 5xx, a 429 or an exception is not stored: the key is released and a retry runs again. Our use
+  cases are atomic, so a failed request wrote nothing;
+- a key left in flight by a process that died is taken over by a retry after `STALE_AFTER`;
+- keys are purged by the worker after `KEY_TTL`.
+
+The response is buffered and stored before the client sees it, so a client that got an answer
+always gets the replay of that answer next, never a 409. A request without the header costs
+nothing here: no database access at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.engine import Database
+from db.idempotency import STALE_AFTER, Claimed, Headers, IdempotencyStore, InFlight, Mismatch, Replay
+from paygate.auth import AuthError, TokenCodec, bearer_token
+
+log = logging.getLogger("paygate.idempotency")
+
+MAX_KEY_LENGTH = 255
+KEY_TTL = timedelta(hours=24)
+GRAPHQL_PATH = "/graphql"
+
+_HEADER = b"idempotency-key"
+_AUTHORIZATION = b"authorization"
+
+
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests "the same request". NUL separators keep the parts apart."""
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, body):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _stored(status: int) -> bool:
+    # 5xx: the request failed and wrote nothing, so a retry must run it again.
+    # 429: the rate limit refused it before it ran.
+    return status < 500 and status != 429
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, *, db: Database, tokens: TokenCodec,
+                 stale_after: timedelta = STALE_AFTER) -> None:
+        self.app = app
+        self.store = IdempotencyStore(db, stale_after)
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        key = next((v.decode("latin-1") for k, v in scope["headers"] if k == _HEADER), None)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not 0 < len(key) <= MAX_KEY_LENGTH:
+            await _refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID",
+                          f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+            return
+        caller = self._caller(scope)
+        body = await _read_body(receive)
+        if body is None:  # the client left before it finished sending: nobody to answer
+            return
+        if caller is None:  # an untrusted token: the app answers 401; nothing ran, nothing to keep
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        request = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+
+        claim = await self.store.claim(caller, key, request, datetime.now(UTC))
+        match claim:
+            case Replay(status, headers, stored_body):
+                await _send(send, status, [*headers, ("idempotent-replayed", "true")], stored_body)
+            case Mismatch():
+                await _refuse(scope, send, 422, "IDEMPOTENCY_KEY_REUSED",
+                              "Idempotency-Key was already used for a different request")
+            case InFlight():
+                await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_USE",
+                              "a request with this Idempotency-Key is still in progress; retry later",
+                              [("retry-after", "1")])
+            case Claimed():
+                if claim.taken_over:
+                    log.warning("stale idempotency key taken over", extra={"path": scope["path"]})
+                await self._run(scope, _replaying(body, receive), send, caller, key, claim)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, caller: str, key: str,
+                   claim: Claimed) -> None:
+        # A cancelled request (server shutdown) keeps its claim: whether its work committed is
+        # unknown, so a retry waits for STALE_AFTER rather than risk running it twice at once.
+        response = _Captured()
+        try:
+            await self.app(scope, receive, response.send)
+        except Exception:
+            await self._release(caller, key, claim)
+            raise
+        if response.status is None:  # the app returned without answering: nothing to keep
+            await self._release(caller, key, claim)
+            return
+        if _stored(response.status):
+            await self._keep(scope, caller, key, claim, response.status, response)
+        else:
+            await self._release(caller, key, claim)
+        await _send(send, response.status, response.headers, response.body)
+
+    async def _keep(self, scope: Scope, caller: str, key: str, claim: Claimed, status: int,
+                    response: _Captured) -> None:
+        try:
+            kept = await self.store.complete(caller, key, status, response.headers, response.body,
+                                             datetime.now(UTC), claim=claim)
+        except Exception:
+            # The work is committed, so the client still gets its answer; the key stays in flight
+            # (409) until STALE_AFTER, and a retry after that runs the request again.
+            log.exception("could not store the response of an idempotent request")
+            return
+        if not kept:
+            log.warning("idempotency key was taken over before its request finished",
+                        extra={"path": scope["path"]})
+
+    async def _release(self, caller: str, key: str, claim: Claimed) -> None:
+        try:
+            await self.store.release(caller, key, claim=claim)
+        except Exception:
+            # Left in flight, the key answers 409 until STALE_AFTER and is then taken over.
+            log.exception("could not release an idempotency key")
+
+    def _caller(self, scope: Scope) -> str | None:
+        """The key's scope; None when the bearer token can't be trusted."""
+        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == _AUTHORIZATION), None)
+        try:
+            token = bearer_token(authorization)
+            if token:
+                actor = self.tokens.verify(token)
+                scope.setdefault("state", {})["actor"] = actor  # verified once: the endpoints reuse it
+                return f"user:{actor.user_id}"
+        except AuthError:
+            return None
+        client = scope.get("client")
+        return f"anon:{client[0] if client else 'unknown'}"[:80]  # the column's width
+
+
+class _Captured:
+    """The app's response, held back until it is stored (a streamed body is accumulated)."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.headers: Headers = []
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body; None when the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body we already read, then the client's own messages
+    (a disconnect, when it comes)."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str,
+                  extra_headers: Headers | None = None) -> None:
+    # /graphql clients read GraphQL errors; REST clients read the seeds' {"error": …}.
+    if scope["path"] == GRAPHQL_PATH:
+        payload = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    else:
+        payload = {"error": message}
+    body = json.dumps(payload).encode()
+    await _send(send, status, [("content-type", "application/json"), ("content-length", str(len(body))),
+                               *(extra_headers or [])], body)

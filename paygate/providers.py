@@ -1,0 +1,23 @@
+"""The provider registry and the money policy, built once at start-up from the settings.
+
+A provider whose keys are unset is simply not offered; the dummy gateway is always there
+(CONTRACT.md, Settings).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.payments.consequences import Policy
+from domain.payments.provider import Providers
+from paygate.settings import Settings
+from providers.dummy import DummyGateway
+
+
+def build_providers(settings: Settings) -> Providers:
+    # The dummy keeps authorizations in process memory: one instance per process, shared by every
+    # request, so a manual capture reaches the instance that authorized.
+    return Providers([DummyGateway()])
+
+
+def build_policy(settings: Settings) -> Policy:
+    return Policy(fee_bps=settings.platform_fee_bps, hold_period=timedelta(days=settings.hold_days))
