@@ -30,9 +30,10 @@ class SqlAddresses:
 
 
 class SqlOrders:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.changes = changes if changes is not None else set()
 
     async def add(self, order: Order) -> Order:
         row = OrderRow(uuid=str(order.uuid), buyer_id=order.buyer_id, status=order.status.value,
@@ -49,6 +50,7 @@ class SqlOrders:
         self.session.add_all([row, *lines])
         await self.session.flush()
         order.id, order.number = row.id, row.number
+        self.changes.add(f"order:{order.id}")
         return order
 
     async def load(self, query) -> list[Order]:
@@ -95,3 +97,4 @@ class SqlOrders:
         row.reserved_until = order.reserved_until
         self.session.add(row)
         await self.session.flush()
+        self.changes.add(f"order:{order.id}")

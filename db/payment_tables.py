@@ -147,3 +147,25 @@ class LedgerPostingRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     side: str = Field(max_length=6)
     amount_minor: int = Field(sa_type=BigInteger)
+
+
+class WebhookEventRow(SQLModel, table=True):
+    """Every provider event, stored by its id before it is acted on: a redelivery is recognised
+    and acknowledged without acting twice (UNIQUE provider + event id)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_webhook_events_provider_event"),
+        CheckConstraint("state IN ('received','processed','ignored','failed')", name="ck_webhook_events_state"),
+        Index("ix_webhook_events_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    event_id: str = Field(max_length=255)
+    event_type: str = Field(max_length=80)
+    object_ref: str | None = Field(default=None, max_length=255)  # the provider's payment/refund id
+    state: str = Field(max_length=10)
+    detail: str | None = Field(default=None, max_length=500)  # why ignored/failed, for operators
+    received_at: datetime = Field(sa_type=DateTime(timezone=True))
+    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

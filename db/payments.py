@@ -6,10 +6,12 @@ transaction already excludes every other writer.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,10 +62,14 @@ def _fill(row: PaymentRow, p: Payment) -> None:
     row.updated_at = p.updated_at
 
 
+_OPEN = ("pending", "unknown")
+
+
 class SqlPayments:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.changes = changes if changes is not None else set()
 
     async def add(self, payment: Payment) -> Payment:
         row = PaymentRow(uuid=str(payment.uuid), order_id=payment.order_id, buyer_id=payment.buyer_id,
@@ -79,6 +85,7 @@ class SqlPayments:
         await self.session.flush()
         payment.id, payment.number = row.id, row.number
         await self._save_attempts(payment)
+        self.changes.add(f"payment:{payment.id}")
         return payment
 
     async def save(self, payment: Payment) -> None:
@@ -86,6 +93,7 @@ class SqlPayments:
         _fill(row, payment)
         self.session.add(row)
         await self._save_attempts(payment)
+        self.changes.add(f"payment:{payment.id}")
 
     async def _save_attempts(self, payment: Payment) -> None:
         stored = {a.seq: a for a in (await self.session.exec(
@@ -147,3 +155,35 @@ class SqlPayments:
                         PaymentAttemptRow.updated_at < older_than)
                  .distinct().limit(limit))
         return list((await self.session.exec(query)).all())
+
+    async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
+                                  providers: Sequence[str]) -> list[int]:
+        """Payments with an attempt open and untouched since `older_than`, claimed for reconciling.
+
+        The claim is a lease written in the attempt's `updated_at` (for an open attempt: when it
+        was recorded, answered or last asked about): it moves to `now`, so neither this worker nor
+        another picks the attempt again before the same interval has passed, and attempts that
+        stay open go to the back of the queue instead of filling every batch. Workers claiming at
+        the same moment split the rows: FOR UPDATE SKIP LOCKED on PostgreSQL, the one write
+        transaction on SQLite. Correctness doesn't rest on the lease (settling is idempotent,
+        under the payment's lock); it spares the provider duplicate questions.
+
+        An authorize already unknown and without a provider ref is left out: nothing can be asked
+        about it (domain/payments/reconcile.py).
+        """
+        attempt = PaymentAttemptRow
+        unanswerable = ((attempt.kind == "authorize") & (attempt.status == "unknown")
+                        & attempt.provider_ref.is_(None))
+        query = (select(attempt.id, attempt.payment_id)
+                 .join(PaymentRow, PaymentRow.id == attempt.payment_id)
+                 .where(attempt.status.in_(_OPEN), attempt.updated_at < older_than, ~unanswerable,
+                        PaymentRow.provider.in_(list(providers)))
+                 .order_by(attempt.updated_at, attempt.id).limit(limit))
+        if not self.is_sqlite:
+            query = query.with_for_update(of=attempt, skip_locked=True)
+        rows = (await self.session.exec(query)).all()
+        if not rows:
+            return []
+        await self.session.exec(update(attempt).where(attempt.id.in_([r[0] for r in rows]),
+                                                      attempt.status.in_(_OPEN)).values(updated_at=now))
+        return list(dict.fromkeys(r[1] for r in rows))

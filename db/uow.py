@@ -11,12 +11,15 @@ from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
 from db.stock import SqlStock
+from domain.ports import EventPublisher
 
 
 class SqlUnitOfWork:
-    def __init__(self, db: Database, request_id: str | None = None) -> None:
+    def __init__(self, db: Database, request_id: str | None = None, events: EventPublisher | None = None) -> None:
         self.db = db
         self.request_id = request_id
+        self.events = events
+        self.changes: set[str] = set()
         self._session = None
         self._locked = False
 
@@ -33,13 +36,14 @@ class SqlUnitOfWork:
             raise
         session = self._session
         sqlite = self.db.is_sqlite
+        self.changes = set()
         self.products = SqlProducts(session)
         self.carts = SqlCarts(session)
         self.addresses = SqlAddresses(session)
-        self.orders = SqlOrders(session, sqlite)
+        self.orders = SqlOrders(session, sqlite, self.changes)
         self.stock = SqlStock(session, sqlite)
         self.audit = SqlAuditTrail(session, self.request_id)
-        self.payments = SqlPayments(session, sqlite)
+        self.payments = SqlPayments(session, sqlite, self.changes)
         self.ledger = SqlLedger(session)
         self.refund_requests = SqlRefundRequests(session, sqlite)
         return self
@@ -60,3 +64,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self._session.commit()
+        # Subscribers hear of a change only once it is committed, and then re-read it.
+        if self.events is not None:
+            for topic in sorted(self.changes):
+                await self.events.publish(topic)
+        self.changes.clear()

@@ -73,6 +73,13 @@ class PaymentRepository(Protocol):
 
     async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]: ...
 
+    async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
+                                  providers: Sequence[str]) -> list[int]:
+        """Payments (of these providers) with an attempt open and untouched since `older_than`;
+        the claimed attempts count as touched at `now`, so no worker claims them again before
+        `now` + (now - older_than). Workers claiming at once never get the same attempt."""
+        ...
+
 
 class RefundRequestRepository(Protocol):
     async def add(self, request: RefundRequest) -> RefundRequest: ...
@@ -86,6 +93,12 @@ class Ledger(Protocol):
     async def append(self, entry: JournalEntry) -> bool: ...
 
     async def family(self, capture_ref: str) -> list[JournalEntry]: ...
+
+    async def due_captures(self, captured_before: datetime, limit: int) -> list[str]:
+        """Refs of captures made before `captured_before` with a seller's share still held, oldest
+        first, their payments locked for this transaction; payments another transaction holds
+        are skipped."""
+        ...
 
 
 class AuditTrail(Protocol):
@@ -109,3 +122,9 @@ class UnitOfWork(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Tells live subscribers that an object changed: topics like "payment:12", "order:7"."""
+
+    async def publish(self, topic: str) -> None: ...

@@ -21,7 +21,13 @@ class Context:
     db: Database
     new_uow: Callable[[], UnitOfWork]
     services: dict[str, Any] = field(default_factory=dict)
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
+
+    def forget_loaded(self) -> None:
+        """Drop the loaders' caches: a subscription's context lives as long as its connection,
+        and each update must read nested objects fresh."""
+        self.__dict__.pop("loaders", None)

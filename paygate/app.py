@@ -13,11 +13,15 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from db.engine import Database
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
+from paygate.dummy_pages import dummy_routes
+from paygate.events import RedisBus, build_bus
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
-from paygate.middleware import RequestContextMiddleware
+from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.providers import build_policy, build_providers
 from paygate.settings import Settings
+from rest_compat import apis
+from rest_compat.openapi import document as openapi_document
 
 log = logging.getLogger("paygate.app")
 
@@ -28,7 +32,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
-    services = {"providers": build_providers(settings), "policy": build_policy(settings)}
+    events = build_bus(settings.redis_url)
+    services = {"providers": build_providers(settings), "policy": build_policy(settings), "events": events}
     graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
                           services=services)
 
@@ -43,10 +48,19 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    rest = apis()
+    spec = openapi_document(op for api in rest for op in api.operations)
+
+    async def openapi_json(_: Request) -> JSONResponse:
+        return JSONResponse(spec)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):
         settings.warn_about_defaults()
+        if isinstance(events, RedisBus):
+            await events.start()
         yield
+        await events.close()
         if owns_db:
             await db.dispose()
 
@@ -55,10 +69,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *dummy_routes(),
+        *(route for api in rest for route in api.routes),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         *(extra_routes or []),
     ]
-    # Outermost first: the idempotency layer runs inside the request context, so it logs with the id.
-    middleware = [Middleware(RequestContextMiddleware),
+    # Outermost first: request id and logs, then the caller, then idempotency (keyed by caller).
+    middleware = [Middleware(RequestContextMiddleware), Middleware(AuthenticationMiddleware, tokens=tokens),
                   Middleware(IdempotencyMiddleware, db=db, tokens=tokens)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings

@@ -60,15 +60,16 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from db.engine import Database
     from paygate.logs import configure_logging
-    from paygate.worker import run_forever, run_once
+    from paygate.worker import Services, run_forever, run_once
 
     configure_logging()
     db = Database.from_url(settings.database_url)
+    services = Services.from_settings(settings)
     try:
         if once:
-            print(await run_once(db))
+            print(await run_once(db, services))
         else:
-            await run_forever(db, interval_s)
+            await run_forever(db, services, interval_s)
     finally:
         await db.dispose()
 

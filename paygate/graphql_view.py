@@ -12,6 +12,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 
 from db.engine import Database
 from db.uow import SqlUnitOfWork
@@ -35,7 +37,9 @@ class GraphQLView(GraphQL):
         if scope["type"] == "http":
             state = scope.setdefault("state", {})
             try:
-                if "actor" not in state:  # an outer layer may have verified the token already
+                if state.get("auth_error"):  # AuthenticationMiddleware refused the token
+                    raise AuthError(state["auth_error"])
+                if "actor" not in state:  # mounted without that middleware: verify here
                     token = bearer_token(HTTPConnection(scope).headers.get("authorization"))
                     state["actor"] = self.tokens.verify(token) if token else None
             except AuthError as exc:
@@ -46,10 +50,23 @@ class GraphQLView(GraphQL):
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request, response) -> Context:
-        if isinstance(request, WebSocket):
-            actor = None  # subscriptions authenticate on connection_init (see the payments issue)
-        else:
-            actor = request.scope.get("state", {}).get("actor")
+        # A WebSocket's caller is known only at connection_init (on_ws_connect, below).
+        actor = None if isinstance(request, WebSocket) else request.scope.get("state", {}).get("actor")
         request_id = request_id_var.get()
+        events = self.services.get("events")
         return Context(request=request, response=response, actor=actor, db=self.db,
-                       new_uow=lambda: SqlUnitOfWork(self.db, request_id), services=self.services)
+                       new_uow=lambda: SqlUnitOfWork(self.db, request_id, events), services=self.services)
+
+    async def on_ws_connect(self, context: Context):
+        """graphql-transport-ws: the token comes in connection_init's payload, as browsers can't
+        set headers on a WebSocket. A bad token closes the connection (4403)."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None and params.get("token"):
+            header = f"Bearer {params['token']}"
+        try:
+            token = bearer_token(header if isinstance(header, str) else None)
+            context.actor = self.tokens.verify(token) if token else None
+        except AuthError:
+            raise ConnectionRejectionError({"message": "invalid token"}) from None
+        return UNSET

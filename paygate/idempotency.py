@@ -145,10 +145,13 @@ class IdempotencyMiddleware:
         """The key's scope; None when the bearer token can't be trusted."""
         authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == _AUTHORIZATION), None)
         try:
-            token = bearer_token(authorization)
-            if token:
+            state = scope.get("state", {})
+            if state.get("auth_error"):
+                return None  # the app answers 401 itself
+            actor = state.get("actor")
+            if actor is None and (token := bearer_token(authorization)):
                 actor = self.tokens.verify(token)
-                scope.setdefault("state", {})["actor"] = actor  # verified once: the endpoints reuse it
+            if actor is not None:
                 return f"user:{actor.user_id}"
         except AuthError:
             return None

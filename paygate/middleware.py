@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 
+from paygate.auth import AuthError, bearer_token
 from paygate.logs import request_id_var
 
 log = logging.getLogger("paygate.http")
@@ -52,3 +53,25 @@ class RequestContextMiddleware:
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
             request_id_var.reset(token)
+
+
+class AuthenticationMiddleware:
+    """Verifies a bearer token once per request and leaves the result in the request's state:
+    `actor` (None when no token was sent) or `auth_error` (why a sent token was refused).
+    Each surface then answers a refused token in its own shape."""
+
+    def __init__(self, app, tokens) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            state = scope.setdefault("state", {})
+            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            try:
+                token = bearer_token(header)
+                state["actor"] = self.tokens.verify(token) if token else None
+            except AuthError as exc:
+                state["actor"] = None
+                state["auth_error"] = str(exc)
+        await self.app(scope, receive, send)

@@ -1,8 +1,16 @@
 """`paygate worker`: the periodic jobs, safe to run in several processes at once.
 
-On PostgreSQL each job claims its rows with FOR UPDATE SKIP LOCKED, so two workers never act on
-the same row; on SQLite the one write lock serializes them. A job that fails is logged and tried
-again on the next tick: each is idempotent.
+  reconcile-attempts      attempts left open by a crash or a timeout, asked about again
+                          (domain/payments/reconcile.py)
+  expire-reservations     unpaid orders past their reservation: expired, stock released
+  release-holds           sellers' shares whose hold period has passed: made available
+                          (domain/payments/releases.py)
+  purge-idempotency-keys  Idempotency-Key records older than a day
+
+Each job claims its rows so that workers running at once don't act on the same ones: FOR UPDATE
+SKIP LOCKED on PostgreSQL (reservations, the payments whose holds are released), a lease on the
+open attempts (reconciliation), and on SQLite the one write transaction. Each is idempotent too:
+a job that fails is logged and tried again on the next pass.
 """
 from __future__ import annotations
 
@@ -10,43 +18,98 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from db.uow import SqlUnitOfWork
+from domain.clock import Clock, utc_now
 from domain.orders.service import expire_reservations
+from domain.payments.consequences import Policy
+from domain.payments.provider import Providers
+from domain.payments.reconcile import claim_open_payments, reconcile_payment
+from domain.payments.releases import release_due_holds
 from paygate.idempotency import KEY_TTL
+from paygate.providers import build_policy, build_providers
+from paygate.settings import Settings
+from providers.dummy import DummyGateway
 
 log = logging.getLogger("paygate.worker")
+
+BATCH = 100  # payments reconciled, or captures released, per job and pass
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the jobs need besides the database, built once per worker process."""
+
+    providers: Providers
+    policy: Policy
+    clock: Clock = utc_now
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        return cls(worker_providers(settings), build_policy(settings))
+
+
+def worker_providers(settings: Settings) -> Providers:
+    """The providers a separate worker process may ask about attempts: all but the dummy gateway.
+
+    The dummy keeps its payments in the memory of the process that served them, so this process's
+    dummy would answer "no such reference" about every one of them: a guess, not an answer. Its
+    attempts are reconciled only where the serving process's instance is shared (as in the tests).
+    """
+    return Providers(p for p in build_providers(settings).values() if not isinstance(p, DummyGateway))
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[Database, datetime], Awaitable[int]]
+    run: Callable[[Database, Services, datetime], Awaitable[int]]
 
 
-async def _expire(db: Database, now: datetime) -> int:
+async def _reconcile(db: Database, services: Services, now: datetime) -> int:
+    settled = 0
+    for payment_id in await claim_open_payments(now, SqlUnitOfWork(db), services.providers, limit=BATCH):
+        try:
+            payment = await reconcile_payment(payment_id, SqlUnitOfWork(db), services.providers,
+                                              services.policy, services.clock)
+        except Exception:  # one payment's trouble (a provider contradicting us) must not stop the rest
+            log.exception("reconciliation failed", extra={"payment_id": payment_id})
+            continue
+        settled += payment is not None
+    return settled
+
+
+async def _expire(db: Database, services: Services, now: datetime) -> int:
     return await expire_reservations(now, SqlUnitOfWork(db))
 
 
-async def _purge_idempotency_keys(db: Database, now: datetime) -> int:
+async def _release_holds(db: Database, services: Services, now: datetime) -> int:
+    return await release_due_holds(now, SqlUnitOfWork(db), services.policy, limit=BATCH)
+
+
+async def _purge_idempotency_keys(db: Database, services: Services, now: datetime) -> int:
     return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
 
 
+# Reconciliation first: an authorization settled now commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
+    Job("reconcile-attempts", _reconcile),
     Job("expire-reservations", _expire),
+    Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
 )
 
 
-async def run_once(db: Database, jobs: tuple[Job, ...] = JOBS) -> dict[str, int]:
-    """One pass over every job; returns how many objects each one moved."""
+async def run_once(db: Database, services: Services | None = None,
+                   jobs: tuple[Job, ...] = JOBS) -> dict[str, int]:
+    """One pass over every job; returns how many objects each one moved (-1: it failed)."""
+    services = services or Services.from_settings(Settings())
     done: dict[str, int] = {}
     for job in jobs:
         try:
-            done[job.name] = await job.run(db, datetime.now(UTC))
+            done[job.name] = await job.run(db, services, services.clock())
         except Exception:
             log.exception("job failed", extra={"job": job.name})
             done[job.name] = -1
@@ -55,10 +118,11 @@ async def run_once(db: Database, jobs: tuple[Job, ...] = JOBS) -> dict[str, int]
     return done
 
 
-async def run_forever(db: Database, interval_s: float = 15.0, stop: asyncio.Event | None = None) -> None:
+async def run_forever(db: Database, services: Services, interval_s: float = 15.0,
+                      stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     while not stop.is_set():
-        await run_once(db)
+        await run_once(db, services)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
         except TimeoutError:

@@ -1,1 +1,12 @@
+"""The REST compatibility layer: the five seed APIs, path for path, and the webhook endpoints.
 
+Each seed has its own module exposing `api() -> Api` (routes and their OpenAPI operations);
+`apis()` lists those mounted. Request and response shapes of a seed live in its module only.
+"""
+from __future__ import annotations
+
+from rest_compat.openapi import Api
+
+
+def apis() -> list[Api]:
+    return []

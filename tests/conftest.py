@@ -25,6 +25,7 @@ from paygate.app import create_app
 from paygate.auth import TokenCodec
 from paygate.settings import Settings
 
+REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
@@ -183,3 +184,21 @@ class StatementCounter:
 @pytest.fixture
 def statements(db) -> StatementCounter:
     return StatementCounter(db)
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The local Redis (database 15), flushed; skipped where none runs, except with CI=true."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    try:
+        async with asyncio.timeout(3):
+            await client.flushdb()
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"Redis did not answer at {REDIS_URL}: {exc} (CI=true: Redis tests must run)")
+        pytest.skip(f"Redis did not answer at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    return REDIS_URL

@@ -162,3 +162,26 @@ async def ask_provider(call) -> Outcome | None:
 
 def refund_attempts(payment: Payment) -> list[Attempt]:
     return [a for a in payment.attempts if a.kind is AttemptKind.REFUND]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPayment:
+    actor: Actor
+    payment_id: int
+
+
+async def confirm_payment(cmd: ConfirmPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                          clock: Clock = utc_now) -> Payment:
+    """After the customer finished an action at the provider (3-D Secure), ask the provider how
+    it ended and settle the open authorization with that answer."""
+    async with uow:
+        payment = await uow.payments.get(cmd.payment_id)
+    if payment is None or (payment.buyer_id != cmd.actor.user_id and not cmd.actor.is_staff):
+        raise NotFoundError("payment", cmd.payment_id)
+    open_authorizations = payment.in_flight(AttemptKind.AUTHORIZE)
+    if not open_authorizations or payment.provider_ref is None:
+        raise InvalidStateError(f"payment {payment.number} is {payment.status.value}: nothing to confirm")
+    attempt = open_authorizations[-1]
+    provider = providers.require(payment.provider, Capability.FETCH)
+    outcome = await ask_provider(provider.fetch(attempt.provider_ref or payment.provider_ref))
+    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import order_queries, queries
+from db import order_queries, payment_queries, queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -45,3 +45,24 @@ class Loaders:
     @cached_property
     def addresses(self) -> DataLoader:
         return _by_key(lambda ids: order_queries.addresses_by_ids(self.db, ids))
+
+    @cached_property
+    def payments(self) -> DataLoader:
+        return _by_key(lambda ids: payment_queries.payments_by_ids(self.db, ids))
+
+    @cached_property
+    def payments_by_order(self) -> DataLoader:
+        """An order's payments, oldest first; an empty list for an order without any."""
+        async def batch(order_ids: list[int]) -> list[list]:
+            found = await payment_queries.payments_by_order_ids(self.db, order_ids)
+            return [found.get(order_id, []) for order_id in order_ids]
+
+        return DataLoader(batch)
+
+    @cached_property
+    def payments_by_refund(self) -> DataLoader:
+        return _by_key(lambda ids: payment_queries.payments_by_attempt_ids(self.db, ids))
+
+    @cached_property
+    def refund_requests(self) -> DataLoader:
+        return _by_key(lambda ids: payment_queries.refund_requests_by_ids(self.db, ids))

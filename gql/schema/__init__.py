@@ -11,6 +11,7 @@ from gql.schema import limits
 from gql.schema.errors import ERROR_TYPES
 from gql.schema.root import Mutation, Query
 from gql.schema.scalars import SCALARS
+from gql.schema.subscriptions import Subscription
 
 log = logging.getLogger("paygate.graphql")
 
@@ -26,7 +27,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False) -> Schema:
-    return Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES),
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES),
                   extensions=limits.extensions(production=production),
                   config=StrawberryConfig(scalar_map=SCALARS))
 

@@ -13,6 +13,7 @@ from domain.orders.model import Address as DomainAddress
 from domain.orders.model import Order as DomainOrder
 from domain.orders.model import OrderStatus as DomainOrderStatus
 from gql.resolvers import orders as order_resolvers
+from gql.resolvers import payment_queries as payment_resolvers
 from gql.schema.errors import InsufficientStock, NotAllowed, NotFound, ValidationError, expected_error
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
@@ -67,6 +68,13 @@ class Order(Node):
     async def shipping_address(self, info: strawberry.Info) -> Address | None:
         found = await order_resolvers.shipping_address(info.context, self.domain)
         return Address.from_domain(found) if found else None
+
+    @strawberry.field(description="The order's payments, oldest first (a declined one, then one that succeeded).")
+    async def payments(
+            self, info: strawberry.Info) -> list[Annotated["Payment", strawberry.lazy("gql.schema.payments")]]:
+        from gql.schema.payments import Payment  # payments.py imports this module
+
+        return [Payment.from_domain(p) for p in await payment_resolvers.order_payments(info.context, self.domain)]
 
     @classmethod
     def from_domain(cls, o: DomainOrder) -> Order:

@@ -8,7 +8,8 @@ from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
-from gql.schema import orders
+from gql.schema import orders, payment_mutations
+from gql.schema import payment_queries
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
 from gql.schema.users import User
@@ -46,6 +47,23 @@ class Query:
 
     order = strawberry.field(resolver=orders.resolve_order)
     orders = strawberry.field(resolver=orders.resolve_orders)
+    payment = strawberry.field(resolver=payment_queries.resolve_payment,
+                               description="A payment by its global id; null when missing or not the caller's to see.")
+    payments = strawberry.field(resolver=payment_queries.resolve_payments,
+                                description="Payments, newest first: a buyer's own, a seller's sales, all for staff.")
+    refunds = strawberry.field(resolver=payment_queries.resolve_refunds,
+                               description="Refunds (refund attempts), newest first, seen as their payments are.")
+    refund_requests = strawberry.field(resolver=payment_queries.resolve_refund_requests,
+                                       description="Refund requests, newest first: the caller's own; all for staff.")
+    transactions = strawberry.field(resolver=payment_queries.resolve_transactions,
+                                    description="Ledger journal entries with their postings, newest first. Staff only.")
+    holds = strawberry.field(
+        resolver=payment_queries.resolve_holds,
+        description="Sellers' held shares of captures, newest first: a seller's own; all for staff.")
+    payment_methods = strawberry.field(resolver=payment_queries.resolve_payment_methods,
+                                       description="The ways to pay offered to the caller, with public configuration.")
+    audit_log = strawberry.field(resolver=payment_queries.resolve_audit_log,
+                                 description="Every recorded change, newest first. Staff only.")
 
 
 @strawberry.type
@@ -63,6 +81,14 @@ class Mutation:
 
     address_create = strawberry.mutation(resolver=orders.address_create, description="Save a shipping address.")
     checkout = strawberry.mutation(resolver=orders.checkout)
+    process_payment = strawberry.mutation(resolver=payment_mutations.process_payment)
+    payment_confirm = strawberry.mutation(resolver=payment_mutations.payment_confirm)
+    capture = strawberry.mutation(resolver=payment_mutations.capture)
+    cancel = strawberry.mutation(resolver=payment_mutations.cancel)
+    refund = strawberry.mutation(resolver=payment_mutations.refund)
+    refund_request = strawberry.mutation(resolver=payment_mutations.refund_request)
+    refund_request_approve = strawberry.mutation(resolver=payment_mutations.refund_request_approve)
+    refund_request_reject = strawberry.mutation(resolver=payment_mutations.refund_request_reject)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -86,4 +112,6 @@ async def _order_node(context, legacy_id: int) -> orders.Order | None:
     return orders.Order.from_domain(found) if found else None
 
 
-NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Order": _order_node}
+NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Order": _order_node,
+                  "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
+                  "RefundRequest": payment_queries.refund_request_node}

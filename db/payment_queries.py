@@ -1,0 +1,288 @@
+"""Read queries over payments, refunds, refund requests, the ledger, holds and the audit trail.
+
+Every page and every batch is a constant number of statements whatever its size: rows first,
+then their children in one `IN (...)` read. Pages are keyset reads, newest first: `before_id` is
+the cursor of the last row already seen.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import Database
+from db.ledger import entries_from_rows
+from db.mapping import aware
+from db.payment_tables import (LedgerEntryRow, LedgerPostingRow, PaymentAttemptRow, PaymentRow,
+                               RefundRequestRow)
+from db.payments import attempt_from_row, payment_from_rows
+from db.refund_requests import request_from_row
+from db.tables import AuditRow, OrderLineRow
+from domain.audit import AuditRecord
+from domain.ledger import AccountKind, EntryKind, JournalEntry, Side, payment_id_of
+from domain.payments import Attempt, AttemptKind, Payment
+from domain.payments.access import HoldFilter, PaymentFilter, PaymentScope, RefundFilter, RefundRequestFilter
+from domain.payments.refund_requests import RefundRequest
+
+
+async def _with_attempts(session: AsyncSession, rows: Sequence[PaymentRow]) -> list[Payment]:
+    if not rows:
+        return []
+    attempts = (await session.exec(
+        select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id.in_([r.id for r in rows])))).all()
+    by_payment: dict[int, list[PaymentAttemptRow]] = {}
+    for a in attempts:
+        by_payment.setdefault(a.payment_id, []).append(a)
+    return [payment_from_rows(r, by_payment.get(r.id, [])) for r in rows]
+
+
+def _sold_by(seller_id: int):
+    return exists().where(OrderLineRow.order_id == PaymentRow.order_id, OrderLineRow.seller_id == seller_id)
+
+
+def _scoped(scope: PaymentScope, buyer_id: int | None, seller_id: int | None) -> list:
+    where = []
+    if not scope.everything:
+        if scope.buyer_id is not None:
+            where.append(PaymentRow.buyer_id == scope.buyer_id)
+        if scope.seller_id is not None:
+            where.append(_sold_by(scope.seller_id))
+    if scope.everything and buyer_id is not None:
+        where.append(PaymentRow.buyer_id == buyer_id)
+    if seller_id is not None:
+        where.append(_sold_by(seller_id))
+    return where
+
+
+def _between(column, created_from, created_to) -> list:
+    where = []
+    if created_from is not None:
+        where.append(column >= created_from)
+    if created_to is not None:
+        where.append(column < created_to)
+    return where
+
+
+async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *, before_id: int | None,
+                        limit: int) -> tuple[list[Payment], int]:
+    where = _scoped(scope, flt.buyer_id, flt.seller_id) + _between(PaymentRow.created_at, flt.created_from,
+                                                                     flt.created_to)
+    if flt.statuses:
+        where.append(PaymentRow.status.in_([s.value for s in flt.statuses]))
+    if flt.provider is not None:
+        where.append(PaymentRow.provider == flt.provider)
+    if flt.order_id is not None:
+        where.append(PaymentRow.order_id == flt.order_id)
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(PaymentRow).where(*where))).one()
+        query = select(PaymentRow).where(*where)
+        if before_id is not None:
+            query = query.where(PaymentRow.id < before_id)
+        rows = (await session.exec(query.order_by(PaymentRow.id.desc()).limit(limit))).all()
+        return await _with_attempts(session, rows), total
+
+
+async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment]:
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(PaymentRow).where(PaymentRow.id.in_(list(ids))))).all()
+        return {p.id: p for p in await _with_attempts(session, rows)}
+
+
+async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
+    """Each order's payments, oldest first (a declined one, then the one that succeeded)."""
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(PaymentRow).where(PaymentRow.order_id.in_(list(order_ids)))
+                                   .order_by(PaymentRow.id))).all()
+        found: dict[int, list[Payment]] = {}
+        for p in await _with_attempts(session, rows):
+            found.setdefault(p.order_id, []).append(p)
+        return found
+
+
+async def payments_by_attempt_ids(db: Database, attempt_ids: Sequence[int]) -> dict[int, Payment]:
+    """The payment each attempt (a refund, to clients) belongs to."""
+    async with db.read_sessions() as session:
+        rows = (await session.exec(
+            select(PaymentRow).where(PaymentRow.id.in_(
+                select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.id.in_(list(attempt_ids))))))).all()
+        wanted = set(attempt_ids)
+        return {a.id: p for p in await _with_attempts(session, rows) for a in p.attempts if a.id in wanted}
+
+
+async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, before_id: int | None,
+                       limit: int) -> tuple[list[tuple[Payment, Attempt]], int]:
+    """Refund attempts with their payments (without the payments' other attempts), newest first."""
+    where = [PaymentAttemptRow.kind == AttemptKind.REFUND.value]
+    where += _scoped(scope, flt.buyer_id, flt.seller_id)
+    where += _between(PaymentAttemptRow.created_at, flt.created_from, flt.created_to)
+    if flt.statuses:
+        where.append(PaymentAttemptRow.status.in_([s.value for s in flt.statuses]))
+    if flt.provider is not None:
+        where.append(PaymentRow.provider == flt.provider)
+    if flt.payment_id is not None:
+        where.append(PaymentAttemptRow.payment_id == flt.payment_id)
+    joined = PaymentRow.id == PaymentAttemptRow.payment_id
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(PaymentAttemptRow)
+                                    .join(PaymentRow, joined).where(*where))).one()
+        query = select(PaymentAttemptRow, PaymentRow).join(PaymentRow, joined).where(*where)
+        if before_id is not None:
+            query = query.where(PaymentAttemptRow.id < before_id)
+        rows = (await session.exec(query.order_by(PaymentAttemptRow.id.desc()).limit(limit))).all()
+        return [(payment_from_rows(p, []), attempt_from_row(a)) for a, p in rows], total
+
+
+async def refund_requests_page(db: Database, requested_by: int | None, flt: RefundRequestFilter, *,
+                               before_id: int | None, limit: int) -> tuple[list[RefundRequest], int]:
+    where = _between(RefundRequestRow.created_at, flt.created_from, flt.created_to)
+    if requested_by is not None:
+        where.append(RefundRequestRow.requested_by == requested_by)
+    if flt.statuses:
+        where.append(RefundRequestRow.status.in_([s.value for s in flt.statuses]))
+    if flt.payment_id is not None:
+        where.append(RefundRequestRow.payment_id == flt.payment_id)
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(RefundRequestRow).where(*where))).one()
+        query = select(RefundRequestRow).where(*where)
+        if before_id is not None:
+            query = query.where(RefundRequestRow.id < before_id)
+        rows = (await session.exec(query.order_by(RefundRequestRow.id.desc()).limit(limit))).all()
+        return [request_from_row(r) for r in rows], total
+
+
+async def refund_requests_by_ids(db: Database, ids: Sequence[int]) -> dict[int, RefundRequest]:
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(RefundRequestRow).where(RefundRequestRow.id.in_(list(ids))))).all()
+        return {r.id: request_from_row(r) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFilter:
+    kinds: tuple[EntryKind, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    owner_id: int | None = None   # entries touching an account of this user (seller or buyer)
+    ref: str | None = None        # this entry and those that follow it up (parent_ref)
+
+
+async def _entries(session: AsyncSession, rows: Sequence[LedgerEntryRow]) -> list[JournalEntry]:
+    if not rows:
+        return []
+    postings = (await session.exec(select(LedgerPostingRow).where(
+        LedgerPostingRow.entry_id.in_([r.id for r in rows])))).all()
+    return entries_from_rows(list(rows), list(postings))
+
+
+async def transactions_page(db: Database, flt: LedgerFilter, *, before_id: int | None,
+                            limit: int) -> tuple[list[tuple[int, JournalEntry]], int]:
+    """Journal entries with their postings, newest first, each with its row id."""
+    where = _between(LedgerEntryRow.created_at, flt.created_from, flt.created_to)
+    if flt.kinds:
+        where.append(LedgerEntryRow.kind.in_([k.value for k in flt.kinds]))
+    if flt.owner_id is not None:
+        where.append(exists().where(LedgerPostingRow.entry_id == LedgerEntryRow.id,
+                                    LedgerPostingRow.owner_id == flt.owner_id))
+    if flt.ref is not None:
+        where.append((LedgerEntryRow.ref == flt.ref) | (LedgerEntryRow.parent_ref == flt.ref))
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(LedgerEntryRow).where(*where))).one()
+        query = select(LedgerEntryRow).where(*where)
+        if before_id is not None:
+            query = query.where(LedgerEntryRow.id < before_id)
+        rows = (await session.exec(query.order_by(LedgerEntryRow.id.desc()).limit(limit))).all()
+        return list(zip([r.id for r in rows], await _entries(session, rows), strict=True)), total
+
+
+@dataclass(frozen=True, slots=True)
+class HoldKey:
+    posting_id: int     # the capture's credit to the seller's held account: one per capture and seller
+    capture_ref: str
+    seller_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class HoldsPage:
+    keys: list[HoldKey]             # the page, newest capture first
+    entries: list[JournalEntry]     # the page's captures and every entry following them up
+    payment_ids: dict[str, int]     # payment uuid (in a capture ref) -> payment id
+    total: int
+
+
+async def holds_page(db: Database, seller_id: int | None, flt: HoldFilter, *, before_id: int | None,
+                     limit: int) -> HoldsPage:
+    """The journal entries a page of holds is derived from: five statements whatever its size.
+
+    A hold is one seller's held credit in one capture; its state is the capture folded with the
+    entries that follow it (releases, refunds), which are loaded by `parent_ref`.
+    """
+    where = [LedgerEntryRow.kind == EntryKind.CAPTURE.value,
+             LedgerPostingRow.account_kind == AccountKind.SELLER_HELD.value,
+             LedgerPostingRow.side == Side.CREDIT.value]
+    where += _between(LedgerEntryRow.created_at, flt.created_from, flt.created_to)
+    for owner in (seller_id, flt.seller_id):
+        if owner is not None:
+            where.append(LedgerPostingRow.owner_id == owner)
+    joined = LedgerEntryRow.id == LedgerPostingRow.entry_id
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(LedgerPostingRow)
+                                    .join(LedgerEntryRow, joined).where(*where))).one()
+        query = select(LedgerPostingRow.id, LedgerEntryRow.ref, LedgerPostingRow.owner_id).join(
+            LedgerEntryRow, joined).where(*where)
+        if before_id is not None:
+            query = query.where(LedgerPostingRow.id < before_id)
+        keys = [HoldKey(*row) for row in (await session.exec(
+            query.order_by(LedgerPostingRow.id.desc()).limit(limit))).all()]
+        if not keys:
+            return HoldsPage([], [], {}, total)
+        refs = sorted({k.capture_ref for k in keys})
+        rows = (await session.exec(select(LedgerEntryRow).where(
+            ((LedgerEntryRow.kind == EntryKind.CAPTURE.value) & LedgerEntryRow.ref.in_(refs))
+            | LedgerEntryRow.parent_ref.in_(refs)).order_by(LedgerEntryRow.id))).all()
+        entries = await _entries(session, rows)
+        uuids = [payment_id_of(ref) for ref in refs]
+        payment_ids = dict((await session.exec(
+            select(PaymentRow.uuid, PaymentRow.id).where(PaymentRow.uuid.in_(uuids)))).all())
+        return HoldsPage(keys, entries, payment_ids, total)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actions: tuple[str, ...] = ()
+    object_type: str | None = None
+    object_id: str | None = None
+    actor_id: int | None = None
+    created_from: datetime | None = None  # on `at`
+    created_to: datetime | None = None
+
+
+async def audit_page(db: Database, flt: AuditFilter, *, before_id: int | None,
+                     limit: int) -> tuple[list[tuple[int, AuditRecord]], int]:
+    where = _between(AuditRow.at, flt.created_from, flt.created_to)
+    if flt.actions:
+        where.append(AuditRow.action.in_(list(flt.actions)))
+    if flt.object_type is not None:
+        where.append(AuditRow.object_type == flt.object_type)
+    if flt.object_id is not None:
+        where.append(AuditRow.object_id == flt.object_id)
+    if flt.actor_id is not None:
+        where.append(AuditRow.actor_id == flt.actor_id)
+    async with db.read_sessions() as session:
+        total = (await session.exec(select(func.count()).select_from(AuditRow).where(*where))).one()
+        query = select(AuditRow).where(*where)
+        if before_id is not None:
+            query = query.where(AuditRow.id < before_id)
+        rows = (await session.exec(query.order_by(AuditRow.id.desc()).limit(limit))).all()
+        return [(r.id, _audit_record(r)) for r in rows], total
+
+
+def _audit_record(row: AuditRow) -> AuditRecord:
+    return AuditRecord(
+        actor_id=row.actor_id, actor_role=row.actor_role, action=row.action, object_type=row.object_type,
+        object_id=row.object_id, before=json.loads(row.before) if row.before is not None else None,
+        after=json.loads(row.after) if row.after is not None else None, at=aware(row.at),
+        request_id=row.request_id)

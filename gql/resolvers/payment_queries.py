@@ -1,0 +1,174 @@
+"""Reading payments, refunds, refund requests, the ledger, holds, the audit log and payment methods.
+
+Thin: who may read what is decided in domain/ (payments.access) and by `require_actor`; the rows
+come from db/'s read queries and the request's data loaders.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from db import payment_queries
+from db.payment_queries import AuditFilter, LedgerFilter
+from domain.audit import AuditRecord
+from domain.identity import Role
+from domain.ledger import EntryKind, Hold, JournalEntry, holds
+from domain.orders import access as order_access
+from domain.orders.model import Order
+from domain.payments import Attempt, AttemptKind, Payment
+from domain.payments import access
+from domain.payments.access import HoldFilter, PaymentFilter, RefundFilter, RefundRequestFilter
+from domain.payments.refund_requests import RefundRequest
+from domain.users import User
+from gql.resolvers.auth import require_actor
+
+
+async def payment(context, payment_id: int) -> Payment | None:
+    """A payment the caller may see; None for one they may not, exactly as for a missing one."""
+    actor = require_actor(context)
+    found = await context.loaders.payments.load(payment_id)
+    return found if found and await _visible(context, found) else None
+
+
+async def _visible(context, p: Payment) -> bool:
+    order = await context.loaders.orders.load(p.order_id) if access.needs_order(context.actor, p) else None
+    return access.can_see(context.actor, p, order)
+
+
+async def payments_page(context, flt: PaymentFilter, *, before_id: int | None, limit: int,
+                        as_seller: bool) -> tuple[list[Payment], int]:
+    actor = require_actor(context)
+    return await payment_queries.payments_page(context.db, access.scope_for(actor, as_seller=as_seller), flt,
+                                               before_id=before_id, limit=limit)
+
+
+async def payment_order(context, p: Payment) -> Order | None:
+    order = await context.loaders.orders.load(p.order_id)
+    return order if order and order_access.can_see(context.actor, order) else None
+
+
+async def payment_buyer(context, p: Payment) -> User | None:
+    """The buyer's record is for the buyer and staff, as `User` nodes are; sellers get None."""
+    actor = context.actor
+    if actor is None or (actor.user_id != p.buyer_id and not actor.is_staff):
+        return None
+    return await context.loaders.users.load(p.buyer_id)
+
+
+async def order_payments(context, order: Order) -> list[Payment]:
+    found = await context.loaders.payments_by_order.load(order.id)
+    return [p for p in found if access.can_see(context.actor, p, order)]
+
+
+async def refund(context, attempt_id: int) -> tuple[Payment, Attempt] | None:
+    require_actor(context)
+    found = await context.loaders.payments_by_refund.load(attempt_id)
+    if found is None or not await _visible(context, found):
+        return None
+    attempt = next((a for a in found.attempts if a.id == attempt_id), None)
+    return (found, attempt) if attempt and attempt.kind is AttemptKind.REFUND else None
+
+
+async def refunds_page(context, flt: RefundFilter, *, before_id: int | None, limit: int,
+                       as_seller: bool) -> tuple[list[tuple[Payment, Attempt]], int]:
+    actor = require_actor(context)
+    return await payment_queries.refunds_page(context.db, access.scope_for(actor, as_seller=as_seller), flt,
+                                              before_id=before_id, limit=limit)
+
+
+async def refund_request(context, request_id: int) -> RefundRequest | None:
+    actor = require_actor(context)
+    found = await context.loaders.refund_requests.load(request_id)
+    return found if found and access.can_see_request(actor, found) else None
+
+
+async def refund_requests_page(context, flt: RefundRequestFilter, *, before_id: int | None,
+                               limit: int) -> tuple[list[RefundRequest], int]:
+    """Staff see every request; anyone else the requests they made."""
+    actor = require_actor(context)
+    return await payment_queries.refund_requests_page(context.db, access.requests_scope(actor), flt,
+                                                      before_id=before_id, limit=limit)
+
+
+async def transactions_page(context, *, kinds: tuple[EntryKind, ...], created_from: datetime | None,
+                            created_to: datetime | None, owner_id: int | None, ref: str | None,
+                            before_id: int | None, limit: int) -> tuple[list[tuple[int, JournalEntry]], int]:
+    require_actor(context, Role.STAFF, Role.ADMIN)
+    flt = LedgerFilter(kinds=kinds, created_from=created_from, created_to=created_to, owner_id=owner_id, ref=ref)
+    return await payment_queries.transactions_page(context.db, flt, before_id=before_id, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRow:
+    cursor_id: int
+    hold: Hold
+    payment_id: int | None  # None only if the capture's payment is gone (it never is)
+
+
+async def holds_page(context, flt: HoldFilter, *, before_id: int | None,
+                     limit: int) -> tuple[list[HoldRow], int]:
+    """A seller's own holds, or anyone's for staff; derived from the journal, never stored."""
+    actor = require_actor(context, Role.SELLER, Role.STAFF, Role.ADMIN)
+    page = await payment_queries.holds_page(context.db, access.holds_seller(actor), flt, before_id=before_id,
+                                            limit=limit)
+    period = timedelta(days=context.services["settings"].hold_days)
+    derived = {(h.capture_ref, h.seller_id): h for h in holds(page.entries, hold_period=period)}
+    rows = []
+    for key in page.keys:
+        hold = derived[(key.capture_ref, key.seller_id)]
+        rows.append(HoldRow(key.posting_id, hold, page.payment_ids.get(hold.payment_id)))
+    return rows, page.total
+
+
+async def audit_page(context, *, actions: tuple[str, ...], object_type: str | None, object_id: str | None,
+                     actor_id: int | None, created_from: datetime | None, created_to: datetime | None,
+                     before_id: int | None, limit: int) -> tuple[list[tuple[int, AuditRecord]], int]:
+    require_actor(context, Role.STAFF, Role.ADMIN)
+    flt = AuditFilter(actions=actions, object_type=object_type, object_id=object_id, actor_id=actor_id,
+                      created_from=created_from, created_to=created_to)
+    return await payment_queries.audit_page(context.db, flt, before_id=before_id, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethodInfo:
+    provider: str
+    name: str
+    kind: str
+    capabilities: tuple[str, ...]
+    public_config: tuple[tuple[str, str], ...]
+
+
+# What a checkout page may show of each provider. Public values only, named one by one: a
+# provider's secret keys live in the same settings, so nothing is copied from there wholesale.
+_DUMMY_TEST_CARDS = (
+    ("test_card.succeeds", "4242 4242 4242 4242"),
+    ("test_card.requires_3ds", "4000 0025 0000 3155"),
+    ("test_card.card_declined", "4000 0000 0000 0002"),
+    ("test_card.insufficient_funds", "4000 0000 0000 9995"),
+    ("test_payment_method.succeeds", "pm_card_visa"),
+)
+_METHODS: Mapping[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    # provider -> (display name, kind, public settings as (key, settings attribute))
+    "dummy": ("Test card (dummy gateway)", "card", ()),
+    "stripe": ("Card (Stripe)", "card", (("publishable_key", "stripe_publishable_key"),)),
+    "paypal": ("PayPal", "wallet", (("client_id", "paypal_client_id"),)),
+    "razorpay": ("Razorpay", "card", (("key_id", "razorpay_key_id"),)),
+    "flutterwave": ("Flutterwave", "card", ()),
+}
+
+
+async def payment_methods(context) -> list[PaymentMethodInfo]:
+    """The providers this process offers, with what a client needs to use them (never a secret)."""
+    require_actor(context)
+    providers, settings = context.services["providers"], context.services["settings"]
+    found = []
+    for name in providers:
+        provider = providers[name]
+        display, kind, public = _METHODS.get(name, (name, "other", ()))
+        config = [(key, value) for key, attr in public if (value := getattr(settings, attr, None))]
+        if name == "dummy":
+            config += _DUMMY_TEST_CARDS
+        found.append(PaymentMethodInfo(name, display, kind, tuple(sorted(c.value for c in provider.capabilities)),
+                                       tuple(config)))
+    return found

@@ -1,0 +1,62 @@
+"""Payment mutations: thin calls into domain/'s use cases with the request's services."""
+from __future__ import annotations
+
+from domain.cards import CardInput
+from domain.identity import Role
+from domain.orders.cancel import CancelOrder, Cancellation, cancel_order
+from domain.payments.model import Attempt, Payment
+from domain.payments.provider import CaptureMethod
+from domain.payments.refund_requests import AskRefund, DecideRefund, RefundRequest, decide_refund, request_refund
+from domain.payments.service import (CapturePayment, ConfirmPayment, PayOrder, RefundPayment, capture_payment,
+                                     confirm_payment, pay_order, refund_payment)
+from gql.resolvers.auth import require_actor
+
+STAFF = (Role.STAFF, Role.ADMIN)
+
+
+def _services(context):
+    return context.services["providers"], context.services["policy"]
+
+
+async def pay(context, order_id: int, provider: str, capture_method: str, card: CardInput | None,
+              payment_method: str | None) -> Payment:
+    actor = require_actor(context, Role.CUSTOMER)
+    providers, policy = _services(context)
+    cmd = PayOrder(actor, order_id, provider, CaptureMethod(capture_method), card, payment_method)
+    return await pay_order(cmd, context.new_uow(), providers, policy)
+
+
+async def confirm(context, payment_id: int) -> Payment:
+    actor = require_actor(context)
+    providers, policy = _services(context)
+    return await confirm_payment(ConfirmPayment(actor, payment_id), context.new_uow(), providers, policy)
+
+
+async def capture(context, payment_id: int, amount: int | None) -> Payment:
+    actor = require_actor(context, *STAFF)
+    providers, policy = _services(context)
+    return await capture_payment(CapturePayment(actor, payment_id, amount), context.new_uow(), providers, policy)
+
+
+async def refund(context, payment_id: int, amount: int | None, reason: str | None) -> tuple[Payment, Attempt]:
+    actor = require_actor(context, *STAFF)
+    providers, policy = _services(context)
+    return await refund_payment(RefundPayment(actor, payment_id, amount, reason), context.new_uow(), providers,
+                                policy)
+
+
+async def cancel(context, order_id: int, reason: str) -> Cancellation:
+    actor = require_actor(context)
+    providers, policy = _services(context)
+    return await cancel_order(CancelOrder(actor, order_id, reason), context.new_uow(), providers, policy)
+
+
+async def ask_refund(context, payment_id: int, amount: int | None, reason: str) -> RefundRequest:
+    actor = require_actor(context, Role.CUSTOMER)
+    return await request_refund(AskRefund(actor, payment_id, amount, reason), context.new_uow())
+
+
+async def decide(context, request_id: int, approve: bool, note: str | None):
+    actor = require_actor(context, *STAFF)
+    providers, policy = _services(context)
+    return await decide_refund(DecideRefund(actor, request_id, approve, note), context.new_uow(), providers, policy)

@@ -1,0 +1,167 @@
+"""Payments, their attempts, refunds and refund requests as clients see them."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from domain.numbers import attempt_uuid, refund_number
+from domain.payments.model import Attempt as DomainAttempt
+from domain.payments.model import Payment as DomainPayment
+from domain.payments.refund_requests import RefundRequest as DomainRefundRequest
+from domain.payments.refund_requests import RequestStatus
+from domain.payments.status import AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus
+from domain.errors import NotFoundError
+from gql.resolvers import payment_queries as payment_resolvers
+from gql.schema.money import Money
+from gql.schema.orders import Order
+from gql.schema.relay import Node, to_global_id
+from gql.schema.users import User
+
+
+def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
+    return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
+
+
+PaymentStatusEnum = _enum("PaymentStatus", PaymentStatus, "Where a payment is in its life, like Stripe's "
+                          "PaymentIntent; it never moves back.")
+DisplayStatusEnum = _enum("PaymentDisplayStatus", DisplayStatus,
+                          "The status, or how much of a succeeded payment was refunded.")
+AttemptKindEnum = _enum("PaymentAttemptKind", AttemptKind, "What a call to the provider asked for.")
+AttemptStatusEnum = _enum("PaymentAttemptStatus", AttemptStatus,
+                          "UNKNOWN: the call got no answer; it is settled later by asking the provider.")
+RefundRequestStatusEnum = _enum("RefundRequestStatus", RequestStatus, "A customer's refund request's state.")
+
+
+@strawberry.enum
+class CaptureMethodEnum(Enum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+@strawberry.type
+class Card:
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@strawberry.type(description="One call to the provider, with its outcome.")
+class PaymentAttempt:
+    seq: int
+    kind: AttemptKindEnum
+    status: AttemptStatusEnum
+    amount: Money
+    decline_code: str | None
+    provider_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, a: DomainAttempt) -> PaymentAttempt:
+        return cls(seq=a.seq, kind=AttemptKindEnum(a.kind.value), status=AttemptStatusEnum(a.status.value),
+                   amount=Money.from_domain(a.amount), decline_code=a.decline_code, provider_ref=a.provider_ref,
+                   created_at=a.created_at, updated_at=a.updated_at)
+
+
+@strawberry.type(description="Money returned to the buyer: a refund attempt of a payment.")
+class Refund(Node):
+    legacy_id: int
+    uuid: str
+    number: str
+    payment_id: strawberry.ID
+    amount: Money
+    status: AttemptStatusEnum
+    reason: str | None
+    provider_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, payment: DomainPayment, a: DomainAttempt) -> Refund:
+        return cls(id=strawberry.ID(to_global_id("Refund", a.id)), legacy_id=a.id,
+                   uuid=str(attempt_uuid(payment.uuid, a.seq)), number=refund_number(a.id),
+                   payment_id=strawberry.ID(to_global_id("Payment", payment.id)), amount=Money.from_domain(a.amount),
+                   status=AttemptStatusEnum(a.status.value), reason=a.reason, provider_ref=a.provider_ref,
+                   created_at=a.created_at, updated_at=a.updated_at)
+
+
+@strawberry.type
+class Payment(Node):
+    legacy_id: int
+    uuid: str
+    number: str
+    order_id: strawberry.ID
+    order_legacy_id: int
+    buyer_id: strawberry.ID
+    provider: str
+    capture_method: CaptureMethodEnum
+    status: PaymentStatusEnum
+    display_status: DisplayStatusEnum
+    amount: Money
+    amount_authorized: Money
+    amount_captured: Money
+    amount_refunded: Money
+    amount_refundable: Money
+    card: Card | None
+    client_secret: str | None = strawberry.field(description="For the client to finish 3-D Secure.")
+    decline_code: str | None
+    decline_message: str | None
+    attempts: list[PaymentAttempt]
+    refunds: list[Refund]
+    created_at: datetime
+    updated_at: datetime
+    domain: strawberry.Private[DomainPayment]
+
+    @strawberry.field(description="The order this payment pays.")
+    async def order(self, info: strawberry.Info) -> Order:
+        found = await payment_resolvers.payment_order(info.context, self.domain)
+        if found is None:  # whoever may see a payment may see its order: this is a bug
+            raise NotFoundError("order", self.domain.order_id)
+        return Order.from_domain(found)
+
+    @strawberry.field(description="The buyer, for the buyer and staff; null for sellers.")
+    async def buyer(self, info: strawberry.Info) -> User | None:
+        found = await payment_resolvers.payment_buyer(info.context, self.domain)
+        return User.from_domain(found) if found else None
+
+    @classmethod
+    def from_domain(cls, p: DomainPayment) -> Payment:
+        card = p.card
+        return cls(
+            id=strawberry.ID(to_global_id("Payment", p.id)), legacy_id=p.id, uuid=str(p.uuid), number=p.number,
+            order_id=strawberry.ID(to_global_id("Order", p.order_id)), order_legacy_id=p.order_id,
+            buyer_id=strawberry.ID(to_global_id("User", p.buyer_id)), provider=p.provider,
+            capture_method=CaptureMethodEnum(p.capture_method.value), status=PaymentStatusEnum(p.status.value),
+            display_status=DisplayStatusEnum(p.display_status.value), amount=Money.from_domain(p.amount),
+            amount_authorized=Money.from_domain(p.amount_authorized),
+            amount_captured=Money.from_domain(p.amount_captured), amount_refunded=Money.from_domain(p.amount_refunded),
+            amount_refundable=Money.from_domain(p.amount_refundable),
+            card=Card(brand=card.brand.value, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
+            if card else None,
+            client_secret=p.client_secret, decline_code=p.decline_code, decline_message=p.decline_message,
+            attempts=[PaymentAttempt.from_domain(a) for a in p.attempts],
+            refunds=[Refund.from_domain(p, a) for a in p.attempts if a.kind is AttemptKind.REFUND],
+            created_at=p.created_at, updated_at=p.updated_at, domain=p)
+
+
+@strawberry.type(description="A customer's request for a refund, for staff to approve or reject.")
+class RefundRequest(Node):
+    legacy_id: int
+    uuid: str
+    payment_id: strawberry.ID
+    amount: Money
+    reason: str
+    status: RefundRequestStatusEnum
+    decision_note: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, r: DomainRefundRequest) -> RefundRequest:
+        return cls(id=strawberry.ID(to_global_id("RefundRequest", r.id)), legacy_id=r.id, uuid=str(r.uuid),
+                   payment_id=strawberry.ID(to_global_id("Payment", r.payment_id)), amount=Money.from_domain(r.amount),
+                   reason=r.reason, status=RefundRequestStatusEnum(r.status.value), decision_note=r.decision_note,
+                   created_at=r.created_at, decided_at=r.decided_at)
