@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from db.engine import Database
+from db.users import UserMirror
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.dummy_pages import dummy_routes
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         *(extra_routes or []),
     ]
     # Outermost first: request id and logs, then the caller, then idempotency (keyed by caller).
-    middleware = [Middleware(RequestContextMiddleware), Middleware(AuthenticationMiddleware, tokens=tokens),
+    middleware = [Middleware(RequestContextMiddleware),
+                  Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(IdempotencyMiddleware, db=db, tokens=tokens)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings

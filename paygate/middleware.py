@@ -60,9 +60,10 @@ class AuthenticationMiddleware:
     `actor` (None when no token was sent) or `auth_error` (why a sent token was refused).
     Each surface then answers a refused token in its own shape."""
 
-    def __init__(self, app, tokens) -> None:
+    def __init__(self, app, tokens, users=None) -> None:
         self.app = app
         self.tokens = tokens
+        self.users = users  # db.users.UserMirror: makes a token's user known to the database
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -74,4 +75,6 @@ class AuthenticationMiddleware:
             except AuthError as exc:
                 state["actor"] = None
                 state["auth_error"] = str(exc)
+            if state["actor"] is not None and self.users is not None:
+                await self.users.ensure(state["actor"])
         await self.app(scope, receive, send)

@@ -116,3 +116,29 @@ async def test_a_valid_token_without_the_role_answers_403(client, shop):
     body = await gql(client, "{ cart { itemCount } }", token=shop.token("seller@example.com"), expect_status=403)
 
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_user_known_only_to_the_identity_provider_can_shop(database_url, shared_db, db, shop):
+    from paygate.app import create_app
+    from tests.conftest import settings_for, start_server, stop_server
+    from tests.graphql import gql
+
+    private, public = _rsa_pair()
+    token = jwt.encode({"sub": "4242", "email": "idp-user@example.com", "roles": ["customer"],
+                        "exp": 9999999999}, private, algorithm="RS256")
+    server, task, url = await start_server(create_app(settings_for(database_url, jwt_public_key=public),
+                                                      db=shared_db))
+    try:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=url) as http:
+            products = await gql(http, "{ products(first: 1) { edges { node { id } } } }")
+            product = products["data"]["products"]["edges"][0]["node"]["id"]
+            body = await gql(http, "mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) "
+                                   "{ __typename } }", {"p": product}, token=token)
+            me = await gql(http, "{ me { email legacyId } }", token=token)
+    finally:
+        await stop_server(server, task)
+
+    assert body["data"]["cartSetItem"]["__typename"] == "Cart"
+    assert me["data"]["me"] == {"email": "idp-user@example.com", "legacyId": 4242}
