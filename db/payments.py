@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
 from db.payment_tables import PaymentAttemptRow, PaymentRow
+from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
 from domain.numbers import attempt_uuid, payment_number, refund_number
@@ -154,6 +155,19 @@ class SqlPayments:
                  .where(PaymentAttemptRow.status.in_(["pending", "unknown"]),
                         PaymentAttemptRow.updated_at < older_than)
                  .distinct().limit(limit))
+        return list((await self.session.exec(query)).all())
+
+    async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]:
+        """Payments holding money (authorized, or captured and not all refunded) whose order is
+        expired or canceled: money to give back (domain/payments/give_back.py)."""
+        holding = ((PaymentRow.status == "requires_capture")
+                   | ((PaymentRow.status == "succeeded") & (PaymentRow.captured_minor > PaymentRow.refunded_minor)))
+        query = (select(PaymentRow.id).join(OrderRow, OrderRow.id == PaymentRow.order_id)
+                 .where(OrderRow.status.in_(["expired", "canceled"]), holding,
+                        PaymentRow.provider.in_(list(providers)))
+                 .order_by(PaymentRow.id).limit(limit))
+        if not self.is_sqlite:
+            query = query.with_for_update(of=PaymentRow, skip_locked=True)
         return list((await self.session.exec(query)).all())
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,

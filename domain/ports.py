@@ -17,6 +17,7 @@ from domain.orders.model import Address, Order
 from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
+    from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
 
 
@@ -73,6 +74,8 @@ class PaymentRepository(Protocol):
 
     async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]: ...
 
+    async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]: ...
+
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
                                   providers: Sequence[str]) -> list[int]:
         """Payments (of these providers) with an attempt open and untouched since `older_than`;
@@ -116,6 +119,7 @@ class UnitOfWork(Protocol):
     payments: PaymentRepository
     ledger: Ledger
     refund_requests: RefundRequestRepository
+    webhook_events: WebhookEventRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -128,3 +132,17 @@ class EventPublisher(Protocol):
     """Tells live subscribers that an object changed: topics like "payment:12", "order:7"."""
 
     async def publish(self, topic: str) -> None: ...
+
+
+class WebhookEventRepository(Protocol):
+    """Providers' events, stored by (provider, event_id) before they are acted on."""
+
+    async def claim(self, event: WebhookEvent) -> WebhookEvent:
+        """Store the event unless its (provider, event_id) is known, and lock it for this
+        transaction; answer the stored one, whose state says whether it was acted on. A
+        delivery racing another of the same event waits here until the first one ends."""
+        ...
+
+    async def save(self, event: WebhookEvent) -> None:
+        """Write the event's state, detail and processed_at."""
+        ...

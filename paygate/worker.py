@@ -25,6 +25,7 @@ from db.idempotency import IdempotencyStore
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
 from domain.orders.service import expire_reservations
+from domain.payments.give_back import give_back_orphaned
 from domain.payments.consequences import Policy
 from domain.payments.provider import Providers
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -81,6 +82,11 @@ async def _reconcile(db: Database, services: Services, now: datetime) -> int:
     return settled
 
 
+async def _give_back(db: Database, services: Services, now: datetime) -> int:
+    return await give_back_orphaned(SqlUnitOfWork(db), services.providers, services.policy, limit=BATCH,
+                                    clock=services.clock)
+
+
 async def _expire(db: Database, services: Services, now: datetime) -> int:
     return await expire_reservations(now, SqlUnitOfWork(db))
 
@@ -97,6 +103,7 @@ async def _purge_idempotency_keys(db: Database, services: Services, now: datetim
 JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
     Job("expire-reservations", _expire),
+    Job("give-back-orphaned-payments", _give_back),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
 )

@@ -46,6 +46,13 @@ async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now:
     # Goods are sold once the money is authorized: the reservation becomes a sale.
     if order.status is OrderStatus.PENDING_PAYMENT and payment.status in (PaymentStatus.REQUIRES_CAPTURE,
                                                                            PaymentStatus.SUCCEEDED):
+        if not order.is_reservation_live(now) and not await _still_in_stock(order, uow, now):
+            # The reservation lapsed while the provider was deciding, and the goods went to
+            # another buyer: this order can't be sold. It expires, and the worker gives the
+            # money back (domain/payments/give_back.py). Never sell stock we no longer hold.
+            order.move_to(OrderStatus.EXPIRED, now)
+            await uow.stock.release(order)
+            return
         await uow.stock.commit(order)
         order.move_to(OrderStatus.AUTHORIZED, now)
     if order.status is OrderStatus.AUTHORIZED and payment.status is PaymentStatus.SUCCEEDED:
@@ -57,6 +64,14 @@ async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now:
                 order.move_to(OrderStatus.REFUNDED, now)
             case RefundStatus.PARTIALLY_REFUNDED:
                 order.move_to(OrderStatus.PARTIALLY_REFUNDED, now)
+
+
+async def _still_in_stock(order: Order, uow: UnitOfWork, now: datetime) -> bool:
+    wanted: dict[int, int] = {}
+    for line in order.lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    products = await uow.stock.lock(sorted(wanted), now)  # this order's lapsed reservation no longer counts
+    return all(pid in products and products[pid].available >= qty for pid, qty in wanted.items())
 
 
 async def _post_capture_and_refunds(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy,

@@ -1,0 +1,54 @@
+"""Give the money back for orders that closed while their payment was being decided.
+
+An order can expire (its reservation lapsed and the stock went to another buyer) or be
+canceled while its provider was still deciding; when the provider then says yes, we hold money
+for goods we won't deliver. This job voids such an authorization or refunds such a capture,
+through the same two-phase use cases as everything else, so the ledger records both the
+capture and its refund.
+"""
+from __future__ import annotations
+
+from domain.clock import Clock, utc_now
+from domain.orders.model import OrderStatus
+from domain.payments.consequences import Policy
+from domain.payments.provider import Capability, Providers
+from domain.payments.service import ask_provider, settle
+from domain.payments.status import AttemptKind, PaymentStatus
+from domain.ports import UnitOfWork
+
+CLOSED = (OrderStatus.EXPIRED, OrderStatus.CANCELED)
+REASON = "order closed before its payment completed"
+
+
+async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Policy, *, limit: int,
+                             clock: Clock = utc_now) -> int:
+    async with uow:
+        candidates = await uow.payments.orphaned([name for name in providers], limit)
+    given = 0
+    for payment_id in candidates:
+        async with uow:
+            payment = await uow.payments.get(payment_id, for_update=True)
+            order = await uow.orders.get(payment.order_id)
+            if order.status not in CLOSED or payment.in_flight():
+                continue  # settled meanwhile, or another worker is on it
+            now = clock()
+            if payment.status is PaymentStatus.REQUIRES_CAPTURE:
+                attempt = payment.start_void(now=now)
+            elif payment.status is PaymentStatus.SUCCEEDED and payment.amount_refundable.minor > 0:
+                attempt = payment.start_refund(None, now=now, reason=REASON)
+            else:
+                continue
+            await uow.payments.save(payment)
+            await uow.audit.record(None, "payment.give_back", "payment", payment.uuid,
+                                   {"order_status": order.status.value}, {"attempt": attempt.kind.value}, now)
+            await uow.commit()
+        provider = providers[payment.provider]
+        if attempt.kind is AttemptKind.VOID:
+            providers.require(payment.provider, Capability.VOID)
+            outcome = await ask_provider(provider.void(payment.void_request(attempt)))
+        else:
+            providers.require(payment.provider, Capability.REFUND)
+            outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
+        await settle(payment.id, attempt.seq, outcome, None, uow, policy, clock)
+        given += 1
+    return given
