@@ -149,14 +149,6 @@ class SqlPayments:
     async def for_order(self, order_id: int) -> list[Payment]:
         return await self._load(select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id))
 
-    async def with_open_attempts(self, older_than: datetime, limit: int) -> list[int]:
-        """Payments with an attempt left pending or unknown: a crash or a timeout to reconcile."""
-        query = (select(PaymentAttemptRow.payment_id)
-                 .where(PaymentAttemptRow.status.in_(["pending", "unknown"]),
-                        PaymentAttemptRow.updated_at < older_than)
-                 .distinct().limit(limit))
-        return list((await self.session.exec(query)).all())
-
     async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]:
         """Payments holding money (authorized, or captured and not all refunded) whose order is
         expired or canceled: money to give back (domain/payments/give_back.py)."""
