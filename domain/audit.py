@@ -21,7 +21,10 @@ from domain.identity import Actor
 SYSTEM_ROLE = "system"  # the worker, webhooks and migrations act without a user
 
 # Digit groups separated by single spaces or dashes, as people and forms write card numbers.
-_DIGIT_RUN = re.compile(r"\d+(?:[ -]\d+)*")
+# A card number stands as a token of its own: a digit run inside an identifier ("pi_…e9080196…c0af",
+# a provider's hex reference) is part of that identifier, and refusing it would refuse the
+# provider's answer itself (one dummy reference in a thousand holds a Luhn-valid run).
+_DIGIT_RUN = re.compile(r"(?<!\w)\d+(?:[ -]\d+)*(?!\w)")
 _SEPARATOR = re.compile(r"[ -]")
 _CARD_FIELDS = frozenset({"pan", "card_number", "cardnumber", "cvc", "cvc2", "cvv", "cvv2",
                           "security_code", "track1", "track2", "track_data", "pin_block"})
@@ -67,7 +70,8 @@ def record_change(actor: Actor | None, action: str, obj_type: str, obj_id: objec
 
 
 def looks_like_card_number(text: str) -> bool:
-    """True if `text` holds 13 to 19 digits passing Luhn, possibly grouped by spaces or dashes.
+    """True if `text` holds 13 to 19 digits passing Luhn, possibly grouped by spaces or dashes,
+    standing apart from letters, digits and underscores.
 
     Every run of consecutive groups is tried, so "4242 4242 4242 4242 123" (a number followed
     by a security code) is caught; a long ungrouped digit string is only checked whole, which

@@ -42,7 +42,7 @@ def test_a_record_cannot_be_edited_nor_changed_through_the_callers_dict():
 @pytest.mark.parametrize("text", [
     "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005",
     "card 5555555555554444 exp 12/30", "4242 4242 4242 4242 123", "6011111111111117",
-    "ref4000056655665556x",
+    "ref:4000056655665556;",
 ])
 def test_text_holding_a_card_number_is_recognised(text):
     assert looks_like_card_number(text)
@@ -92,3 +92,20 @@ def test_a_record_that_makes_no_sense_is_refused(kwargs):
 
     with pytest.raises(ValueError):
         record_change(**arguments)
+
+
+# Digits glued inside an identifier belong to it (the trade-off: "ref4000056655665556x" passes too).
+@pytest.mark.parametrize("reference", ["pi_dummy_e908019611985758c0af8c81", "ch_4242424242424242",
+                                       "txn4242424242424242", "ref4000056655665556x"])
+def test_a_provider_reference_holding_a_luhn_valid_digit_run_is_not_taken_for_a_card(reference):
+    entry = record_change(None, "payment.authorize.succeeded", "payment", "x", None,
+                          {"provider_ref": reference}, datetime.now(UTC))
+
+    assert entry.after == {"provider_ref": reference}
+
+
+@pytest.mark.parametrize("text", ["card 4242424242424242", "4242-4242-4242-4242", "pan=4242424242424242",
+                                  "(4242 4242 4242 4242)"])
+def test_a_card_number_standing_on_its_own_is_still_refused(text):
+    with pytest.raises(ValueError):
+        record_change(None, "note", "payment", "x", None, {"note": text}, datetime.now(UTC))
