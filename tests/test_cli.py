@@ -64,3 +64,15 @@ def test_production_refuses_to_start_with_the_development_secret(demo_db):
                             cwd=ROOT, env=env, timeout=60)
 
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_the_app_builds_from_outside_the_repository(tmp_path):
+    # As `paygate serve` runs it: the installed packages, not the working directory's.
+    script = "from paygate.app import create_app; print('/orders/api/payments/' in {r.path for r in create_app().routes})"
+
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PAYGATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"},
+                            timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"  # rest_compat's __init__ ran: the seeds are mounted

@@ -23,7 +23,9 @@ REASON = "order closed before its payment completed"
 async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Policy, *, limit: int,
                              clock: Clock = utc_now) -> int:
     async with uow:
-        candidates = await uow.payments.orphaned([name for name in providers], limit)
+        # Only providers that can give money back: the others' payments wait for staff.
+        able = sorted(set(providers.supporting(Capability.REFUND)) & set(providers.supporting(Capability.VOID)))
+        candidates = await uow.payments.orphaned(able, limit)
     given = 0
     for payment_id in candidates:
         async with uow:
