@@ -11,6 +11,7 @@ from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
 from db.stock import SqlStock
+from db.webhook_events import SqlWebhookEvents
 from domain.ports import EventPublisher
 
 
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.payments = SqlPayments(session, sqlite, self.changes)
         self.ledger = SqlLedger(session)
         self.refund_requests = SqlRefundRequests(session, sqlite)
+        self.webhook_events = SqlWebhookEvents(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -20,6 +20,7 @@ from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.providers import build_policy, build_providers
+from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
 from rest_compat import apis
 from rest_compat.openapi import document as openapi_document
@@ -75,9 +76,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *(extra_routes or []),
     ]
-    # Outermost first: request id and logs, then the caller, then idempotency (keyed by caller).
+    # Outermost first: request id and logs, then the caller, then its rate limit (a refused
+    # request claims no key), then idempotency (keyed by caller).
     middleware = [Middleware(RequestContextMiddleware),
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
+                  Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),
+                             redis_url=settings.redis_url),
                   Middleware(IdempotencyMiddleware, db=db, tokens=tokens)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings

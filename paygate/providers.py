@@ -8,15 +8,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.payments.consequences import Policy
-from domain.payments.provider import Providers
+from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
+from providers.online import OnlineGateway
 
 
 def build_providers(settings: Settings) -> Providers:
     # The dummy keeps authorizations in process memory: one instance per process, shared by every
     # request, so a manual capture reaches the instance that authorized.
-    return Providers([DummyGateway()])
+    offered: list[PaymentProvider] = [DummyGateway()]
+    if settings.gateway_webhook_secret:
+        offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
+    return Providers(offered)
 
 
 def build_policy(settings: Settings) -> Policy:

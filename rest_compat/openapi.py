@@ -47,6 +47,17 @@ def query_param(name: str, schema: JSON, description: str = "") -> JSON:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def _throttled(op: Operation) -> JSON:
+    """Every route is rate limited (RATE_LIMIT): 429 with Retry-After, in the seed's error shape,
+    which is the schema the operation already documents for its client errors."""
+    shape = next((schema for status, (_, schema) in sorted(op.responses.items())
+                  if 400 <= status < 500 and schema), error_schema("detail"))
+    return {"description": "Too many requests: wait Retry-After seconds.",
+            "headers": {"Retry-After": {"description": "Seconds until a request is allowed again.",
+                                        "schema": {"type": "integer", "minimum": 0}}},
+            "content": {"application/json": {"schema": shape}}}
+
+
 def document(operations: Iterable[Operation], *, title: str = "paygate REST", version: str = "1") -> JSON:
     paths: JSON = {}
     for op in operations:
@@ -57,7 +68,8 @@ def document(operations: Iterable[Operation], *, title: str = "paygate REST", ve
             "responses": {
                 str(status): {"description": description,
                               **({"content": {"application/json": {"schema": schema}}} if schema else {})}
-                for status, (description, schema) in sorted(op.responses.items())},
+                for status, (description, schema) in sorted(op.responses.items())}
+            | {"429": _throttled(op)},
             **op.extra,
         }
         if op.parameters:
