@@ -10,7 +10,7 @@ must not claim a key).
   bounded, and it never eats into the budget of customers behind the same address.
 - Not counted: `EXEMPT` (probes, metrics, the OpenAPI document) and WebSockets (a subscription is
   one long request whose token arrives after the upgrade).
-- Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (`SHAPES`).
+- Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (GraphQL's, or the seed's: rest_compat.http.shape_for).
 
 The window moves, like the Django REST framework throttles the seeds come from: a client has made
 at most `RATE_LIMIT` requests in any period of its length, and Retry-After is when the oldest of
@@ -27,7 +27,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from enum import StrEnum
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
@@ -36,6 +35,8 @@ from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rest_compat.http import shape_for
+
 log = logging.getLogger("paygate.ratelimit")
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
@@ -43,20 +44,6 @@ WEBHOOK_FACTOR = 10
 FAIL_OPEN_S = 5.0
 REDIS_TIMEOUT_S = 0.5
 KEY_PREFIX = "paygate:ratelimit"
-
-
-class Shape(StrEnum):
-    GRAPHQL = "graphql"  # {"errors": [{"message": …, "extensions": {"code": "RATE_LIMITED"}}]}
-    DETAIL = "detail"    # {"detail": …}, Django REST framework's (seeds 001, 003, 004)
-    ERROR = "error"      # {"error": …}
-
-
-# Which surface a path belongs to, by prefix; the first match wins, DETAIL when none does.
-SHAPES: tuple[tuple[str, Shape], ...] = (
-    ("/graphql", Shape.GRAPHQL),
-    ("/api/payments/", Shape.ERROR),     # seed 000
-    ("/api/v1/payments/", Shape.ERROR),  # seed 002
-)
 
 
 def parse_rate(text: str) -> RateLimitItem | None:
@@ -72,20 +59,15 @@ def parse_rate(text: str) -> RateLimitItem | None:
     return limit
 
 
-def shape_of(path: str) -> Shape:
-    return next((shape for prefix, shape in SHAPES if path.startswith(prefix)), Shape.DETAIL)
-
-
 def throttled_body(path: str, retry_after_s: int) -> bytes:
     # Django REST framework's words (exceptions.Throttled), which seeds 001 and 004 answer.
     unit = "second" if retry_after_s == 1 else "seconds"
     message = f"Request was throttled. Expected available in {retry_after_s} {unit}."
-    shape = shape_of(path)
-    if shape is Shape.GRAPHQL:
+    if path.startswith("/graphql"):
         payload: dict = {"errors": [{"message": message,
                                      "extensions": {"code": "RATE_LIMITED", "retryAfter": retry_after_s}}]}
     else:
-        payload = {shape.value: message}
+        payload = {shape_for(path).value: message}
     return json.dumps(payload).encode()
 
 

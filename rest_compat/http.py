@@ -36,6 +36,19 @@ class RestError(Exception):
         self.headers = headers or {}
 
 
+# The error shape of each seed's base path (shared/seeds/INDEX.md); Django REST framework's
+# {"detail": …} for the others. Used wherever a layer in front of the routes (rate limits)
+# answers for them.
+SEED_ERROR_SHAPES: tuple[tuple[str, Shape], ...] = (
+    ("/api/payments/", Shape.ERROR),     # seed 000
+    ("/api/v1/payments/", Shape.ERROR),  # seed 002
+)
+
+
+def shape_for(path: str) -> Shape:
+    return next((shape for prefix, shape in SEED_ERROR_SHAPES if path.startswith(prefix)), Shape.DETAIL)
+
+
 def error_response(shape: Shape, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({shape.value: message}, status_code=status, headers=headers)
 
@@ -80,7 +93,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         body = json.loads(raw or b"null", parse_float=str, parse_int=int)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting exhausts the parser's stack
         raise RestError(400, "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise RestError(400, "request body must be a JSON object")

@@ -6,16 +6,17 @@ from sqlmodel import select
 
 from db.tables import ProductRow
 from db.uow import SqlUnitOfWork
-from domain.errors import InvalidStateError, NotAllowedError, NotFoundError, RefundExceedsCapturedError
+from domain.errors import InvalidStateError, NotAllowedError, NotFoundError, RefundExceedsCapturedError, ValidationError
 from domain.identity import Actor, Role
 from domain.ledger.accounts import customer_refunds
 from domain.ledger import balance_of
 from domain.money import Money
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import OrderStatus
-from domain.payments.provider import CaptureMethod
+from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.refund_requests import AskRefund, DecideRefund, RequestStatus, decide_refund, request_refund
-from domain.payments.service import PayOrder, pay_order
+from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
+from providers.dummy import DummyGateway
 from domain.payments.status import PaymentStatus
 from tests.payments_fixtures import POLICY, VISA, staff, assert_ledger_balances, customer, order_for, providers
 
@@ -144,3 +145,33 @@ async def test_refund_requests_are_checked_for_owner_amount_and_decider(db, shop
     asked = await request_refund(AskRefund(customer(shop), payment.id, None, "ok"), SqlUnitOfWork(db))
     with pytest.raises(NotAllowedError):
         await decide_refund(DecideRefund(customer(shop), asked.id, approve=True), SqlUnitOfWork(db), gateway, POLICY)
+
+
+class CannotGiveBack(DummyGateway):
+    """A provider that takes payments but can't refund or void them (as a pay-by-link gateway)."""
+
+    @property
+    def name(self) -> str:
+        return "one_way"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return super().capabilities - {Capability.REFUND, Capability.VOID}
+
+
+async def test_a_refund_or_cancel_the_provider_cannot_make_is_refused_before_anything_is_recorded(db, shop):
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+    one_way = Providers([CannotGiveBack()])
+    payment = await pay_order(PayOrder(customer(shop), order.id, "one_way", card=VISA), SqlUnitOfWork(db), one_way,
+                              POLICY)
+
+    with pytest.raises(ValidationError):
+        await refund_payment(RefundPayment(staff(shop), payment.id), SqlUnitOfWork(db), one_way, POLICY)
+    with pytest.raises(ValidationError):
+        await cancel_order(CancelOrder(staff(shop), order.id, "no"), SqlUnitOfWork(db), one_way, POLICY)
+
+    async with SqlUnitOfWork(db) as uow:
+        stored = await uow.payments.get(payment.id)
+        stored_order = await uow.orders.get(order.id)
+    assert [a.kind.value for a in stored.attempts] == ["authorize"]
+    assert stored_order.status is OrderStatus.PAID

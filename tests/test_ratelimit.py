@@ -5,6 +5,8 @@ Every test serves the app with a budget of 5 a minute, so the sixth request is t
 """
 from __future__ import annotations
 
+import json
+
 import contextlib
 import logging
 import re
@@ -16,7 +18,8 @@ import httpx
 import pytest
 
 from paygate.app import create_app
-from paygate.ratelimit import LocalCounter, RateLimitMiddleware, Shape, parse_rate, shape_of, throttled_body
+from paygate.ratelimit import LocalCounter, RateLimitMiddleware, parse_rate, throttled_body
+from rest_compat.http import Shape, shape_for
 from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import Shop
 from tests.test_idempotency import key_rows
@@ -275,7 +278,6 @@ def test_a_rate_limit_setting_that_is_not_one_rate_is_refused(text):
 
 
 @pytest.mark.parametrize(("path", "shape"), [
-    ("/graphql", Shape.GRAPHQL),
     ("/api/payments/orders/1/cancel/", Shape.ERROR),
     ("/api/payments/stripe_webhook/", Shape.ERROR),
     ("/api/v1/payments/paypal/orders/", Shape.ERROR),
@@ -284,8 +286,15 @@ def test_a_rate_limit_setting_that_is_not_one_rate_is_refused(text):
     ("/payments/process", Shape.DETAIL),
     ("/dummy/3ds/pi_1", Shape.DETAIL),
 ])
-def test_each_path_prefix_answers_a_refusal_in_its_surfaces_shape(path, shape):
-    assert shape_of(path) is shape
+def test_each_seed_path_answers_a_refusal_in_its_seeds_shape(path, shape):
+    assert shape_for(path) is shape
+    assert json.loads(throttled_body(path, 3)) == {shape.value: "Request was throttled. Expected available in 3 seconds."}
+
+
+def test_graphql_answers_a_refusal_as_a_rate_limited_error():
+    body = json.loads(throttled_body("/graphql", 3))
+
+    assert body["errors"][0]["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 3}
 
 
 def test_a_refusal_of_one_second_says_second():

@@ -601,3 +601,12 @@ async def test_two_concurrent_processes_of_one_transaction_charge_it_once(client
     assert sorted(a.status_code for a in answers) == [200, 400]
     assert [a[1:] for a in (await rows(db))["attempts"]] == [("authorize", "succeeded")]
     assert (await transaction(client, shop, intent["transaction_id"]))["status"] == "success"
+
+
+async def test_a_body_nested_too_deep_to_parse_is_bad_input_not_a_server_error(client, shop):
+    response = await client.post("/api/payment/process/", content=b"[" * 100_000,
+                                 headers={"Authorization": f"Bearer {shop.token('customer@example.com')}",
+                                          "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert "detail" in response.json()

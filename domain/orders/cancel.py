@@ -58,9 +58,13 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                 await _close(order, reason, uow, cmd.actor, now, restock=False)
                 await uow.commit()
                 return Cancellation(order, payment, None)
+            # The provider's ability is asked before anything is recorded: an attempt it can't
+            # make would sit pending until a worker settled it as failed.
             case OrderStatus.AUTHORIZED:
+                providers.require(payment.provider, Capability.VOID)
                 attempt = payment.start_void(now=now)
             case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
+                providers.require(payment.provider, Capability.REFUND)
                 attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}")
             case _:
                 raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
@@ -69,10 +73,8 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
 
     provider = providers[payment.provider]
     if attempt.kind is AttemptKind.VOID:
-        providers.require(payment.provider, Capability.VOID)
         outcome = await ask_provider(provider.void(payment.void_request(attempt)))
     else:
-        providers.require(payment.provider, Capability.REFUND)
         outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
     payment = await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
     settled = payment.attempt(attempt.seq)

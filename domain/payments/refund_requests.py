@@ -17,7 +17,7 @@ from domain.identity import Actor
 from domain.money import Money
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import Providers
+from domain.payments.provider import Capability, Providers
 from domain.payments.service import Amount, in_currency_of, send_refund
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
@@ -101,6 +101,7 @@ async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers
             await uow.commit()
             return request, None, None
         payment = await uow.payments.get(request.payment_id, for_update=True)
+        providers.require(payment.provider, Capability.REFUND)  # before anything is recorded
         request.decide(RequestStatus.APPROVED, cmd.actor, cmd.note, now)
         attempt = payment.start_refund(request.amount, now=now, reason=request.reason)
         await uow.payments.save(payment)

@@ -181,6 +181,8 @@ async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Provide
         payment = await _payment(uow, cmd.payment_id)
         if not (cmd.actor.is_staff or (cmd.on_behalf_of_buyer and payment.buyer_id == cmd.actor.user_id)):
             raise NotFoundError("payment", cmd.payment_id)
+        # Asked before anything is recorded: a refund the provider can't make must not sit pending.
+        providers.require(payment.provider, Capability.REFUND)
         # Pending refunds reserve their amount here, under the row lock: concurrent refunds
         # together never exceed what was captured (RefundExceedsCapturedError otherwise).
         attempt = payment.start_refund(in_currency_of(payment, cmd.amount), now=clock(), reason=cmd.reason)
