@@ -21,7 +21,7 @@ from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
 from domain.numbers import attempt_uuid, payment_number, refund_number
-from domain.payments import Attempt, AttemptKind, AttemptStatus, Payment
+from domain.payments import Attempt, Payment
 
 
 def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Payment:

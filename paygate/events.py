@@ -68,10 +68,15 @@ class RedisBus(LocalBus):
             log.exception("could not publish to Redis; delivering to this process only")
             self.deliver(topic)
 
-    async def start(self) -> None:
+    async def start(self, wait_s: float = 5.0) -> None:
+        """Start listening; wait a little for the subscription so the first updates aren't
+        missed, but never refuse to start over it: the listener keeps reconnecting."""
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen())
-            await asyncio.wait_for(self._ready.wait(), 10)
+            try:
+                await asyncio.wait_for(self._ready.wait(), wait_s)
+            except TimeoutError:
+                log.warning("Redis is not answering; live updates stay in this process until it does")
 
     async def _listen(self) -> None:
         while True:

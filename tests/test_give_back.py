@@ -8,7 +8,6 @@ from sqlmodel import select
 
 from db.tables import CartItemRow, ProductRow
 from db.uow import SqlUnitOfWork
-from domain.identity import Actor, Role
 from domain.money import Money
 from domain.orders.model import OrderStatus
 from domain.orders.service import Checkout, checkout

@@ -124,3 +124,16 @@ async def test_redis_carries_a_notification_from_one_process_to_another(redis_ur
         await listener.close()
 
     assert received == "order:7"
+
+
+async def test_an_unreachable_redis_does_not_stop_the_bus_from_starting_or_delivering_locally():
+    bus = RedisBus("redis://127.0.0.1:1/0")  # nothing listens on port 1
+
+    await bus.start(wait_s=0.2)
+    try:
+        async with bus.subscribe("payment:9") as queue:
+            await bus.publish("payment:9")  # Redis refuses: delivered in this process instead
+
+            assert await asyncio.wait_for(queue.get(), 2) == "payment:9"
+    finally:
+        await bus.close()

@@ -26,7 +26,7 @@ from gql.resolvers.auth import require_actor
 
 async def payment(context, payment_id: int) -> Payment | None:
     """A payment the caller may see; None for one they may not, exactly as for a missing one."""
-    actor = require_actor(context)
+    require_actor(context)
     found = await context.loaders.payments.load(payment_id)
     return found if found and await _visible(context, found) else None
 
