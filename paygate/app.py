@@ -1,6 +1,7 @@
 """The ASGI application factory: routes, lifespan, and the outermost middleware."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -22,6 +23,8 @@ from paygate.middleware import AuthenticationMiddleware, RequestContextMiddlewar
 from paygate.providers import build_policy, build_providers
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
+from paygate.worker import Services as WorkerServices
+from paygate.worker import run_forever
 from rest_compat import apis
 from rest_compat.openapi import document as openapi_document
 
@@ -29,7 +32,9 @@ log = logging.getLogger("paygate.app")
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               extra_routes: list[BaseRoute] | None = None) -> Starlette:
+               extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False) -> Starlette:
+    """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
+    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
@@ -61,7 +66,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         settings.warn_about_defaults()
         if isinstance(events, RedisBus):
             await events.start()
+        stop_jobs = asyncio.Event()
+        jobs = (asyncio.create_task(run_forever(db, WorkerServices(services["providers"], services["policy"]),
+                                                stop=stop_jobs)) if run_jobs else None)
         yield
+        if jobs is not None:
+            stop_jobs.set()
+            await jobs
         await events.close()
         if owns_db:
             await db.dispose()
@@ -89,3 +100,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.tokens = tokens
     app.state.services = services
     return app
+
+
+def embedded_app() -> Starlette:
+    """What `paygate serve` runs: on SQLite (one process, `make run`) the jobs run inside it; on
+    PostgreSQL they belong to `paygate worker` processes."""
+    settings = Settings()
+    return create_app(settings, run_jobs=settings.database_url.startswith("sqlite"))

@@ -82,7 +82,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     configure_logging()
     if not settings.is_production:
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
-    uvicorn.run("paygate.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, proxy_headers=True, lifespan="on")
 
 

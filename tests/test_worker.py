@@ -34,7 +34,8 @@ from domain.payments.service import (CapturePayment, PayOrder, RefundPayment, ca
 from domain.payments.status import AttemptStatus, PaymentStatus
 from paygate.worker import Services, run_once, worker_providers
 from providers.dummy import DummyGateway
-from tests.conftest import TEST_SECRET, settings_for
+from paygate.app import create_app
+from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
 from tests.payments_fixtures import POLICY, VISA, assert_ledger_balances, customer, order_for, staff
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,3 +360,26 @@ async def test_several_worker_processes_release_each_hold_once(db, shop, databas
     sellers = [shop.id_of("seller@example.com"), shop.id_of("seller2@example.com")]
     assert sorted(e.ref for e in entries if e.kind is EntryKind.RELEASE) == sorted(
         release_ref(str(old.uuid), seller) for seller in sellers)
+
+
+async def test_the_embedded_server_runs_the_jobs_itself(database_url, shared_db, db, shop):
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+    async with SqlUnitOfWork(db) as uow:  # its reservation lapsed an hour ago
+        stored = await uow.orders.get(order.id, for_update=True)
+        stored.reserved_until = datetime.now(UTC) - timedelta(hours=1)
+        await uow.orders.save(stored)
+        await uow.commit()
+
+    server, task, _ = await start_server(create_app(settings_for(database_url), db=shared_db, run_jobs=True))
+    try:
+        status = None
+        for _ in range(100):  # the first pass runs at start-up; a bounded wait, not a timing claim
+            async with SqlUnitOfWork(db) as uow:
+                status = (await uow.orders.get(order.id)).status
+            if status is OrderStatus.EXPIRED:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop_server(server, task)
+
+    assert status is OrderStatus.EXPIRED
