@@ -12,6 +12,7 @@ from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
 from providers.online import OnlineGateway
+from providers.stripe import StripeProvider
 
 
 def build_providers(settings: Settings) -> Providers:
@@ -20,6 +21,8 @@ def build_providers(settings: Settings) -> Providers:
     offered: list[PaymentProvider] = [DummyGateway()]
     if settings.gateway_webhook_secret:
         offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
+    if settings.stripe_api_key:
+        offered.append(StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base))
     return Providers(offered)
 
 

@@ -1,0 +1,155 @@
+"""The servers under test, each in its own process on a free loopback port.
+
+paygate runs exactly as `paygate serve` runs it (JSON access logs, one uvicorn worker); the
+baseline is bench/baseline.py under the same uvicorn, auto-selected loop and HTTP parser alike
+(uvloop, httptools). Also here: the CPU accounting of processes and of the machine, from /proc.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.pid)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values[:8])  # without guest time, which is already in user
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds by pid of PostgreSQL's own processes (writer, checkpointer…) and of the backends
+    serving `database`; the backends of other databases (someone's test suite) are left out."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            text = (proc / "stat").read_text()
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name != "postgres":
+            continue
+        # A backend's title is "postgres: 15/main: USER DATABASE HOST(PORT) STATE".
+        is_backend = "(" in title or "[local]" in title
+        if not is_backend or f" {database} " in title:
+            fields = rest.split()
+            found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
+
+
+def postgres_cpu_since(database: str, before: dict[int, float]) -> float:
+    """PostgreSQL's CPU seconds for `database` since `before` (backends that exited are not counted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu(database).items())
+
+
+def wait_for_quiet(threshold_cores: float = 0.3, max_wait_s: float = 10.0) -> float:
+    """Wait (bounded) until the machine is nearly idle; return the busy cores last seen."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        busy_before, total_before = machine_busy_seconds()
+        time.sleep(1.0)
+        busy_after, total_after = machine_busy_seconds()
+        busy = (busy_after - busy_before) / max(total_after - total_before, 1e-9) * (os.cpu_count() or 1)
+        if busy < threshold_cores or time.monotonic() >= deadline:
+            return busy
+
+
+def _launch(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port: int,
+            ready_path: str) -> Server:
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    server = Server(name, process, port, log_path)
+    try:
+        wait_ready(server, ready_path)
+    except Exception:
+        stop(server)
+        raise
+    return server
+
+
+def start_paygate(env: dict[str, str], log_dir: Path) -> Server:
+    """`paygate serve`, exactly as an operator runs it, with its JSON logs going to a file."""
+    port = free_port()
+    argv = [sys.executable, "-m", "paygate.cli", "serve", "--host", HOST, "--port", str(port),
+            "--workers", "1"]
+    return _launch("paygate", argv, env, log_dir, port, "/healthz")
+
+
+def start_baseline(env: dict[str, str], log_dir: Path) -> Server:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bench.baseline:create_app", "--factory", "--host", HOST,
+            "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    return _launch("baseline", argv, env, log_dir, port, "/bare")
+
+
+def wait_ready(server: Server, path: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}; "
+                               f"see {server.log_path}")
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=2)
+        try:
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.1)
+    raise TimeoutError(f"{server.name} did not answer GET {path} within {timeout_s} s; see {server.log_path}")
+
+
+def stop(server: Server, timeout_s: float = 20.0) -> None:
+    """SIGINT first (uvicorn's graceful shutdown), then SIGKILL."""
+    if server.process.poll() is not None:
+        return
+    server.process.send_signal(signal.SIGINT)
+    try:
+        server.process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(5)

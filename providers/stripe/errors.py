@@ -1,0 +1,95 @@
+"""The edge between the Stripe SDK's exceptions and ours: every call to Stripe goes through `call`.
+
+    stripe.CardError                  -> Declined: a decline is an outcome (the port's rule)
+    stripe.InvalidRequestError        -> Declined with Stripe's code (Stripe refused; nothing moved),
+                                         or ValidationError when the code says our request was
+                                         malformed (`parameter_*`): that is our bug, not a decline
+    stripe.IdempotencyError           -> ConflictError: the same key was sent with other parameters
+    APIConnectionError, RateLimitError,
+    5xx, 409 (a request with the same
+    key still running at Stripe)      -> retried with the SAME key, then ProviderUnavailableError
+    AuthenticationError, PermissionError,
+    anything else from the SDK        -> ProviderUnavailableError at once (no retry can fix a key)
+
+Why our own small loop rather than the SDK's `max_network_retries` or tenacity: three tries with
+a doubling delay is ten lines; the policy (which errors, how long) is visible and testable here,
+with an injectable sleep; and tenacity would be a new dependency for one loop. The SDK's own
+retries are switched off (`max_network_retries=0`) so the two never multiply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import stripe
+
+from domain.errors import ConflictError, ProviderUnavailableError, ValidationError
+from domain.money import Money
+from domain.payments.provider import Declined
+
+from providers.stripe.wire import authorization_outcome, card_summary
+
+log = logging.getLogger("paygate.providers.stripe")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    tries: int = 3
+    first_delay_s: float = 0.25  # then 0.5 s: a retried call gives up within about a second
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        if self.tries < 1 or self.first_delay_s < 0:
+            raise ValueError("at least one try, and no negative delay")
+
+
+def _transient(exc: stripe.StripeError) -> bool:
+    if (exc.headers or {}).get("stripe-should-retry") == "false":
+        return False  # Stripe says the same request would fail the same way
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    status = exc.http_status
+    return type(exc) is stripe.APIError and (status is None or status >= 500 or status == 409)
+
+
+async def call(what: str, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """Run one SDK call (re-made on each try; the idempotency key inside it never changes)."""
+    for attempt in range(1, policy.tries + 1):
+        try:
+            return await make()
+        except (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError):
+            raise  # answers, not failures: `declined` turns them into outcomes
+        except stripe.StripeError as exc:
+            if not _transient(exc) or attempt == policy.tries:
+                log.warning("stripe %s failed after %d tries: %s %s", what, attempt,
+                            type(exc).__name__, exc.http_status)
+                raise ProviderUnavailableError(f"Stripe {what}: {type(exc).__name__} "
+                                               f"({exc.http_status or 'no answer'})") from None
+            await policy.sleep(policy.first_delay_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _plain(obj: object) -> object:
+    return obj.to_dict() if isinstance(obj, stripe.StripeObject) else obj
+
+
+def declined(exc: stripe.StripeError, ref: str | None, amount: Money | None) -> Declined:
+    """Stripe's refusal as an outcome, or ConflictError / ValidationError as the table says."""
+    if isinstance(exc, stripe.IdempotencyError):
+        raise ConflictError(f"Stripe refused the idempotency key: {exc.user_message}") from None
+    error = exc.error
+    code = getattr(error, "decline_code", None) or exc.code or getattr(error, "type", None)
+    if isinstance(exc, stripe.InvalidRequestError) and (not code or code.startswith("parameter_")):
+        raise ValidationError(f"Stripe refused the request: {exc.user_message}",
+                              getattr(exc, "param", None)) from None
+    intent = _plain(getattr(error, "payment_intent", None))
+    if intent:  # Stripe reports the PaymentIntent it created and left unpaid
+        outcome = authorization_outcome(intent)
+        ref, amount = outcome.provider_ref, outcome.amount
+    card = card_summary(_plain(getattr(error, "payment_method", None)))
+    return Declined(ref, amount, str(code or "card_declined"),
+                    str(exc.user_message or "The payment was declined."), card)
