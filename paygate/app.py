@@ -19,6 +19,7 @@ from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
+from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.providers import build_policy, build_providers
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         *dummy_routes(),
         *(route for api in rest for route in api.routes),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *(extra_routes or []),
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused

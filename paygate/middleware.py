@@ -9,6 +9,7 @@ import uuid
 
 from paygate.auth import AuthError, bearer_token
 from paygate.logs import request_id_var
+from paygate.metrics import observe
 
 log = logging.getLogger("paygate.http")
 
@@ -49,9 +50,11 @@ class RequestContextMiddleware:
                 await send({"type": "http.response.body", "body": _INTERNAL})
         finally:
             if scope["type"] == "http":
+                elapsed_s = time.perf_counter() - started
+                observe(scope, status["code"], elapsed_s)
                 log.info("request", extra={
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                    "duration_ms": round(elapsed_s * 1000, 2)})
             request_id_var.reset(token)
 
 

@@ -27,3 +27,14 @@ async def test_readyz_answers_503_when_the_database_does_not(caplog):
 
     assert ready.status_code == 503 and ready.json()["database"] == "down"
     assert alive.status_code == 200
+
+
+async def test_metrics_count_requests_by_route_template_not_raw_path(client, shop):
+    await client.get("/api/payment/transactions/TXN-DOESNOTEXIST/",
+                     headers={"Authorization": f"Bearer {shop.token('customer@example.com')}"})
+
+    text = (await client.get("/metrics")).text
+
+    assert 'route="/api/payment/transactions/{transaction_id}/"' in text
+    assert "TXN-DOESNOTEXIST" not in text
+    assert "paygate_http_request_duration_seconds_bucket" in text
