@@ -1,9 +1,9 @@
 """The edge between the Stripe SDK's exceptions and ours: every call to Stripe goes through `call`.
 
     stripe.CardError                  -> Declined: a decline is an outcome (the port's rule)
-    stripe.InvalidRequestError        -> Declined with Stripe's code (Stripe refused; nothing moved),
-                                         or ValidationError when the code says our request was
-                                         malformed (`parameter_*`): that is our bug, not a decline
+    stripe.InvalidRequestError        -> Declined with Stripe's code (Stripe refused; nothing moved);
+                                         a malformed request (`parameter_*`: our bug) is logged as
+                                         an error too, and still settles the attempt as declined
     stripe.IdempotencyError           -> ConflictError: the same key was sent with other parameters
     APIConnectionError, RateLimitError,
     5xx, 409 (a request with the same
@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import stripe
 
-from domain.errors import ConflictError, ProviderUnavailableError, ValidationError
+from domain.errors import ConflictError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments.provider import Declined
 
@@ -78,14 +78,16 @@ def _plain(obj: object) -> object:
 
 
 def declined(exc: stripe.StripeError, ref: str | None, amount: Money | None) -> Declined:
-    """Stripe's refusal as an outcome, or ConflictError / ValidationError as the table says."""
+    """Stripe's refusal as an outcome, or ConflictError as the table says."""
     if isinstance(exc, stripe.IdempotencyError):
         raise ConflictError(f"Stripe refused the idempotency key: {exc.user_message}") from None
     error = exc.error
     code = getattr(error, "decline_code", None) or exc.code or getattr(error, "type", None)
     if isinstance(exc, stripe.InvalidRequestError) and (not code or code.startswith("parameter_")):
-        raise ValidationError(f"Stripe refused the request: {exc.user_message}",
-                              getattr(exc, "param", None)) from None
+        # Our request was malformed: our bug, logged loudly. Still an answer (nothing moved at
+        # Stripe), so the attempt settles as failed instead of waiting for reconciliation.
+        log.error("Stripe refused a malformed request: %s (param %s)", exc.user_message, getattr(exc, "param", None))
+        code = code or "invalid_request_error"
     intent = _plain(getattr(error, "payment_intent", None))
     if intent:  # Stripe reports the PaymentIntent it created and left unpaid
         outcome = authorization_outcome(intent)
