@@ -20,7 +20,7 @@ from db.ledger import entries_from_rows
 from db.mapping import aware
 from db.payment_tables import (LedgerEntryRow, LedgerPostingRow, PaymentAttemptRow, PaymentRow,
                                RefundRequestRow)
-from db.payments import attempt_from_row, payment_from_rows
+from db.payments import attempt_from_row, payment_from_rows, payments_with_attempts
 from db.refund_requests import request_from_row
 from db.tables import AuditRow, OrderLineRow
 from domain.audit import AuditRecord
@@ -31,14 +31,9 @@ from domain.payments.refund_requests import RefundRequest
 
 
 async def _with_attempts(session: AsyncSession, rows: Sequence[PaymentRow]) -> list[Payment]:
-    if not rows:
-        return []
-    attempts = (await session.exec(
-        select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id.in_([r.id for r in rows])))).all()
-    by_payment: dict[int, list[PaymentAttemptRow]] = {}
-    for a in attempts:
-        by_payment.setdefault(a.payment_id, []).append(a)
-    return [payment_from_rows(r, by_payment.get(r.id, [])) for r in rows]
+    """The rows' payments, re-read with their attempts in one statement (one snapshot), in order."""
+    found = await payments_with_attempts(session, [r.id for r in rows])
+    return [found[r.id] for r in rows if r.id in found]
 
 
 def _sold_by(seller_id: int):

@@ -47,6 +47,26 @@ def attempt_from_row(row: PaymentAttemptRow) -> Attempt:
                    updated_at=aware(row.updated_at))
 
 
+async def payments_with_attempts(session: AsyncSession, ids: Sequence[int]) -> dict[int, Payment]:
+    """Payments with their attempts, read in ONE statement: under READ COMMITTED each statement
+    sees its own snapshot, and a payment row read apart from its attempts could meet a refund
+    committed in between (refunded amount from before, attempt from after) and fail the model's
+    invariants."""
+    if not ids:
+        return {}
+    rows = (await session.exec(
+        select(PaymentRow, PaymentAttemptRow)
+        .outerjoin(PaymentAttemptRow, PaymentAttemptRow.payment_id == PaymentRow.id)
+        .where(PaymentRow.id.in_(list(ids))))).all()
+    payments: dict[int, PaymentRow] = {}
+    attempts: dict[int, list[PaymentAttemptRow]] = {}
+    for payment, attempt in rows:
+        payments[payment.id] = payment
+        if attempt is not None:
+            attempts.setdefault(payment.id, []).append(attempt)
+    return {pid: payment_from_rows(row, attempts.get(pid, [])) for pid, row in payments.items()}
+
+
 def _fill(row: PaymentRow, p: Payment) -> None:
     row.status = p.status.value
     row.authorized_minor = p.amount_authorized.minor
@@ -129,15 +149,9 @@ class SqlPayments:
             await self.session.flush()
 
     async def _load(self, query) -> list[Payment]:
-        rows = (await self.session.exec(query)).all()
-        if not rows:
-            return []
-        attempts = (await self.session.exec(
-            select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id.in_([r.id for r in rows])))).all()
-        by_payment: dict[int, list[PaymentAttemptRow]] = {}
-        for a in attempts:
-            by_payment.setdefault(a.payment_id, []).append(a)
-        return [payment_from_rows(r, by_payment.get(r.id, [])) for r in rows]
+        rows = (await self.session.exec(query)).all()  # picks (and, for update, locks) the rows
+        found = await payments_with_attempts(self.session, [r.id for r in rows])
+        return [found[r.id] for r in rows if r.id in found]
 
     def _locked(self, query, for_update: bool):
         return query.with_for_update() if for_update and not self.is_sqlite else query

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from db.engine import Database
-from db.payment_tables import PaymentAttemptRow, PaymentRow
-from db.payments import payment_from_rows
+from db.payment_tables import PaymentRow
+from db.payments import payments_with_attempts
 from db.tables import OrderRow, UserRow
 from domain.payments import Payment
 
@@ -31,15 +31,10 @@ def _joined():
 async def _read(db: Database, query) -> list[PaymentWithParties]:
     async with db.read_sessions() as session:
         rows = (await session.exec(query)).all()
-        if not rows:
-            return []
-        attempts = (await session.exec(select(PaymentAttemptRow).where(
-            PaymentAttemptRow.payment_id.in_([payment.id for payment, _, _ in rows])))).all()
-        by_payment: dict[int, list[PaymentAttemptRow]] = {}
-        for attempt in attempts:
-            by_payment.setdefault(attempt.payment_id, []).append(attempt)
-        return [PaymentWithParties(payment_from_rows(payment, by_payment.get(payment.id, [])), number or "",
-                                   email) for payment, number, email in rows]
+        # Re-read with the attempts in one statement: one snapshot (db/payments.py says why).
+        found = await payments_with_attempts(session, [payment.id for payment, _, _ in rows])
+        return [PaymentWithParties(found[payment.id], number or "", email)
+                for payment, number, email in rows if payment.id in found]
 
 
 async def payments_of_buyer(db: Database, buyer_id: int) -> list[PaymentWithParties]:
