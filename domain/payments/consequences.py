@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.errors import InsufficientStockError
 from domain.ledger import (Capture, EntryKind, SellerShare, allocate, capture_entry, capture_ref, capture_view,
                            refund_entry, refund_ref)
 from domain.money import Money
@@ -46,7 +47,7 @@ async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now:
     # Goods are sold once the money is authorized: the reservation becomes a sale.
     if order.status is OrderStatus.PENDING_PAYMENT and payment.status in (PaymentStatus.REQUIRES_CAPTURE,
                                                                            PaymentStatus.SUCCEEDED):
-        if not order.is_reservation_live(now) and not await _still_in_stock(order, uow, now):
+        if not order.is_reservation_live(now) and await shortfall(order, uow, now) is not None:
             # The reservation lapsed while the provider was deciding, and the goods went to
             # another buyer: this order can't be sold. It expires, and the worker gives the
             # money back (domain/payments/give_back.py). Never sell stock we no longer hold.
@@ -66,12 +67,18 @@ async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now:
                 order.move_to(OrderStatus.PARTIALLY_REFUNDED, now)
 
 
-async def _still_in_stock(order: Order, uow: UnitOfWork, now: datetime) -> bool:
+async def shortfall(order: Order, uow: UnitOfWork, now: datetime) -> InsufficientStockError | None:
+    """What the order can't have now, its products locked; None when everything is available.
+    The order's own reservation counts only while it lives."""
     wanted: dict[int, int] = {}
     for line in order.lines:
         wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-    products = await uow.stock.lock(sorted(wanted), now)  # this order's lapsed reservation no longer counts
-    return all(pid in products and products[pid].available >= qty for pid, qty in wanted.items())
+    products = await uow.stock.lock(sorted(wanted), now)
+    for product_id, quantity in wanted.items():
+        available = products[product_id].available if product_id in products else 0
+        if quantity > available:
+            return InsufficientStockError(product_id, quantity, available)
+    return None
 
 
 async def _post_capture_and_refunds(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy,

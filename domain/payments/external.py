@@ -26,8 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.clock import Clock, utc_now
-from domain.errors import (ConflictError, InsufficientStockError, InvalidAmountError, InvalidStateError,
-                           NotFoundError, PaymentsError)
+from domain.errors import ConflictError, InvalidAmountError, InvalidStateError, NotFoundError, PaymentsError
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
 from domain.payments import consequences
@@ -171,7 +170,13 @@ async def _act(cmd: ExternalPaymentEvent, uow: UnitOfWork, policy: Policy,
         raise ConflictError(f"order {order.number} has payment {deciding.number} being decided "
                             f"({deciding.status.value}); deliver the event again once it is settled")
     if not order.is_reservation_live(now):
-        await _still_in_stock(order, uow, now)
+        # The reservation lapsed while the customer paid at the gateway, and the expiry job hasn't
+        # closed the order: the sale stands if nobody took the goods meanwhile. Checked before
+        # anything is recorded: consequences.apply would expire the order and leave the money to
+        # the give-back job, which can't refund through a gateway with no API; refused, the event
+        # tells the gateway.
+        if (missing := await consequences.shortfall(order, uow, now)) is not None:
+            raise missing
     return await _record(cmd, order, amount, uow, policy, now), None
 
 
@@ -194,22 +199,6 @@ async def _record(cmd: ExternalPaymentEvent, order: Order, amount: Money, uow: U
     await uow.audit.record(None, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
                            payment.uuid, created, snapshot(payment), now)
     return payment
-
-
-async def _still_in_stock(order: Order, uow: UnitOfWork, now: datetime) -> None:
-    # The reservation lapsed while the customer paid at the gateway, but the expiry job hasn't
-    # closed the order: the sale stands if nobody has taken the goods meanwhile (a lapsed
-    # reservation no longer counts in what is available). Checked before anything is recorded:
-    # consequences.apply would expire the order and leave the money to the give-back job, which
-    # can't refund through a gateway that has no API; refused, the event says so to the gateway.
-    wanted: dict[int, int] = {}
-    for line in order.lines:
-        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-    products = await uow.stock.lock(sorted(wanted), now)
-    for product_id, quantity in wanted.items():
-        available = products[product_id].available if product_id in products else 0
-        if quantity > available:
-            raise InsufficientStockError(product_id, quantity, available)
 
 
 async def _payment_by_ref(uow: UnitOfWork, cmd: ExternalPaymentEvent) -> Payment | None:
