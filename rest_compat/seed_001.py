@@ -5,7 +5,9 @@ delivery, Stripe or a generic online gateway, answering like Django REST framewo
     GET  payments/{id}/            one of them; 404 {"detail": "Not found."} for a missing id or
                                    another user's
     POST create-stripe-order/      503 until the Stripe issue lands (Stripe is not configured)
-    POST stripe-webhook/           503, likewise
+    POST stripe-webhook/           Stripe's signed events (rest_compat/webhooks_stripe.py); the
+                                   seed's checkout.session.completed is acknowledged and ignored
+                                   until Checkout Sessions land
     POST payment-webhook/          the generic online gateway (rest_compat/webhooks_gateway.py)
 
 Pages: `?page=N` (or `last`) and `?page_size=` up to 100 (10 by default; a bad or zero size means
@@ -38,7 +40,7 @@ from starlette.routing import Route
 
 from db.seed001_queries import buyer_payment, buyer_payments_page, count_buyer_payments
 from domain.payments import Payment, PaymentStatus, RefundStatus
-from rest_compat import webhooks_gateway
+from rest_compat import webhooks_gateway, webhooks_stripe
 from rest_compat.http import RestError, Shape, caller, endpoint, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param, query_param
 
@@ -64,8 +66,7 @@ assert set(STATUSES) == set(PaymentStatus)
 
 NOT_FOUND = "Not found."
 INVALID_PAGE = "Invalid page."
-STRIPE_NOT_CONFIGURED = ("Stripe is not configured on this gateway: Stripe checkout and its webhook "
-                         "are not available yet.")
+STRIPE_NOT_CONFIGURED = "Stripe is not configured on this gateway: Stripe checkout is not available yet."
 
 
 def timestamp(moment: datetime) -> str:
@@ -143,8 +144,8 @@ async def create_stripe_order(request: Request) -> JSONResponse:
 
 
 @endpoint(Shape.DETAIL)
-async def stripe_webhook(_request: Request) -> JSONResponse:
-    raise RestError(503, STRIPE_NOT_CONFIGURED)
+async def stripe_webhook(request: Request) -> JSONResponse:
+    return await webhooks_stripe.handle(request)
 
 
 DATE_TIME: JSON = {"type": "string", "format": "date-time"}
@@ -199,8 +200,7 @@ def operations() -> list[Operation]:
                   {401: UNAUTHENTICATED, 503: STRIPE_UNAVAILABLE},
                   request={"type": "object", "required": ["shipping_address"],
                            "properties": {"shipping_address": {"type": "integer"}}}),
-        Operation("post", f"{BASE}/stripe-webhook/", "Stripe's webhook (not available yet)", TAG,
-                  {503: STRIPE_UNAVAILABLE}, request={"type": "object"}, secured=False),
+        webhooks_stripe.operation(f"{BASE}/stripe-webhook/", TAG, Shape.DETAIL),
     ]
 
 

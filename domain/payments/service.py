@@ -204,19 +204,28 @@ async def settle(payment_id: int, seq: int, outcome: Outcome | None, actor: Acto
     """Apply a provider's answer to attempt `seq` (None: no answer, the outcome is unknown)."""
     async with uow:
         payment = await _payment(uow, payment_id)
-        order = await uow.orders.get(payment.order_id, for_update=True)
-        before = snapshot(payment)
-        now = clock()
-        if outcome is None:
-            attempt = payment.mark_unknown(seq, now=now)
-        else:
-            attempt = payment.finish_attempt(seq, outcome, now=now)
-        await consequences.apply(payment, order, uow, policy, now)
-        await uow.payments.save(payment)
-        await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
-                               payment.uuid, before, snapshot(payment), now)
+        await settle_locked(payment, seq, outcome, actor, uow, policy, clock)
         await uow.commit()
     return payment
+
+
+async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, actor: Actor | None,
+                        uow: UnitOfWork, policy: Policy, clock: Clock = utc_now) -> Attempt:
+    """`settle` inside a transaction the caller holds, `payment` read with its row locked; the
+    caller commits. For a change that must commit together with something else (a provider's
+    event marked processed in the same transaction as what it changed)."""
+    order = await uow.orders.get(payment.order_id, for_update=True)
+    before = snapshot(payment)
+    now = clock()
+    if outcome is None:
+        attempt = payment.mark_unknown(seq, now=now)
+    else:
+        attempt = payment.finish_attempt(seq, outcome, now=now)
+    await consequences.apply(payment, order, uow, policy, now)
+    await uow.payments.save(payment)
+    await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
+                           payment.uuid, before, snapshot(payment), now)
+    return attempt
 
 
 def _staff_only(actor: Actor, what: str) -> None:

@@ -1,0 +1,98 @@
+"""Stripe's webhook events: the signature checked by the SDK, the event read into our PaymentNews.
+
+Verification is the SDK's own (`stripe.WebhookSignature.verify_header`), over the raw body as
+received: `Stripe-Signature` is `t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">[,v1=…]`. The SDK
+accepts the body when ANY `v1` value matches, which is what Stripe sends while an endpoint's
+secret is being rolled (one `v1` per secret still valid), and refuses a timestamp older than the
+tolerance (300 s, Stripe's default), so a captured delivery can't be replayed later.
+
+    payment_intent.succeeded       outcomes for an open authorize or capture attempt
+    payment_intent.payment_failed  for an open authorize attempt
+    payment_intent.canceled        for an open authorize or void attempt
+    charge.refunded                reconcile: the charge says little about which of our refunds
+                                   it is (or whether we saw the capture), so the payment's open
+                                   attempts are asked about through the adapter (`fetch`)
+    any other type                 `handled` is False: acknowledged and stored as ignored
+
+The outcomes are wire.py's readings of the PaymentIntent, the same ones the adapter gives for
+its calls' answers. Which payment: the intent's id, and the order and payment our authorize
+request put in its metadata (Stripe copies a PaymentIntent's metadata to its charges).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import stripe
+
+from domain.errors import ValidationError
+from domain.payments.provider_events import PaymentNews
+from domain.payments.status import AttemptKind
+
+from providers.stripe import wire
+
+TOLERANCE_S = 300
+_INTENT_EVENTS = {
+    "payment_intent.succeeded": (AttemptKind.AUTHORIZE, AttemptKind.CAPTURE),
+    "payment_intent.payment_failed": (AttemptKind.AUTHORIZE,),
+    "payment_intent.canceled": (AttemptKind.AUTHORIZE, AttemptKind.VOID),
+}
+_READERS = {AttemptKind.AUTHORIZE: wire.authorization_outcome, AttemptKind.CAPTURE: wire.capture_outcome,
+            AttemptKind.VOID: wire.void_outcome}
+RECONCILED = frozenset({"charge.refunded"})
+HANDLED = frozenset(_INTENT_EVENTS) | RECONCILED
+
+
+class SignatureError(Exception):
+    """The body is not Stripe's: no secret configured, no header, no matching `v1`, or too old."""
+
+
+def verified_event(raw: bytes, header: str | None, secret: str | None, *,
+                   tolerance_s: int = TOLERANCE_S) -> dict[str, Any]:
+    """The event as a plain dict, once the signature over `raw` is Stripe's under `secret`."""
+    if not secret:
+        raise SignatureError("Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)")
+    try:
+        stripe.WebhookSignature.verify_header(raw, header, secret, tolerance_s)
+    except stripe.SignatureVerificationError as exc:
+        raise SignatureError(f"invalid Stripe-Signature: {exc.user_message or exc}") from None
+    except UnicodeDecodeError:
+        raise SignatureError("invalid Stripe-Signature: the body is not UTF-8") from None
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        raise ValidationError("the event is not JSON", "body") from None
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]
+            and isinstance(event.get("type"), str) and isinstance(_object(event), Mapping)):
+        raise ValidationError("not a Stripe event: id, type and data.object are required", "body")
+    return event
+
+
+def handled(event: Mapping[str, Any]) -> bool:
+    return event["type"] in HANDLED
+
+
+def object_ref(event: Mapping[str, Any]) -> str | None:
+    obj = _object(event)
+    ref = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
+    return ref if isinstance(ref, str) else None
+
+
+def payment_news(event: Mapping[str, Any]) -> PaymentNews:
+    """A handled event as our news (see the module's table). Raises ConflictError for amounts we
+    can't read exactly (wire.money_of)."""
+    obj, kind = _object(event), event["type"]
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    order = str(metadata.get("order_id") or "")
+    news = dict(provider="stripe", event_id=event["id"], event_type=kind, provider_ref=object_ref(event),
+                order_id=int(order) if order.isascii() and order.isdigit() and len(order) < 19 else None,
+                payment_uuid=metadata.get("payment_uuid") if isinstance(metadata.get("payment_uuid"), str) else None)
+    if kind in RECONCILED:
+        return PaymentNews(**news, reconcile=True)
+    return PaymentNews(**news, outcomes={k: _READERS[k](obj) for k in _INTENT_EVENTS[kind]})
+
+
+def _object(event: Mapping[str, Any]) -> Any:
+    data = event.get("data")
+    return data.get("object") if isinstance(data, Mapping) else None
