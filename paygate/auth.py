@@ -27,7 +27,7 @@ class TokenCodec:
     """
 
     def __init__(self, secret_key: str, public_key: str | None = None, *, cache_size: int = 4096,
-                 clock=time.time) -> None:
+                 clock=time.time, decode=jwt.decode) -> None:
         self.secret_key = secret_key
         self.public_key = public_key
         # The algorithm is chosen by which key verifies, never by the token's own header
@@ -37,6 +37,7 @@ class TokenCodec:
             self._keys.append(("RS256", public_key))
         self._cache_size = cache_size
         self._clock = clock  # seconds since the epoch, like `exp`
+        self._decode = decode  # PyJWT's full verification; injectable so tests can count its calls
         self._verified: OrderedDict[str, tuple[Actor, int]] = OrderedDict()
 
     def issue(self, user_id: int, email: str | None, roles: list[str] | tuple[str, ...],
@@ -71,7 +72,7 @@ class TokenCodec:
             if alg != header_alg:
                 continue
             try:
-                claims = jwt.decode(token, key, algorithms=[alg], options={"require": ["sub", "exp"]})
+                claims = self._decode(token, key, algorithms=[alg], options={"require": ["sub", "exp"]})
             except jwt.ExpiredSignatureError as exc:
                 raise AuthError("token expired") from exc
             except jwt.PyJWTError as exc:

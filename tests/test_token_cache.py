@@ -7,7 +7,6 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from paygate import auth
 from paygate.auth import AuthError, TokenCodec
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -21,36 +20,33 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def decodes(monkeypatch) -> list[str]:
-    """Every token PyJWT is asked to verify."""
-    seen: list[str] = []
-    real = jwt.decode
+class CountingDecode:
+    """PyJWT's decode, remembering every token it was asked to verify."""
 
-    def counting(token, *args, **kwargs):
-        seen.append(token)
-        return real(token, *args, **kwargs)
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
 
-    monkeypatch.setattr(auth.jwt, "decode", counting)
-    return seen
+    def __call__(self, token, *args, **kwargs):
+        self.tokens.append(token)
+        return jwt.decode(token, *args, **kwargs)
 
 
-def test_a_token_sent_again_is_not_verified_again(decodes):
-    codec = TokenCodec(SECRET)
+def test_a_token_sent_again_is_not_verified_again():
+    decodes = CountingDecode()
+    codec = TokenCodec(SECRET, decode=decodes)
     token = codec.issue(7, "a@example.com", ["customer"])
 
     first, second = codec.verify(token), codec.verify(token)
 
     assert first == second and first.user_id == 7
-    assert decodes == [token]
+    assert decodes.tokens == [token]
 
 
-def test_an_expired_token_is_refused_even_when_cached(decodes):
-    clock = Clock()
-    codec = TokenCodec(SECRET, clock=clock)
+def test_an_expired_token_is_refused_even_when_cached():
+    clock, decodes = Clock(), CountingDecode()
+    codec = TokenCodec(SECRET, clock=clock, decode=decodes)
     token = codec.issue(7, "a@example.com", ["customer"], ttl=timedelta(seconds=60))
     exp = jwt.decode(token, options={"verify_signature": False})["exp"]
-    decodes.clear()
     codec.verify(token)
 
     clock.now = exp - 0.5
@@ -58,7 +54,7 @@ def test_an_expired_token_is_refused_even_when_cached(decodes):
     clock.now = exp  # PyJWT's rule: expired once exp <= now
     with pytest.raises(AuthError, match="expired"):
         codec.verify(token)
-    assert decodes == [token]  # refused by the cache's own expiry check, PyJWT never asked again
+    assert decodes.tokens == [token]  # refused by the cache's own expiry check, PyJWT never asked again
     assert token not in codec._verified
 
 
@@ -90,8 +86,9 @@ def test_many_tokens_never_grow_the_cache_past_its_size():
     lambda c: c.issue(1, "a@example.com", ["customer"], ttl=timedelta(seconds=-1)),
     lambda c: jwt.encode({"sub": "x", "exp": 9999999999}, SECRET, algorithm="HS256"),
 ], ids=["tampered", "wrong-key", "expired", "non-integer-subject"])
-def test_a_refused_token_is_not_remembered(make_token, decodes):
-    codec = TokenCodec(SECRET)
+def test_a_refused_token_is_not_remembered(make_token):
+    decodes = CountingDecode()
+    codec = TokenCodec(SECRET, decode=decodes)
     token = make_token(codec)
 
     for _ in range(2):
@@ -99,14 +96,15 @@ def test_a_refused_token_is_not_remembered(make_token, decodes):
             codec.verify(token)
 
     assert codec._verified == {}
-    assert decodes.count(token) == 2
+    assert decodes.tokens.count(token) == 2
 
 
-def test_cache_size_zero_turns_the_cache_off(decodes):
-    codec = TokenCodec(SECRET, cache_size=0)
+def test_cache_size_zero_turns_the_cache_off():
+    decodes = CountingDecode()
+    codec = TokenCodec(SECRET, cache_size=0, decode=decodes)
     token = codec.issue(7, None, ["customer"])
 
     codec.verify(token)
     codec.verify(token)
 
-    assert decodes == [token, token] and codec._verified == {}
+    assert decodes.tokens == [token, token] and codec._verified == {}
