@@ -21,6 +21,7 @@ acted on again when it is delivered again: a gateway retries, and may retry afte
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -105,12 +106,27 @@ async def record_external_payment(cmd: ExternalPaymentEvent, uow: UnitOfWork, po
     now = clock()
     event = WebhookEvent(provider=cmd.provider, event_id=cmd.event_id, event_type=cmd.event_type,
                          object_ref=cmd.provider_ref, received_at=now)
+    return await act_once(event, uow, now, act=lambda: _act(cmd, uow, policy, now),
+                          on_duplicate=lambda: _payment_by_ref(uow, cmd))
+
+
+async def act_once(event: WebhookEvent, uow: UnitOfWork, now: datetime,
+                   act: Callable[[], Awaitable[tuple[Payment | None, str | None]]],
+                   on_duplicate: Callable[[], Awaitable[Payment | None]]) -> EventReceipt:
+    """Every provider event goes through here: stored, acted on and marked in ONE transaction,
+    so a crash before the commit leaves nothing and a redelivery after it is a duplicate.
+
+    `act` runs inside that transaction and answers the payment concerned and why nothing changed
+    (None when it acted); `on_duplicate` answers the payment for an event already settled. A
+    refusal (a domain error) rolls back whole and is kept as failed, to be acted on again when the
+    provider delivers it again.
+    """
     try:
         async with uow:
             stored = await uow.webhook_events.claim(event)
             if stored.settled:
-                return EventReceipt(stored, await _payment_by_ref(uow, cmd), duplicate=True)
-            payment, ignored_because = await _act(cmd, uow, policy, now)
+                return EventReceipt(stored, await on_duplicate(), duplicate=True)
+            payment, ignored_because = await act()
             stored = stored.finished(EventState.IGNORED if ignored_because else EventState.PROCESSED,
                                      ignored_because, now)
             await uow.webhook_events.save(stored)

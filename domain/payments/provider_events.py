@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.clock import Clock, utc_now
-from domain.errors import PaymentsError
 from domain.payments.consequences import Policy
-from domain.payments.external import EventReceipt, EventState, WebhookEvent
+from domain.payments.external import EventReceipt, EventState, WebhookEvent, act_once
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Outcome, Providers
 from domain.payments.reconcile import reconcile_payment
@@ -71,22 +70,15 @@ async def record_payment_news(news: PaymentNews, uow: UnitOfWork, providers: Pro
     now = clock()
     async with uow:  # a read, left without committing: which payment never changes
         found = await _payment(news, uow)
-    try:
-        async with uow:
-            stored = await uow.webhook_events.claim(news.event(now))
-            if stored.settled:
-                return EventReceipt(stored, found, duplicate=True)
-            # Locked in this transaction's own read, as settle() locks it (payment, then order).
-            payment = await uow.payments.get(found.id, for_update=True) if found is not None else None
-            ignored_because = await _settle(news, payment, uow, policy, clock)
-            stored = stored.finished(EventState.IGNORED if ignored_because else EventState.PROCESSED,
-                                     ignored_because, now)
-            await uow.webhook_events.save(stored)
-            await uow.commit()
-        return EventReceipt(stored, payment, duplicate=False)
-    except PaymentsError as exc:
-        await _keep_refused(news.event(now), exc.message, uow, now)
-        raise
+    async def act() -> tuple[Payment | None, str | None]:
+        # Locked in this transaction's own read, as settle() locks it (payment, then order).
+        payment = await uow.payments.get(found.id, for_update=True) if found is not None else None
+        return payment, await _settle(news, payment, uow, policy, clock)
+
+    async def already() -> Payment | None:
+        return found
+
+    return await act_once(news.event(now), uow, now, act=act, on_duplicate=already)
 
 
 async def _settle(news: PaymentNews, payment: Payment | None, uow: UnitOfWork, policy: Policy,
@@ -148,13 +140,3 @@ async def _reconcile(news: PaymentNews, uow: UnitOfWork, providers: Providers, p
         await uow.webhook_events.save(stored)
         await uow.commit()
     return EventReceipt(stored, payment, duplicate=False)
-
-
-async def _keep_refused(event: WebhookEvent, why: str, uow: UnitOfWork, now: datetime) -> None:
-    # As domain/payments/external.py: the refused transaction rolled back whole; the event is
-    # kept as failed for operators and acted on again when delivered again.
-    async with uow:
-        stored = await uow.webhook_events.claim(event)
-        if not stored.settled:
-            await uow.webhook_events.save(stored.finished(EventState.FAILED, why, now))
-            await uow.commit()
