@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fake_stripe_billing import FakeBilling
+
 # Stripe's test payment methods (docs.stripe.com/testing): (brand, last4, code, decline_code)
 PAYMENT_METHODS = {
     "pm_card_visa": ("visa", "4242", None, None),
@@ -50,12 +52,14 @@ class FakeStripe:
     requests: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
     # A test can make the fake lie (e.g. echo another amount) to see the adapter refuse the answer.
     tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    billing: FakeBilling = field(default_factory=FakeBilling)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _failures: int = 0
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
         self._failures, self.tamper = 0, None
+        self.billing.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
@@ -69,6 +73,7 @@ class FakeStripe:
             Route("/v1/payment_intents/{id}/cancel", self._endpoint(self._cancel), methods=["POST"]),
             Route("/v1/refunds", self._endpoint(self._create_refund), methods=["POST"]),
             Route("/v1/refunds/{id}", self._endpoint(self._retrieve_refund), methods=["GET"]),
+            *self.billing.routes(self._endpoint),
         ])
 
     # --- the HTTP edge: auth, idempotency, faults, errors ---------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeAlias
 
@@ -39,6 +40,15 @@ class Capability(StrEnum):
     CONNECT = "connect"
     CUSTOMERS = "customers"
     SUBSCRIPTIONS = "subscriptions"
+    CHECKOUT = "checkout"  # `open`: the customer pays on the provider's own page or element
+
+
+class CheckoutKind(StrEnum):
+    """How a customer completes a payment `open`ed at the provider (Stripe's names in brackets)."""
+
+    ELEMENTS = "elements"  # the provider's script confirms it in the shop's own page [PaymentIntent + Stripe.js]
+    HOSTED = "hosted"  # the provider's payment page, redirected to [Checkout Session, ui_mode hosted]
+    EMBEDDED = "embedded"  # the provider's payment page inside the shop's [Checkout Session, ui_mode embedded]
 
 
 class CaptureMethod(StrEnum):
@@ -73,6 +83,56 @@ class AuthorizeRequest:
         object.__setattr__(self, "capture_method", CaptureMethod(self.capture_method))
         if (self.card is None) == (self.payment_method is None):
             raise ValidationError("give either a card or a payment method, not both", "payment_method")
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    """One line of what is bought, as a provider's payment page lists it."""
+
+    name: str
+    unit_amount: Money
+    quantity: int
+
+    def __post_init__(self) -> None:
+        _positive(self.unit_amount)
+        if self.quantity <= 0:
+            raise ValidationError("a line's quantity is positive", "quantity")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRequest:
+    """Open a payment that the customer completes at the provider (card details never reach us).
+
+    The answer is `RequiresAction` (the customer must act: `client_secret` for ELEMENTS and
+    EMBEDDED, `redirect_url` for HOSTED) or `Declined`; later `fetch(provider_ref)` and the
+    provider's webhooks tell how it ended. `lines`, when given, add up to `amount` (pages show
+    them); `return_url` is where EMBEDDED and HOSTED pages send the customer afterwards (HOSTED
+    also `cancel_url`); `expires_at` bounds how long the page takes payment (the order's
+    reservation), rounded up to what the provider allows.
+    """
+
+    amount: Money
+    idempotency_key: str
+    kind: CheckoutKind
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    lines: tuple[LineItem, ...] = ()
+    return_url: str | None = None
+    cancel_url: str | None = None
+    expires_at: datetime | None = None
+    customer_email: str | None = None
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        _key(self.idempotency_key)
+        object.__setattr__(self, "kind", CheckoutKind(self.kind))
+        object.__setattr__(self, "capture_method", CaptureMethod(self.capture_method))
+        if self.lines:
+            total = sum((line.unit_amount * line.quantity for line in self.lines), Money(0, self.amount.currency))
+            if total != self.amount:
+                raise InvalidAmountError(f"the lines add up to {total}, not {self.amount}")
+        if self.kind is not CheckoutKind.ELEMENTS and not self.return_url:
+            raise ValidationError("a payment page needs the address to send the customer back to", "return_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +226,14 @@ class PaymentProvider(Protocol):
     async def refund(self, req: RefundRequest) -> Outcome: ...
 
     async def fetch(self, provider_ref: str) -> Outcome: ...
+
+
+class CheckoutProvider(PaymentProvider, Protocol):
+    """A provider with Capability.CHECKOUT. The reference `open` answers is the payment's from
+    then on: capture, void, refund and fetch take it (Stripe's adapter finds the PaymentIntent
+    behind a Checkout Session itself)."""
+
+    async def open(self, req: OpenRequest) -> Outcome: ...
 
 
 class Providers(Mapping[str, PaymentProvider]):
