@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 PAYMENT_STATUSES = ("'requires_payment_method','requires_action','processing','requires_capture',"
@@ -24,6 +24,8 @@ class PaymentRow(SQLModel, table=True):
         CheckConstraint("authorized_minor <= amount_minor", name="ck_payments_authorized_within_amount"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= captured_minor",
                         name="ck_payments_refunded_within_captured"),
+        CheckConstraint("checkout IS NULL OR checkout IN ('elements','hosted','embedded')",
+                        name="ck_payments_checkout"),
         Index("ix_payments_order", "order_id"),
         Index("ix_payments_buyer_created", "buyer_id", "created_at"),
         Index("ix_payments_provider_ref", "provider", "provider_ref"),
@@ -33,7 +35,7 @@ class PaymentRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
     number: str | None = Field(default=None, max_length=24, unique=True)
-    order_id: int = Field(foreign_key="orders.id")
+    order_id: int | None = Field(default=None, foreign_key="orders.id")  # None: a direct payment (seed 002)
     buyer_id: int = Field(foreign_key="users.id")
     provider: str = Field(max_length=32)
     capture_method: str = Field(max_length=12)
@@ -51,6 +53,8 @@ class PaymentRow(SQLModel, table=True):
     client_secret: str | None = Field(default=None, max_length=255)
     decline_code: str | None = Field(default=None, max_length=64)
     decline_message: str | None = Field(default=None, max_length=500)
+    checkout: str | None = Field(default=None, max_length=12)  # CheckoutKind when opened at the provider
+    metadata_json: dict[str, str] | None = Field(default=None, sa_type=JSON)  # the client's own tags
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
