@@ -36,6 +36,7 @@ def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Pay
         amount_captured=money(row.captured_minor), amount_refunded=money(row.refunded_minor), card=card,
         provider_ref=row.provider_ref, client_secret=row.client_secret, decline_code=row.decline_code,
         decline_message=row.decline_message, created_at=aware(row.created_at), updated_at=aware(row.updated_at),
+        checkout=row.checkout, metadata=dict(row.metadata_json or {}),
         attempts=[attempt_from_row(a) for a in sorted(attempts, key=lambda a: a.seq)],
     )
 
@@ -97,7 +98,9 @@ class SqlPayments:
                          provider=payment.provider, capture_method=payment.capture_method.value,
                          status=payment.status.value, currency=payment.amount.code,
                          amount_minor=payment.amount.minor, created_at=payment.created_at,
-                         updated_at=payment.updated_at)
+                         updated_at=payment.updated_at,
+                         checkout=payment.checkout.value if payment.checkout else None,
+                         metadata_json=payment.metadata or None)
         _fill(row, payment)
         self.session.add(row)
         await self.session.flush()
@@ -158,6 +161,16 @@ class SqlPayments:
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
         found = await self._load(self._locked(select(PaymentRow).where(PaymentRow.id == payment_id), for_update))
+        return found[0] if found else None
+
+    async def by_provider_ref(self, provider: str, provider_ref: str) -> Payment | None:
+        found = await self._load(select(PaymentRow).where(PaymentRow.provider == provider,
+                                                          PaymentRow.provider_ref == provider_ref)
+                                 .order_by(PaymentRow.id.desc()).limit(1))
+        return found[0] if found else None
+
+    async def by_uuid(self, uuid: str) -> Payment | None:
+        found = await self._load(select(PaymentRow).where(PaymentRow.uuid == uuid))
         return found[0] if found else None
 
     async def for_order(self, order_id: int) -> list[Payment]:

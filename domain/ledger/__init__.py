@@ -11,7 +11,7 @@ from domain.ledger.accounts import Account, AccountClass, AccountKind, Owner, Si
 from domain.ledger.balances import (CaptureView, Hold, SellerPosition, balance_of, balances, capture_view,
                                     capture_views, due_holds, holds, trial_balance)
 from domain.ledger.entries import (Capture, Payout, PayoutSource, SellerShare, Transfer, allocate,
-                                   capture_entry, payout_entry, payout_failure_entry, payout_paid_entry,
+                                   capture_entry, direct_capture_entry, payout_entry, payout_failure_entry, payout_paid_entry,
                                    provider_fee_entry, refund_entry, refund_failure_entry, release_entry,
                                    transfer_entry)
 from domain.ledger.journal import (EntryKind, JournalEntry, Posting, capture_ref, payment_id_of,
@@ -21,7 +21,7 @@ __all__ = [
     "Account", "AccountClass", "AccountKind", "Owner", "Side",
     "CaptureView", "Hold", "SellerPosition", "balance_of", "balances", "capture_view", "capture_views",
     "due_holds", "holds", "trial_balance",
-    "Capture", "Payout", "PayoutSource", "SellerShare", "Transfer", "allocate", "capture_entry",
+    "Capture", "Payout", "PayoutSource", "SellerShare", "Transfer", "allocate", "capture_entry", "direct_capture_entry",
     "payout_entry", "payout_failure_entry", "payout_paid_entry", "provider_fee_entry", "refund_entry",
     "refund_failure_entry", "release_entry", "transfer_entry",
     "EntryKind", "JournalEntry", "Posting", "capture_ref", "payment_id_of", "payout_ref", "refund_ref",

@@ -9,6 +9,7 @@ Money flows (Dr = debit, Cr = credit):
   capture          Dr provider_clearing (gross)   Cr seller_held (each seller's net)
                    Dr provider_fees (fee)         Cr platform_fees (sum of fees)
                                                   Cr provider_clearing (provider fee)
+  direct capture   Dr provider_clearing           Cr platform_fees (no order: all the platform's)
   provider_fee     Dr provider_fees               Cr provider_clearing
   release          Dr seller_held                 Cr seller_available
   refund           Dr seller_held / available     Cr customer_refunds
@@ -121,6 +122,17 @@ def capture_entry(capture: Capture) -> JournalEntry:
         postings.append(Posting.credit(acc.platform_fees(code), fees))
     return JournalEntry.balanced(EntryKind.CAPTURE, capture_ref(capture.payment_id), capture.captured_at,
                                  postings)
+
+
+def direct_capture_entry(payment_id: str, amount: Money, captured_at: datetime) -> JournalEntry:
+    """A payment for no order (seed 002's PaymentIntents for a course, a top-up): the platform
+    sold it itself, so all of it is the platform's revenue, on the account its fees earn into;
+    refunds then take it all back from there (refund_entry, with no sellers in the view)."""
+    _identifier(payment_id, "payment_id")
+    _positive(amount, "a capture")
+    return JournalEntry.balanced(EntryKind.CAPTURE, capture_ref(payment_id), captured_at,
+                                 [Posting.debit(acc.provider_clearing(amount.code), amount),
+                                  Posting.credit(acc.platform_fees(amount.code), amount)])
 
 
 def provider_fee_entry(payment_id: str, fee: Money, created_at: datetime) -> JournalEntry:

@@ -1,7 +1,8 @@
 """Cancel an order, giving back what was paid (CONTRACT.md: `cancel`).
 
-Unpaid: the reservation is released and any payment not yet decided is canceled. Authorized:
-the authorization is voided at the provider. Paid: what is left of the capture is refunded
+Unpaid: the reservation is released and any payment not yet decided is canceled; one waiting for
+the customer at the provider (3-D Secure, a Checkout page) is voided there first, so nobody can
+pay on it afterwards. Authorized: the authorization is voided at the provider. Paid: what is left of the capture is refunded
 through the provider. The goods go back on the shelf once the money is back.
 """
 from __future__ import annotations
@@ -49,6 +50,9 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         payment = live[0] if live else None
         now = clock()
         match order.status:
+            case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
+                providers.require(payment.provider, Capability.VOID)
+                attempt = payment.start_void(now=now)
             case OrderStatus.PENDING_PAYMENT:
                 if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
                     raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
@@ -83,7 +87,7 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                             f"{': ' + settled.decline_code if settled.decline_code else ''}); the order stays open")
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
-        await _close(order, reason, uow, cmd.actor, clock(), restock=True)
+        await _close(order, reason, uow, cmd.actor, clock(), restock=True)  # only sold units go back
         await uow.commit()
     return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from domain.errors import InsufficientStockError
 from domain.ledger import (Capture, EntryKind, SellerShare, allocate, capture_entry, capture_ref, capture_view,
-                           refund_entry, refund_ref)
+                           direct_capture_entry, refund_entry, refund_ref)
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
-from domain.payments.model import Payment
+from domain.payments.model import EXPIRED_DECLINE_CODE, Payment
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus, RefundStatus
 from domain.ports import UnitOfWork
 
@@ -36,14 +36,25 @@ def seller_shares(order: Order, captured: Money) -> tuple[SellerShare, ...]:
                  if part > 0)
 
 
-async def apply(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy, now: datetime) -> None:
-    await _stock_and_order(payment, order, uow, now)
+async def apply(payment: Payment, order: Order | None, uow: UnitOfWork, policy: Policy, now: datetime) -> None:
+    """What the payment's state means for its order, the stock and the ledger (order None: a
+    direct payment, which has only the ledger)."""
+    if order is not None:
+        await _stock_and_order(payment, order, uow, now)
     if payment.status is PaymentStatus.SUCCEEDED:
         await _post_capture_and_refunds(payment, order, uow, policy, now)
-    await uow.orders.save(order)
+    if order is not None:
+        await uow.orders.save(order)
 
 
 async def _stock_and_order(payment: Payment, order: Order, uow: UnitOfWork, now: datetime) -> None:
+    if (order.status is OrderStatus.PENDING_PAYMENT and payment.checkout is not None
+            and payment.status is PaymentStatus.FAILED and payment.decline_code == EXPIRED_DECLINE_CODE):
+        # The provider's checkout page for the order expired unpaid: nobody can pay on it any
+        # more, so the reservation ends now rather than at its own time, and the stock is free.
+        order.move_to(OrderStatus.EXPIRED, now)
+        await uow.stock.release(order)
+        return
     # Goods are sold once the money is authorized: the reservation becomes a sale.
     if order.status is OrderStatus.PENDING_PAYMENT and payment.status in (PaymentStatus.REQUIRES_CAPTURE,
                                                                            PaymentStatus.SUCCEEDED):
@@ -81,15 +92,18 @@ async def shortfall(order: Order, uow: UnitOfWork, now: datetime) -> Insufficien
     return None
 
 
-async def _post_capture_and_refunds(payment: Payment, order: Order, uow: UnitOfWork, policy: Policy,
+async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: UnitOfWork, policy: Policy,
                                     now: datetime) -> None:
     ref = capture_ref(str(payment.uuid))
     family = await uow.ledger.family(ref)
     capture = next((e for e in family if e.kind is EntryKind.CAPTURE), None)
     if capture is None:
-        capture = capture_entry(Capture(payment_id=str(payment.uuid),
-                                        shares=seller_shares(order, payment.amount_captured),
-                                        fee_bps=policy.fee_bps, captured_at=now))
+        if order is None:
+            capture = direct_capture_entry(str(payment.uuid), payment.amount_captured, now)
+        else:
+            capture = capture_entry(Capture(payment_id=str(payment.uuid),
+                                            shares=seller_shares(order, payment.amount_captured),
+                                            fee_bps=policy.fee_bps, captured_at=now))
         await uow.ledger.append(capture)
         family = [capture]
     posted = {e.ref for e in family}

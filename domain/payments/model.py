@@ -12,6 +12,12 @@ A declined authorization ends the payment in `failed`: a customer who tries agai
 payment for the same order, so each payment tells one story. While an attempt is with the
 provider the status doesn't change; the attempt says "pending", and the outcome moves the status.
 
+A payment opened at the provider (`checkout` set: Stripe Elements, hosted or embedded Checkout)
+is completed by the customer on the provider's page or element. An element may decline a card
+and take another on the same payment: there a decline is news, not the end. The authorization
+stays open (`requires_action`, the last decline kept like Stripe's `last_payment_error`) until
+the provider says it succeeded, or that the payment was canceled (CLOSING_DECLINES).
+
 Refunds don't change the status. As Stripe keeps a refunded PaymentIntent `succeeded` and tracks
 `amount_refunded`, so do we; `refund_status` and `display_status` derive "partially_refunded" and
 "refunded" from the amounts for order pages and listings.
@@ -31,10 +37,11 @@ from uuid import UUID, uuid4
 
 from domain.cards import CardInput, CardSummary
 from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
-                           NotFoundError, RefundExceedsCapturedError)
+                           NotFoundError, RefundExceedsCapturedError, ValidationError)
 from domain.money import Money
-from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, Declined, Outcome,
-                                      Pending, RefundRequest, RequiresAction, Succeeded, VoidRequest)
+from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, CheckoutKind, Declined,
+                                      LineItem, OpenRequest, Outcome, Pending, RefundRequest, RequiresAction,
+                                      Succeeded, VoidRequest)
 from domain.payments.status import (BLOCKED_BY, CANCELABLE, STARTS, TRANSITIONS, VOIDED_DECLINE_CODE,
                                     AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus, RefundStatus, S)
 
@@ -49,6 +56,12 @@ def _require(condition: bool, message: str) -> None:
     # Invariants hold whatever Python's -O says: a broken one means corrupt money data.
     if not condition:
         raise AssertionError(message)
+
+
+# Declines that end a payment opened at the provider: the page is gone, not just a card refused.
+EXPIRED_DECLINE_CODE = "expired"
+CLOSING_DECLINES = frozenset({VOIDED_DECLINE_CODE, EXPIRED_DECLINE_CODE})
+MAX_METADATA = 50  # keys, as Stripe allows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,11 +96,13 @@ class Payment:
     id: int | None = None  # the database row's, once stored
     uuid: UUID
     number: str | None = None  # "TXN-…", from the id once stored (domain.numbers.payment_number)
-    order_id: int
+    order_id: int | None  # None: a direct payment for an amount, not for an order (seed 002)
     buyer_id: int
     provider: str
     amount: Money
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    checkout: CheckoutKind | None = None  # set when opened at the provider, completed by the customer there
+    metadata: dict[str, str] = field(default_factory=dict)  # the client's own tags, echoed back
     status: PaymentStatus = PaymentStatus.REQUIRES_PAYMENT_METHOD
     amount_authorized: Money
     amount_captured: Money
@@ -104,16 +119,20 @@ class Payment:
     def __post_init__(self) -> None:
         self.status = PaymentStatus(self.status)
         self.capture_method = CaptureMethod(self.capture_method)
+        if self.checkout is not None:
+            self.checkout = CheckoutKind(self.checkout)
         self._check()
 
     @classmethod
-    def new(cls, *, order_id: int, buyer_id: int, provider: str, amount: Money, now: datetime,
-            capture_method: CaptureMethod = CaptureMethod.AUTOMATIC, uuid: UUID | None = None) -> Payment:
+    def new(cls, *, order_id: int | None, buyer_id: int, provider: str, amount: Money, now: datetime,
+            capture_method: CaptureMethod = CaptureMethod.AUTOMATIC, uuid: UUID | None = None,
+            checkout: CheckoutKind | None = None, metadata: Mapping[str, str] | None = None) -> Payment:
         if amount.minor <= 0:
             raise InvalidAmountError(f"a payment is for a positive amount, not {amount}")
         ident = uuid or uuid4()
         zero = Money(0, amount.currency)
-        return cls(uuid=ident, order_id=order_id, buyer_id=buyer_id,
+        return cls(uuid=ident, order_id=order_id, buyer_id=buyer_id, checkout=checkout,
+                   metadata=_metadata(metadata or {}),
                    provider=provider, amount=amount, capture_method=CaptureMethod(capture_method),
                    amount_authorized=zero, amount_captured=zero, amount_refunded=zero,
                    created_at=_aware(now), updated_at=now)
@@ -215,12 +234,29 @@ class Payment:
                           payment_method: str | None = None,
                           metadata: Mapping[str, str] | None = None) -> AuthorizeRequest:
         self._own(attempt, AttemptKind.AUTHORIZE)
-        tags = {"payment_uuid": str(self.uuid), "order_id": str(self.order_id)}
-        if self.number:
-            tags["payment_number"] = self.number
         return AuthorizeRequest(amount=attempt.amount, idempotency_key=attempt.idempotency_key,
                                 capture_method=self.capture_method, card=card,
-                                payment_method=payment_method, metadata={**tags, **(metadata or {})})
+                                payment_method=payment_method, metadata=self._tags(metadata))
+
+    def open_request(self, attempt: Attempt, *, lines: tuple[LineItem, ...] = (), return_url: str | None = None,
+                     cancel_url: str | None = None, expires_at: datetime | None = None,
+                     customer_email: str | None = None, metadata: Mapping[str, str] | None = None) -> OpenRequest:
+        self._own(attempt, AttemptKind.AUTHORIZE)
+        if self.checkout is None:
+            raise InvalidStateError(f"{self._name} is paid with the customer's card here, not opened at the provider")
+        return OpenRequest(amount=attempt.amount, idempotency_key=attempt.idempotency_key, kind=self.checkout,
+                           capture_method=self.capture_method, metadata=self._tags(metadata), lines=lines,
+                           return_url=return_url, cancel_url=cancel_url, expires_at=expires_at,
+                           customer_email=customer_email)
+
+    def _tags(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        # Ours last: a client's tag can't redirect the provider's news to another payment or order.
+        tags = {**self.metadata, **(extra or {}), "payment_uuid": str(self.uuid)}
+        if self.order_id is not None:
+            tags["order_id"] = str(self.order_id)
+        if self.number:
+            tags["payment_number"] = self.number
+        return tags
 
     def capture_request(self, attempt: Attempt) -> CaptureRequest:
         self._own(attempt, AttemptKind.CAPTURE)
@@ -275,6 +311,11 @@ class Payment:
                     self.client_secret = outcome.client_secret
             return self._replace(attempt, now, status=AttemptStatus.PENDING, provider_ref=ref)
         if isinstance(outcome, Declined):
+            if attempt.kind is AttemptKind.AUTHORIZE and self._customer_may_retry(outcome):
+                self._move(S.REQUIRES_ACTION)
+                self.card = outcome.card or self.card
+                self.decline_code, self.decline_message = outcome.decline_code, outcome.message or None
+                return self._replace(attempt, now, provider_ref=ref, decline_code=outcome.decline_code)
             if attempt.kind is AttemptKind.AUTHORIZE:
                 self._move(S.FAILED)
                 self.provider_ref = ref or self.provider_ref
@@ -284,6 +325,13 @@ class Payment:
                                  decline_code=outcome.decline_code)
         self._succeed(attempt, outcome, now)
         return self._replace(attempt, now, status=AttemptStatus.SUCCEEDED, provider_ref=ref)
+
+    def _customer_may_retry(self, outcome: Declined) -> bool:
+        # In the provider's element a refused card is followed by another try on the same
+        # payment; only a canceled payment (or one never opened) ends it. A Checkout page that
+        # reports a decline has completed: the customer can't try again there.
+        return (self.checkout is CheckoutKind.ELEMENTS and self.provider_ref is not None
+                and self.status is not S.PROCESSING and outcome.decline_code not in CLOSING_DECLINES)
 
     def _succeed(self, attempt: Attempt, outcome: Succeeded, now: datetime) -> None:
         if attempt.kind is AttemptKind.AUTHORIZE:
@@ -401,3 +449,14 @@ class Payment:
                      f"{self._name}: authorized, not yet captured")
         if self.status is S.SUCCEEDED:
             _require(self.amount_captured.minor > 0, f"{self._name}: succeeded means captured")
+
+
+def _metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    """A client's tags, within Stripe's limits (50 keys, keys 40 and values 500 characters)."""
+    if len(metadata) > MAX_METADATA:
+        raise ValidationError(f"at most {MAX_METADATA} metadata keys", "metadata")
+    for key, value in metadata.items():
+        if not (isinstance(key, str) and 0 < len(key) <= 40 and isinstance(value, str) and len(value) <= 500):
+            raise ValidationError("metadata keys are 1-40 characters and values strings of at most 500",
+                                  "metadata")
+    return dict(metadata)

@@ -50,7 +50,7 @@ class PaymentNews:
     event_id: str                   # the provider's event id: the idempotency key
     event_type: str
     provider_ref: str | None        # the provider's payment (a PaymentIntent's id)
-    order_id: int | None = None     # from the metadata our authorize request sent
+    order_id: int | None = None     # from the metadata our authorize request sent (for operators)
     payment_uuid: str | None = None
     # The object's state as the outcome of an open attempt of each kind it can settle; empty
     # for news that settles nothing by itself.
@@ -101,13 +101,13 @@ def _open_attempt(payment: Payment, outcomes: Mapping[AttemptKind, Outcome]) -> 
 async def _payment(news: PaymentNews, uow: UnitOfWork) -> Payment | None:
     """Our payment the news is about: the provider's and its reference, or, for an authorization
     whose answer (and so the reference) was lost, the payment our request's metadata named."""
-    if news.order_id is None:
-        return None
-    for payment in reversed(await uow.payments.for_order(news.order_id)):
-        if payment.provider != news.provider:
-            continue
-        if (news.provider_ref and payment.provider_ref == news.provider_ref) or (
-                payment.provider_ref is None and news.payment_uuid == str(payment.uuid)):
+    if news.provider_ref:
+        payment = await uow.payments.by_provider_ref(news.provider, news.provider_ref)
+        if payment is not None:
+            return payment
+    if news.payment_uuid:
+        payment = await uow.payments.by_uuid(news.payment_uuid)
+        if payment is not None and payment.provider == news.provider and payment.provider_ref is None:
             return payment
     return None
 

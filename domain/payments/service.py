@@ -71,7 +71,7 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
             raise NotFoundError("order", cmd.order_id)
-        _payable(order, now)
+        payable(order, now)
         for earlier in await uow.payments.for_order(order.id):
             if earlier.status in SETTLED:
                 continue
@@ -111,7 +111,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
         provider = providers.require(payment.provider, Capability.AUTHORIZE)
         attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
         order = await uow.orders.get(payment.order_id, for_update=True)
-        _payable(order, now)
+        payable(order, now)
         await uow.payments.save(payment)
         await uow.commit()
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
@@ -126,7 +126,7 @@ def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:
         raise ValidationError("give either a card or a payment method, not both", "payment_method")
 
 
-def _payable(order: Order, now: datetime) -> None:
+def payable(order: Order, now: datetime) -> None:
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise ConflictError(f"order {order.number} is {order.status.value}, not awaiting payment")
     if not order.is_reservation_live(now):
@@ -214,7 +214,7 @@ async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, act
     """`settle` inside a transaction the caller holds, `payment` read with its row locked; the
     caller commits. For a change that must commit together with something else (a provider's
     event marked processed in the same transaction as what it changed)."""
-    order = await uow.orders.get(payment.order_id, for_update=True)
+    order = await uow.orders.get(payment.order_id, for_update=True) if payment.order_id is not None else None
     before = snapshot(payment)
     now = clock()
     if outcome is None:

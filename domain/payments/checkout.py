@@ -1,0 +1,149 @@
+"""Payments the customer completes at the provider: Stripe Elements in the shop's page, or Stripe
+Checkout's hosted or embedded page (CheckoutKind). Card details never reach paygate.
+
+    open_payment      the order's payment, opened at the provider: what the page needs
+                      (a client secret, or the page's address) comes back on the payment
+    resume_payment    the order's open page again, after a reload or a closed tab: the same
+                      page while the provider still takes payment on it, else a new one
+    open_direct_payment   a payment for an amount, not an order (seed 002's PaymentIntents)
+
+Two phases, as every provider call (STYLE.md section 5): the payment and its authorization are
+recorded and committed, the provider is asked with no transaction open, and its answer settled.
+How it ends arrives later, by the provider's webhook or by asking (`fetch`): the worker's
+reconciliation, `confirm_payment`, or `resume_payment`.
+
+A page can't outlive the order's reservation by much: it is opened to expire with it (the
+provider may round that up), and a Checkout page that expires unpaid ends the order's
+reservation at once (consequences.apply), so the stock goes back on sale.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.clock import Clock, utc_now
+from domain.errors import ConflictError, NotFoundError
+from domain.identity import Actor
+from domain.money import Money
+from domain.orders.model import Order
+from domain.payments.consequences import Policy, snapshot
+from domain.payments.model import Payment
+from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, LineItem,
+                                      RequiresAction, Providers)
+from domain.payments.service import SETTLED, ask_provider, payable, settle
+from domain.payments.status import AttemptKind, PaymentStatus
+from domain.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPayment:
+    actor: Actor
+    order_id: int
+    provider: str
+    kind: CheckoutKind
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    return_url: str | None = None  # where a Checkout page sends the customer afterwards
+    cancel_url: str | None = None  # hosted pages: where "back" goes
+
+
+async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                       clock: Clock = utc_now) -> Payment:
+    """Open the order's payment at the provider. Any payment of the order not failed or canceled
+    makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
+    provider = _checkout_provider(providers, cmd.provider)
+    now = clock()
+    async with uow:
+        order = await _buyers_order(uow, cmd.actor, cmd.order_id)
+        payable(order, now)
+        for earlier in await uow.payments.for_order(order.id):
+            if earlier.status not in SETTLED:
+                raise ConflictError(f"order {order.number} already has payment {earlier.number} "
+                                    f"({earlier.status.value})")
+        payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
+                              amount=order.total, now=now, capture_method=cmd.capture_method, checkout=cmd.kind)
+        payment = await uow.payments.add(payment)
+        attempt = payment.start_authorization(now=now)
+        await uow.payments.save(payment)
+        await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
+        await uow.commit()
+    request = payment.open_request(
+        attempt, lines=_lines(order), return_url=cmd.return_url, cancel_url=cmd.cancel_url,
+        expires_at=order.reserved_until, customer_email=cmd.actor.email, metadata={"order": order.number})
+    outcome = await ask_provider(provider.open(request))
+    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePayment:
+    actor: Actor
+    order_id: int
+    provider: str
+    kind: CheckoutKind
+    return_url: str | None = None
+    cancel_url: str | None = None
+
+
+async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                         clock: Clock = utc_now) -> Payment:
+    """The order's page again. The open payment is asked about first: still taking payment, it is
+    answered as it is (the same page); paid meanwhile, a ConflictError; ended unpaid, a new
+    payment is opened while the order still waits for one."""
+    provider = _checkout_provider(providers, cmd.provider)
+    async with uow:
+        order = await _buyers_order(uow, cmd.actor, cmd.order_id)
+        live = [p for p in await uow.payments.for_order(order.id) if p.status not in SETTLED]
+    for payment in live:
+        opened = payment.in_flight(AttemptKind.AUTHORIZE)
+        if payment.checkout is cmd.kind and opened and payment.provider_ref:
+            outcome = await ask_provider(provider.fetch(payment.provider_ref))
+            payment = await settle(payment.id, opened[-1].seq, outcome, cmd.actor, uow, policy, clock)
+            if payment.status is PaymentStatus.REQUIRES_ACTION and isinstance(outcome, RequiresAction):
+                return payment
+        if payment.status not in SETTLED:
+            raise ConflictError(f"order {order.number} has payment {payment.number} ({payment.status.value})")
+    return await open_payment(OpenPayment(cmd.actor, cmd.order_id, cmd.provider, cmd.kind,
+                                          return_url=cmd.return_url, cancel_url=cmd.cancel_url),
+                              uow, providers, policy, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDirectPayment:
+    actor: Actor
+    amount: Money
+    provider: str
+    kind: CheckoutKind = CheckoutKind.ELEMENTS
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                              clock: Clock = utc_now) -> Payment:
+    """A payment for an amount the caller names (a course, a top-up): no order, no stock; once
+    captured the platform keeps it all (consequences.apply)."""
+    provider = _checkout_provider(providers, cmd.provider)
+    now = clock()
+    async with uow:
+        payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,
+                              now=now, capture_method=cmd.capture_method, checkout=cmd.kind, metadata=cmd.metadata)
+        payment = await uow.payments.add(payment)
+        attempt = payment.start_authorization(now=now)
+        await uow.payments.save(payment)
+        await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
+        await uow.commit()
+    outcome = await ask_provider(provider.open(payment.open_request(attempt, customer_email=cmd.actor.email)))
+    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+def _checkout_provider(providers: Providers, name: str) -> CheckoutProvider:
+    return providers.require(name, Capability.CHECKOUT)  # type: ignore[return-value]
+
+
+async def _buyers_order(uow: UnitOfWork, actor: Actor, order_id: int) -> Order:
+    order = await uow.orders.get(order_id, for_update=True)
+    if order is None or order.buyer_id != actor.user_id:
+        raise NotFoundError("order", order_id)
+    return order
+
+
+def _lines(order: Order) -> tuple[LineItem, ...]:
+    return tuple(LineItem(line.name, line.unit_price, line.quantity) for line in order.lines)
