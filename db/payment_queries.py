@@ -88,6 +88,16 @@ async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment
         return {p.id: p for p in await _with_attempts(session, rows)}
 
 
+async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str) -> Payment | None:
+    """The payment a provider knows by this reference (seed 002 names payments by Stripe's id)."""
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(PaymentRow).where(PaymentRow.provider == provider,
+                                                            PaymentRow.provider_ref == provider_ref)
+                                   .order_by(PaymentRow.id.desc()).limit(1))).all()
+        found = await _with_attempts(session, rows)
+        return found[0] if found else None
+
+
 async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
     """Each order's payments, oldest first (a declined one, then the one that succeeded)."""
     async with db.read_sessions() as session:

@@ -51,6 +51,7 @@ class PaymentRow(SQLModel, table=True):
     card_exp_year: int | None = None
     provider_ref: str | None = Field(default=None, max_length=255)
     client_secret: str | None = Field(default=None, max_length=255)
+    redirect_url: str | None = Field(default=None, max_length=2048)  # the provider's page for the customer
     decline_code: str | None = Field(default=None, max_length=64)
     decline_message: str | None = Field(default=None, max_length=500)
     checkout: str | None = Field(default=None, max_length=12)  # CheckoutKind when opened at the provider

@@ -34,7 +34,7 @@ def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Pay
         provider=row.provider, amount=money(row.amount_minor), capture_method=row.capture_method,
         status=row.status, amount_authorized=money(row.authorized_minor),
         amount_captured=money(row.captured_minor), amount_refunded=money(row.refunded_minor), card=card,
-        provider_ref=row.provider_ref, client_secret=row.client_secret, decline_code=row.decline_code,
+        provider_ref=row.provider_ref, client_secret=row.client_secret, redirect_url=row.redirect_url, decline_code=row.decline_code,
         decline_message=row.decline_message, created_at=aware(row.created_at), updated_at=aware(row.updated_at),
         checkout=row.checkout, metadata=dict(row.metadata_json or {}),
         attempts=[attempt_from_row(a) for a in sorted(attempts, key=lambda a: a.seq)],
@@ -79,6 +79,7 @@ def _fill(row: PaymentRow, p: Payment) -> None:
     row.card_exp_year = p.card.exp_year if p.card else None
     row.provider_ref = p.provider_ref
     row.client_secret = p.client_secret
+    row.redirect_url = p.redirect_url
     row.decline_code = p.decline_code
     row.decline_message = p.decline_message
     row.updated_at = p.updated_at

@@ -4,10 +4,11 @@ delivery, Stripe or a generic online gateway, answering like Django REST framewo
     GET  payments/                 the caller's payments, newest first, PageNumberPagination
     GET  payments/{id}/            one of them; 404 {"detail": "Not found."} for a missing id or
                                    another user's
-    POST create-stripe-order/      503 until the Stripe issue lands (Stripe is not configured)
-    POST stripe-webhook/           Stripe's signed events (rest_compat/webhooks_stripe.py); the
-                                   seed's checkout.session.completed is acknowledged and ignored
-                                   until Checkout Sessions land
+    POST create-stripe-order/      the cart, shipped to one of the caller's addresses, as an order
+                                   holding its stock, paid on Stripe Checkout's hosted page:
+                                   {"id": "cs_…", "url": "https://checkout.stripe.com/…"}
+    POST stripe-webhook/           Stripe's signed events (rest_compat/webhooks_stripe.py), the
+                                   seed's checkout.session.completed among them
     POST payment-webhook/          the generic online gateway (rest_compat/webhooks_gateway.py)
 
 Pages: `?page=N` (or `last`) and `?page_size=` up to 100 (10 by default; a bad or zero size means
@@ -40,8 +41,10 @@ from starlette.routing import Route
 
 from db.seed001_queries import buyer_payment, buyer_payments_page, count_buyer_payments
 from domain.payments import Payment, PaymentStatus, RefundStatus
-from rest_compat import webhooks_gateway, webhooks_stripe
-from rest_compat.http import RestError, Shape, caller, endpoint, services
+from domain.identity import Role
+from domain.payments.provider import CheckoutKind
+from rest_compat import stripe_checkout, webhooks_gateway, webhooks_stripe
+from rest_compat.http import RestError, Shape, caller, endpoint, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param, query_param
 
 BASE = "/orders/api"
@@ -66,7 +69,6 @@ assert set(STATUSES) == set(PaymentStatus)
 
 NOT_FOUND = "Not found."
 INVALID_PAGE = "Invalid page."
-STRIPE_NOT_CONFIGURED = "Stripe is not configured on this gateway: Stripe checkout is not available yet."
 
 
 def timestamp(moment: datetime) -> str:
@@ -139,8 +141,17 @@ async def payment_detail(request: Request) -> JSONResponse:
 
 @endpoint(Shape.DETAIL)
 async def create_stripe_order(request: Request) -> JSONResponse:
-    caller(request)
-    raise RestError(503, STRIPE_NOT_CONFIGURED)
+    actor = caller(request, Role.CUSTOMER)
+    stripe_checkout.require_stripe(request)
+    body = await json_object(request)
+    address = body.get("shipping_address")
+    if type(address) is not int or not 0 < address <= MAX_ID:
+        raise RestError(400, "shipping_address must be the id of one of your addresses")
+    return_url, cancel_url = stripe_checkout.return_urls(request, body)
+    payment = await stripe_checkout.cart_to_checkout_page(request, actor, CheckoutKind.HOSTED,
+                                                          shipping_address_id=address, return_url=return_url,
+                                                          cancel_url=cancel_url)
+    return JSONResponse({"id": payment.provider_ref, "url": payment.redirect_url})
 
 
 @endpoint(Shape.DETAIL)
@@ -177,7 +188,11 @@ PAGE: JSON = {
 PAGE_NUMBER: JSON = {"anyOf": [{"type": "integer", "minimum": 1}, {"enum": ["last", ""]}]}
 DETAIL = error_schema("detail")
 UNAUTHENTICATED = ("Missing or invalid bearer token", DETAIL)
-STRIPE_UNAVAILABLE = ("Stripe is not configured on this gateway (yet)", DETAIL)
+STRIPE_ORDER: JSON = {
+    "type": "object", "required": ["id", "url"], "additionalProperties": False,
+    "properties": {"id": {"type": "string", "examples": ["cs_test_123456"]},
+                   "url": {"type": "string", "format": "uri",
+                           "examples": ["https://checkout.stripe.com/c/pay/cs_test_123456"]}}}
 
 
 def operations() -> list[Operation]:
@@ -195,11 +210,19 @@ def operations() -> list[Operation]:
                   {200: ("The payment", PAYMENT), 401: UNAUTHENTICATED,
                    404: ("No such payment, or another user's", DETAIL)},
                   parameters=(path_param("id", {"type": "integer", "minimum": 1}, "the payment's id"),)),
-        Operation("post", f"{BASE}/create-stripe-order/", "Stripe checkout for an order (not available yet)",
+        Operation("post", f"{BASE}/create-stripe-order/", "Stripe Checkout (hosted page) for the caller's cart",
                   TAG,
-                  {401: UNAUTHENTICATED, 503: STRIPE_UNAVAILABLE},
+                  {200: ("The Checkout Session: redirect the customer to `url`", STRIPE_ORDER),
+                   400: ("Empty cart, bad shipping_address or URL", DETAIL), 401: UNAUTHENTICATED,
+                   403: ("Only customers check out", DETAIL),
+                   404: ("No such address of the caller's, or a product no longer sold", DETAIL),
+                   409: ("Not enough stock for a line of the cart", DETAIL),
+                   502: ("Stripe refused to open the page", DETAIL),
+                   503: ("Stripe is not configured, or did not answer", DETAIL)},
                   request={"type": "object", "required": ["shipping_address"],
-                           "properties": {"shipping_address": {"type": "integer"}}}),
+                           "properties": {"shipping_address": {"type": "integer", "minimum": 1},
+                                          "return_url": {"type": "string", "format": "uri"},
+                                          "cancel_url": {"type": "string", "format": "uri"}}}),
         webhooks_stripe.operation(f"{BASE}/stripe-webhook/", TAG, Shape.DETAIL),
     ]
 

@@ -110,6 +110,7 @@ class Payment:
     card: CardSummary | None = None
     provider_ref: str | None = None
     client_secret: str | None = None  # lets the client finish a 3-D Secure challenge after a reload
+    redirect_url: str | None = None  # the provider's page where the customer acts (hosted Checkout, 3-D Secure)
     decline_code: str | None = None
     decline_message: str | None = None
     created_at: datetime
@@ -308,7 +309,8 @@ class Payment:
                 self.provider_ref = ref or self.provider_ref
                 self.card = outcome.card or self.card
                 if isinstance(outcome, RequiresAction):
-                    self.client_secret = outcome.client_secret
+                    self.client_secret = outcome.client_secret or None
+                    self.redirect_url = outcome.redirect_url
             return self._replace(attempt, now, status=AttemptStatus.PENDING, provider_ref=ref)
         if isinstance(outcome, Declined):
             if attempt.kind is AttemptKind.AUTHORIZE and self._customer_may_retry(outcome):

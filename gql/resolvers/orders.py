@@ -4,11 +4,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from db import order_queries
+from domain.errors import PaymentDeclinedError
 from domain.identity import Role
 from domain.orders import access
 from domain.orders.access import OrderFilter
+from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import Address, Order
 from domain.orders.service import Checkout, CreateAddress, checkout, create_address
+from domain.payments.checkout import OpenPayment, open_payment
+from domain.payments.model import Payment
+from domain.payments.provider import Capability, CheckoutKind
+from domain.payments.status import PaymentStatus
 from gql.resolvers.auth import require_actor
 
 
@@ -34,6 +40,28 @@ async def shipping_address(context, order: Order) -> Address | None:
 async def add_address(context, **fields) -> Address:
     actor = require_actor(context, Role.CUSTOMER)
     return await create_address(CreateAddress(actor=actor, **fields), context.new_uow())
+
+
+async def check_out_at_provider(context, shipping_address_id: int | None, provider: str, kind: str,
+                                return_url: str | None, cancel_url: str | None) -> tuple[Order, Payment]:
+    """Check out, then open the order's payment at the provider. Refused there, the order is
+    canceled at once (its stock back on sale) and the refusal answered as a decline."""
+    actor = require_actor(context, Role.CUSTOMER)
+    providers, policy = context.services["providers"], context.services["policy"]
+    providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
+    order = await check_out(context, shipping_address_id)
+    cmd = OpenPayment(actor, order.id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
+    payment = await open_payment(cmd, context.new_uow(), providers, policy)
+    if payment.status is PaymentStatus.FAILED:
+        await cancel_order(CancelOrder(actor, order.id, f"{provider} refused to open the payment"),
+                           context.new_uow(), providers, policy)
+        raise PaymentDeclinedError(payment.decline_code or "declined", payment.decline_message or "")
+    return order, payment
+
+
+def publishable_key(context, provider: str) -> str | None:
+    # Public by design (Stripe's pk_… goes into every browser); the only provider key ever answered.
+    return context.services["settings"].stripe_publishable_key if provider == "stripe" else None
 
 
 async def check_out(context, shipping_address_id: int | None) -> Order:

@@ -14,7 +14,8 @@ from domain.orders.model import Order as DomainOrder
 from domain.orders.model import OrderStatus as DomainOrderStatus
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
-from gql.schema.errors import InsufficientStock, NotAllowed, NotFound, ValidationError, expected_error
+from gql.schema.errors import (Conflict, InsufficientStock, NotAllowed, NotFound, PaymentDeclined, ValidationError,
+                               expected_error)
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
 
@@ -100,9 +101,23 @@ class AddressInput:
     line2: str = ""
 
 
+@strawberry.enum(description="How the customer completes a payment opened at the provider.")
+class CheckoutKind(Enum):
+    ELEMENTS = "elements"  # Stripe.js in the shop's own page, with `clientSecret`
+    HOSTED = "hosted"  # the provider's page, at `redirectUrl`
+    EMBEDDED = "embedded"  # the provider's page inside the shop's (Stripe's initEmbeddedCheckout)
+
+
 @strawberry.input
 class CheckoutInput:
     shipping_address_id: strawberry.ID | None = None
+    provider: str | None = strawberry.field(
+        default=None, description="Also open the order's payment at this provider (\"stripe\"): the answer "
+                                  "then carries what the frontend needs to let the customer pay there.")
+    kind: CheckoutKind = CheckoutKind.ELEMENTS
+    return_url: str | None = strawberry.field(
+        default=None, description="HOSTED and EMBEDDED: where the provider's page sends the customer afterwards.")
+    cancel_url: str | None = None
 
 
 @strawberry.input
@@ -115,14 +130,22 @@ class OrderFilterInput:
     as_seller: bool = strawberry.field(default=False, description="A seller who also buys: list sales.")
 
 
-@strawberry.type(description="A new order holding its stock until `order.reservedUntil`; pay it next.")
+@strawberry.type(description="A new order holding its stock until `order.reservedUntil`; pay it next, or, "
+                               "when a provider was named, where the customer pays it.")
 class CheckoutSuccess:
     order: Order
+    payment: Annotated["Payment", strawberry.lazy("gql.schema.payments")] | None = strawberry.field(
+        default=None, description="The order's payment, opened at the provider (when one was named).")
+    client_secret: str | None = strawberry.field(
+        default=None, description="ELEMENTS and EMBEDDED: for the provider's script (Stripe.js).")
+    publishable_key: str | None = strawberry.field(
+        default=None, description="The provider's public key for its script (Stripe's pk_…).")
+    redirect_url: str | None = strawberry.field(default=None, description="HOSTED: send the customer here.")
 
 
 AddressCreateResult = Annotated[Address | ValidationError | NotAllowed, strawberry.union("AddressCreateResult")]
-CheckoutResult = Annotated[CheckoutSuccess | NotFound | InsufficientStock | ValidationError | NotAllowed,
-                           strawberry.union("CheckoutResult")]
+CheckoutResult = Annotated[CheckoutSuccess | NotFound | InsufficientStock | ValidationError | NotAllowed
+                           | PaymentDeclined | Conflict, strawberry.union("CheckoutResult")]
 
 
 async def resolve_order(info: strawberry.Info, id: strawberry.ID) -> Order | None:
@@ -158,13 +181,24 @@ async def address_create(info: strawberry.Info, input: AddressInput) -> AddressC
 
 
 async def checkout(info: strawberry.Info, input: CheckoutInput | None = None) -> CheckoutResult:
-    """Turn the caller's cart into an order and reserve its stock."""
-    address_gid = input.shipping_address_id if input else None
+    """Turn the caller's cart into an order and reserve its stock; with a provider, also open the
+    order's payment there. A provider that refuses to open it gives the stock back (the order is
+    canceled) and answers PaymentDeclined."""
+    from gql.schema.payments import Payment  # the payments schema imports this module's Order
+
+    input = input or CheckoutInput()
+    address_gid = input.shipping_address_id
     try:
         address_id = global_id_of("Address", address_gid) if address_gid else None
         if address_gid and address_id is None:
             raise NotFoundError("address", address_gid)
-        order = await order_resolvers.check_out(info.context, address_id)
+        if input.provider is None:
+            order = await order_resolvers.check_out(info.context, address_id)
+            return CheckoutSuccess(order=Order.from_domain(order))
+        order, payment = await order_resolvers.check_out_at_provider(
+            info.context, address_id, input.provider, input.kind.value, input.return_url, input.cancel_url)
     except PaymentsError as exc:
         return expected_error(exc)
-    return CheckoutSuccess(order=Order.from_domain(order))
+    return CheckoutSuccess(order=Order.from_domain(order), payment=Payment.from_domain(payment),
+                           client_secret=payment.client_secret, redirect_url=payment.redirect_url,
+                           publishable_key=order_resolvers.publishable_key(info.context, payment.provider))

@@ -93,8 +93,8 @@ class Payment(Node):
     legacy_id: int
     uuid: str
     number: str
-    order_id: strawberry.ID
-    order_legacy_id: int
+    order_id: strawberry.ID | None = strawberry.field(description="Null for a direct payment, which pays no order.")
+    order_legacy_id: int | None
     buyer_id: strawberry.ID
     provider: str
     capture_method: CaptureMethodEnum
@@ -106,7 +106,11 @@ class Payment(Node):
     amount_refunded: Money
     amount_refundable: Money
     card: Card | None
-    client_secret: str | None = strawberry.field(description="For the client to finish 3-D Secure.")
+    client_secret: str | None = strawberry.field(
+        description="For the client to finish 3-D Secure, or to pay in the provider's element or embedded page.")
+    redirect_url: str | None = strawberry.field(description="The provider's page where the customer pays or acts.")
+    checkout: str | None = strawberry.field(
+        description="How the customer completes a payment opened at the provider (elements, hosted, embedded).")
     decline_code: str | None
     decline_message: str | None
     attempts: list[PaymentAttempt]
@@ -115,8 +119,11 @@ class Payment(Node):
     updated_at: datetime
     domain: strawberry.Private[DomainPayment]
 
-    @strawberry.field(description="The order this payment pays.")
-    async def order(self, info: strawberry.Info) -> Order:
+    @strawberry.field(description="The order this payment pays; null for a direct payment (seed 002's "
+                                  "PaymentIntents for an amount).")
+    async def order(self, info: strawberry.Info) -> Order | None:
+        if self.domain.order_id is None:
+            return None
         found = await payment_resolvers.payment_order(info.context, self.domain)
         if found is None:  # whoever may see a payment may see its order: this is a bug
             raise NotFoundError("order", self.domain.order_id)
@@ -132,7 +139,8 @@ class Payment(Node):
         card = p.card
         return cls(
             id=strawberry.ID(to_global_id("Payment", p.id)), legacy_id=p.id, uuid=str(p.uuid), number=p.number,
-            order_id=strawberry.ID(to_global_id("Order", p.order_id)), order_legacy_id=p.order_id,
+            order_id=strawberry.ID(to_global_id("Order", p.order_id)) if p.order_id is not None else None,
+            order_legacy_id=p.order_id,
             buyer_id=strawberry.ID(to_global_id("User", p.buyer_id)), provider=p.provider,
             capture_method=CaptureMethodEnum(p.capture_method.value), status=PaymentStatusEnum(p.status.value),
             display_status=DisplayStatusEnum(p.display_status.value), amount=Money.from_domain(p.amount),
@@ -141,7 +149,8 @@ class Payment(Node):
             amount_refundable=Money.from_domain(p.amount_refundable),
             card=Card(brand=card.brand.value, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
             if card else None,
-            client_secret=p.client_secret, decline_code=p.decline_code, decline_message=p.decline_message,
+            client_secret=p.client_secret, redirect_url=p.redirect_url,
+            checkout=p.checkout.value if p.checkout else None, decline_code=p.decline_code, decline_message=p.decline_message,
             attempts=[PaymentAttempt.from_domain(a) for a in p.attempts],
             refunds=[Refund.from_domain(p, a) for a in p.attempts if a.kind is AttemptKind.REFUND],
             created_at=p.created_at, updated_at=p.updated_at, domain=p)

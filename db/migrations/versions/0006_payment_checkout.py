@@ -21,6 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checkout', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True))
         batch_op.add_column(sa.Column('metadata_json', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('redirect_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True))
         batch_op.alter_column('order_id', existing_type=sa.Integer(), nullable=True)
         batch_op.create_check_constraint(
             'ck_payments_checkout', "checkout IS NULL OR checkout IN ('elements','hosted','embedded')")
@@ -30,5 +31,6 @@ def downgrade() -> None:
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_constraint('ck_payments_checkout', type_='check')
         batch_op.alter_column('order_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('redirect_url')
         batch_op.drop_column('metadata_json')
         batch_op.drop_column('checkout')

@@ -1,0 +1,83 @@
+"""What seeds 000 and 001 share when a cart becomes a Stripe Checkout page: the cart checked out
+into an order holding its stock, and the order's payment opened at Stripe as a Checkout Session.
+
+The seeds' own request and response shapes stay in their modules; this holds the calls.
+Where the page sends the customer afterwards: the client's `return_url` (and `cancel_url`) when
+the body names them, else the caller's own origin (the shop's page that called us).
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+
+from domain.identity import Actor
+from domain.orders.cancel import CancelOrder, cancel_order
+from domain.orders.service import Checkout, checkout
+from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
+from domain.payments.model import Payment
+from domain.payments.provider import CheckoutKind
+from domain.payments.status import PaymentStatus
+from rest_compat.http import RestError, services
+
+PROVIDER = "stripe"
+NOT_CONFIGURED = "Stripe is not configured on this gateway (STRIPE_API_KEY)."
+NO_ANSWER = "Stripe did not answer; try again shortly."
+MAX_URL = 2048
+# Stripe puts the session's id where this placeholder stands, so the return page can look it up.
+SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+
+
+def require_stripe(request: Request) -> None:
+    if PROVIDER not in services(request).providers:
+        raise RestError(503, NOT_CONFIGURED)
+
+
+def return_urls(request: Request, body: dict[str, Any]) -> tuple[str, str]:
+    origin = request.headers.get("origin") or str(request.base_url).rstrip("/")
+    default = f"{origin}/checkout/return?session_id={SESSION_PLACEHOLDER}"
+    urls = []
+    for name, fallback in (("return_url", default), ("cancel_url", f"{origin}/cart")):
+        value = body.get(name, fallback)
+        if not (isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= MAX_URL):
+            raise RestError(400, f"{name} must be an absolute http(s) URL")
+        urls.append(value)
+    return urls[0], urls[1]
+
+
+async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKind, *,
+                                shipping_address_id: int | None, return_url: str, cancel_url: str) -> Payment:
+    """Check the cart out and open its order's payment at Stripe. A page Stripe refused to open
+    gives the stock back at once (the order is canceled); a page whose opening got no answer
+    keeps the order until its reservation lapses, since Stripe may have opened it."""
+    svc = services(request)
+    cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
+                   reservation=timedelta(minutes=svc.settings.reservation_minutes))
+    order = await checkout(cmd, svc.uow(request))
+    payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
+                                             cancel_url=cancel_url), svc.uow(request), svc.providers, svc.policy)
+    return opened(payment) if payment.status is not PaymentStatus.FAILED else await _refused(request, actor, payment)
+
+
+async def resume_checkout_page(request: Request, actor: Actor, order_id: int, kind: CheckoutKind, *,
+                               return_url: str, cancel_url: str) -> Payment:
+    svc = services(request)
+    payment = await resume_payment(ResumePayment(actor, order_id, PROVIDER, kind, return_url=return_url,
+                                                 cancel_url=cancel_url), svc.uow(request), svc.providers, svc.policy)
+    if payment.status is PaymentStatus.FAILED:
+        raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")
+    return opened(payment)
+
+
+def opened(payment: Payment) -> Payment:
+    if payment.status is not PaymentStatus.REQUIRES_ACTION or not payment.provider_ref:
+        raise RestError(503, NO_ANSWER)
+    return payment
+
+
+async def _refused(request: Request, actor: Actor, payment: Payment) -> Payment:
+    svc = services(request)
+    await cancel_order(CancelOrder(actor, payment.order_id, "Stripe refused to open the payment page"),
+                       svc.uow(request), svc.providers, svc.policy)
+    raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")
