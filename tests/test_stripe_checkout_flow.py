@@ -1,0 +1,407 @@
+"""Whole purchases through Stripe's pages, over real HTTP: the app (its Stripe provider pointed at
+tests/fake_stripe.py) opens the page, the test plays the customer on the fake, and Stripe's
+signed webhook tells the app how it ended. Seeds 000 (Embedded Checkout), 001 (hosted Checkout)
+and 002 (PaymentIntents for Stripe.js), and GraphQL's checkout with a provider."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from db.payment_tables import PaymentRow
+from db.tables import AddressRow, CartItemRow, OrderRow, ProductRow
+from domain.ledger import EntryKind
+from paygate.app import create_app
+from tests.conftest import settings_for, start_server, stop_server
+from tests.fake_stripe import FakeStripe
+from tests.graphql import gql
+from tests.payments_fixtures import assert_ledger_balances
+from tests.test_rest_seed_001 import assert_shape, bearer
+from tests.test_stripe_webhooks import SECRET, signed
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+PUBLISHABLE = "pk_test_paygate"
+CUSTOMER, OTHER = "customer@example.com", "customer2@example.com"
+SEED_000, SEED_001, SEED_002 = "/api/payments", "/orders/api", "/api/v1/payments"
+SEED_CLIENT_SECRET = {"clientSecret": "cs_test_a1b2_secret_c3d4"}
+SEED_STRIPE_ORDER = {"id": "cs_test_123456", "url": "https://checkout.stripe.com/c/pay/cs_test_123456"}
+SEED_INTENT = {"payment_intent_id": "pi_1234567890", "client_secret": "pi_1234567890_secret_abc123",
+               "status": "requires_payment_method", "amount": 2999, "currency": "usd"}
+SEED_CONFIRMED = {"confirmed": True, "payment_intent_id": "pi_1234567890"}
+SEED_RETRIEVED = {"payment_intent_id": "pi_1234567890", "status": "succeeded", "amount": 2999, "currency": "usd",
+                  "created": 1640995200, "metadata": {"course_id": "123"}}
+
+
+@pytest.fixture(scope="module")
+async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
+    fake = FakeStripe()
+    server, task, url = await start_server(fake.app)
+    yield fake, url
+    await stop_server(server, task)
+
+
+@pytest.fixture(scope="module")
+async def app_url(database_url, shared_db, fake_stripe) -> AsyncIterator[str]:
+    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
+                            stripe_webhook_secret=SECRET, stripe_publishable_key=PUBLISHABLE)
+    server, task, url = await start_server(create_app(settings, db=shared_db))
+    yield url
+    await stop_server(server, task)
+
+
+@pytest.fixture
+async def http(app_url, db, fake_stripe) -> AsyncIterator[httpx.AsyncClient]:
+    fake_stripe[0].reset()
+    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def fake(fake_stripe) -> FakeStripe:
+    return fake_stripe[0]
+
+
+async def fill_cart(db, shop, items: dict[str, int], email: str = CUSTOMER) -> None:
+    async with db.write_sessions() as session, session.begin():
+        for sku, quantity in items.items():
+            product = (await session.exec(select(ProductRow).where(ProductRow.sku == sku))).one()
+            session.add(CartItemRow(user_id=shop.id_of(email), product_id=product.id, quantity=quantity))
+
+
+async def stock(db, sku: str) -> tuple[int, int]:
+    """(units on the shelf, units held by live reservations) of a product."""
+    from db.tables import StockReservationRow
+    async with db.read_sessions() as session:
+        product = (await session.exec(select(ProductRow).where(ProductRow.sku == sku))).one()
+        held = (await session.exec(select(StockReservationRow.quantity).where(
+            StockReservationRow.product_id == product.id, StockReservationRow.state == "active"))).all()
+    return product.stock, sum(held)
+
+
+async def only_order(db) -> OrderRow:
+    async with db.read_sessions() as session:
+        (order,) = (await session.exec(select(OrderRow))).all()
+        return order
+
+
+async def payment_of(db, ref: str) -> PaymentRow:
+    async with db.read_sessions() as session:
+        return (await session.exec(select(PaymentRow).where(PaymentRow.provider_ref == ref))).one()
+
+
+async def deliver(http, event: dict, path: str) -> httpx.Response:
+    raw, headers = signed(event)
+    return await http.post(path, content=raw, headers=headers)
+
+
+def session_id(fake: FakeStripe) -> str:
+    (ident,) = fake.sessions
+    return ident
+
+
+async def entry_kinds(db) -> list[EntryKind]:
+    return [e.kind for e in await assert_ledger_balances(db)]
+
+
+# --- seed 000: Embedded Checkout from the cart ----------------------------------------------------
+
+async def test_an_embedded_checkout_runs_from_cart_to_paid_order_with_stock_committed_and_ledger_posted(
+        http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 2})
+    shelf_before, _ = await stock(db, "SAM-MUG-01")
+
+    opened = await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+
+    assert opened.status_code == 200, opened.text
+    assert_shape(opened.json(), SEED_CLIENT_SECRET)
+    session = fake.sessions[session_id(fake)]
+    assert opened.json()["clientSecret"] == session["client_secret"]
+    order = await only_order(db)
+    assert order.status == "pending_payment" and await stock(db, "SAM-MUG-01") == (shelf_before, 2)
+    assert session["metadata"]["order_id"] == str(order.id) and session["amount_total"] > 0
+
+    completed = fake.complete_session(session["id"])
+    answer = await deliver(http, fake.event(completed, "checkout.session.completed"), f"{SEED_000}/stripe_webhook/")
+
+    assert answer.status_code == 200 and answer.json()["state"] == "processed"
+    assert (await only_order(db)).status == "paid"
+    assert await stock(db, "SAM-MUG-01") == (shelf_before - 2, 0)
+    payment = await payment_of(db, session["id"])
+    assert payment.status == "succeeded" and payment.captured_minor == session["amount_total"]
+    assert await entry_kinds(db) == [EntryKind.CAPTURE]
+
+
+async def test_twenty_concurrent_deliveries_of_the_completion_pay_the_order_once(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    event = fake.event(fake.complete_session(session_id(fake)), "checkout.session.completed", "evt_twenty")
+
+    answers = await asyncio.gather(*(deliver(http, event, f"{SEED_000}/stripe_webhook/") for _ in range(20)))
+
+    assert all(a.status_code == 200 for a in answers)
+    assert sum(not a.json()["duplicate"] for a in answers) == 1
+    assert await entry_kinds(db) == [EntryKind.CAPTURE]
+    assert (await only_order(db)).status == "paid"
+
+
+async def test_an_expired_session_releases_the_stock_and_ends_the_order(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 3})
+    shelf, _ = await stock(db, "SAM-MUG-01")
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+
+    expired = fake.expire_session(session_id(fake))
+    answer = await deliver(http, fake.event(expired, "checkout.session.expired"), f"{SEED_000}/stripe_webhook/")
+    late = await deliver(http, fake.event(expired, "checkout.session.completed", "evt_late"),
+                         f"{SEED_000}/stripe_webhook/")
+
+    assert answer.status_code == 200 and answer.json()["state"] == "processed"
+    assert (await only_order(db)).status == "expired"
+    assert await stock(db, "SAM-MUG-01") == (shelf, 0)
+    assert (await payment_of(db, expired["id"])).status == "failed"
+    assert late.status_code in (200, 409) and (await only_order(db)).status == "expired"
+    assert await entry_kinds(db) == []
+
+
+async def test_retry_answers_the_open_sessions_secret_and_refuses_a_paid_order(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    first = (await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))).json()
+    order = await only_order(db)
+    retry_url = f"{SEED_000}/checkout_session/retry/{order.uuid}/"
+
+    again = await http.get(retry_url, headers=bearer(shop))
+    someone_else = await http.get(retry_url, headers=bearer(shop, OTHER))
+    completed = fake.complete_session(session_id(fake))
+    after_paying = await http.get(retry_url, headers=bearer(shop))
+
+    assert again.status_code == 200 and again.json() == first and len(fake.sessions) == 1
+    assert someone_else.status_code == 404 and set(someone_else.json()) == {"error"}
+    assert after_paying.status_code == 409 and set(after_paying.json()) == {"error"}
+    assert (await payment_of(db, completed["id"])).status == "succeeded"  # asked Stripe, booked it
+
+
+async def test_checkout_session_errors_are_clear_for_an_empty_cart_missing_stock_and_no_token(http, db, shop):
+    empty = await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    await fill_cart(db, shop, {"SAM-MUG-01": 10_000})
+    too_many = await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    anonymous = await http.post(f"{SEED_000}/checkout_session/")
+
+    assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    assert too_many.status_code == 409 and set(too_many.json()) == {"error"}
+    assert anonymous.status_code == 401 and set(anonymous.json()) == {"error"}
+
+
+async def test_cancelling_a_paid_order_refunds_it_through_stripe_and_the_ledger(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    shelf, _ = await stock(db, "SAM-MUG-01")
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    completed = fake.complete_session(session_id(fake))
+    await deliver(http, fake.event(completed, "checkout.session.completed"), f"{SEED_000}/stripe_webhook/")
+    order = await only_order(db)
+
+    canceled = await http.post(f"{SEED_000}/orders/{order.uuid}/cancel/", headers=bearer(shop),
+                               json={"cancellation_reason": "changed my mind"})
+
+    assert canceled.status_code == 200, canceled.text
+    body = canceled.json()
+    assert body["order_id"] == str(UUID(order.uuid)) and body["status"] == "canceled" and body["refunded"] is True
+    (refund,) = fake.refunds.values()
+    assert refund["payment_intent"] == completed["payment_intent"] and refund["amount"] == completed["amount_total"]
+    assert body["refund"] == {"refund_id": refund["id"], "amount": refund["amount"], "currency": "usd",
+                              "status": "succeeded"}
+    assert await entry_kinds(db) == [EntryKind.CAPTURE, EntryKind.REFUND]
+    assert await stock(db, "SAM-MUG-01") == (shelf, 0)
+
+
+async def test_cancelling_an_unpaid_order_expires_its_open_page_and_releases_the_stock(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 2})
+    shelf, _ = await stock(db, "SAM-MUG-01")
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    order = await only_order(db)
+
+    stranger = await http.post(f"{SEED_000}/orders/{order.uuid}/cancel/", headers=bearer(shop, OTHER), json={})
+    canceled = await http.post(f"{SEED_000}/orders/{order.uuid}/cancel/", headers=bearer(shop), json={})
+
+    assert stranger.status_code == 404
+    assert canceled.status_code == 200 and canceled.json()["refund"] is None
+    assert fake.sessions[session_id(fake)]["status"] == "expired"
+    assert (await only_order(db)).status == "canceled" and await stock(db, "SAM-MUG-01") == (shelf, 0)
+
+
+async def test_staff_may_cancel_a_customers_order_and_a_bad_uuid_is_404(http, db, shop):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    order = await only_order(db)
+
+    bad = await http.post(f"{SEED_000}/orders/not-a-uuid/cancel/", headers=bearer(shop), json={})
+    by_staff = await http.post(f"{SEED_000}/orders/{order.uuid}/cancel/", headers=bearer(shop, "staff@example.com"),
+                               json={"cancellation_reason": "fraud check"})
+
+    assert bad.status_code == 404 and set(bad.json()) == {"error"}
+    assert by_staff.status_code == 200 and by_staff.json()["cancellation_reason"] == "fraud check"
+
+
+# --- seed 001: hosted Checkout ------------------------------------------------------------------
+
+async def test_create_stripe_order_answers_the_seeds_id_and_url_and_the_webhook_pays_the_order(http, db, shop, fake):
+    async with db.write_sessions() as session, session.begin():
+        address = AddressRow(user_id=shop.id_of(CUSTOMER), name="A Buyer", line1="1 Main St", city="Springfield",
+                             postal_code="12345", country="US")
+        session.add(address)
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+
+    created = await http.post(f"{SEED_001}/create-stripe-order/", headers=bearer(shop),
+                              json={"shipping_address": address.id})
+
+    assert created.status_code == 200, created.text
+    assert_shape(created.json(), SEED_STRIPE_ORDER)
+    session = fake.sessions[created.json()["id"]]
+    assert created.json()["url"] == session["url"] and session["ui_mode"] == "hosted_page"
+    assert (await only_order(db)).shipping_address_id == address.id
+    completed = fake.complete_session(session["id"])
+    answer = await deliver(http, fake.event(completed, "checkout.session.completed"), f"{SEED_001}/stripe-webhook/")
+    assert answer.status_code == 200 and (await only_order(db)).status == "paid"
+
+
+async def test_create_stripe_order_refuses_someone_elses_address_and_a_missing_one(http, db, shop):
+    async with db.write_sessions() as session, session.begin():
+        theirs = AddressRow(user_id=shop.id_of(OTHER), name="B", line1="2 Main St", city="X", postal_code="1",
+                            country="US")
+        session.add(theirs)
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+
+    not_theirs = await http.post(f"{SEED_001}/create-stripe-order/", headers=bearer(shop),
+                                 json={"shipping_address": theirs.id})
+    missing = await http.post(f"{SEED_001}/create-stripe-order/", headers=bearer(shop), json={})
+
+    assert not_theirs.status_code == 404 and set(not_theirs.json()) == {"detail"}
+    assert missing.status_code == 400 and set(missing.json()) == {"detail"}
+
+
+# --- seed 002: PaymentIntents for Stripe.js -------------------------------------------------------
+
+async def test_a_payment_intent_for_29_99_is_2999_cents_and_confirming_books_it_as_platform_revenue(
+        http, db, shop, fake):
+    created = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop), json={
+        "amount": 29.99, "currency": "usd", "metadata": {"course_id": "123", "description": "Course enrollment"}})
+
+    assert created.status_code == 200, created.text
+    assert_shape(created.json(), SEED_INTENT)
+    assert created.json()["amount"] == 2999 and created.json()["status"] == "requires_payment_method"
+    intent_id = created.json()["payment_intent_id"]
+    assert fake.intents[intent_id]["amount"] == 2999 and fake.intents[intent_id]["metadata"]["course_id"] == "123"
+
+    fake.customer_confirms(intent_id)
+    confirmed = await http.post(f"{SEED_002}/stripe/confirm-payment/", headers=bearer(shop),
+                                json={"payment_intent_id": intent_id})
+    retrieved = await http.post(f"{SEED_002}/stripe/retrieve-payment/", headers=bearer(shop),
+                                json={"payment_intent_id": intent_id})
+
+    assert confirmed.status_code == 200 and confirmed.json() == {"confirmed": True, "payment_intent_id": intent_id}
+    assert_shape(confirmed.json(), SEED_CONFIRMED)
+    assert retrieved.status_code == 200
+    assert_shape({**retrieved.json(), "metadata": {}}, {**SEED_RETRIEVED, "metadata": {}})  # metadata: the client's
+    assert retrieved.json()["status"] == "succeeded"
+    assert retrieved.json()["metadata"] == {"course_id": "123", "description": "Course enrollment"}
+    assert await entry_kinds(db) == [EntryKind.CAPTURE]
+
+
+async def test_a_declined_card_in_the_element_leaves_the_intent_open_for_another_card(http, db, shop, fake):
+    created = (await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                               json={"amount": 10, "currency": "usd"})).json()
+    intent_id = created["payment_intent_id"]
+
+    declined = fake.customer_confirms(intent_id, "pm_card_visa_chargeDeclined")
+    failed = await deliver(http, fake.event(declined, "payment_intent.payment_failed", "evt_failed"),
+                           f"{SEED_002}/webhooks/stripe/")
+    still_open = await payment_of(db, intent_id)
+    paid = fake.customer_confirms(intent_id)
+    succeeded = await deliver(http, fake.event(paid, "payment_intent.succeeded", "evt_ok"),
+                              f"{SEED_002}/webhooks/stripe/")
+
+    assert failed.status_code == 200 and still_open.status == "requires_action"
+    assert still_open.decline_code == "generic_decline"
+    assert succeeded.status_code == 200 and (await payment_of(db, intent_id)).status == "succeeded"
+    assert (await payment_of(db, intent_id)).captured_minor == 1000
+
+
+@pytest.mark.parametrize("body, why", [
+    ({"amount": 29.999, "currency": "usd"}, "decimal"),
+    ({"amount": 10.5, "currency": "jpy"}, "decimal"),
+    ({"amount": -1, "currency": "usd"}, "positive"),
+    ({"amount": True, "currency": "usd"}, "number"),
+    ({"amount": "lots", "currency": "usd"}, "decimal"),
+    ({"amount": 10, "currency": "usdollars"}, "currency"),
+    ({"amount": 10, "currency": "usd", "metadata": {"nested": {"no": 1}}}, "metadata"),
+])
+async def test_a_bad_amount_currency_or_metadata_is_400_and_nothing_reaches_stripe(http, db, shop, fake, body, why):
+    answer = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop), json=body)
+
+    assert answer.status_code == 400 and set(answer.json()) == {"error"}
+    assert why in answer.json()["error"]
+    assert fake.intents == {}
+
+
+async def test_amounts_keep_each_currencys_exponent(http, shop, fake):
+    yen = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                          json={"amount": 1500, "currency": "jpy"})
+    dinar = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                            json={"amount": 1.234, "currency": "kwd"})
+
+    assert yen.json()["amount"] == 1500 and fake.intents[yen.json()["payment_intent_id"]]["amount"] == 1500
+    assert dinar.json()["amount"] == 1234 and fake.intents[dinar.json()["payment_intent_id"]]["amount"] == 1234
+
+
+async def test_another_users_payment_intent_answers_404_and_no_token_401(http, shop):
+    created = (await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                               json={"amount": 5, "currency": "usd"})).json()
+    ask = {"payment_intent_id": created["payment_intent_id"]}
+
+    theirs = await http.post(f"{SEED_002}/stripe/retrieve-payment/", headers=bearer(shop, OTHER), json=ask)
+    confirm = await http.post(f"{SEED_002}/stripe/confirm-payment/", headers=bearer(shop, OTHER), json=ask)
+    anonymous = await http.post(f"{SEED_002}/stripe/retrieve-payment/", json=ask)
+    staff = await http.post(f"{SEED_002}/stripe/retrieve-payment/", headers=bearer(shop, "staff@example.com"),
+                            json=ask)
+
+    assert theirs.status_code == 404 and confirm.status_code == 404 and set(theirs.json()) == {"error"}
+    assert anonymous.status_code == 401
+    assert staff.status_code == 200
+
+
+# --- GraphQL ------------------------------------------------------------------------------------
+
+CHECKOUT = """
+mutation($kind: CheckoutKind!) {
+  checkout(input: {provider: "stripe", kind: $kind, returnUrl: "https://shop.example/done"}) {
+    __typename
+    ... on CheckoutSuccess { clientSecret publishableKey redirectUrl order { status } payment { status checkout } }
+    ... on Error { code message }
+  }
+}"""
+
+
+async def test_graphql_checkout_with_stripe_answers_what_stripe_js_needs(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+
+    answer = await gql(http, CHECKOUT, {"kind": "ELEMENTS"}, token=shop.token(CUSTOMER))
+
+    result = answer["data"]["checkout"]
+    assert result["__typename"] == "CheckoutSuccess", result
+    (intent,) = fake.intents.values()
+    assert result["clientSecret"] == intent["client_secret"] and result["publishableKey"] == PUBLISHABLE
+    assert result["order"]["status"] == "PENDING_PAYMENT"
+    assert result["payment"] == {"status": "REQUIRES_ACTION", "checkout": "elements"}
+
+
+async def test_graphql_checkout_for_a_provider_without_pages_is_a_validation_error_and_no_order(http, db, shop):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+
+    answer = await gql(http, CHECKOUT.replace('"stripe"', '"dummy"'), {"kind": "ELEMENTS"},
+                       token=shop.token(CUSTOMER))
+
+    assert answer["data"]["checkout"]["__typename"] == "ValidationError"
+    async with db.read_sessions() as session:
+        assert (await session.exec(select(OrderRow))).all() == []
