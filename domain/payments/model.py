@@ -308,9 +308,9 @@ class Payment:
                 self._move(S.PROCESSING if isinstance(outcome, Pending) else S.REQUIRES_ACTION)
                 self.provider_ref = ref or self.provider_ref
                 self.card = outcome.card or self.card
-                if isinstance(outcome, RequiresAction):
-                    self.client_secret = outcome.client_secret or None
-                    self.redirect_url = outcome.redirect_url
+                if isinstance(outcome, RequiresAction):  # a later reading may leave them out
+                    self.client_secret = outcome.client_secret or self.client_secret
+                    self.redirect_url = outcome.redirect_url or self.redirect_url
             return self._replace(attempt, now, status=AttemptStatus.PENDING, provider_ref=ref)
         if isinstance(outcome, Declined):
             if attempt.kind is AttemptKind.AUTHORIZE and self._customer_may_retry(outcome):
