@@ -1,21 +1,27 @@
 """A small Stripe for the adapter's tests, following Stripe's API reference where localstripe
 doesn't: Idempotency-Key replay, the refund rules, declines at confirmation, the error shape.
 
-The subset served: PaymentIntents (create with confirm, retrieve, capture, cancel) and Refunds
-(create, retrieve), with Stripe's test payment methods below. As Stripe documents for API v1, the
-first status and body sent for an idempotency key are replayed for it (declines included), and
-the same key with other parameters is a 400 `idempotency_error`. `fail_next(n)` makes the next n
-requests fail with a 500 before anything is executed or remembered, as a broken load balancer
-or a Stripe outage would.
+The subset served: PaymentIntents (create, confirmed at once or left for the customer; confirm,
+retrieve, capture, cancel), Refunds (create, retrieve) and Checkout Sessions
+(tests/fake_stripe_checkout.py), with Stripe's test payment methods below. As Stripe documents
+for API v1, the first status and body sent for an idempotency key are replayed for it (declines
+included), and the same key with other parameters is a 400 `idempotency_error`. `fail_next(n)`
+makes the next n requests fail with a 500 before anything is executed or remembered, as a broken
+load balancer or a Stripe outage would.
+
+What the customer does in the browser (Stripe.js, Checkout's page) goes through no API of the
+shop's: tests play it with `customer_confirms`, `complete_session` and `expire_session`, and build
+webhook payloads with `event`.
 """
 from __future__ import annotations
 
 import json
 import secrets
-from urllib.parse import parse_qsl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +29,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.fake_stripe_billing import FakeBilling
+from tests.fake_stripe_checkout import FakeCheckout
+from tests.fake_stripe_wire import StripeRefusal, form_params, invalid, positive
+
+__all__ = ["PAYMENT_METHODS", "FakeStripe", "StripeRefusal"]
+API_VERSION = "2026-10-28.endive"
 
 # Stripe's test payment methods (docs.stripe.com/testing): (brand, last4, code, decline_code)
 PAYMENT_METHODS = {
@@ -36,13 +47,8 @@ PAYMENT_METHODS = {
 _MESSAGES = {"generic_decline": "Your card was declined.",
              "insufficient_funds": "Your card has insufficient funds.",
              "lost_card": "Your card was declined."}
-
-
-class StripeRefusal(Exception):
-    def __init__(self, status: int, type_: str, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": {"type": type_, "message": message, **fields}}
+_CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
+               "processing")
 
 
 @dataclass
@@ -53,28 +59,66 @@ class FakeStripe:
     # A test can make the fake lie (e.g. echo another amount) to see the adapter refuse the answer.
     tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     billing: FakeBilling = field(default_factory=FakeBilling)
+    checkout: FakeCheckout = field(init=False)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _failures: int = 0
+
+    def __post_init__(self) -> None:
+        self.checkout = FakeCheckout(self)
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
         self._failures, self.tamper = 0, None
+        self.checkout.reset()
         self.billing.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
 
     @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        return self.checkout.sessions
+
+    @property
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/v1/payment_intents", self._endpoint(self._create_intent), methods=["POST"]),
             Route("/v1/payment_intents/{id}", self._endpoint(self._retrieve_intent), methods=["GET"]),
+            Route("/v1/payment_intents/{id}/confirm", self._endpoint(self._confirm_intent), methods=["POST"]),
             Route("/v1/payment_intents/{id}/capture", self._endpoint(self._capture), methods=["POST"]),
             Route("/v1/payment_intents/{id}/cancel", self._endpoint(self._cancel), methods=["POST"]),
             Route("/v1/refunds", self._endpoint(self._create_refund), methods=["POST"]),
             Route("/v1/refunds/{id}", self._endpoint(self._retrieve_refund), methods=["GET"]),
+            *self.checkout.routes(self._endpoint),
             *self.billing.routes(self._endpoint),
         ])
+
+    # --- the customer, in the browser, and Stripe's webhooks ------------------------------------
+
+    def customer_confirms(self, intent_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
+        """The customer pays in the shop's page (Stripe.js confirms with the client secret): the
+        intent as Stripe leaves it, declined (requires_payment_method with last_payment_error) or not."""
+        try:
+            return self._confirm_intent(intent_id, {"payment_method": payment_method})
+        except StripeRefusal as refusal:
+            if refusal.status != 402:
+                raise
+            return self._shown(self.intents[intent_id], {})
+
+    def complete_session(self, session_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
+        """The customer pays on a Checkout page; see FakeCheckout.complete."""
+        return self.checkout.complete(session_id, payment_method)
+
+    def expire_session(self, session_id: str) -> dict[str, Any]:
+        """An open Checkout Session reaches its `expires_at`."""
+        return self.checkout.expire(session_id)
+
+    @staticmethod
+    def event(obj: dict[str, Any], kind: str, event_id: str = "evt_1") -> dict[str, Any]:
+        """A webhook event about `obj` (as shown by the API: `fake.intents[...]` or a session dict)."""
+        shown = {k: v for k, v in obj.items() if not k.startswith("_")}
+        return {"id": event_id, "object": "event", "type": kind, "api_version": API_VERSION,
+                "created": int(time.time()), "livemode": False, "data": {"object": shown}}
 
     # --- the HTTP edge: auth, idempotency, faults, errors ---------------------------------------
 
@@ -90,7 +134,10 @@ class FakeStripe:
                 return JSONResponse({"error": {"type": "api_error", "message": "Something went wrong."}}, 500)
             # Parsed by hand: Starlette's form parser needs python-multipart, which paygate doesn't use.
             query = (await request.body()).decode() if request.method == "POST" else request.url.query
-            params = _params(parse_qsl(query, keep_blank_values=True))
+            try:
+                params = form_params(parse_qsl(query, keep_blank_values=True))
+            except StripeRefusal as refusal:
+                return JSONResponse(refusal.body, refusal.status)
             asked = json.dumps([request.url.path, params], sort_keys=True)
             if key and key in self._answers:
                 first_asked, status, body = self._answers[key]
@@ -113,23 +160,52 @@ class FakeStripe:
     # --- PaymentIntents ---------------------------------------------------------------------------
 
     def _create_intent(self, _id: None, p: dict[str, Any]) -> dict[str, Any]:
-        amount, method = _positive(p, "amount"), p.get("payment_method")
-        if method not in PAYMENT_METHODS:
-            raise StripeRefusal(400, "invalid_request_error", f"No such PaymentMethod: '{method}'",
-                                code="resource_missing", param="payment_method")
-        ident = "pi_" + secrets.token_hex(12)
-        intent = {"id": ident, "object": "payment_intent", "amount": amount, "currency": p["currency"],
-                  "amount_capturable": 0, "amount_received": 0, "capture_method": p.get("capture_method",
-                  "automatic"), "client_secret": f"{ident}_secret_{secrets.token_hex(8)}",
-                  "payment_method": method, "metadata": p.get("metadata", {}), "status":
-                  "requires_confirmation", "last_payment_error": None, "next_action": None,
-                  "cancellation_reason": None, "_refunded": 0}
-        self.intents[ident] = intent
+        amount, method = positive(p, "amount"), p.get("payment_method")
+        if method is not None and method not in PAYMENT_METHODS:
+            raise _no_such_method(method)
+        capture_method = p.get("capture_method", "automatic")
+        if capture_method not in ("automatic", "automatic_async", "manual"):
+            raise invalid("Invalid capture_method: must be one of automatic, automatic_async, or manual",
+                          "capture_method")
+        if p.get("confirm") == "true" and method is None:
+            raise _missing_method()
+        intent = self.new_intent(amount, p.get("currency", ""), capture_method, p.get("metadata", {}), method)
+        automatic = p.get("automatic_payment_methods")
+        if isinstance(automatic, dict):
+            intent["automatic_payment_methods"] = {"enabled": automatic.get("enabled") == "true"}
+        intent["receipt_email"] = p.get("receipt_email")
         if p.get("confirm") == "true":
-            self._confirm(intent, p)
+            self._confirm(intent)
         return self._shown(intent, p)
 
-    def _confirm(self, intent: dict[str, Any], p: dict[str, Any]) -> None:
+    def new_intent(self, amount: int, currency: str, capture_method: str, metadata: dict[str, Any],
+                   payment_method: str | None = None, session: str | None = None) -> dict[str, Any]:
+        """A PaymentIntent not confirmed yet: awaiting a payment method, or its confirmation."""
+        ident = "pi_" + secrets.token_hex(12)
+        intent = {"id": ident, "object": "payment_intent", "amount": amount, "currency": currency,
+                  "amount_capturable": 0, "amount_received": 0, "capture_method": capture_method,
+                  "client_secret": f"{ident}_secret_{secrets.token_hex(8)}", "payment_method": payment_method,
+                  "metadata": metadata, "last_payment_error": None, "next_action": None,
+                  "status": "requires_confirmation" if payment_method else "requires_payment_method",
+                  "automatic_payment_methods": None, "receipt_email": None, "cancellation_reason": None,
+                  "_refunded": 0, "_session": session}
+        self.intents[ident] = intent
+        return intent
+
+    def _confirm_intent(self, ident: str, p: dict[str, Any]) -> dict[str, Any]:
+        intent = self._intent(ident)
+        if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+            raise _unexpected_state(intent, "confirm")
+        method = p.get("payment_method", intent["payment_method"])
+        if method is None:
+            raise _missing_method()
+        if method not in PAYMENT_METHODS:
+            raise _no_such_method(method)
+        intent.update(payment_method=method, last_payment_error=None)
+        self._confirm(intent)
+        return self._shown(intent, p)
+
+    def _confirm(self, intent: dict[str, Any]) -> None:
         _brand, _last4, code, decline_code = PAYMENT_METHODS[intent["payment_method"]]
         if code:
             error = {"type": "card_error", "code": code, "decline_code": decline_code,
@@ -139,10 +215,15 @@ class FakeStripe:
                                 payment_method=error["payment_method"], payment_intent=self._shown(intent, {}))
         if intent["payment_method"] == "pm_card_authenticationRequired":
             intent.update(status="requires_action", next_action={"type": "use_stripe_sdk"})
-        elif intent["capture_method"] == "manual":
-            intent.update(status="requires_capture", amount_capturable=intent["amount"])
         else:
-            intent.update(status="succeeded", amount_received=intent["amount"])
+            self.authorized(intent)
+
+    def authorized(self, intent: dict[str, Any]) -> None:
+        """The card accepted the charge: held (manual capture) or taken."""
+        if intent["capture_method"] == "manual":
+            intent.update(status="requires_capture", amount_capturable=intent["amount"], next_action=None)
+        else:
+            intent.update(status="succeeded", amount_received=intent["amount"], next_action=None)
 
     def _retrieve_intent(self, ident: str, p: dict[str, Any]) -> dict[str, Any]:
         return self._shown(self._intent(ident), p)
@@ -151,20 +232,26 @@ class FakeStripe:
         intent = self._intent(ident)
         if intent["status"] != "requires_capture":
             raise _unexpected_state(intent, "capture")
-        amount = _positive(p, "amount_to_capture") if "amount_to_capture" in p else intent["amount_capturable"]
+        amount = positive(p, "amount_to_capture") if "amount_to_capture" in p else intent["amount_capturable"]
         if amount > intent["amount_capturable"]:
-            raise StripeRefusal(400, "invalid_request_error", "The amount to capture is more than what "
-                                "can be captured.", code="amount_too_large", param="amount_to_capture")
+            raise invalid("The amount to capture is more than what can be captured.", "amount_to_capture",
+                          code="amount_too_large")
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
         return self._shown(intent, p)
 
     def _cancel(self, ident: str, p: dict[str, Any]) -> dict[str, Any]:
         intent = self._intent(ident)
-        if intent["status"] not in ("requires_payment_method", "requires_capture", "requires_confirmation",
-                                    "requires_action", "processing"):
+        if intent["_session"] and self.sessions[intent["_session"]]["status"] == "open":
+            raise invalid("You cannot cancel this PaymentIntent because it belongs to an open Checkout "
+                          "Session. Expire the Checkout Session instead.",
+                          code="payment_intent_unexpected_state")
+        if intent["status"] not in _CANCELABLE:
             raise _unexpected_state(intent, "cancel")
-        intent.update(status="canceled", amount_capturable=0, cancellation_reason=p.get("cancellation_reason"))
+        self.cancel(intent, p.get("cancellation_reason"))
         return self._shown(intent, p)
+
+    def cancel(self, intent: dict[str, Any], reason: str | None) -> None:
+        intent.update(status="canceled", amount_capturable=0, cancellation_reason=reason, next_action=None)
 
     # --- Refunds ----------------------------------------------------------------------------------
 
@@ -174,12 +261,12 @@ class FakeStripe:
             raise _unexpected_state(intent, "refund")
         left = intent["amount_received"] - intent["_refunded"]
         if left == 0:
-            raise StripeRefusal(400, "invalid_request_error", f"Charge for {intent['id']} has already "
-                                "been refunded.", code="charge_already_refunded")
-        amount = _positive(p, "amount") if "amount" in p else left
+            raise invalid(f"Charge for {intent['id']} has already been refunded.",
+                          code="charge_already_refunded")
+        amount = positive(p, "amount") if "amount" in p else left
         if amount > left:  # Stripe's wording; it names no code for this refusal
-            raise StripeRefusal(400, "invalid_request_error", f"Refund amount ({amount}) is greater than "
-                                f"unrefunded amount on charge ({left})", param="amount")
+            raise invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                          "amount")
         intent["_refunded"] += amount
         refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount,
                   "currency": intent["currency"], "payment_intent": intent["id"], "status": "succeeded",
@@ -206,36 +293,25 @@ class FakeStripe:
         return {"id": method, "object": "payment_method", "type": "card",
                 "card": {"brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034}}
 
-    def _shown(self, intent: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    def _shown(self, intent: dict[str, Any], p: dict[str, Any], expand: str = "") -> dict[str, Any]:
+        """The intent as the API shows it; `expand` is the path to it when it is itself expanded
+        (a session's `payment_intent.payment_method`)."""
         shown = {k: v for k, v in intent.items() if not k.startswith("_")}
-        if "payment_method" in p.get("expand", []):
+        if f"{expand}payment_method" in p.get("expand", []) and intent["payment_method"]:
             shown["payment_method"] = self._method(intent["payment_method"])
         return shown
 
 
 def _unexpected_state(intent: dict[str, Any], action: str) -> StripeRefusal:
-    return StripeRefusal(400, "invalid_request_error", f"This PaymentIntent could not be {action}ed because "
-                         f"it has a status of {intent['status']}.", code="payment_intent_unexpected_state")
+    verb = {"confirm": "confirmed", "cancel": "canceled", "capture": "captured", "refund": "refunded"}[action]
+    return invalid(f"This PaymentIntent could not be {verb} because it has a status of {intent['status']}.",
+                   code="payment_intent_unexpected_state")
 
 
-def _positive(p: dict[str, Any], name: str) -> int:
-    value = p.get(name, "")
-    if not (isinstance(value, str) and value.isdigit() and int(value) > 0):
-        raise StripeRefusal(400, "invalid_request_error", "Invalid positive integer",
-                            code="parameter_invalid_integer", param=name)
-    return int(value)
+def _no_such_method(method: object) -> StripeRefusal:
+    return invalid(f"No such PaymentMethod: '{method}'", "payment_method", code="resource_missing")
 
 
-def _params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Stripe's form encoding (`metadata[k]=v`, `expand[0]=x`) as nested values."""
-    params: dict[str, Any] = {}
-    for name, value in pairs:
-        if "[" in name:
-            outer, inner = name.rstrip("]").split("[", 1)
-            if inner.isdigit() or inner == "":
-                params.setdefault(outer, []).append(value)
-            else:
-                params.setdefault(outer, {})[inner] = value
-        else:
-            params[name] = value
-    return params
+def _missing_method() -> StripeRefusal:
+    return invalid("You cannot confirm this PaymentIntent because it's missing a payment method.",
+                   "payment_method", code="payment_intent_unexpected_state")

@@ -552,7 +552,7 @@ async def test_every_route_is_declared_in_openapi_with_its_error_answers(client)
     spec = (await client.get("/openapi.json")).json()
 
     declared = {(path, method): set(op["responses"]) for path, ops in spec["paths"].items()
-                if path.startswith(BASE) for method, op in ops.items()}
+                if path.startswith(f"{BASE}/") for method, op in ops.items()}
 
     expected = {
         (f"{BASE}/configurations/", "get"): {"200", "401"},

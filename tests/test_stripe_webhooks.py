@@ -301,7 +301,7 @@ async def test_seed_001s_address_runs_the_same_handler(http, db, shop, fake):
     assert bad.status_code == 400 and set(bad.json()) == {"detail"}
 
 
-async def test_checkout_session_completed_is_acknowledged_and_ignored_for_now(http, db):
+async def test_a_completed_checkout_session_of_no_payment_of_ours_is_acknowledged_and_ignored(http, db):
     event = {"id": "evt_cs", "type": "checkout.session.completed",
              "data": {"object": {"id": "cs_test_1", "object": "checkout.session"}}}
     before = await state(db)

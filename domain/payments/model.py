@@ -248,7 +248,7 @@ class Payment:
         return OpenRequest(amount=attempt.amount, idempotency_key=attempt.idempotency_key, kind=self.checkout,
                            capture_method=self.capture_method, metadata=self._tags(metadata), lines=lines,
                            return_url=return_url, cancel_url=cancel_url, expires_at=expires_at,
-                           customer_email=customer_email)
+                           customer_email=customer_email, opened_at=attempt.created_at)
 
     def _tags(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         # Ours last: a client's tag can't redirect the provider's news to another payment or order.

@@ -108,7 +108,7 @@ class OpenRequest:
     provider's webhooks tell how it ended. `lines`, when given, add up to `amount` (pages show
     them); `return_url` is where EMBEDDED and HOSTED pages send the customer afterwards (HOSTED
     also `cancel_url`); `expires_at` bounds how long the page takes payment (the order's
-    reservation), rounded up to what the provider allows.
+    reservation), moved into what the provider allows.
     """
 
     amount: Money
@@ -121,6 +121,9 @@ class OpenRequest:
     cancel_url: str | None = None
     expires_at: datetime | None = None
     customer_email: str | None = None
+    # When the attempt was recorded: a provider that bounds `expires_at` by its own "now" bounds it
+    # from this instead, so a retry with the same idempotency key sends the same parameters.
+    opened_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _positive(self.amount)

@@ -12,11 +12,21 @@ tolerance (300 s, Stripe's default), so a captured delivery can't be replayed la
     charge.refunded                reconcile: the charge says little about which of our refunds
                                    it is (or whether we saw the capture), so the payment's open
                                    attempts are asked about through the adapter (`fetch`)
+    checkout.session.completed     payment_status `paid`: an open authorize attempt succeeded for
+                                   the session's amount_total; `unpaid` (a delayed method, or
+                                   an authorization Stripe doesn't call paid): reconcile, the
+                                   adapter reads the session's PaymentIntent
+    checkout.session.async_payment_succeeded, .async_payment_failed
+                                   reconcile, likewise
+    checkout.session.expired       an open authorize attempt is declined ("expired"), an open
+                                   void attempt succeeded (nothing is held)
     any other type                 `handled` is False: acknowledged and stored as ignored
 
 The outcomes are wire.py's readings of the PaymentIntent, the same ones the adapter gives for
-its calls' answers. Which payment: the intent's id, and the order and payment our authorize
-request put in its metadata (Stripe copies a PaymentIntent's metadata to its charges).
+its calls' answers. Which payment: the intent's id (a session's id for session events: the
+reference of a payment opened as a Checkout Session), and the order and payment our request put
+in its metadata (Stripe copies a PaymentIntent's metadata to its charges; `open` gives a session
+and its PaymentIntent the same metadata).
 """
 from __future__ import annotations
 
@@ -27,10 +37,11 @@ from typing import Any
 import stripe
 
 from domain.errors import ValidationError
+from domain.payments.provider import Outcome
 from domain.payments.provider_events import PaymentNews
 from domain.payments.status import AttemptKind
 
-from providers.stripe import wire
+from providers.stripe import checkout, wire
 
 TOLERANCE_S = 300
 _INTENT_EVENTS = {
@@ -40,8 +51,10 @@ _INTENT_EVENTS = {
 }
 _READERS = {AttemptKind.AUTHORIZE: wire.authorization_outcome, AttemptKind.CAPTURE: wire.capture_outcome,
             AttemptKind.VOID: wire.void_outcome}
-RECONCILED = frozenset({"charge.refunded"})
-HANDLED = frozenset(_INTENT_EVENTS) | RECONCILED
+_SESSION_EVENTS = frozenset({"checkout.session.completed", "checkout.session.expired"})
+RECONCILED = frozenset({"charge.refunded", "checkout.session.async_payment_succeeded",
+                        "checkout.session.async_payment_failed"})
+HANDLED = frozenset(_INTENT_EVENTS) | _SESSION_EVENTS | RECONCILED
 
 
 class SignatureError(Exception):
@@ -90,7 +103,20 @@ def payment_news(event: Mapping[str, Any]) -> PaymentNews:
                 payment_uuid=metadata.get("payment_uuid") if isinstance(metadata.get("payment_uuid"), str) else None)
     if kind in RECONCILED:
         return PaymentNews(**news, reconcile=True)
+    if kind in _SESSION_EVENTS:
+        outcomes = _session_outcomes(obj, kind)
+        return PaymentNews(**news, outcomes=outcomes) if outcomes else PaymentNews(**news, reconcile=True)
     return PaymentNews(**news, outcomes={k: _READERS[k](obj) for k in _INTENT_EVENTS[kind]})
+
+
+def _session_outcomes(session: Mapping[str, Any], kind: str) -> dict[AttemptKind, Outcome]:
+    """What a session event settles by itself, read as the adapter reads the session; empty when
+    only its PaymentIntent can tell (the adapter's `fetch` reads it)."""
+    if kind == "checkout.session.expired":
+        return {AttemptKind.AUTHORIZE: checkout.session_outcome(session),
+                AttemptKind.VOID: checkout.void_outcome(session)}
+    paid = checkout.paid_outcome(session)
+    return {AttemptKind.AUTHORIZE: paid} if paid is not None else {}
 
 
 def _object(event: Mapping[str, Any]) -> Any:

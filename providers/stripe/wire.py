@@ -16,8 +16,14 @@ Outcomes mirror providers/dummy.py, which is what domain/payments/model.py expec
     requires_action             RequiresAction(client_secret)
     processing                  Pending
     requires_confirmation       Pending
-    requires_payment_method     Declined(last_payment_error's decline_code or code)
+    requires_payment_method     Declined(last_payment_error's decline_code or code); without an
+                                error, opened for Stripe.js and awaiting the customer:
+                                RequiresAction(client_secret, "elements")
     canceled                    Declined("canceled")            void: Succeeded(amount)
+
+A declined PaymentIntent that the customer completes in the page (Elements) stays open at Stripe
+for another try; whether ours stays open too is the domain's to decide, so it is read as Declined
+like any other decline.
 """
 from __future__ import annotations
 
@@ -35,6 +41,8 @@ _BRANDS = {b.value: b for b in Brand}
 _BRANDS.update({"american_express": Brand.AMEX, "diners_club": Brand.DINERS})
 
 Wire = Mapping[str, Any]  # a Stripe object as the SDK hands it over (a dict subclass)
+# RequiresAction.next_action for a payment the customer completes in Stripe.js's Payment Element.
+ELEMENTS = "elements"
 
 
 def stripe_amount(money: Money) -> tuple[int, str]:
@@ -84,6 +92,8 @@ def authorization_outcome(intent: Wire) -> Outcome:
     if status == "canceled":
         return Declined(ref, amount, "canceled", "The payment was canceled.", card)
     error = intent.get("last_payment_error") or {}
+    if status == "requires_payment_method" and not error:
+        return RequiresAction(ref, amount, str(intent.get("client_secret")), ELEMENTS, card=card)
     code = error.get("decline_code") or error.get("code") or "requires_payment_method"
     return Declined(ref, amount, str(code), str(error.get("message") or "The payment was declined."), card)
 

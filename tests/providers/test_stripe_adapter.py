@@ -4,16 +4,9 @@ lacks or gets wrong (idempotency keys, Stripe's refund and capture rules, declin
 confirmation, outages)."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import uuid4
 
-import httpx
 import pytest
 
 from domain.errors import ConflictError, ProviderUnavailableError
@@ -23,16 +16,14 @@ from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, Captur
 from domain.cards import Brand, CardInput
 from paygate.providers import build_providers
 from paygate.settings import Settings
-from providers.stripe import API_VERSION, RetryPolicy, StripeProvider
+from providers.stripe import API_VERSION, StripeProvider
 from providers.stripe.wire import money_of, stripe_amount
-from tests.conftest import start_server, stop_server
-from tests.fake_stripe import FakeStripe
+from tests.providers.conftest import free_port, provider_at
 
 # stripe 16.1.0's HTTPXClient posts bytes as `data=`, which httpx 0.28 deprecates: the SDK's, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 MANUAL, AUTOMATIC = CaptureMethod.MANUAL, CaptureMethod.AUTOMATIC
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def usd(minor: int) -> Money:
@@ -43,84 +34,10 @@ def key() -> str:
     return f"pay-{uuid4()}-1"
 
 
-class Sleeps(list):
-    """The retry policy's sleeps, recorded instead of slept."""
-
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def provider_at(base: str, sleeps: Sleeps | None = None, api_key: str = "sk_test_paygate") -> StripeProvider:
-    return StripeProvider(api_key, api_base=base, retry=RetryPolicy(sleep=sleeps if sleeps is not None else Sleeps()))
-
-
 async def authorize(stripe: StripeProvider, method: str = "pm_card_visa", amount: Money = usd(100_00),
                     capture: CaptureMethod = AUTOMATIC, idempotency_key: str | None = None):
     return await stripe.authorize(AuthorizeRequest(amount, idempotency_key or key(), capture,
                                                    payment_method=method, metadata={"order_id": "7"}))
-
-
-# --- servers ------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def localstripe_url():
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "localstripe_server.py"), str(port)],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    try:
-        while True:  # localstripe's JS shim: served once it is up, with no side effects
-            try:
-                if httpx.get(f"{url}/js.stripe.com/v3/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"localstripe did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-@pytest.fixture
-async def localstripe(localstripe_url) -> StripeProvider:
-    async with httpx.AsyncClient() as http:
-        (await http.delete(f"{localstripe_url}/_config/data")).raise_for_status()
-    return provider_at(localstripe_url)
-
-
-@pytest.fixture(scope="session")
-async def fake_server():
-    fake = FakeStripe()
-    server, task, url = await start_server(fake.app)
-    yield fake, url
-    await stop_server(server, task)
-
-
-@pytest.fixture
-def fake(fake_server) -> FakeStripe:
-    fake_server[0].reset()
-    return fake_server[0]
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def stripe(fake_server, fake, sleeps) -> StripeProvider:
-    return provider_at(fake_server[1], sleeps)
 
 
 # --- against localstripe --------------------------------------------------------------------------
@@ -318,7 +235,7 @@ async def test_an_outage_becomes_provider_unavailable_and_the_same_key_settles_i
 
 
 async def test_a_refused_connection_is_retried_then_becomes_provider_unavailable(sleeps):
-    nobody = provider_at(f"http://127.0.0.1:{_free_port()}", sleeps)
+    nobody = provider_at(f"http://127.0.0.1:{free_port()}", sleeps)
 
     with pytest.raises(ProviderUnavailableError):
         await authorize(nobody)
