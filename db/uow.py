@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Self
 
 from db.audit import SqlAuditTrail
+from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
@@ -48,6 +49,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(session)
         self.refund_requests = SqlRefundRequests(session, sqlite)
         self.webhook_events = SqlWebhookEvents(session, sqlite)
+        self.customers = SqlCustomers(session, sqlite)
+        self.subscriptions = SqlSubscriptions(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -17,6 +17,7 @@ from domain.orders.model import Address, Order
 from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
+    from domain.billing.model import Customer, Subscription
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
 
@@ -80,6 +81,11 @@ class PaymentRepository(Protocol):
 
     async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]: ...
 
+    async def abandoned(self, providers: Sequence[str], direct_before: datetime, limit: int) -> list[int]:
+        """Payments waiting for the customer (requires_action) whose order is expired or canceled,
+        or which pay no order and were created before `direct_before`."""
+        ...
+
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
                                   providers: Sequence[str]) -> list[int]:
         """Payments (of these providers) with an attempt open and untouched since `older_than`;
@@ -113,6 +119,49 @@ class AuditTrail(Protocol):
                      before: dict | None, after: dict | None, at: datetime) -> None: ...
 
 
+class CustomerRepository(Protocol):
+    """Billing customers (domain/billing)."""
+
+    async def add(self, customer: Customer) -> Customer: ...
+
+    async def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None: ...
+
+    async def get_by_ref(self, provider: str, provider_ref: str) -> Customer | None: ...
+
+    async def unsent(self, user_id: int) -> list[Customer]:
+        """The user's customers the provider hasn't confirmed (no provider_ref yet)."""
+        ...
+
+    async def save(self, customer: Customer) -> None: ...
+
+    async def forget_unsent(self, customer_id: int) -> None:
+        """Remove the customer if the provider never confirmed it (it refused to create it)."""
+        ...
+
+
+class SubscriptionRepository(Protocol):
+    """Billing subscriptions (domain/billing)."""
+
+    async def add(self, subscription: Subscription) -> Subscription: ...
+
+    async def get(self, subscription_id: int, *, for_update: bool = False) -> Subscription | None: ...
+
+    async def get_by_ref(self, provider: str, provider_ref: str, *,
+                         for_update: bool = False) -> Subscription | None: ...
+
+    async def get_by_uuid(self, uuid: UUID, *, for_update: bool = False) -> Subscription | None: ...
+
+    async def unsent(self, customer_id: int) -> list[Subscription]:
+        """The customer's subscriptions the provider hasn't confirmed (no provider_ref yet)."""
+        ...
+
+    async def save(self, subscription: Subscription) -> None: ...
+
+    async def forget_unsent(self, subscription_id: int) -> None:
+        """Remove the subscription if the provider never confirmed it (it refused to create it)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     products: ProductRepository
     carts: CartRepository
@@ -124,6 +173,8 @@ class UnitOfWork(Protocol):
     ledger: Ledger
     refund_requests: RefundRequestRepository
     webhook_events: WebhookEventRepository
+    customers: CustomerRepository
+    subscriptions: SubscriptionRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -21,7 +21,7 @@ from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
-from paygate.providers import build_policy, build_providers
+from paygate.providers import build_billing, build_policy, build_providers, close_clients
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
 from paygate.worker import Services as WorkerServices
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
-    services = {"providers": build_providers(settings), "policy": build_policy(settings), "events": events}
+    services = {"providers": build_providers(settings), "policy": build_policy(settings), "events": events,
+                "billing": build_billing(settings)}
     graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
                           services=services)
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             stop_jobs.set()
             await jobs
         await events.close()
+        await close_clients(*services["providers"].values(), services["billing"])
         if owns_db:
             await db.dispose()
 

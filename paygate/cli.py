@@ -60,6 +60,7 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from db.engine import Database
     from paygate.logs import configure_logging
+    from paygate.providers import close_clients
     from paygate.worker import Services, run_forever, run_once
 
     configure_logging()
@@ -71,6 +72,7 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
         else:
             await run_forever(db, services, interval_s)
     finally:
+        await close_clients(*services.providers.values())
         await db.dispose()
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.billing.provider import BillingProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
 from providers.online import OnlineGateway
 from providers.stripe import StripeProvider
+from providers.stripe.billing import StripeBilling
 
 
 def build_providers(settings: Settings) -> Providers:
@@ -26,5 +28,20 @@ def build_providers(settings: Settings) -> Providers:
     return Providers(offered)
 
 
+def build_billing(settings: Settings) -> BillingProvider | None:
+    """Customers and subscriptions (Stripe Billing): offered when Stripe is."""
+    if not settings.stripe_api_key:
+        return None
+    return StripeBilling(settings.stripe_api_key, api_base=settings.stripe_api_base)
+
+
 def build_policy(settings: Settings) -> Policy:
     return Policy(fee_bps=settings.platform_fee_bps, hold_period=timedelta(days=settings.hold_days))
+
+
+async def close_clients(*offered: object) -> None:
+    """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
+    for provider in offered:
+        close = getattr(provider, "close", None)
+        if close is not None:
+            await close()

@@ -60,6 +60,7 @@ class Services:
     policy: Any     # domain.payments.consequences.Policy
     settings: Any   # paygate.settings.Settings
     events: Any
+    billing: Any = None  # domain.billing.provider.BillingProvider, None when Stripe isn't configured
 
     def uow(self, request: Request) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db, request.headers.get("x-request-id"), self.events)
@@ -69,7 +70,7 @@ def services(request: Request) -> Services:
     state = request.app.state
     s = state.services
     return Services(db=state.db, providers=s["providers"], policy=s["policy"], settings=state.settings,
-                    events=s.get("events"))
+                    events=s.get("events"), billing=s.get("billing"))
 
 
 def caller(request: Request, *roles: Role) -> Actor:

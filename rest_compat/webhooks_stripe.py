@@ -9,8 +9,13 @@ a timestamp too old, the answer is 400 and nothing is read or written.
 
     payment_intent.succeeded, .payment_failed, .canceled   settle the payment's open attempt
     charge.refunded                                        reconcile the payment through Stripe
-    anything else (seed 001's checkout.session.completed   stored as ignored, 200: Checkout
-      among them, until Checkout Sessions land)            Sessions are not served yet
+    customer.subscription.created, .updated, .deleted      apply the subscription's state, never
+                                                           backwards (domain/billing/news.py)
+    checkout.session.completed (paid), .expired            settle the page's payment; an expired
+                                                           page releases its order's stock
+    checkout.session.completed (unpaid),                   reconcile the payment through Stripe
+      .async_payment_succeeded, .async_payment_failed
+    anything else                                          stored as ignored, 200
 
 Every event is stored by its id before it is acted on (domain/payments/provider_events.py): a
 redelivery is answered 200 and changes nothing. Answers:
@@ -31,6 +36,8 @@ from domain.clock import utc_now
 from domain.errors import PaymentsError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
 from domain.payments.provider_events import record_payment_news
+from domain.billing.news import record_subscription_news
+from providers.stripe import billing_webhooks as stripe_billing_webhooks
 from providers.stripe import webhooks as stripe_webhooks
 from rest_compat.http import RestError, Shape, endpoint, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema
@@ -50,6 +57,9 @@ async def handle(request: Request) -> JSONResponse:
                                                svc.settings.stripe_webhook_secret)
     except stripe_webhooks.SignatureError as exc:
         raise RestError(400, str(exc)) from None
+    if stripe_billing_webhooks.handled(event):  # subscriptions: domain/billing/news.py
+        return _answer(await record_subscription_news(stripe_billing_webhooks.subscription_news(event),
+                                                      svc.uow(request)))
     if not stripe_webhooks.handled(event):
         ignored = WebhookEvent(provider="stripe", event_id=event["id"], event_type=event["type"],
                                object_ref=stripe_webhooks.object_ref(event), received_at=utc_now())

@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.payment_tables  # noqa: F401  (registers every table on SQLModel.metadata)
+import db.billing_tables  # noqa: F401
 import db.tables  # noqa: F401
 from db.engine import make_engine
 

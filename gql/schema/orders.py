@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -18,6 +18,9 @@ from gql.schema.errors import (Conflict, InsufficientStock, NotAllowed, NotFound
                                expected_error)
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
+
+if TYPE_CHECKING:  # resolved lazily: gql/schema/payments.py imports this module
+    from gql.schema.payments import Payment
 
 OrderStatus = strawberry.enum(Enum("OrderStatus", {s.name: s.value for s in DomainOrderStatus}))
 

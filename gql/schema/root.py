@@ -7,6 +7,7 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
+from gql.schema import billing
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema import orders, payment_mutations
 from gql.schema import payment_queries
@@ -64,6 +65,9 @@ class Query:
                                        description="The ways to pay offered to the caller, with public configuration.")
     audit_log = strawberry.field(resolver=payment_queries.resolve_audit_log,
                                  description="Every recorded change, newest first. Staff only.")
+    billing_subscriptions = strawberry.field(
+        resolver=billing.resolve_billing_subscriptions,
+        description="Billing subscriptions, newest first: the caller's own; all for staff.")
 
 
 @strawberry.type
@@ -89,6 +93,9 @@ class Mutation:
     refund_request = strawberry.mutation(resolver=payment_mutations.refund_request)
     refund_request_approve = strawberry.mutation(resolver=payment_mutations.refund_request_approve)
     refund_request_reject = strawberry.mutation(resolver=payment_mutations.refund_request_reject)
+    customer_create = strawberry.mutation(resolver=billing.customer_create)
+    billing_subscription_create = strawberry.mutation(resolver=billing.billing_subscription_create)
+    billing_subscription_cancel = strawberry.mutation(resolver=billing.billing_subscription_cancel)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -114,4 +121,5 @@ async def _order_node(context, legacy_id: int) -> orders.Order | None:
 
 NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Order": _order_node,
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
-                  "RefundRequest": payment_queries.refund_request_node}
+                  "RefundRequest": payment_queries.refund_request_node,
+                  "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node}
