@@ -190,6 +190,17 @@ class SqlPayments:
             query = query.with_for_update(of=PaymentRow, skip_locked=True)
         return list((await self.session.exec(query)).all())
 
+    async def abandoned(self, providers: Sequence[str], direct_before: datetime, limit: int) -> list[int]:
+        closed = select(OrderRow.id).where(OrderRow.status.in_(["expired", "canceled"]))
+        query = (select(PaymentRow.id)
+                 .where(PaymentRow.status == "requires_action", PaymentRow.provider.in_(list(providers)),
+                        PaymentRow.order_id.in_(closed)
+                        | (PaymentRow.order_id.is_(None) & (PaymentRow.created_at < direct_before)))
+                 .order_by(PaymentRow.id).limit(limit))
+        if not self.is_sqlite:
+            query = query.with_for_update(of=PaymentRow, skip_locked=True)
+        return list((await self.session.exec(query)).all())
+
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
                                   providers: Sequence[str]) -> list[int]:
         """Payments with an attempt open and untouched since `older_than`, claimed for reconciling.

@@ -25,7 +25,7 @@ from db.idempotency import IdempotencyStore
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
 from domain.orders.service import expire_reservations
-from domain.payments.give_back import give_back_orphaned
+from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.consequences import Policy
 from domain.payments.provider import Providers
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -87,6 +87,11 @@ async def _give_back(db: Database, services: Services, now: datetime) -> int:
                                     clock=services.clock)
 
 
+async def _void_abandoned(db: Database, services: Services, now: datetime) -> int:
+    return await void_abandoned(SqlUnitOfWork(db), services.providers, services.policy, limit=BATCH,
+                                clock=services.clock)
+
+
 async def _expire(db: Database, services: Services, now: datetime) -> int:
     return await expire_reservations(now, SqlUnitOfWork(db))
 
@@ -104,6 +109,7 @@ JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
     Job("expire-reservations", _expire),
     Job("give-back-orphaned-payments", _give_back),
+    Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
 )

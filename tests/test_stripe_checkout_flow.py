@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -14,8 +15,14 @@ from sqlmodel import select
 
 from db.payment_tables import PaymentRow
 from db.tables import AddressRow, CartItemRow, OrderRow, ProductRow
+from db.uow import SqlUnitOfWork
 from domain.ledger import EntryKind
+from domain.orders.service import expire_reservations
+from domain.payments.consequences import Policy
+from domain.payments.give_back import void_abandoned
+from domain.payments.provider import Providers
 from paygate.app import create_app
+from providers.stripe import StripeProvider
 from tests.conftest import settings_for, start_server, stop_server
 from tests.fake_stripe import FakeStripe
 from tests.graphql import gql
@@ -31,6 +38,7 @@ SEED_CLIENT_SECRET = {"clientSecret": "cs_test_a1b2_secret_c3d4"}
 SEED_STRIPE_ORDER = {"id": "cs_test_123456", "url": "https://checkout.stripe.com/c/pay/cs_test_123456"}
 SEED_INTENT = {"payment_intent_id": "pi_1234567890", "client_secret": "pi_1234567890_secret_abc123",
                "status": "requires_payment_method", "amount": 2999, "currency": "usd"}
+POLICY = Policy(fee_bps=1000, hold_period=timedelta(days=7))
 SEED_CONFIRMED = {"confirmed": True, "payment_intent_id": "pi_1234567890"}
 SEED_RETRIEVED = {"payment_intent_id": "pi_1234567890", "status": "succeeded", "amount": 2999, "currency": "usd",
                   "created": 1640995200, "metadata": {"course_id": "123"}}
@@ -405,3 +413,48 @@ async def test_graphql_checkout_for_a_provider_without_pages_is_a_validation_err
     assert answer["data"]["checkout"]["__typename"] == "ValidationError"
     async with db.read_sessions() as session:
         assert (await session.exec(select(OrderRow))).all() == []
+
+
+# --- abandoned pages --------------------------------------------------------------------------
+
+def worker_stripe(fake_stripe) -> Providers:
+    return Providers([StripeProvider("sk_test_paygate", api_base=fake_stripe[1])])
+
+
+async def test_an_element_left_open_on_an_expired_order_is_canceled_at_stripe_by_the_worker(
+        http, db, shop, fake, fake_stripe):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await gql(http, CHECKOUT, {"kind": "ELEMENTS"}, token=shop.token(CUSTOMER))
+    (intent_id,) = fake.intents
+    later = datetime.now(UTC) + timedelta(minutes=31)
+
+    expired = await expire_reservations(later, SqlUnitOfWork(db))
+    voided = await void_abandoned(SqlUnitOfWork(db), worker_stripe(fake_stripe), POLICY, limit=10,
+                                  clock=lambda: later)
+    again = await void_abandoned(SqlUnitOfWork(db), worker_stripe(fake_stripe), POLICY, limit=10,
+                                 clock=lambda: later)
+
+    assert (expired, voided, again) == (1, 1, 0)
+    assert fake.intents[intent_id]["status"] == "canceled"
+    assert (await payment_of(db, intent_id)).status == "canceled"
+
+
+async def test_a_direct_payment_intent_nobody_paid_for_a_day_is_canceled_and_a_fresh_one_is_kept(
+        http, db, shop, fake, fake_stripe):
+    old = (await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                           json={"amount": 5, "currency": "usd"})).json()["payment_intent_id"]
+    tomorrow = datetime.now(UTC) + timedelta(hours=25)
+    fresh = (await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop),
+                             json={"amount": 6, "currency": "usd"})).json()["payment_intent_id"]
+    async with db.write_sessions() as session, session.begin():  # the fresh one was opened "tomorrow"
+        row = (await session.exec(select(PaymentRow).where(PaymentRow.provider_ref == fresh))).one()
+        row.created_at = tomorrow
+        session.add(row)
+
+    voided = await void_abandoned(SqlUnitOfWork(db), worker_stripe(fake_stripe), POLICY, limit=10,
+                                  clock=lambda: tomorrow)
+
+    assert voided == 1
+    assert fake.intents[old]["status"] == "canceled" and fake.intents[fresh]["status"] == "requires_payment_method"
+    assert (await payment_of(db, old)).status == "canceled"
+    assert (await payment_of(db, fresh)).status == "requires_action"

@@ -5,10 +5,18 @@ canceled while its provider was still deciding; when the provider then says yes,
 for goods we won't deliver. This job voids such an authorization or refunds such a capture,
 through the same two-phase use cases as everything else, so the ledger records both the
 capture and its refund.
+
+Payments still waiting for the customer at the provider (a 3-D Secure challenge, a Stripe.js
+element, a Checkout page) when their order closed, or direct payments nobody completed within
+ABANDONED_AFTER, are voided there too (`void_abandoned`): otherwise the customer could still pay
+for a closed order, and the worker would ask the provider about them forever.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from domain.clock import Clock, utc_now
+from domain.errors import PaymentsError
 from domain.orders.model import OrderStatus
 from domain.payments.consequences import Policy
 from domain.payments.provider import Capability, Providers
@@ -18,6 +26,7 @@ from domain.ports import UnitOfWork
 
 CLOSED = (OrderStatus.EXPIRED, OrderStatus.CANCELED)
 REASON = "order closed before its payment completed"
+ABANDONED_AFTER = timedelta(hours=24)  # a direct payment's page or element left unpaid; Checkout's longest
 
 
 async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Policy, *, limit: int,
@@ -54,3 +63,31 @@ async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Poli
         await settle(payment.id, attempt.seq, outcome, None, uow, policy, clock)
         given += 1
     return given
+
+
+async def void_abandoned(uow: UnitOfWork, providers: Providers, policy: Policy, *, limit: int,
+                         clock: Clock = utc_now) -> int:
+    """Void payments waiting for the customer whose order closed, or which pay no order and were
+    opened more than ABANDONED_AFTER ago."""
+    async with uow:
+        able = providers.supporting(Capability.VOID)
+        candidates = await uow.payments.abandoned(able, clock() - ABANDONED_AFTER, limit)
+    voided = 0
+    for payment_id in candidates:
+        async with uow:
+            payment = await uow.payments.get(payment_id, for_update=True)
+            if payment.status is not PaymentStatus.REQUIRES_ACTION:
+                continue  # paid or ended meanwhile
+            now = clock()
+            try:
+                attempt = payment.start_void(now=now)
+            except PaymentsError:
+                continue  # a void already in flight: reconciliation settles it
+            await uow.payments.save(payment)
+            await uow.audit.record(None, "payment.void_abandoned", "payment", payment.uuid, None,
+                                   {"attempt": attempt.kind.value}, now)
+            await uow.commit()
+        outcome = await ask_provider(providers[payment.provider].void(payment.void_request(attempt)))
+        await settle(payment.id, attempt.seq, outcome, None, uow, policy, clock)
+        voided += 1
+    return voided
