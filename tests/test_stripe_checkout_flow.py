@@ -458,3 +458,54 @@ async def test_a_direct_payment_intent_nobody_paid_for_a_day_is_canceled_and_a_f
     assert fake.intents[old]["status"] == "canceled" and fake.intents[fresh]["status"] == "requires_payment_method"
     assert (await payment_of(db, old)).status == "canceled"
     assert (await payment_of(db, fresh)).status == "requires_action"
+
+
+async def test_a_page_whose_opening_got_no_answer_is_503_and_retry_opens_it_with_the_same_key(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    fake.fail_next(3)  # every try of the adapter's retry loop
+
+    lost = await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    order = await only_order(db)
+    retried = await http.get(f"{SEED_000}/checkout_session/retry/{order.uuid}/", headers=bearer(shop))
+
+    assert lost.status_code == 503 and set(lost.json()) == {"error"}
+    assert order.status == "pending_payment"
+    assert retried.status_code == 200, retried.text
+    (session,) = fake.sessions.values()
+    assert retried.json() == {"clientSecret": session["client_secret"]}
+    async with db.read_sessions() as s:
+        (payment,) = (await s.exec(select(PaymentRow))).all()
+    assert payment.provider_ref == session["id"] and payment.status == "requires_action"
+    keys = {key for method, path, key, _ in fake.requests if path == "/v1/checkout/sessions"}
+    assert len(keys) == 1  # one attempt, one key, however many times it was sent
+
+
+REFUND = """
+mutation($payment: ID!, $amount: MinorUnits) {
+  refund(input: {paymentId: $payment, amount: $amount, reason: "damaged"}) {
+    __typename
+    ... on Refund { amount { amount } status }
+    ... on Error { code message }
+  }
+}"""
+
+
+async def test_staff_refund_part_of_an_embedded_checkout_payment_through_stripe_and_the_ledger(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 2})
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    completed = fake.complete_session(session_id(fake))
+    await deliver(http, fake.event(completed, "checkout.session.completed"), f"{SEED_000}/stripe_webhook/")
+    payment = await payment_of(db, completed["id"])
+    payment_gid = (await gql(http, "{ payments(first: 1) { edges { node { id } } } }",
+                             token=shop.token("staff@example.com")))["data"]["payments"]["edges"][0]["node"]["id"]
+
+    answer = await gql(http, REFUND, {"payment": payment_gid, "amount": 100}, token=shop.token("staff@example.com"))
+    too_much = await gql(http, REFUND, {"payment": payment_gid, "amount": payment.captured_minor},
+                         token=shop.token("staff@example.com"))
+
+    assert answer["data"]["refund"] == {"__typename": "Refund", "amount": {"amount": 100}, "status": "SUCCEEDED"}
+    assert too_much["data"]["refund"]["__typename"] == "RefundExceedsCaptured"
+    (refund,) = fake.refunds.values()
+    assert refund["payment_intent"] == completed["payment_intent"] and refund["amount"] == 100
+    assert await entry_kinds(db) == [EntryKind.CAPTURE, EntryKind.REFUND]
+    assert (await only_order(db)).status == "partially_refunded"

@@ -85,17 +85,27 @@ class ResumePayment:
 
 async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
                          clock: Clock = utc_now) -> Payment:
-    """The order's page again. The open payment is asked about first: still taking payment, it is
-    answered as it is (the same page); paid meanwhile, a ConflictError; ended unpaid, a new
-    payment is opened while the order still waits for one."""
+    """The order's page again. The open payment is asked about first (or, when the answer to its
+    opening was lost, opened again with the same key): still taking payment, it is answered as it
+    is (the same page); paid meanwhile, a ConflictError; ended unpaid, a new payment is opened
+    while the order still waits for one."""
     provider = _checkout_provider(providers, cmd.provider)
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         live = [p for p in await uow.payments.for_order(order.id) if p.status not in SETTLED]
     for payment in live:
         opened = payment.in_flight(AttemptKind.AUTHORIZE)
-        if payment.checkout is cmd.kind and opened and payment.provider_ref:
-            outcome = await ask_provider(provider.fetch(payment.provider_ref))
+        if payment.checkout is cmd.kind and opened:
+            if payment.provider_ref:
+                outcome = await ask_provider(provider.fetch(payment.provider_ref))
+            else:
+                # The opening's answer was lost. Opening moves no money, so the same request with
+                # the same idempotency key is safe: the provider answers the page it made then, or
+                # makes it now. Sent otherwise (other URLs), it is refused, and a new payment follows.
+                request = payment.open_request(
+                    opened[-1], lines=_lines(order), return_url=cmd.return_url, cancel_url=cmd.cancel_url,
+                    expires_at=order.reserved_until, customer_email=cmd.actor.email, metadata={"order": order.number})
+                outcome = await ask_provider(provider.open(request))
             payment = await settle(payment.id, opened[-1].seq, outcome, cmd.actor, uow, policy, clock)
             if payment.status is PaymentStatus.REQUIRES_ACTION and isinstance(outcome, RequiresAction):
                 return payment
