@@ -509,3 +509,32 @@ async def test_staff_refund_part_of_an_embedded_checkout_payment_through_stripe_
     assert refund["payment_intent"] == completed["payment_intent"] and refund["amount"] == 100
     assert await entry_kinds(db) == [EntryKind.CAPTURE, EntryKind.REFUND]
     assert (await only_order(db)).status == "partially_refunded"
+
+
+RESUME = """
+mutation($order: ID!) {
+  checkout(input: {provider: "stripe", kind: ELEMENTS, orderId: $order}) {
+    __typename
+    ... on CheckoutSuccess { clientSecret order { id } payment { status } }
+    ... on Error { code message }
+  }
+}"""
+
+
+async def test_graphql_checkout_of_a_pending_order_resumes_its_payment_after_a_lost_answer(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    fake.fail_next(3)
+    token = shop.token(CUSTOMER)
+
+    lost = (await gql(http, CHECKOUT.replace("clientSecret", "clientSecret order { id }"), {"kind": "ELEMENTS"},
+                      token=token))["data"]["checkout"]
+    order_gid = lost["order"]["id"]
+    resumed = (await gql(http, RESUME, {"order": order_gid}, token=token))["data"]["checkout"]
+    again = (await gql(http, RESUME, {"order": order_gid}, token=token))["data"]["checkout"]
+    stranger = (await gql(http, RESUME, {"order": order_gid}, token=shop.token(OTHER)))["data"]["checkout"]
+
+    assert lost["clientSecret"] is None and lost["payment"]["status"] == "REQUIRES_PAYMENT_METHOD"
+    (intent,) = fake.intents.values()
+    assert resumed["clientSecret"] == intent["client_secret"] == again["clientSecret"]
+    assert resumed["payment"]["status"] == "REQUIRES_ACTION" and resumed["order"]["id"] == order_gid
+    assert stranger["__typename"] == "NotFound"

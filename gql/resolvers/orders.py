@@ -11,7 +11,7 @@ from domain.orders.access import OrderFilter
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import Address, Order
 from domain.orders.service import Checkout, CreateAddress, checkout, create_address
-from domain.payments.checkout import OpenPayment, open_payment
+from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
 from domain.payments.model import Payment
 from domain.payments.provider import Capability, CheckoutKind
 from domain.payments.status import PaymentStatus
@@ -57,6 +57,17 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
                            context.new_uow(), providers, policy)
         raise PaymentDeclinedError(payment.decline_code or "declined", payment.decline_message or "")
     return order, payment
+
+
+async def resume_at_provider(context, order_id: int, provider: str, kind: str, return_url: str | None,
+                             cancel_url: str | None) -> tuple[Order, Payment]:
+    actor = require_actor(context, Role.CUSTOMER)
+    providers, policy = context.services["providers"], context.services["policy"]
+    cmd = ResumePayment(actor, order_id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
+    payment = await resume_payment(cmd, context.new_uow(), providers, policy)
+    if payment.status is PaymentStatus.FAILED:
+        raise PaymentDeclinedError(payment.decline_code or "declined", payment.decline_message or "")
+    return await context.loaders.orders.load(order_id), payment
 
 
 def publishable_key(context, provider: str) -> str | None:

@@ -121,6 +121,9 @@ class CheckoutInput:
     return_url: str | None = strawberry.field(
         default=None, description="HOSTED and EMBEDDED: where the provider's page sends the customer afterwards.")
     cancel_url: str | None = None
+    order_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With a provider: this pending order's page again (after a reload, or when "
+                                  "the provider's answer was lost) instead of checking the cart out.")
 
 
 @strawberry.input
@@ -198,8 +201,15 @@ async def checkout(info: strawberry.Info, input: CheckoutInput | None = None) ->
         if input.provider is None:
             order = await order_resolvers.check_out(info.context, address_id)
             return CheckoutSuccess(order=Order.from_domain(order))
-        order, payment = await order_resolvers.check_out_at_provider(
-            info.context, address_id, input.provider, input.kind.value, input.return_url, input.cancel_url)
+        if input.order_id is not None:
+            order_id = global_id_of("Order", input.order_id)
+            if order_id is None:
+                raise NotFoundError("order", input.order_id)
+            order, payment = await order_resolvers.resume_at_provider(
+                info.context, order_id, input.provider, input.kind.value, input.return_url, input.cancel_url)
+        else:
+            order, payment = await order_resolvers.check_out_at_provider(
+                info.context, address_id, input.provider, input.kind.value, input.return_url, input.cancel_url)
     except PaymentsError as exc:
         return expected_error(exc)
     return CheckoutSuccess(order=Order.from_domain(order), payment=Payment.from_domain(payment),
