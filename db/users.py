@@ -4,11 +4,17 @@ With PAYGATE_JWT_PUBLIC_KEY set, tokens come from the host application's identit
 whose users we have never seen; orders and payments reference users by id, so the row must
 exist before the caller's first write. Inserting is idempotent (ON CONFLICT DO NOTHING) and
 each process remembers whom it has already ensured.
+
+On PostgreSQL an explicit id doesn't move the `users.id` sequence, so a user made here later
+(`paygate demo`, or any insert without an id) would be given a mirrored user's id and refused.
+A mirror that inserts therefore moves the sequence past the ids taken, under a transaction-scoped
+advisory lock so two first sightings at once can't move it back (setval isn't transactional).
 """
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
@@ -19,6 +25,9 @@ from domain.identity import Actor
 log = logging.getLogger("paygate.users")
 
 _MAX_REMEMBERED = 100_000
+_SEQUENCE_LOCK = 0x7573657273  # "users": the advisory lock key for moving the id sequence
+_PAST_TAKEN_IDS = text("SELECT setval(pg_get_serial_sequence('users', 'id'), "
+                       "GREATEST((SELECT MAX(id) FROM users), 1))")
 
 
 class UserMirror:
@@ -40,7 +49,11 @@ class UserMirror:
             await lock.acquire()
         try:
             async with self.db.write_sessions() as session, session.begin():
-                await session.exec(statement)
+                if not self.db.is_sqlite:
+                    await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_SEQUENCE_LOCK))
+                inserted = (await session.exec(statement.returning(UserRow.id))).first()
+                if inserted is not None and not self.db.is_sqlite:
+                    await session.exec(_PAST_TAKEN_IDS)
                 stored = (await session.exec(select(UserRow.id).where(UserRow.id == actor.user_id))).first()
         finally:
             if lock is not None:

@@ -142,3 +142,20 @@ async def test_a_user_known_only_to_the_identity_provider_can_shop(database_url,
 
     assert body["data"]["cartSetItem"]["__typename"] == "Cart"
     assert me["data"]["me"] == {"email": "idp-user@example.com", "legacyId": 4242}
+
+
+async def test_a_user_made_here_after_a_mirrored_one_gets_a_fresh_id(db, shop):
+    from db.tables import UserRow
+    from db.users import UserMirror
+    from domain.identity import Actor, Role
+
+    taken = max(shop.id_of(e) for e in ("customer@example.com", "admin@example.com")) + 5
+    await UserMirror(db).ensure(Actor(taken, "mirrored@example.com", frozenset({Role.CUSTOMER})))
+    await UserMirror(db).ensure(Actor(taken + 1, "mirrored2@example.com", frozenset({Role.CUSTOMER})))
+
+    async with db.write_sessions() as session, session.begin():  # as `paygate demo` adds users
+        local = [UserRow(email=f"local{i}@example.com", name="local", roles="customer") for i in range(8)]
+        session.add_all(local)
+
+    assert all(row.id not in (taken, taken + 1) for row in local)
+    assert len({row.id for row in local}) == 8
