@@ -9,7 +9,8 @@
 
 The payment is the caller's (another user's answers 404, staff see any). Amounts arrive as JSON
 numbers in major units (29.99): read exactly from the JSON text (never through float), refused with
-more decimals than the currency has; answers give Stripe's minor units (2999). Customers and
+more decimals than the currency has, or above 99,999,999 minor units (Stripe's limit); answers give
+the currency's minor units (2999), which are Stripe's for every currency but ISK. Customers and
 subscriptions are rest_compat/seed_002_billing.py; the webhook is rest_compat/webhooks_stripe.py.
 
 How our payment statuses read in Stripe's PaymentIntent words (a payment opened for Stripe.js

@@ -62,18 +62,24 @@ class FakeStripe:
     checkout: FakeCheckout = field(init=False)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _failures: int = 0
+    _losses: int = 0
 
     def __post_init__(self) -> None:
         self.checkout = FakeCheckout(self)
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
-        self._failures, self.tamper = 0, None
+        self._failures, self._losses, self.tamper = 0, 0, None
         self.checkout.reset()
         self.billing.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
+
+    def lose_next(self, n: int) -> None:
+        """The next n requests are carried out (and their answers kept for their idempotency keys),
+        but answered with a 500, as when Stripe acted and the answer was lost on the way."""
+        self._losses = n
 
     @property
     def sessions(self) -> dict[str, dict[str, Any]]:
@@ -145,6 +151,8 @@ class FakeStripe:
                     return JSONResponse({"error": {"type": "idempotency_error", "message": (
                         "Keys for idempotent requests can only be used with the same parameters "
                         "they were first used with.")}}, 400)
+                if self._losses:
+                    return self._lost()
                 return JSONResponse(body, status, headers={"Idempotent-Replayed": "true"})
             try:
                 status, body = 200, handler(request.path_params.get("id"), params)
@@ -154,8 +162,14 @@ class FakeStripe:
                 body = self.tamper(dict(body))
             if key and request.method == "POST":
                 self._answers[key] = (asked, status, body)
+            if self._losses:
+                return self._lost()
             return JSONResponse(body, status)
         return endpoint
+
+    def _lost(self) -> JSONResponse:
+        self._losses -= 1
+        return JSONResponse({"error": {"type": "api_error", "message": "Something went wrong."}}, 500)
 
     # --- PaymentIntents ---------------------------------------------------------------------------
 

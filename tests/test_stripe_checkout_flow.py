@@ -170,7 +170,8 @@ async def test_an_expired_session_releases_the_stock_and_ends_the_order(http, db
     assert (await only_order(db)).status == "expired"
     assert await stock(db, "SAM-MUG-01") == (shelf, 0)
     assert (await payment_of(db, expired["id"])).status == "failed"
-    assert late.status_code in (200, 409) and (await only_order(db)).status == "expired"
+    assert late.status_code == 200 and late.json()["state"] == "ignored"  # nothing open: nothing moves back
+    assert (await only_order(db)).status == "expired"
     assert await entry_kinds(db) == []
 
 
@@ -344,6 +345,10 @@ async def test_a_declined_card_in_the_element_leaves_the_intent_open_for_another
     ({"amount": "lots", "currency": "usd"}, "decimal"),
     ({"amount": 10, "currency": "usdollars"}, "currency"),
     ({"amount": 10, "currency": "usd", "metadata": {"nested": {"no": 1}}}, "metadata"),
+    ({"amount": 10, "currency": "usd", "metadata": {"order_id": "7"}}, "paygate's own"),
+    ({"amount": 10, "currency": "usd", "metadata": {f"k{i}": "v" for i in range(47)}}, "metadata"),
+    ({"amount": 100000000000000000, "currency": "usd"}, "at most"),
+    ({"amount": 1000000.00, "currency": "usd"}, "at most"),
 ])
 async def test_a_bad_amount_currency_or_metadata_is_400_and_nothing_reaches_stripe(http, db, shop, fake, body, why):
     answer = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop), json=body)
@@ -538,3 +543,101 @@ async def test_graphql_checkout_of_a_pending_order_resumes_its_payment_after_a_l
     assert resumed["clientSecret"] == intent["client_secret"] == again["clientSecret"]
     assert resumed["payment"]["status"] == "REQUIRES_ACTION" and resumed["order"]["id"] == order_gid
     assert stranger["__typename"] == "NotFound"
+
+
+async def test_a_setup_session_elsewhere_on_the_account_is_acknowledged_as_not_ours(http, db):
+    setup = {"id": "cs_test_setup", "object": "checkout.session", "mode": "setup", "status": "expired",
+             "amount_total": None, "currency": None, "payment_status": "no_payment_required", "metadata": {}}
+
+    answer = await deliver(http, FakeStripe.event(setup, "checkout.session.expired", "evt_setup"),
+                           f"{SEED_000}/stripe_webhook/")
+
+    assert answer.status_code == 200 and answer.json()["state"] == "ignored"
+
+
+async def test_a_lost_answer_then_a_retry_with_other_urls_opens_a_new_page_and_never_two_live_ones(
+        http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    fake.lose_next(3)  # Stripe makes the session; every answer about it is lost
+
+    lost = await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop),
+                           json={"return_url": "https://shop.example/thanks"})
+    made_while_lost = len(fake.sessions)
+    order = await only_order(db)
+    retried = await http.get(f"{SEED_000}/checkout_session/retry/{order.uuid}/", headers=bearer(shop))
+
+    assert lost.status_code == 503 and made_while_lost == 1
+    assert retried.status_code == 200, retried.text
+    first, second = fake.sessions.values()
+    assert retried.json() == {"clientSecret": second["client_secret"]}
+    async with db.read_sessions() as s:
+        payments = (await s.exec(select(PaymentRow).order_by(PaymentRow.id))).all()
+    assert [(p.status, p.decline_code, p.provider_ref) for p in payments] == [
+        ("failed", "not_reopened", None), ("requires_action", None, second["id"])]
+    assert first["status"] == "open"  # unreachable (nobody has its secret); it expires unpaid
+
+
+async def test_a_lost_answer_then_the_same_retry_answers_the_page_stripe_made(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    fake.lose_next(3)
+
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    order = await only_order(db)
+    retried = await http.get(f"{SEED_000}/checkout_session/retry/{order.uuid}/", headers=bearer(shop))
+
+    (session,) = fake.sessions.values()
+    assert retried.status_code == 200 and retried.json() == {"clientSecret": session["client_secret"]}
+
+
+async def test_resuming_an_element_after_a_declined_card_answers_the_same_intent(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    token = shop.token(CUSTOMER)
+    first = (await gql(http, CHECKOUT.replace("clientSecret", "clientSecret order { id }"), {"kind": "ELEMENTS"},
+                       token=token))["data"]["checkout"]
+    (intent_id,) = fake.intents
+    fake.customer_confirms(intent_id, "pm_card_visa_chargeDeclined")
+
+    resumed = (await gql(http, RESUME, {"order": first["order"]["id"]}, token=token))["data"]["checkout"]
+
+    assert resumed["__typename"] == "CheckoutSuccess", resumed
+    assert resumed["clientSecret"] == first["clientSecret"] and len(fake.intents) == 1
+    assert resumed["payment"]["status"] == "REQUIRES_ACTION"
+
+
+async def test_a_closed_orders_page_is_never_handed_out_again(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await http.post(f"{SEED_000}/checkout_session/", headers=bearer(shop))
+    order = await only_order(db)
+    await expire_reservations(datetime.now(UTC) + timedelta(minutes=31), SqlUnitOfWork(db))
+
+    retried = await http.get(f"{SEED_000}/checkout_session/retry/{order.uuid}/", headers=bearer(shop))
+
+    assert retried.status_code == 409 and set(retried.json()) == {"error"}
+    assert len(fake.sessions) == 1
+
+
+async def test_only_the_buyer_reads_a_payments_client_secret_and_page_address(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await gql(http, CHECKOUT, {"kind": "HOSTED"}, token=shop.token(CUSTOMER))
+    query = "{ payments(first: 5) { edges { node { clientSecret redirectUrl } } } }"
+
+    seen = {who: (await gql(http, query, token=shop.token(who)))["data"]["payments"]["edges"]
+            for who in (CUSTOMER, "seller@example.com", "staff@example.com")}
+
+    (session,) = fake.sessions.values()
+    assert seen[CUSTOMER] == [{"node": {"clientSecret": None, "redirectUrl": session["url"]}}]
+    assert seen["staff@example.com"] == [{"node": {"clientSecret": None, "redirectUrl": None}}]
+    assert seen["seller@example.com"] == [{"node": {"clientSecret": None, "redirectUrl": None}}]  # sells the mug
+
+
+async def test_a_page_without_a_return_address_is_refused_before_any_order_is_made(http, db, shop, fake):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    mutation = CHECKOUT.replace(', returnUrl: "https://shop.example/done"', "")
+
+    answer = (await gql(http, mutation, {"kind": "EMBEDDED"}, token=shop.token(CUSTOMER)))["data"]["checkout"]
+
+    assert answer["__typename"] == "ValidationError" and "send the customer back" in answer["message"]
+    async with db.read_sessions() as session:
+        assert (await session.exec(select(OrderRow))).all() == []
+        assert (await session.exec(select(PaymentRow))).all() == []
+    assert fake.requests == []

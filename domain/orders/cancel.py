@@ -42,12 +42,17 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                        clock: Clock = utc_now) -> Cancellation:
     reason = cmd.reason.strip()[:MAX_REASON] or "canceled"
     async with uow:
-        order = await uow.orders.get(cmd.order_id, for_update=True)
+        order = await uow.orders.get(cmd.order_id)
         if order is None or not can_see(cmd.actor, order):
             raise NotFoundError("order", cmd.order_id)
         live = [p for p in await uow.payments.for_order(order.id)
                 if p.status not in (PaymentStatus.FAILED, PaymentStatus.CANCELED)]
-        payment = live[0] if live else None
+        # Locked payment first, then order, as settling a provider's answer locks them: the other
+        # order could deadlock with a webhook for the same payment.
+        payment = await uow.payments.get(live[0].id, for_update=True) if live else None
+        order = await uow.orders.get(cmd.order_id, for_update=True)
+        if payment is not None and payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
+            payment = None  # ended while we looked
         now = clock()
         match order.status:
             case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:

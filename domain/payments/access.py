@@ -19,7 +19,7 @@ from domain.payments.status import AttemptStatus, PaymentStatus
 def needs_order(actor: Actor | None, payment: Payment) -> bool:
     """Whether `can_see` must look at the payment's order: only for a seller who didn't buy it."""
     return (actor is not None and not actor.is_staff and payment.buyer_id != actor.user_id
-            and actor.has(Role.SELLER))
+            and actor.has(Role.SELLER) and payment.order_id is not None)
 
 
 def can_see(actor: Actor | None, payment: Payment, order: Order | None = None) -> bool:

@@ -27,12 +27,14 @@ from domain.identity import Actor
 from domain.money import Money
 from domain.orders.model import Order
 from domain.payments.consequences import Policy, snapshot
-from domain.payments.model import Payment
-from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, LineItem,
-                                      RequiresAction, Providers)
+from domain.payments.model import Attempt, Payment
+from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, Declined, LineItem,
+                                      OpenRequest, Outcome, Providers)
 from domain.payments.service import SETTLED, ask_provider, payable, settle
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
+
+NOT_REOPENED = "not_reopened"  # a lost opening the provider refused to answer again (other parameters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +65,11 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
                               amount=order.total, now=now, capture_method=cmd.capture_method, checkout=cmd.kind)
         payment = await uow.payments.add(payment)
         attempt = payment.start_authorization(now=now)
+        # Built before the commit: a request the provider port refuses (no return URL) writes nothing.
+        request = _request(payment, attempt, order, cmd.actor, cmd.return_url, cmd.cancel_url)
         await uow.payments.save(payment)
         await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
         await uow.commit()
-    request = payment.open_request(
-        attempt, lines=_lines(order), return_url=cmd.return_url, cancel_url=cmd.cancel_url,
-        expires_at=order.reserved_until, customer_email=cmd.actor.email, metadata={"order": order.number})
     outcome = await ask_provider(provider.open(request))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
 
@@ -92,22 +93,20 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     provider = _checkout_provider(providers, cmd.provider)
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
+        payable(order, clock())  # a closed order's page is never handed out, nor made again
         live = [p for p in await uow.payments.for_order(order.id) if p.status not in SETTLED]
     for payment in live:
         opened = payment.in_flight(AttemptKind.AUTHORIZE)
-        if payment.checkout is cmd.kind and opened:
+        if (payment.provider, payment.checkout) == (cmd.provider, cmd.kind) and opened:
             if payment.provider_ref:
                 outcome = await ask_provider(provider.fetch(payment.provider_ref))
             else:
-                # The opening's answer was lost. Opening moves no money, so the same request with
-                # the same idempotency key is safe: the provider answers the page it made then, or
-                # makes it now. Sent otherwise (other URLs), it is refused, and a new payment follows.
-                request = payment.open_request(
-                    opened[-1], lines=_lines(order), return_url=cmd.return_url, cancel_url=cmd.cancel_url,
-                    expires_at=order.reserved_until, customer_email=cmd.actor.email, metadata={"order": order.number})
-                outcome = await ask_provider(provider.open(request))
+                outcome = await _reopen(provider, payment, opened[-1], order, cmd)
             payment = await settle(payment.id, opened[-1].seq, outcome, cmd.actor, uow, policy, clock)
-            if payment.status is PaymentStatus.REQUIRES_ACTION and isinstance(outcome, RequiresAction):
+            if outcome is None or (payment.status is PaymentStatus.REQUIRES_ACTION
+                                   and payment.in_flight(AttemptKind.AUTHORIZE)):
+                # Still taking payment (an element after a declined card too), or the provider
+                # didn't answer: the caller tells the customer to wait or pay, never a second page.
                 return payment
         if payment.status not in SETTLED:
             raise ConflictError(f"order {order.number} has payment {payment.number} ({payment.status.value})")
@@ -137,11 +136,33 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
                               now=now, capture_method=cmd.capture_method, checkout=cmd.kind, metadata=cmd.metadata)
         payment = await uow.payments.add(payment)
         attempt = payment.start_authorization(now=now)
+        request = payment.open_request(attempt, customer_email=cmd.actor.email)
         await uow.payments.save(payment)
         await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
         await uow.commit()
-    outcome = await ask_provider(provider.open(payment.open_request(attempt, customer_email=cmd.actor.email)))
+    outcome = await ask_provider(provider.open(request))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+def _request(payment: Payment, attempt: Attempt, order: Order, actor: Actor, return_url: str | None,
+             cancel_url: str | None) -> OpenRequest:
+    return payment.open_request(attempt, lines=_lines(order), return_url=return_url, cancel_url=cancel_url,
+                                expires_at=order.reserved_until, customer_email=actor.email,
+                                metadata={"order": order.number})
+
+
+async def _reopen(provider: CheckoutProvider, payment: Payment, attempt: Attempt, order: Order,
+                  cmd: ResumePayment) -> Outcome | None:
+    """The opening whose answer was lost, sent again. Opening moves no money, so the same request
+    with the same idempotency key is safe: the provider answers the page it made then, or makes it
+    now. A request that differs (other URLs than the first time) is refused for that key: the
+    attempt then ends as not reopened, and resume_payment opens a new payment. A page the first
+    request may have made is unreachable (nobody has its secret) and expires unpaid."""
+    request = _request(payment, attempt, order, cmd.actor, cmd.return_url, cmd.cancel_url)
+    try:
+        return await ask_provider(provider.open(request))
+    except ConflictError as exc:
+        return Declined(None, payment.amount, NOT_REOPENED, exc.message)
 
 
 def _checkout_provider(providers: Providers, name: str) -> CheckoutProvider:

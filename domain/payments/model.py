@@ -61,7 +61,12 @@ def _require(condition: bool, message: str) -> None:
 # Declines that end a payment opened at the provider: the page is gone, not just a card refused.
 EXPIRED_DECLINE_CODE = "expired"
 CLOSING_DECLINES = frozenset({VOIDED_DECLINE_CODE, EXPIRED_DECLINE_CODE})
-MAX_METADATA = 50  # keys, as Stripe allows
+# Stripe takes at most eight digits of minor units ($999,999.99); a larger amount is refused here,
+# before anything is recorded, rather than by the provider after.
+MAX_AMOUNT_MINOR = 99_999_999
+# Stripe allows 50 metadata keys; ours (payment_uuid, payment_number, order_id, order) take four.
+OUR_TAGS = frozenset({"payment_uuid", "payment_number", "order_id", "order"})
+MAX_METADATA = 50 - len(OUR_TAGS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +135,9 @@ class Payment:
             checkout: CheckoutKind | None = None, metadata: Mapping[str, str] | None = None) -> Payment:
         if amount.minor <= 0:
             raise InvalidAmountError(f"a payment is for a positive amount, not {amount}")
+        if amount.minor > MAX_AMOUNT_MINOR:
+            raise InvalidAmountError(f"a payment is for at most {Money(MAX_AMOUNT_MINOR, amount.currency)}, "
+                                     f"not {amount}")
         ident = uuid or uuid4()
         zero = Money(0, amount.currency)
         return cls(uuid=ident, order_id=order_id, buyer_id=buyer_id, checkout=checkout,
@@ -314,7 +322,8 @@ class Payment:
             return self._replace(attempt, now, status=AttemptStatus.PENDING, provider_ref=ref)
         if isinstance(outcome, Declined):
             if attempt.kind is AttemptKind.AUTHORIZE and self._customer_may_retry(outcome):
-                self._move(S.REQUIRES_ACTION)
+                if self.status is not S.PROCESSING:  # a delayed method that failed: stays as it is
+                    self._move(S.REQUIRES_ACTION)
                 self.card = outcome.card or self.card
                 self.decline_code, self.decline_message = outcome.decline_code, outcome.message or None
                 return self._replace(attempt, now, provider_ref=ref, decline_code=outcome.decline_code)
@@ -329,11 +338,12 @@ class Payment:
         return self._replace(attempt, now, status=AttemptStatus.SUCCEEDED, provider_ref=ref)
 
     def _customer_may_retry(self, outcome: Declined) -> bool:
-        # In the provider's element a refused card is followed by another try on the same
-        # payment; only a canceled payment (or one never opened) ends it. A Checkout page that
-        # reports a decline has completed: the customer can't try again there.
+        # In the provider's element a refused card (or a delayed method that failed) is followed
+        # by another try on the same payment, which the provider keeps payable: ending ours would
+        # leave a later success unbooked. Only a canceled payment (or one never opened) ends it.
+        # A Checkout page that reports a decline has completed: nobody can try again there.
         return (self.checkout is CheckoutKind.ELEMENTS and self.provider_ref is not None
-                and self.status is not S.PROCESSING and outcome.decline_code not in CLOSING_DECLINES)
+                and outcome.decline_code not in CLOSING_DECLINES)
 
     def _succeed(self, attempt: Attempt, outcome: Succeeded, now: datetime) -> None:
         if attempt.kind is AttemptKind.AUTHORIZE:
@@ -454,11 +464,14 @@ class Payment:
 
 
 def _metadata(metadata: Mapping[str, str]) -> dict[str, str]:
-    """A client's tags, within Stripe's limits (50 keys, keys 40 and values 500 characters)."""
+    """A client's tags, within Stripe's limits (50 keys with ours, keys 40 and values 500 characters)."""
     if len(metadata) > MAX_METADATA:
         raise ValidationError(f"at most {MAX_METADATA} metadata keys", "metadata")
     for key, value in metadata.items():
-        if not (isinstance(key, str) and 0 < len(key) <= 40 and isinstance(value, str) and len(value) <= 500):
-            raise ValidationError("metadata keys are 1-40 characters and values strings of at most 500",
-                                  "metadata")
+        if not (isinstance(key, str) and 0 < len(key) <= 40 and "[" not in key and "]" not in key
+                and isinstance(value, str) and len(value) <= 500):
+            raise ValidationError("metadata keys are 1-40 characters without brackets, and values strings of "
+                                  "at most 500", "metadata")
+        if key in OUR_TAGS:
+            raise ValidationError(f"metadata key {key!r} is paygate's own", "metadata")
     return dict(metadata)

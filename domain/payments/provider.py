@@ -134,8 +134,20 @@ class OpenRequest:
             total = sum((line.unit_amount * line.quantity for line in self.lines), Money(0, self.amount.currency))
             if total != self.amount:
                 raise InvalidAmountError(f"the lines add up to {total}, not {self.amount}")
-        if self.kind is not CheckoutKind.ELEMENTS and not self.return_url:
-            raise ValidationError("a payment page needs the address to send the customer back to", "return_url")
+        check_page_urls(self.kind, self.return_url, self.cancel_url)
+
+
+MAX_URL = 2048
+
+
+def check_page_urls(kind: CheckoutKind, return_url: str | None, cancel_url: str | None) -> None:
+    """A provider's page needs an absolute http(s) address to send the customer back to."""
+    for name, url in (("return_url", return_url), ("cancel_url", cancel_url)):
+        if url is None:
+            if name == "return_url" and CheckoutKind(kind) is not CheckoutKind.ELEMENTS:
+                raise ValidationError("a payment page needs the address to send the customer back to", name)
+        elif not (url.startswith(("https://", "http://")) and len(url) <= MAX_URL):
+            raise ValidationError(f"{name} must be an absolute http(s) URL of at most {MAX_URL} characters", name)
 
 
 @dataclass(frozen=True, slots=True)

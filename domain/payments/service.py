@@ -215,7 +215,7 @@ async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, act
     caller commits. For a change that must commit together with something else (a provider's
     event marked processed in the same transaction as what it changed)."""
     order = await uow.orders.get(payment.order_id, for_update=True) if payment.order_id is not None else None
-    before = snapshot(payment)
+    before, attempts_before = snapshot(payment), _attempts(payment)
     now = clock()
     if outcome is None:
         attempt = payment.mark_unknown(seq, now=now)
@@ -223,9 +223,16 @@ async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, act
         attempt = payment.finish_attempt(seq, outcome, now=now)
     await consequences.apply(payment, order, uow, policy, now)
     await uow.payments.save(payment)
-    await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
-                           payment.uuid, before, snapshot(payment), now)
+    after = snapshot(payment)
+    if after != before or _attempts(payment) != attempts_before:
+        # (The same news again, a reconciliation asking about an open page, is not an event.)
+        await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
+                               payment.uuid, before, after, now)
     return attempt
+
+
+def _attempts(payment: Payment) -> tuple:
+    return tuple((a.status, a.decline_code, a.provider_ref) for a in payment.attempts)
 
 
 def _staff_only(actor: Actor, what: str) -> None:

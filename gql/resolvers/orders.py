@@ -13,7 +13,7 @@ from domain.orders.model import Address, Order
 from domain.orders.service import Checkout, CreateAddress, checkout, create_address
 from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
 from domain.payments.model import Payment
-from domain.payments.provider import Capability, CheckoutKind
+from domain.payments.provider import Capability, CheckoutKind, check_page_urls
 from domain.payments.status import PaymentStatus
 from gql.resolvers.auth import require_actor
 
@@ -49,6 +49,7 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
     actor = require_actor(context, Role.CUSTOMER)
     providers, policy = context.services["providers"], context.services["policy"]
     providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
+    check_page_urls(CheckoutKind(kind), return_url, cancel_url)
     order = await check_out(context, shipping_address_id)
     cmd = OpenPayment(actor, order.id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
     payment = await open_payment(cmd, context.new_uow(), providers, policy)

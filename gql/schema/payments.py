@@ -88,6 +88,12 @@ class Refund(Node):
                    created_at=a.created_at, updated_at=a.updated_at)
 
 
+def _is_payer(info: strawberry.Info, payment: DomainPayment) -> bool:
+    # A client secret lets its holder complete the payment: it is the paying customer's alone.
+    actor = info.context.actor
+    return actor is not None and actor.user_id == payment.buyer_id
+
+
 @strawberry.type
 class Payment(Node):
     legacy_id: int
@@ -106,9 +112,6 @@ class Payment(Node):
     amount_refunded: Money
     amount_refundable: Money
     card: Card | None
-    client_secret: str | None = strawberry.field(
-        description="For the client to finish 3-D Secure, or to pay in the provider's element or embedded page.")
-    redirect_url: str | None = strawberry.field(description="The provider's page where the customer pays or acts.")
     checkout: str | None = strawberry.field(
         description="How the customer completes a payment opened at the provider (elements, hosted, embedded).")
     decline_code: str | None
@@ -128,6 +131,15 @@ class Payment(Node):
         if found is None:  # whoever may see a payment may see its order: this is a bug
             raise NotFoundError("order", self.domain.order_id)
         return Order.from_domain(found)
+
+    @strawberry.field(description="For the buyer's client to finish 3-D Secure, or to pay in the provider's "
+                                  "element or embedded page; null for anyone else (sellers and staff too).")
+    def client_secret(self, info: strawberry.Info) -> str | None:
+        return self.domain.client_secret if _is_payer(info, self.domain) else None
+
+    @strawberry.field(description="The provider's page where the buyer pays or acts; null for anyone else.")
+    def redirect_url(self, info: strawberry.Info) -> str | None:
+        return self.domain.redirect_url if _is_payer(info, self.domain) else None
 
     @strawberry.field(description="The buyer, for the buyer and staff; null for sellers.")
     async def buyer(self, info: strawberry.Info) -> User | None:
@@ -149,7 +161,6 @@ class Payment(Node):
             amount_refundable=Money.from_domain(p.amount_refundable),
             card=Card(brand=card.brand.value, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
             if card else None,
-            client_secret=p.client_secret, redirect_url=p.redirect_url,
             checkout=p.checkout.value if p.checkout else None, decline_code=p.decline_code, decline_message=p.decline_message,
             attempts=[PaymentAttempt.from_domain(a) for a in p.attempts],
             refunds=[Refund.from_domain(p, a) for a in p.attempts if a.kind is AttemptKind.REFUND],

@@ -83,7 +83,15 @@ def verified_event(raw: bytes, header: str | None, secret: str | None, *,
 
 
 def handled(event: Mapping[str, Any]) -> bool:
-    return event["type"] in HANDLED
+    if event["type"] not in HANDLED:
+        return False
+    obj = _object(event)
+    if obj.get("object") == "checkout.session":
+        # Only payment-mode sessions can be ours; a setup or subscription session elsewhere on the
+        # account (its amount may be null) is acknowledged as not ours, never refused: a refusal
+        # is redelivered for days, and enough of them make Stripe disable the endpoint.
+        return obj.get("mode") == "payment" and type(obj.get("amount_total")) is int
+    return True
 
 
 def object_ref(event: Mapping[str, Any]) -> str | None:
