@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.errors import ValidationError
 from domain.identity import Actor
 
 SYSTEM_ROLE = "system"  # the worker, webhooks and migrations act without a user
@@ -67,6 +68,13 @@ def record_change(actor: Actor | None, action: str, obj_type: str, obj_id: objec
         before=copy.deepcopy(dict(before)) if before is not None else None,
         after=copy.deepcopy(dict(after)) if after is not None else None,
         at=at, request_id=request_id)
+
+
+def refuse_card_numbers(*texts: str, field: str) -> None:
+    """Free text a client sends to be stored (a name, metadata) must not carry a card number:
+    refused before anything is written, as a ValidationError naming the field."""
+    if any(looks_like_card_number(text) for text in texts):
+        raise ValidationError(f"{field}: card numbers are never stored; remove it", field)
 
 
 def looks_like_card_number(text: str) -> bool:

@@ -114,6 +114,8 @@ async def test_someone_elses_customer_and_subscription_answer_404(http, shop, fa
     ("create-customer", {"metadata": ["not", "an", "object"]}, "metadata"),
     ("create-customer", {"metadata": {"k" * 41: "v"}}, "metadata"),
     ("create-customer", {"name": 7}, "name"),
+    ("create-customer", {"name": "4242 4242 4242 4242"}, "name: card numbers"),
+    ("create-customer", {"metadata": {"card": "4000-0566-5566-5556"}}, "metadata: card numbers"),
     ("create-subscription", {"price_id": "price_1"}, "customer_id"),
     ("create-subscription", {"customer_id": "cus_1"}, "price_id"),
     ("create-subscription", {"customer_id": "cus_1", "price_id": ""}, "price_id"),

@@ -641,3 +641,13 @@ async def test_a_page_without_a_return_address_is_refused_before_any_order_is_ma
         assert (await session.exec(select(OrderRow))).all() == []
         assert (await session.exec(select(PaymentRow))).all() == []
     assert fake.requests == []
+
+
+async def test_a_card_number_in_metadata_is_refused_before_anything_is_stored(http, db, shop, fake):
+    answer = await http.post(f"{SEED_002}/stripe/create-payment-intent/", headers=bearer(shop), json={
+        "amount": 10, "currency": "usd", "metadata": {"note": "my card 4242 4242 4242 4242"}})
+
+    assert answer.status_code == 400 and "card numbers" in answer.json()["error"]
+    assert fake.intents == {}
+    async with db.read_sessions() as session:
+        assert (await session.exec(select(PaymentRow))).all() == []

@@ -28,9 +28,13 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
+from domain.audit import refuse_card_numbers
 from domain.errors import ConflictError, ValidationError
 
-MAX_METADATA_KEYS = 50      # Stripe's limits on metadata, checked before anything is recorded
+# The metadata key under which our create request names our subscription, so that a webhook
+# about it is recognised even when the create call's answer was lost.
+SUBSCRIPTION_KEY = "paygate_subscription"
+MAX_METADATA_KEYS = 50 - 1  # Stripe's limits on metadata with our key, checked before anything is recorded
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
 
@@ -59,6 +63,9 @@ def checked_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
         if not isinstance(value, str) or len(value) > MAX_METADATA_VALUE:
             raise ValidationError(f"metadata values are strings of at most {MAX_METADATA_VALUE} characters",
                                   "metadata")
+        if key == SUBSCRIPTION_KEY or "[" in key or "]" in key:
+            raise ValidationError(f"metadata key {key!r} is not allowed", "metadata")
+        refuse_card_numbers(key, value, field="metadata")
     return dict(metadata)
 
 

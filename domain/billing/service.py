@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
-from domain.billing.model import Customer, Subscription, checked_metadata
+from domain.audit import refuse_card_numbers
+from domain.billing.model import SUBSCRIPTION_KEY, Customer, Subscription, checked_metadata
 from domain.billing.provider import (BillingProvider, CancelSubscriptionRequest, CreateCustomerRequest,
                                      CreateSubscriptionRequest)
 from domain.clock import Clock, utc_now
@@ -28,9 +29,6 @@ from domain.errors import ConflictError, NotFoundError, PaymentDeclinedError, Va
 from domain.identity import Actor
 from domain.ports import UnitOfWork
 
-# The metadata key under which our create request names our subscription, so that a webhook
-# about it is recognised even when the create call's answer was lost.
-SUBSCRIPTION_KEY = "paygate_subscription"
 MAX_EMAIL = 512   # Stripe's limits
 MAX_NAME = 256
 T = TypeVar("T")
@@ -176,6 +174,7 @@ def _text(value: str | None, max_length: int, name: str, *, required: bool = Fal
         return value
     if len(value) > max_length or "\x00" in value:
         raise ValidationError(f"{name} must be at most {max_length} characters, without NUL", name)
+    refuse_card_numbers(value, field=name)  # stored, sent to Stripe and audited: never a card number
     return value.strip() if required else value
 
 

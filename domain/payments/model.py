@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from domain.audit import refuse_card_numbers
 from domain.cards import CardInput, CardSummary
 from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
                            NotFoundError, RefundExceedsCapturedError, ValidationError)
@@ -474,4 +475,5 @@ def _metadata(metadata: Mapping[str, str]) -> dict[str, str]:
                                   "at most 500", "metadata")
         if key in OUR_TAGS:
             raise ValidationError(f"metadata key {key!r} is paygate's own", "metadata")
+        refuse_card_numbers(key, value, field="metadata")
     return dict(metadata)
