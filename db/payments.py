@@ -192,8 +192,13 @@ class SqlPayments:
 
     async def abandoned(self, providers: Sequence[str], direct_before: datetime, limit: int) -> list[int]:
         closed = select(OrderRow.id).where(OrderRow.status.in_(["expired", "canceled"]))
+        # A void already sent (its answer awaited by reconciliation) would fill every batch
+        # during a provider outage: those are left out.
+        voiding = select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.kind == "void",
+                                                            PaymentAttemptRow.status.in_(_OPEN))
         query = (select(PaymentRow.id)
                  .where(PaymentRow.status == "requires_action", PaymentRow.provider.in_(list(providers)),
+                        PaymentRow.id.not_in(voiding),
                         PaymentRow.order_id.in_(closed)
                         | (PaymentRow.order_id.is_(None) & (PaymentRow.created_at < direct_before)))
                  .order_by(PaymentRow.id).limit(limit))

@@ -651,3 +651,19 @@ async def test_a_card_number_in_metadata_is_refused_before_anything_is_stored(ht
     assert fake.intents == {}
     async with db.read_sessions() as session:
         assert (await session.exec(select(PaymentRow))).all() == []
+
+
+async def test_voids_left_unanswered_by_an_outage_are_not_sent_again_by_the_abandoned_job(
+        http, db, shop, fake, fake_stripe):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await gql(http, CHECKOUT, {"kind": "ELEMENTS"}, token=shop.token(CUSTOMER))
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    await expire_reservations(later, SqlUnitOfWork(db))
+    fake.fail_next(100)
+
+    first = await void_abandoned(SqlUnitOfWork(db), worker_stripe(fake_stripe), POLICY, limit=10, clock=lambda: later)
+    second = await void_abandoned(SqlUnitOfWork(db), worker_stripe(fake_stripe), POLICY, limit=10, clock=lambda: later)
+
+    assert (first, second) == (1, 0)  # the unanswered void is reconciliation's now
+    (intent,) = fake.intents.values()
+    assert intent["status"] == "requires_payment_method"
