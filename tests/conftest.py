@@ -24,6 +24,7 @@ from db.migrate import upgrade
 from paygate.app import create_app
 from paygate.auth import TokenCodec
 from paygate.settings import Settings
+from tests.fake_stripe import FakeStripe
 
 REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -147,6 +148,44 @@ async def served(database_url, shared_db) -> AsyncIterator[Served]:
 async def client(served, db) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
         yield http
+
+
+# --- the app with Stripe, pointed at tests/fake_stripe.py (one fake server per test module) -------
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_paygate"
+STRIPE_PUBLISHABLE_KEY = "pk_test_paygate"
+
+
+@pytest.fixture(scope="module")
+async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
+    fake = FakeStripe()
+    server, task, url = await start_server(fake.app)
+    yield fake, url
+    await stop_server(server, task)
+
+
+@pytest.fixture(scope="module")
+async def app_url(database_url, shared_db, fake_stripe) -> AsyncIterator[str]:
+    """The app with Stripe configured against the fake (modules may override it)."""
+    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
+                            stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+                            stripe_publishable_key=STRIPE_PUBLISHABLE_KEY)
+    server, task, url = await start_server(create_app(settings, db=shared_db))
+    yield url
+    await stop_server(server, task)
+
+
+@pytest.fixture
+async def http(app_url, db, fake_stripe) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app_url`, the fake Stripe reset for each test."""
+    fake_stripe[0].reset()
+    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def fake(fake_stripe) -> FakeStripe:
+    return fake_stripe[0]
 
 
 @pytest.fixture

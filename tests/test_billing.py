@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-import tests.test_stripe_webhooks as stripe_app
 from db import billing_queries
 from db.billing_tables import BillingCustomerRow, BillingSubscriptionRow
 from db.uow import SqlUnitOfWork
@@ -23,7 +22,6 @@ from providers.stripe.billing import StripeBilling
 from tests.payments_fixtures import customer, staff
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-fake_stripe = stripe_app.fake_stripe  # the webhook tests' fake Stripe server, shared
 S = SubscriptionStatus
 OTHER = "customer2@example.com"
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-import tests.test_stripe_webhooks as stripe_app
 from gql.schema.relay import to_global_id
 from tests.graphql import Shop, gql
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-fake_stripe, app_url, http, fake = stripe_app.fake_stripe, stripe_app.app_url, stripe_app.http, stripe_app.fake
 CUSTOMER, OTHER, STAFF = "customer@example.com", "customer2@example.com", "staff@example.com"
 
 CUSTOMER_CREATE = """

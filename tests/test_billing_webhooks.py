@@ -16,7 +16,6 @@ from db.payment_tables import WebhookEventRow
 from tests.graphql import Shop
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-fake_stripe, app_url, http, fake = stripe_app.fake_stripe, stripe_app.app_url, stripe_app.http, stripe_app.fake
 deliver, signed, PATH = stripe_app.deliver, stripe_app.signed, stripe_app.PATH
 CUSTOMER = "customer@example.com"
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import tests.test_stripe_webhooks as stripe_app
 from tests.graphql import Shop
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-fake_stripe, app_url, http, fake = stripe_app.fake_stripe, stripe_app.app_url, stripe_app.http, stripe_app.fake
 BASE = "/api/v1/payments/stripe"
 CUSTOMER, OTHER, STAFF = "customer@example.com", "customer2@example.com", "staff@example.com"
 # The seed's documented responses: every key and its JSON type.

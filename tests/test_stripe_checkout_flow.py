@@ -5,7 +5,6 @@ and 002 (PaymentIntents for Stripe.js), and GraphQL's checkout with a provider."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -21,17 +20,16 @@ from domain.orders.service import expire_reservations
 from domain.payments.consequences import Policy
 from domain.payments.give_back import void_abandoned
 from domain.payments.provider import Providers
-from paygate.app import create_app
 from providers.stripe import StripeProvider
-from tests.conftest import settings_for, start_server, stop_server
+from tests.conftest import STRIPE_PUBLISHABLE_KEY
 from tests.fake_stripe import FakeStripe
 from tests.graphql import gql
 from tests.payments_fixtures import assert_ledger_balances
 from tests.test_rest_seed_001 import assert_shape, bearer
-from tests.test_stripe_webhooks import SECRET, signed
+from tests.test_stripe_webhooks import signed
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-PUBLISHABLE = "pk_test_paygate"
+PUBLISHABLE = STRIPE_PUBLISHABLE_KEY
 CUSTOMER, OTHER = "customer@example.com", "customer2@example.com"
 SEED_000, SEED_001, SEED_002 = "/api/payments", "/orders/api", "/api/v1/payments"
 SEED_CLIENT_SECRET = {"clientSecret": "cs_test_a1b2_secret_c3d4"}
@@ -44,33 +42,6 @@ SEED_RETRIEVED = {"payment_intent_id": "pi_1234567890", "status": "succeeded", "
                   "created": 1640995200, "metadata": {"course_id": "123"}}
 
 
-@pytest.fixture(scope="module")
-async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    server, task, url = await start_server(fake.app)
-    yield fake, url
-    await stop_server(server, task)
-
-
-@pytest.fixture(scope="module")
-async def app_url(database_url, shared_db, fake_stripe) -> AsyncIterator[str]:
-    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
-                            stripe_webhook_secret=SECRET, stripe_publishable_key=PUBLISHABLE)
-    server, task, url = await start_server(create_app(settings, db=shared_db))
-    yield url
-    await stop_server(server, task)
-
-
-@pytest.fixture
-async def http(app_url, db, fake_stripe) -> AsyncIterator[httpx.AsyncClient]:
-    fake_stripe[0].reset()
-    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def fake(fake_stripe) -> FakeStripe:
-    return fake_stripe[0]
 
 
 async def fill_cart(db, shop, items: dict[str, int], email: str = CUSTOMER) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,13 +17,13 @@ from db.uow import SqlUnitOfWork
 from domain.clock import utc_now
 from domain.payments.external import WebhookEvent
 from paygate.app import create_app
-from tests.conftest import settings_for, start_server, stop_server
+from tests.conftest import STRIPE_WEBHOOK_SECRET, settings_for, start_server, stop_server
 from tests.fake_stripe import FakeStripe
 from tests.graphql import gql
 from tests.test_rest_seed_001 import captures, state
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-SECRET = "whsec_test_paygate"
+SECRET = STRIPE_WEBHOOK_SECRET
 PATH = "/api/v1/payments/webhooks/stripe/"
 SEED_001_PATH = "/orders/api/stripe-webhook/"
 CUSTOMER = "customer@example.com"
@@ -42,33 +41,6 @@ mutation($order: ID!, $pm: String!) {
 }"""
 
 
-@pytest.fixture(scope="module")
-async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    server, task, url = await start_server(fake.app)
-    yield fake, url
-    await stop_server(server, task)
-
-
-@pytest.fixture(scope="module")
-async def app_url(database_url, shared_db, fake_stripe) -> AsyncIterator[str]:
-    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
-                            stripe_webhook_secret=SECRET)
-    server, task, url = await start_server(create_app(settings, db=shared_db))
-    yield url
-    await stop_server(server, task)
-
-
-@pytest.fixture
-async def http(app_url, db, fake_stripe) -> AsyncIterator[httpx.AsyncClient]:
-    fake_stripe[0].reset()
-    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def fake(fake_stripe) -> FakeStripe:
-    return fake_stripe[0]
 
 
 async def stripe_payment(http, db, shop, payment_method: str) -> tuple[int, str]:
