@@ -207,7 +207,7 @@ class SqlPayments:
         return list((await self.session.exec(query)).all())
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str]) -> list[int]:
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
         """Payments with an attempt open and untouched since `older_than`, claimed for reconciling.
 
         The claim is a lease written in the attempt's `updated_at` (for an open attempt: when it
@@ -224,9 +224,14 @@ class SqlPayments:
         attempt = PaymentAttemptRow
         unanswerable = ((attempt.kind == "authorize") & (attempt.status == "unknown")
                         & attempt.provider_ref.is_(None))
+        page_waiting = ((attempt.kind == "authorize") & PaymentRow.checkout.is_not(None)
+                        & (PaymentRow.status == "requires_action"))
+        stale = attempt.updated_at < older_than
+        if pages_older_than is not None:
+            stale = stale & (~page_waiting | (attempt.updated_at < pages_older_than))
         query = (select(attempt.id, attempt.payment_id)
                  .join(PaymentRow, PaymentRow.id == attempt.payment_id)
-                 .where(attempt.status.in_(_OPEN), attempt.updated_at < older_than, ~unanswerable,
+                 .where(attempt.status.in_(_OPEN), stale, ~unanswerable,
                         PaymentRow.provider.in_(list(providers)))
                  .order_by(attempt.updated_at, attempt.id).limit(limit))
         if not self.is_sqlite:

@@ -87,10 +87,12 @@ class PaymentRepository(Protocol):
         ...
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str]) -> list[int]:
-        """Payments (of these providers) with an attempt open and untouched since `older_than`;
-        the claimed attempts count as touched at `now`, so no worker claims them again before
-        `now` + (now - older_than). Workers claiming at once never get the same attempt."""
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
+        """Payments (of these providers) with an attempt open and untouched since `older_than`
+        (since `pages_older_than` for the authorization of a payment waiting for the customer on
+        the provider's page or element); the claimed attempts count as touched at `now`, so no
+        worker claims them again before the interval has passed. Workers claiming at once never
+        get the same attempt."""
         ...
 
 

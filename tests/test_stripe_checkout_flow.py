@@ -19,6 +19,7 @@ from domain.ledger import EntryKind
 from domain.orders.service import expire_reservations
 from domain.payments.consequences import Policy
 from domain.payments.give_back import void_abandoned
+from domain.payments.reconcile import claim_open_payments
 from domain.payments.provider import Providers
 from providers.stripe import StripeProvider
 from tests.conftest import STRIPE_PUBLISHABLE_KEY
@@ -638,3 +639,16 @@ async def test_voids_left_unanswered_by_an_outage_are_not_sent_again_by_the_aban
     assert (first, second) == (1, 0)  # the unanswered void is reconciliation's now
     (intent,) = fake.intents.values()
     assert intent["status"] == "requires_payment_method"
+
+
+async def test_an_open_page_is_asked_about_every_ten_minutes_not_every_minute(http, db, shop, fake, fake_stripe):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    await gql(http, CHECKOUT, {"kind": "ELEMENTS"}, token=shop.token(CUSTOMER))
+    now = datetime.now(UTC)
+
+    soon = await claim_open_payments(now + timedelta(minutes=2), SqlUnitOfWork(db), worker_stripe(fake_stripe))
+    later = await claim_open_payments(now + timedelta(minutes=11), SqlUnitOfWork(db), worker_stripe(fake_stripe))
+    again = await claim_open_payments(now + timedelta(minutes=13), SqlUnitOfWork(db), worker_stripe(fake_stripe))
+
+    (payment,) = [(await payment_of(db, ref)).id for ref in fake.intents]
+    assert (soon, later, again) == ([], [payment], [])

@@ -48,6 +48,10 @@ from domain.ports import UnitOfWork
 # Longer than any provider call takes (adapters time out well before), so an attempt this old is
 # not one whose own call is still running in another process.
 RECONCILE_GRACE = timedelta(seconds=60)
+# A payment waiting for the customer on the provider's page or element usually ends by webhook;
+# asking about it every minute for as long as the page is open would cost a call per open
+# checkout per minute. Asked less often, it is still settled if the webhook never comes.
+PAGE_GRACE = timedelta(minutes=10)
 
 Question = Callable[[], Awaitable[Outcome]]
 
@@ -58,12 +62,14 @@ async def claim_open_payments(now: datetime, uow: UnitOfWork, providers: Provide
 
     A claimed attempt is not handed to this or any other worker again before `grace` has passed
     (see `PaymentRepository.claim_open_attempts`), so each provider is asked about it about once
-    per grace period, and attempts that stay open go to the back of the queue.
+    per grace period, and attempts that stay open go to the back of the queue. A payment
+    waiting for the customer on the provider's page is asked about every PAGE_GRACE instead.
     """
     if not providers:
         return []
     async with uow:
-        ids = await uow.payments.claim_open_attempts(now - grace, now, limit, tuple(providers))
+        ids = await uow.payments.claim_open_attempts(now - grace, now, limit, tuple(providers),
+                                                     pages_older_than=now - max(grace, PAGE_GRACE))
         await uow.commit()
     return ids
 
