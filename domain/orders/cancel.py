@@ -2,8 +2,9 @@
 
 Unpaid: the reservation is released and any payment not yet decided is canceled; one waiting for
 the customer at the provider (3-D Secure, a Checkout page) is voided there first, so nobody can
-pay on it afterwards. Authorized: the authorization is voided at the provider. Paid: what is left of the capture is refunded
-through the provider. The goods go back on the shelf once the money is back.
+pay on it afterwards. Authorized: the authorization is voided at the provider. Paid: what is
+left of the capture is refunded through the provider. The goods go back on the shelf once the
+money is back.
 """
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                             f"{': ' + settled.decline_code if settled.decline_code else ''}); the order stays open")
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
-        await _close(order, reason, uow, cmd.actor, clock(), restock=True)  # only sold units go back
+        await _close(order, reason, uow, cmd.actor, clock(), restock=True)
         await uow.commit()
     return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
 
