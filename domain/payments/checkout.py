@@ -18,8 +18,9 @@ reservation at once (consequences.apply), so the stock goes back on sale.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.clock import Clock, utc_now
 from domain.errors import ConflictError, NotFoundError
@@ -63,13 +64,9 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
                                     f"({earlier.status.value})")
         payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
                               amount=order.total, now=now, capture_method=cmd.capture_method, checkout=cmd.kind)
-        payment = await uow.payments.add(payment)
-        attempt = payment.start_authorization(now=now)
-        # Built before the commit: a request the provider port refuses (no return URL) writes nothing.
-        request = _request(payment, attempt, order, cmd.actor, cmd.return_url, cmd.cancel_url)
-        await uow.payments.save(payment)
-        await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
-        await uow.commit()
+        payment, attempt, request = await _record(
+            uow, cmd.actor, payment, now,
+            lambda p, a: _request(p, a, order, cmd.actor, cmd.return_url, cmd.cancel_url))
     outcome = await ask_provider(provider.open(request))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
 
@@ -134,14 +131,24 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
     async with uow:
         payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,
                               now=now, capture_method=cmd.capture_method, checkout=cmd.kind, metadata=cmd.metadata)
-        payment = await uow.payments.add(payment)
-        attempt = payment.start_authorization(now=now)
-        request = payment.open_request(attempt, customer_email=cmd.actor.email)
-        await uow.payments.save(payment)
-        await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
-        await uow.commit()
+        payment, attempt, request = await _record(
+            uow, cmd.actor, payment, now, lambda p, a: p.open_request(a, customer_email=cmd.actor.email))
     outcome = await ask_provider(provider.open(request))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+
+
+async def _record(uow: UnitOfWork, actor: Actor, payment: Payment, now: datetime,
+                  build: Callable[[Payment, Attempt], OpenRequest]) -> tuple[Payment, Attempt, OpenRequest]:
+    """The new payment and its authorization, recorded and committed in the caller's transaction.
+    The request is built before the commit: one the provider port refuses (a page without a
+    return URL) writes nothing."""
+    payment = await uow.payments.add(payment)
+    attempt = payment.start_authorization(now=now)
+    request = build(payment, attempt)
+    await uow.payments.save(payment)
+    await uow.audit.record(actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
+    await uow.commit()
+    return payment, attempt, request
 
 
 def _request(payment: Payment, attempt: Attempt, order: Order, actor: Actor, return_url: str | None,
