@@ -31,7 +31,8 @@ from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, Declined, LineItem,
                                       OpenRequest, Outcome, Providers)
-from domain.payments.service import SETTLED, ask_provider, payable, settle
+from domain.payments.attempts import ask_provider, run_attempt, settle
+from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -67,8 +68,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
         payment, attempt, request = await _record(
             uow, cmd.actor, payment, now,
             lambda p, a: _request(p, a, order, cmd.actor, cmd.return_url, cmd.cancel_url))
-    outcome = await ask_provider(provider.open(request))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +133,7 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
                               now=now, capture_method=cmd.capture_method, checkout=cmd.kind, metadata=cmd.metadata)
         payment, attempt, request = await _record(
             uow, cmd.actor, payment, now, lambda p, a: p.open_request(a, customer_email=cmd.actor.email))
-    outcome = await ask_provider(provider.open(request))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
 async def _record(uow: UnitOfWork, actor: Actor, payment: Payment, now: datetime,
