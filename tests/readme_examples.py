@@ -17,8 +17,9 @@ import asyncio
 import json
 import os
 import re
+import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,14 +117,18 @@ async def error_types(client: httpx.AsyncClient) -> frozenset[str]:
     return names
 
 
-async def command(*args: str, env: dict[str, str], stdin: str | None = None,
-                  timeout_s: float = 120) -> tuple[int, str, str]:
+async def command(*args: str, env: dict[str, str], timeout_s: float = 120) -> tuple[int, str, str]:
     """A process run without blocking the event loop (the app under test serves in it)."""
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE if stdin is not None else None,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(timeout_s):
-        out, err = await process.communicate(stdin.encode() if stdin is not None else None)
+        *args, cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
+    except TimeoutError:
+        os.killpg(process.pid, signal.SIGKILL)  # bash and the curl it waits on
+        await process.wait()
+        raise
     return process.returncode, out.decode(), err.decode()
 
 
@@ -134,13 +139,13 @@ async def token(role: str, env: dict[str, str]) -> str:
     return out.strip()
 
 
-async def run_graphql(example: Example, client: httpx.AsyncClient, env: dict[str, str],
+async def run_graphql(example: Example, client: httpx.AsyncClient, token_of: Callable[[str], Awaitable[str]],
                       errors: frozenset[str]) -> list[str]:
     """Each operation of the block, sent as GraphiQL sends it: the whole editor, by name."""
     header = _HEADER_TOKEN.findall(example.before)
     if not header:
         return [f"{example.where}: no `Bearer <role token>` header is given before it"]
-    headers = {"Authorization": f"Bearer {await token(header[-1], env)}"}
+    headers = {"Authorization": f"Bearer {await token_of(header[-1])}"}
     try:
         operations = [d for d in parse(example.text).definitions if isinstance(d, OperationDefinitionNode)]
     except GraphQLError as exc:  # a syntax error, with its position
@@ -155,7 +160,8 @@ async def run_graphql(example: Example, client: httpx.AsyncClient, env: dict[str
             found.append(f"{label}: {response.text}")
             continue
         mutation = operation.operation is OperationType.MUTATION
-        found += [f"{label}: {p}" for p in problems_in(response.json(), mutation=mutation, error_types=errors)]
+        problems = problems_in(response.json(), mutation=mutation, error_types=errors)
+        found += [f"{label}: {p}" for p in problems]
         if found:
             break  # the next operation may need this one's result
     return found
@@ -172,7 +178,8 @@ async def run_sh(example: Example, base_url: str, env: dict[str, str],
         if not bodies:
             found.append(f"{example.where}: made no request")
         for body in bodies:
-            status = Path(f"{body}.status").read_text().strip()
+            recorded = Path(f"{body}.status")
+            status = recorded.read_text().strip() if recorded.exists() else "none (curl failed)"
             text = body.read_text()
             if not status.startswith("2"):
                 found.append(f"{example.where}: HTTP {status}: {text}")
@@ -182,7 +189,8 @@ async def run_sh(example: Example, base_url: str, env: dict[str, str],
             except ValueError:
                 found.append(f"{example.where}: not JSON: {text!r}")
                 continue
-            found += [f"{example.where}: {p}" for p in problems_in(answer, mutation=False, error_types=errors)]
+            problems = problems_in(answer, mutation=False, error_types=errors)
+            found += [f"{example.where}: {p}" for p in problems]
     return found
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ import pytest
 from paygate.app import embedded_app
 from tests.conftest import start_server, stop_server
 from tests.readme_examples import (PAYGATE, README, WALKTHROUGH, Example, command, error_types, examples,
-                                   fresh_shop_env, run_graphql, run_sh)
+                                   fresh_shop_env, run_graphql, run_sh, token)
 
 
 @dataclass
@@ -25,10 +25,16 @@ class FreshRun:
     env: dict[str, str]
     client: httpx.AsyncClient
     error_types: frozenset[str]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def token_of(self, role: str) -> str:
+        if role not in self.tokens:
+            self.tokens[role] = await token(role, self.env)
+        return self.tokens[role]
 
     async def run(self, example: Example) -> list[str]:
         if example.language == "graphql":
-            return await run_graphql(example, self.client, self.env, self.error_types)
+            return await run_graphql(example, self.client, self.token_of, self.error_types)
         return await run_sh(example, self.url, self.env, self.error_types)
 
 
@@ -114,3 +120,18 @@ curl -s http://127.0.0.1:8000/orders/api/payments/ -H "Authorization: Bearer $TO
 
     assert any("HTTP 400" in p and "is paid" in p for p in problems), problems
     assert '"count"' not in "".join(problems)  # it stopped there: the payments list never answered
+
+
+async def test_a_curl_step_answered_with_a_typed_error_is_caught_though_the_shell_went_on(walkthrough,
+                                                                                          fresh_run):
+    block = _example("REST compatibility (legacy clients)", "sh", r"""
+TOKEN=$(.venv/bin/paygate token customer@example.com --role customer)
+curl -s http://127.0.0.1:8000/graphql -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+     -d @- <<'EOF'
+{"query": "mutation { cartSetItem(input: {productId: \"UHJvZHVjdDox\", quantity: 99}) { __typename } }"}
+EOF
+""")
+
+    problems = await fresh_run.run(block)
+
+    assert problems == [f"{block.where}: answered InsufficientStock"], problems
