@@ -66,7 +66,8 @@ class Example:
 
 
 def examples(readme: str) -> Iterator[Example]:
-    """Every fenced block of the walkthrough sections, in order."""
+    """Every fenced block of the walkthrough sections, in order (whatever its language: one that
+    isn't runnable is reported, not skipped)."""
     lines = readme.splitlines()
     section, start, language = "", None, ""
     for number, line in enumerate(lines, 1):
@@ -76,7 +77,7 @@ def examples(readme: str) -> Iterator[Example]:
         elif start is None and fence:
             start, language = number, fence.group(1)
         elif start is not None and fence and not fence.group(1):
-            if section in WALKTHROUGH and language in RUNNABLE:
+            if section in WALKTHROUGH:
                 yield Example(section, language, "\n".join(lines[start:number - 1]) + "\n", start,
                               "\n".join(lines[:start - 1]))
             start = None

@@ -15,8 +15,8 @@ import pytest
 
 from paygate.app import embedded_app
 from tests.conftest import start_server, stop_server
-from tests.readme_examples import (PAYGATE, README, WALKTHROUGH, Example, command, error_types, examples,
-                                   fresh_shop_env, run_graphql, run_sh, token)
+from tests.readme_examples import (PAYGATE, README, RUNNABLE, WALKTHROUGH, Example, command, error_types,
+                                   examples, fresh_shop_env, run_graphql, run_sh, token)
 
 
 @dataclass
@@ -33,6 +33,9 @@ class FreshRun:
         return self.tokens[role]
 
     async def run(self, example: Example) -> list[str]:
+        if example.language not in RUNNABLE:
+            return [f"{example.where}: fenced as {example.language!r}: the walkthrough's blocks are "
+                    f"{' or '.join(RUNNABLE)}, so that they are run"]
         if example.language == "graphql":
             return await run_graphql(example, self.client, self.token_of, self.error_types)
         return await run_sh(example, self.url, self.env, self.error_types)
