@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from db.engine import Database
 from db.users import UserMirror
+from domain.payments.provider import Providers
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.dummy_pages import dummy_routes
@@ -32,15 +33,17 @@ log = logging.getLogger("paygate.app")
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False) -> Starlette:
+               extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
+               providers: Providers | None = None) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about)."""
+    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about).
+    `providers` replaces the registry the settings make (tests inject providers of their own)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
-    services = build_services(settings, db, events)  # the one set, shared by GraphQL, REST and the jobs
+    services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
     graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
                           services=services)
 

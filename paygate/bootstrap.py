@@ -5,6 +5,7 @@ from __future__ import annotations
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
+from domain.payments.provider import Providers
 from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
@@ -13,13 +14,14 @@ from paygate.settings import Settings
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
-                   clock: Clock = utc_now) -> Services:
+                   providers: Providers | None = None, clock: Clock = utc_now) -> Services:
+    """The services; `providers` replaces the registry the settings make (tests inject their own)."""
     def new_uow() -> SqlUnitOfWork:
         # The request id comes from one place: the outermost middleware validated it (or made
         # one) and set it for this request's context; the worker has none.
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
-    return Services(uow=new_uow, providers=build_providers(settings), policy=build_policy(settings),
+    return Services(uow=new_uow, providers=providers or build_providers(settings), policy=build_policy(settings),
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
 
 
