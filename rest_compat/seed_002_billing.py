@@ -33,6 +33,7 @@ from domain.billing.model import Customer, Subscription
 from domain.billing.service import (CancelSubscription, CreateCustomer, CreateSubscription, cancel_subscription,
                                     create_customer, create_subscription)
 from domain.errors import ProviderUnavailableError
+from domain.services import Services
 from rest_compat.http import RestError, Shape, caller, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema
 from rest_compat.seed_002 import ERRORS, SEED_002_BASE

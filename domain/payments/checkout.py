@@ -54,7 +54,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
                        clock: Clock = utc_now) -> Payment:
     """Open the order's payment at the provider. Any payment of the order not failed or canceled
     makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
-    provider = _checkout_provider(providers, cmd.provider)
+    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
@@ -126,7 +126,7 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
                               clock: Clock = utc_now) -> Payment:
     """A payment for an amount the caller names (a course, a top-up): no order, no stock; once
     captured the platform keeps it all (consequences.apply)."""
-    provider = _checkout_provider(providers, cmd.provider)
+    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
     async with uow:
         payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,

@@ -108,7 +108,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
         payment = await uow.payments.get(cmd.payment_id, for_update=True)
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
-        provider = providers.require(payment.provider, Capability.AUTHORIZE)
+        providers.require(payment.provider, Capability.AUTHORIZE)
         attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
         order = await uow.orders.get(payment.order_id, for_update=True)
         payable(order, now)
