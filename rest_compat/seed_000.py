@@ -31,7 +31,7 @@ from domain.orders.cancel import CancelOrder, cancel_order
 from domain.payments.provider import CheckoutKind
 from rest_compat import stripe_checkout, webhooks_stripe
 from rest_compat.errors import ErrorTable
-from rest_compat.http import RestError, Shape, caller, database, json_object, services
+from rest_compat.http import RestError, Shape, caller, client_key, database, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param
 
 BASE = "/api/payments"
@@ -82,7 +82,8 @@ async def cancel(request: Request) -> JSONResponse:
     if not isinstance(reason, str):
         raise RestError(400, "cancellation_reason must be a string")
     svc = services(request)
-    done = await cancel_order(CancelOrder(actor, order_id, reason), svc.uow(), svc.providers, svc.policy)
+    done = await cancel_order(CancelOrder(actor, order_id, reason, client_key=client_key(request)), svc.uow(),
+                              svc.providers, svc.policy)
     refund: dict[str, Any] | None = None
     if done.refund is not None:
         refund = {"refund_id": done.refund.provider_ref, "amount": done.refund.amount.minor,

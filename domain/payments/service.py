@@ -145,6 +145,7 @@ class CapturePayment:
     actor: Actor
     payment_id: int
     amount: Amount = None  # None captures everything authorized
+    client_key: str | None = None  # the client's Idempotency-Key: the same again resumes the capture
 
 
 async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
@@ -153,9 +154,14 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
     async with uow:
         payment = await locked_payment(uow, cmd.payment_id)
         providers.require(payment.provider, Capability.CAPTURE)  # before an attempt it can't make is recorded
-        attempt = payment.start_capture(in_currency_of(payment, cmd.amount), now=clock())
-        await uow.payments.save(payment)
-        await uow.commit()
+        asked = in_currency_of(payment, cmd.amount)
+        attempt = payment.started_by(cmd.client_key, AttemptKind.CAPTURE, asked)
+        if attempt is None:
+            attempt = payment.start_capture(asked, now=clock(), client_key=cmd.client_key)
+            await uow.payments.save(payment)
+            await uow.commit()
+    if not attempt.in_flight:
+        return payment  # the same request again, after it was settled: its answer stands
     return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
 
 
