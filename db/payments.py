@@ -158,7 +158,8 @@ class SqlPayments:
         return [found[r.id] for r in rows if r.id in found]
 
     def _locked(self, query, for_update: bool):
-        return query.with_for_update() if for_update and not self.is_sqlite else query
+        # NO KEY UPDATE: see db/uow.py, "Lock order".
+        return query.with_for_update(key_share=True) if for_update and not self.is_sqlite else query
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
         found = await self._load(self._locked(select(PaymentRow).where(PaymentRow.id == payment_id), for_update))

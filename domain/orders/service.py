@@ -44,6 +44,10 @@ class Checkout:
 
 
 async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
+    return await uow.transaction(lambda: _checkout(cmd, uow))
+
+
+async def _checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
     async with uow:
         cart = await uow.carts.get(cmd.actor.user_id)
         if not cart.lines:
