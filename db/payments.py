@@ -208,7 +208,8 @@ class SqlPayments:
         return list((await self.session.exec(query)).all())
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None,
+                                  finding: Sequence[str] = ()) -> list[int]:
         """Payments with an attempt open and untouched since `older_than`, claimed for reconciling.
 
         The claim is a lease written in the attempt's `updated_at` (for an open attempt: when it
@@ -219,12 +220,12 @@ class SqlPayments:
         transaction on SQLite. Correctness doesn't rest on the lease (settling is idempotent,
         under the payment's lock); it spares the provider duplicate questions.
 
-        An authorize already unknown and without a provider ref is left out: nothing can be asked
-        about it (domain/payments/reconcile.py).
+        An authorize already unknown and without a provider ref is left out unless its provider
+        is one of `finding`: nothing else can be asked about it (domain/payments/reconcile.py).
         """
         attempt = PaymentAttemptRow
         unanswerable = ((attempt.kind == "authorize") & (attempt.status == "unknown")
-                        & attempt.provider_ref.is_(None))
+                        & attempt.provider_ref.is_(None) & PaymentRow.provider.not_in(list(finding)))
         page_waiting = ((attempt.kind == "authorize") & PaymentRow.checkout.is_not(None)
                         & (PaymentRow.status == "requires_action"))
         stale = attempt.updated_at < older_than

@@ -92,12 +92,15 @@ class PaymentRepository(Protocol):
         ...
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None,
+                                  finding: Sequence[str] = ()) -> list[int]:
         """Payments (of these providers) with an attempt open and untouched since `older_than`
         (since `pages_older_than` for the authorization of a payment waiting for the customer on
         the provider's page or element); the claimed attempts count as touched at `now`, so no
         worker claims them again before the interval has passed. Workers claiming at once never
-        get the same attempt."""
+        get the same attempt. An authorization already unknown and without the provider's
+        reference is claimed only at the `finding` providers (Capability.FIND): elsewhere nothing
+        can be asked about it."""
         ...
 
 
