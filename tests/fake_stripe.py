@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fake_stripe_billing import FakeBilling
@@ -65,18 +65,25 @@ class FakeStripe:
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _failures: int = 0
     _losses: int = 0
+    _refusal: tuple[int, dict[str, Any] | None] | None = None
 
     def __post_init__(self) -> None:
         self.checkout = FakeCheckout(self)
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
-        self._failures, self._losses, self.tamper = 0, 0, None
+        self._failures, self._losses, self.tamper, self._refusal = 0, 0, None, None
         self.checkout.reset()
         self.billing.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
+
+    def refuse_next(self, status: int, error: dict[str, Any] | None = None) -> None:
+        """The next request is refused with `status` before anything is executed: with Stripe's
+        error body `{"error": error}`, or, without `error`, the plain-text answer of something in
+        front of Stripe that isn't its API (a proxy, a wrong base address)."""
+        self._refusal = (status, error)
 
     def lose_next(self, n: int) -> None:
         """The next n requests are carried out (and their answers kept for their idempotency keys),
@@ -132,12 +139,17 @@ class FakeStripe:
     # --- the HTTP edge: auth, idempotency, faults, errors ---------------------------------------
 
     def _endpoint(self, handler):
-        async def endpoint(request: Request) -> JSONResponse:
+        async def endpoint(request: Request) -> Response:
             key = request.headers.get("idempotency-key")
             self.requests.append((request.method, request.url.path, key, request.headers.get("stripe-version")))
             if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
                 return JSONResponse({"error": {"type": "invalid_request_error",
                                                "message": "Invalid API Key provided"}}, 401)
+            if self._refusal is not None:
+                (status, error), self._refusal = self._refusal, None
+                if error is None:
+                    return PlainTextResponse("Not Found", status)
+                return JSONResponse({"error": error}, status)
             if self._failures:
                 self._failures -= 1
                 return JSONResponse({"error": {"type": "api_error", "message": "Something went wrong."}}, 500)

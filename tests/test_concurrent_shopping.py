@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from db.tables import ProductRow, StockReservationRow, UserRow
 from gql.schema.relay import to_global_id
-from tests.graphql import gql
 
 SET_ITEM = """mutation($p: ID!, $q: Int!) {
   cartSetItem(input: {productId: $p, quantity: $q}) { __typename ... on Error { code } } }"""

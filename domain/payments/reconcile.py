@@ -23,16 +23,17 @@ waiting on the provider doesn't gather an audit record per pass.
 
 At a provider without Capability.FIND, an authorize attempt without a provider ref is never
 settled here. It is marked unknown and left open for the provider's webhook (the request's
-metadata carries the payment's uuid) or for a person. We can't tell "the request never left this process" from "the provider charged the card
-and the answer was lost", and nothing in the port can find out: `fetch` needs the ref; retrying
-with the same idempotency key would get the provider's first answer, but an idempotent retry must
-resend the original parameters, and the card number only passed through this process (it is never
-stored). Declaring it failed after some timeout would be a guess, and a wrong one charges the
-customer for an order we then treat as unpaid: they pay again. While it is open the order takes
-no other payment, so the customer checks out again once its reservation expires. What would
-settle it is the port's `find_authorization`, which finds an authorization by our key or
-metadata (Stripe's PaymentIntent search on metadata; PayPal's PayPal-Request-Id replay and
-Razorpay's order receipt would serve the same way).
+metadata carries the payment's uuid) or for a person. We can't tell "the request never left this
+process" from "the provider charged the card and the answer was lost", and nothing else in the
+port can find out: `fetch` needs the ref; retrying with the same idempotency key would get the
+provider's first answer, but an idempotent retry must resend the original parameters, and the
+card number only passed through this process (it is never stored). Declaring it failed after
+some timeout would be a guess, and a wrong one charges the customer for an order we then treat as
+unpaid: they pay again. While it is open the order takes no other payment, so the customer checks
+out again once its reservation expires (or cancels it: domain/orders/cancel.py). What settles it
+is the port's `find_authorization`, which finds an authorization by our key or metadata (Stripe's
+PaymentIntent search on metadata; PayPal's PayPal-Request-Id replay and Razorpay's order receipt
+would serve the same way).
 """
 from __future__ import annotations
 

@@ -235,7 +235,7 @@ class StripeProvider:
         """Stripe's object as a plain dict (wire.py reads no SDK types), or its refusal as a decline."""
         try:
             answer = await call(what, make, self._retry)
-        except (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        except stripe.StripeError as exc:  # `call` lets through only refusals (errors.refusal)
             return declined(exc, ref, amount)
         return answer.to_dict()
 
