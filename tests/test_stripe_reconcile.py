@@ -19,6 +19,7 @@ from providers.stripe.adapter import SEARCH_LAG, StripeProvider
 from providers.stripe.errors import RetryPolicy
 from tests.payments_fixtures import POLICY, customer, order_for
 
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 GRACE_PASSED = timedelta(minutes=2)  # the reconciliation grace is 60 s
 
 
