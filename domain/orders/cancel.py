@@ -2,9 +2,11 @@
 
 Unpaid: the reservation is released and any payment not yet decided is canceled; one waiting for
 the customer at the provider (3-D Secure, a Checkout page) is voided there first, so nobody can
-pay on it afterwards. Authorized: the authorization is voided at the provider. Paid: what is
-left of the capture is refunded through the provider. The goods go back on the shelf once the
-money is back.
+pay on it afterwards. One whose request got no answer (no provider reference: nothing to void)
+doesn't hold the order: the order closes, and the worker settles the attempt by asking the
+provider (reconcile); money it took anyway is given back (give_back, orphaned payments).
+Authorized: the authorization is voided at the provider. Paid: what is left of the capture is
+refunded through the provider. The goods go back on the shelf once the money is back.
 """
 from __future__ import annotations
 
@@ -64,6 +66,10 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                 case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
                     providers.require(payment.provider, Capability.VOID)
                     attempt = payment.start_void(now=now, client_key=cmd.client_key)
+                case OrderStatus.PENDING_PAYMENT if payment is not None and answer_lost(payment):
+                    await _close(order, reason, uow, cmd.actor, now, restock=False)
+                    await uow.commit()
+                    return Cancellation(order, payment, None)
                 case OrderStatus.PENDING_PAYMENT:
                     if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
                         raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
@@ -98,6 +104,11 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         await _close(order, reason, uow, cmd.actor, clock(), restock=True)
         await uow.commit()
     return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
+
+
+def answer_lost(payment: Payment) -> bool:
+    """An authorization sent whose answer never came: the provider named nothing we could void."""
+    return payment.provider_ref is None and bool(payment.in_flight(AttemptKind.AUTHORIZE))
 
 
 async def _close(order: Order, reason: str, uow: UnitOfWork, actor: Actor, now, *, restock: bool) -> None:
