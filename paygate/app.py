@@ -21,6 +21,7 @@ from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
+from paygate.forwarding import proxies_trusted
 from paygate.providers import build_billing, build_policy, build_providers, close_clients
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused
     # request claims no key), then idempotency (keyed by caller).
-    middleware = [Middleware(RequestContextMiddleware),
+    middleware = [*proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),
                              redis_url=settings.redis_url),
