@@ -45,3 +45,36 @@ async def test_development_serves_graphiql(client):
     page = await client.get("/graphql", headers={"Accept": "text/html"})
 
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_a_known_setting_set_without_its_prefix_is_warned_about_by_its_real_name(caplog):
+    environ = {"STRIPE_API_KEY": "sk_test_x", "rate_limit": "off", "PATH": "/usr/bin", "HOME": "/root"}
+
+    with caplog.at_level("WARNING", logger="paygate.settings"):
+        Settings(_env_file=None, secret_key="a-real-secret-of-enough-length").warn_about_defaults(environ)
+
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "STRIPE_API_KEY is set but not read: paygate reads PAYGATE_STRIPE_API_KEY",
+        "rate_limit is set but not read: paygate reads PAYGATE_RATE_LIMIT"]
+
+
+def test_a_bare_name_beside_its_prefixed_variable_is_not_warned_about(caplog):
+    environ = {"DATABASE_URL": "postgres://someone-elses", "PAYGATE_DATABASE_URL": "sqlite+aiosqlite:///x.db"}
+
+    with caplog.at_level("WARNING", logger="paygate.settings"):
+        Settings(_env_file=None, secret_key="a-real-secret-of-enough-length").warn_about_defaults(environ)
+
+    assert caplog.records == []
+
+
+async def test_the_app_warns_at_start_up_about_an_unprefixed_setting(database_url, shared_db, monkeypatch, caplog):
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_forgotten_prefix")
+    settings = Settings(_env_file=None, env="test", secret_key="a-real-secret-of-enough-length",
+                        database_url=database_url)
+
+    with caplog.at_level("WARNING", logger="paygate.settings"):
+        server, task, _ = await start_server(create_app(settings, db=shared_db))
+        await stop_server(server, task)
+
+    assert "STRIPE_WEBHOOK_SECRET is set but not read: paygate reads PAYGATE_STRIPE_WEBHOOK_SECRET" in [
+        r.getMessage() for r in caplog.records]
