@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
-    services = {"providers": build_providers(settings), "policy": build_policy(settings), "events": events,
+    services = {"providers": build_providers(settings, db), "policy": build_policy(settings), "events": events,
                 "billing": build_billing(settings)}
     graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
                           services=services)

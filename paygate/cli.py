@@ -66,7 +66,7 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     configure_logging()
     settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
-    services = Services.from_settings(settings)
+    services = Services.from_settings(settings, db)
     try:
         if once:
             print(await run_once(db, services))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from db.dummy_gateway import SqlDummyRecords
+from db.engine import Database
 from domain.billing.provider import BillingProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
@@ -17,10 +19,9 @@ from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
 
 
-def build_providers(settings: Settings) -> Providers:
-    # The dummy keeps authorizations in process memory: one instance per process, shared by every
-    # request, so a manual capture reaches the instance that authorized.
-    offered: list[PaymentProvider] = [DummyGateway()]
+def build_providers(settings: Settings, db: Database) -> Providers:
+    # The dummy's records in our database: every app and worker process sees the same gateway.
+    offered: list[PaymentProvider] = [DummyGateway(SqlDummyRecords(db))]
     if settings.gateway_webhook_secret:
         offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
     if settings.stripe_api_key:

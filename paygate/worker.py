@@ -33,7 +33,6 @@ from domain.payments.releases import release_due_holds
 from paygate.idempotency import KEY_TTL
 from paygate.providers import build_policy, build_providers
 from paygate.settings import Settings
-from providers.dummy import DummyGateway
 
 log = logging.getLogger("paygate.worker")
 
@@ -49,18 +48,8 @@ class Services:
     clock: Clock = utc_now
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
-        return cls(worker_providers(settings), build_policy(settings))
-
-
-def worker_providers(settings: Settings) -> Providers:
-    """The providers a separate worker process may ask about attempts: all but the dummy gateway.
-
-    The dummy keeps its payments in the memory of the process that served them, so this process's
-    dummy would answer "no such reference" about every one of them: a guess, not an answer. Its
-    attempts are reconciled only where the serving process's instance is shared (as in the tests).
-    """
-    return Providers(p for p in build_providers(settings).values() if not isinstance(p, DummyGateway))
+    def from_settings(cls, settings: Settings, db: Database) -> Services:
+        return cls(build_providers(settings, db), build_policy(settings))
 
 
 @dataclass(frozen=True)
@@ -118,7 +107,7 @@ JOBS: tuple[Job, ...] = (
 async def run_once(db: Database, services: Services | None = None,
                    jobs: tuple[Job, ...] = JOBS) -> dict[str, int]:
     """One pass over every job; returns how many objects each one moved (-1: it failed)."""
-    services = services or Services.from_settings(Settings())
+    services = services or Services.from_settings(Settings(), db)
     done: dict[str, int] = {}
     for job in jobs:
         try:

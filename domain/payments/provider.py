@@ -41,6 +41,7 @@ class Capability(StrEnum):
     CUSTOMERS = "customers"
     SUBSCRIPTIONS = "subscriptions"
     CHECKOUT = "checkout"  # `open`: the customer pays on the provider's own page or element
+    FIND = "find"  # `find_authorization`: an authorization found by our idempotency key
 
 
 class CheckoutKind(StrEnum):
@@ -249,6 +250,15 @@ class CheckoutProvider(PaymentProvider, Protocol):
     behind a Checkout Session itself)."""
 
     async def open(self, req: OpenRequest) -> Outcome: ...
+
+
+class FindingProvider(PaymentProvider, Protocol):
+    """A provider with Capability.FIND: it can tell what became of an authorization whose answer
+    was lost, by the idempotency key it was sent with (no provider ref is known then). None when
+    it can't tell yet; an answer about a request it never received must stay true afterwards
+    (a late request under that key is refused the same way)."""
+
+    async def find_authorization(self, idempotency_key: str) -> Outcome | None: ...
 
 
 class Providers(Mapping[str, PaymentProvider]):

@@ -10,7 +10,8 @@ older than a grace period (its own call has had time to finish), the worker asks
                                     replays its first answer, or acts now if it never got the call
     refund                          fetch(ref) when the provider had named the refund (Pending);
                                     otherwise the same request with the same key
-    authorize without a ref         nothing can be asked: see below
+    authorize without a ref         find_authorization(idempotency key), where the provider has
+                                    Capability.FIND; elsewhere nothing can be asked: see below
 
 The answer goes through `service.settle`, under the payment's and the order's row locks, so stock,
 order and ledger follow exactly once however many workers reconcile one payment at the same time:
@@ -19,28 +20,30 @@ the second settle finds the attempt settled and changes nothing, and the ledger 
 later pass asks again. Answers that tell nothing new (still Pending) are not applied, so a payment
 waiting on the provider doesn't gather an audit record per pass.
 
-An authorize attempt without a provider ref is never settled here. It is marked unknown and left
-open for the provider's webhook (the request's metadata carries the payment's uuid) or for a
-person. We can't tell "the request never left this process" from "the provider charged the card
-and the answer was lost", and nothing in the port can find out: `fetch` needs the ref; retrying
-with the same idempotency key would get the provider's first answer, but an idempotent retry must
-resend the original parameters, and the card number only passed through this process (it is never
-stored). Declaring it failed after some timeout would be a guess, and a wrong one charges the
-customer for an order we then treat as unpaid: they pay again. While it is open the order takes
-no other payment, so the customer checks out again once its reservation expires. What would
-settle it is a port method that finds an authorization by our key or metadata (Stripe's
-PaymentIntent search on metadata, PayPal's PayPal-Request-Id replay, Razorpay's order receipt).
+An authorize attempt without a provider ref is settled only through a provider with
+Capability.FIND (`find_authorization`: the dummy gateway, from its records). Elsewhere it is
+marked unknown and left open for the provider's webhook (the request's metadata carries the
+payment's uuid) or for a person. We can't tell "the request never left this process" from "the
+provider charged the card and the answer was lost": `fetch` needs the ref; retrying with the same
+idempotency key would get the provider's first answer, but an idempotent retry must resend the
+original parameters, and the card number only passed through this process (it is never stored).
+Declaring it failed after some timeout would be a guess, and a wrong one charges the customer
+for an order we then treat as unpaid: they pay again. While it is open the order takes no other
+payment, so the customer checks out again once its reservation expires. `find_authorization` is
+where Stripe's PaymentIntent search on metadata, PayPal's PayPal-Request-Id replay or Razorpay's
+order receipt would go.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import (Capability, Outcome, PaymentProvider, Pending, Providers,
-                                      RequiresAction, is_final)
+from domain.payments.provider import (Capability, FindingProvider, Outcome, PaymentProvider, Pending,
+                                      Providers, RequiresAction, is_final)
 from domain.payments.service import ask_provider, settle
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
@@ -110,7 +113,12 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
     match attempt.kind:
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
-            return (lambda: provider.fetch(ref)) if ref and can_fetch else None
+            if ref:
+                return (lambda: provider.fetch(ref)) if can_fetch else None
+            if Capability.FIND in provider.capabilities:
+                finder = cast(FindingProvider, provider)
+                return lambda: finder.find_authorization(attempt.idempotency_key)  # type: ignore[return-value]
+            return None
         case AttemptKind.CAPTURE:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
             # could capture twice.
