@@ -1,7 +1,8 @@
 """The provider registry and the money policy, built once at start-up from the settings.
 
-A provider whose keys are unset is simply not offered; the dummy gateway is always there
-(CONTRACT.md, Settings).
+A provider whose keys are unset is simply not offered (CONTRACT.md, Settings). The dummy gateway
+takes test cards and moves no money: offered in development and tests, and in production only
+with PAYGATE_DUMMY_GATEWAY=on, or anyone could pay for real orders with 4242 4242 4242 4242.
 """
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from providers.stripe.billing import StripeBilling
 
 
 def build_providers(settings: Settings, db: Database) -> Providers:
-    # The dummy's records in our database: every app and worker process sees the same gateway.
-    offered: list[PaymentProvider] = [DummyGateway(SqlDummyRecords(db))]
+    offered: list[PaymentProvider] = []
+    if settings.offers_dummy_gateway:
+        # Its records in our database: every app and worker process sees the same gateway.
+        offered.append(DummyGateway(SqlDummyRecords(db)))
     if settings.gateway_webhook_secret:
         offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
     if settings.stripe_api_key:
