@@ -20,6 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.graphql import gql
+from tests.test_payment_mutations import PAY, REFUND, _checked_out
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "serve-test-secret-long-enough-for-hs256-tokens"
 
@@ -81,18 +84,24 @@ def serve(db_url: str, tmp: Path, *, workers: int = 2, **extra: str) -> Iterator
             process.wait(5)
 
 
-def _paygate(db_url: str, *args: str) -> None:
+def _paygate(db_url: str, *args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "paygate.cli", *args], capture_output=True, text=True,
                             cwd=ROOT, env=_env(db_url), timeout=60)
     assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory) -> Iterator[Serving]:
-    tmp = tmp_path_factory.mktemp("serve")
-    db_url = f"sqlite+aiosqlite:///{tmp / 'paygate.db'}"
-    _paygate(db_url, "migrate")
-    yield from serve(db_url, tmp)
+def db_url(tmp_path_factory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('serve-db') / 'paygate.db'}"
+    _paygate(url, "migrate")
+    _paygate(url, "demo")
+    return url
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory, db_url) -> Iterator[Serving]:
+    yield from serve(db_url, tmp_path_factory.mktemp("serve"))
 
 
 def _logged(serving: Serving, request_id: str, *, timeout_s: float = 5) -> list[dict]:
@@ -137,6 +146,34 @@ def test_a_worker_does_not_believe_forwarded_for_from_its_peer(two_workers):
 
     [line] = [line for line in _logged(two_workers, request_id) if line["msg"] == "request"]
     assert line["client"] == "127.0.0.1"
+
+
+async def test_staff_refund_dummy_payments_whichever_worker_took_them(two_workers, db_url):
+    customer = _paygate(db_url, "token", "customer@example.com", "--role", "customer").strip()
+    staff = _paygate(db_url, "token", "staff@example.com", "--role", "staff").strip()
+    # No kept-alive connections: the requests spread over both workers.
+    limits = httpx.Limits(max_keepalive_connections=0)
+
+    async with httpx.AsyncClient(base_url=two_workers.url, timeout=30, limits=limits) as http:
+        refunds = []
+        for _ in range(4):
+            order = await _checked_out(http, _Tokens(customer), quantity=1)
+            paid = await gql(http, PAY, {"order": order["id"], "number": "4242424242424242"}, token=customer)
+            refund = await gql(http, REFUND, {"payment": paid["data"]["processPayment"]["id"], "amount": 100},
+                               token=staff)
+            refunds.append(refund["data"]["refund"])
+
+    assert [(r["__typename"], r.get("status")) for r in refunds] == [("Refund", "SUCCEEDED")] * 4
+
+
+class _Tokens:
+    """The one token `_checked_out` asks the shop for."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def token(self, email: str) -> str:
+        return self._token
 
 
 def test_an_error_inside_a_worker_is_logged_as_json_with_its_traceback_and_request_id(tmp_path):
