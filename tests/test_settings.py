@@ -1,11 +1,14 @@
 """Settings from the environment, and what production refuses or turns off."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 
 from paygate.app import create_app
-from paygate.settings import DEVELOPMENT_SECRET, Settings
+from paygate.settings import DEVELOPMENT_SECRET, Settings, env_name
 from tests.conftest import start_server, stop_server
 
 
@@ -78,3 +81,12 @@ async def test_the_app_warns_at_start_up_about_an_unprefixed_setting(database_ur
 
     assert "STRIPE_WEBHOOK_SECRET is set but not read: paygate reads PAYGATE_STRIPE_WEBHOOK_SECRET" in [
         r.getMessage() for r in caplog.records]
+
+
+def test_the_readme_names_every_setting_by_the_variable_paygate_reads():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    bare = re.compile(r"`(" + "|".join(name.upper() for name in Settings.model_fields) + r")[`=]")
+
+    assert [env_name(name) for name in Settings.model_fields if f"`{env_name(name)}`" not in readme] == []
+    # The only bare names are the examples of what start-up warns about (Settings, Operating paygate).
+    assert bare.findall(readme) == ["STRIPE_API_KEY"] * 2
