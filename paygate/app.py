@@ -36,7 +36,7 @@ log = logging.getLogger("paygate.app")
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about)."""
+    (the embedded SQLite setup, where no separate `paygate worker` runs)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)

@@ -1,5 +1,6 @@
-"""The dummy gateway: a provider that moves no money, answers like Stripe's test mode, and is
-always offered (CONTRACT.md), so paygate can be run and tested without any provider's keys.
+"""The dummy gateway: a provider that moves no money and answers like Stripe's test mode, so
+paygate can be run and tested without any provider's keys. Offered in development and tests; in
+production only with PAYGATE_DUMMY_GATEWAY=on (CONTRACT.md), since it takes test cards.
 
 Test cards (any expiry in the future, any well-formed CVC), as Stripe documents them:
 
