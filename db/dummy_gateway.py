@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
@@ -53,8 +53,7 @@ class _SqlBook:
 
     async def lock(self, key: str) -> None:
         if not self.is_sqlite:
-            await self.session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                                    .bindparams(key=key))
+            await self.session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
     async def get(self, key: str) -> dict[str, Any] | None:
         query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)

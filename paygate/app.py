@@ -17,11 +17,11 @@ from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
+from paygate.forwarding import proxies_trusted
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
-from paygate.forwarding import proxies_trusted
 from paygate.providers import build_billing, build_policy, build_providers, close_clients
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 

@@ -35,6 +35,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from domain.cards import CardInput, CardSummary
 from domain.errors import ConflictError, ValidationError
@@ -133,7 +134,7 @@ class DummyGateway:
         # Only what a summary would show goes into the fingerprint: a replayed request is matched
         # without the gateway ever holding the number.
         asked = ["authorize", money_json(req.amount), str(req.capture_method), req.payment_method,
-                 card and [card.last4, str(card.exp_month), str(card.exp_year)]]
+                 [card.last4, str(card.exp_month), str(card.exp_year)] if card else None]
         return await self._once(req.idempotency_key, asked, None, lambda book: self._authorize(book, req))
 
     async def capture(self, req: CaptureRequest) -> Outcome:
@@ -194,7 +195,7 @@ class DummyGateway:
 
     # --- internals ---------------------------------------------------------------------------
 
-    async def _once(self, key: str, asked: list[object], ref: str | None,
+    async def _once(self, key: str, asked: list[Any], ref: str | None,
                     act: Callable[[RecordBook], Awaitable[Outcome]]) -> Outcome:
         """A key is answered once, then its first answer is replayed; `ref` is the payment acted on."""
         async with self._records.transaction() as book:
