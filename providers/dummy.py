@@ -43,7 +43,7 @@ from domain.money import Money
 from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined,
                                       Outcome, RefundRequest, RequiresAction, Succeeded, VoidRequest)
 from providers.dummy_records import (DummyRecords, MemoryRecords, Record, RecordBook, card_from, card_json,
-                                     money_from, money_json, outcome_from, outcome_json)
+                                     money_json, money_of, outcome_from, outcome_json)
 
 # Stripe's decline messages, so that clients written against Stripe show the same text.
 _MESSAGES = {
@@ -102,17 +102,17 @@ class _Intent:
     decline_code: str | None = None
 
     def record(self) -> Record:
-        return {"ref": self.ref, "amount": money_json(self.amount), "capture_method": str(self.capture_method),
-                "status": self.status, "card": card_json(self.card), "client_secret": self.client_secret,
+        return {"ref": self.ref, "amount": money_json(self.amount),
+                "capture_method": str(self.capture_method), "status": self.status,
+                "card": card_json(self.card), "client_secret": self.client_secret,
                 "captured": money_json(self.captured), "refunded": money_json(self.refunded),
                 "decline_code": self.decline_code}
 
     @classmethod
     def from_record(cls, record: Record) -> _Intent:
-        return cls(record["ref"], money_from(record["amount"]), CaptureMethod(record["capture_method"]),  # type: ignore[arg-type]
+        return cls(record["ref"], money_of(record["amount"]), CaptureMethod(record["capture_method"]),
                    record["status"], card_from(record["card"]), record["client_secret"],
-                   money_from(record["captured"]), money_from(record["refunded"]),  # type: ignore[arg-type]
-                   record["decline_code"])
+                   money_of(record["captured"]), money_of(record["refunded"]), record["decline_code"])
 
 
 class DummyGateway:
@@ -144,7 +144,8 @@ class DummyGateway:
 
     async def void(self, req: VoidRequest) -> Outcome:
         asked = ["void", req.provider_ref]
-        return await self._once(req.idempotency_key, asked, req.provider_ref, lambda book: self._void(book, req))
+        return await self._once(req.idempotency_key, asked, req.provider_ref,
+                                lambda book: self._void(book, req))
 
     async def refund(self, req: RefundRequest) -> Outcome:
         asked = ["refund", req.provider_ref, money_json(req.amount)]

@@ -94,10 +94,15 @@ def money_from(value: list[Any] | None) -> Money | None:
     return None if value is None else Money.of(int(value[0]), str(value[1]))
 
 
+def money_of(value: list[Any]) -> Money:
+    return Money.of(int(value[0]), str(value[1]))
+
+
 def card_json(card: CardSummary | None) -> Record | None:
     if card is None:
         return None
-    return {"brand": str(card.brand), "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year}
+    return {"brand": str(card.brand), "last4": card.last4, "exp_month": card.exp_month,
+            "exp_year": card.exp_year}
 
 
 def card_from(value: Record | None) -> CardSummary | None:
@@ -117,15 +122,16 @@ def outcome_json(outcome: Outcome) -> Record:
 
 
 def outcome_from(record: Record) -> Outcome:
-    ref, amount, card = record["provider_ref"], money_from(record["amount"]), card_from(record["card"])
+    ref, card = record["provider_ref"], card_from(record["card"])
     match record["type"]:
         case "Succeeded":
-            return Succeeded(ref, amount, card)  # type: ignore[arg-type]
+            return Succeeded(ref, money_of(record["amount"]), card)
         case "Pending":
-            return Pending(ref, amount, card)  # type: ignore[arg-type]
+            return Pending(ref, money_of(record["amount"]), card)
         case "RequiresAction":
-            return RequiresAction(ref, amount, record["client_secret"], record["next_action"],  # type: ignore[arg-type]
-                                  record["redirect_url"], card)
+            return RequiresAction(ref, money_of(record["amount"]), record["client_secret"],
+                                  record["next_action"], record["redirect_url"], card)
         case "Declined":
-            return Declined(ref, amount, record["decline_code"], record["message"], card)
+            return Declined(ref, money_from(record["amount"]), record["decline_code"], record["message"],
+                            card)
     raise ValueError(f"not a recorded outcome: {record['type']!r}")

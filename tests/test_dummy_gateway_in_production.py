@@ -42,7 +42,8 @@ def test_a_dummy_gateway_setting_other_than_on_or_off_is_refused():
 
 @contextlib.asynccontextmanager
 async def production(database_url: str, db, **settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings_for(database_url, env="production", **settings), db=db)  # the shop signs with its secret
+    # settings_for keeps the test secret, which the shop's tokens are signed with.
+    app = create_app(settings_for(database_url, env="production", **settings), db=db)
     server, task, url = await start_server(app)
     try:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:

@@ -26,7 +26,8 @@ from tests.test_payment_mutations import PAY, REFUND, _checked_out
 CUSTOMER, STAFF = "customer@example.com", "staff@example.com"
 VISA = CardInput("4242424242424242", 12, 2034, "123")
 THREE_D_SECURE = "4000002500003155"
-CONFIRM = "mutation($p: ID!) { paymentConfirm(input: {paymentId: $p}) { __typename ... on Payment { status } } }"
+CONFIRM = """mutation($p: ID!) {
+  paymentConfirm(input: {paymentId: $p}) { __typename ... on Payment { status } } }"""
 
 
 def usd(minor: int) -> Money:
@@ -58,8 +59,10 @@ async def test_a_dummy_payment_taken_by_one_app_instance_is_refunded_by_another(
         refunds = []
         for _ in range(3):  # one instance alone would refuse every one of them, not half
             order = await _checked_out(first, shop, quantity=1)
-            paid = await gql(first, PAY, {"order": order["id"], "number": VISA.number}, token=shop.token(CUSTOMER))
-            refunded = await gql(second, REFUND, {"payment": paid["data"]["processPayment"]["id"], "amount": 500},
+            paid = await gql(first, PAY, {"order": order["id"], "number": VISA.number},
+                             token=shop.token(CUSTOMER))
+            payment_id = paid["data"]["processPayment"]["id"]
+            refunded = await gql(second, REFUND, {"payment": payment_id, "amount": 500},
                                  token=shop.token(STAFF))
             refunds.append(refunded["data"]["refund"])
 
@@ -67,7 +70,8 @@ async def test_a_dummy_payment_taken_by_one_app_instance_is_refunded_by_another(
         ("Refund", "SUCCEEDED", {"amount": 500, "currency": "USD"})] * 3
 
 
-async def test_3d_secure_passed_on_one_instance_confirms_a_payment_authorized_on_another(database_url, db, shop):
+async def test_3d_secure_passed_on_one_instance_confirms_a_payment_authorized_on_another(
+        database_url, db, shop):
     async with app_instance(database_url) as first, app_instance(database_url) as second:
         order = await _checked_out(first, shop, quantity=1)
         waiting = (await gql(first, PAY, {"order": order["id"], "number": THREE_D_SECURE},
@@ -85,10 +89,12 @@ async def test_3d_secure_passed_on_one_instance_confirms_a_payment_authorized_on
 async def test_concurrent_refunds_through_two_gateways_never_exceed_the_capture(database_url, db):
     async with another_engine(database_url) as other_db:
         gateways = [DummyGateway(SqlDummyRecords(db)), DummyGateway(SqlDummyRecords(other_db))]
-        paid = await gateways[0].authorize(AuthorizeRequest(usd(100_00), "pay-1", CaptureMethod.AUTOMATIC, card=VISA))
+        paid = await gateways[0].authorize(
+            AuthorizeRequest(usd(100_00), "pay-1", CaptureMethod.AUTOMATIC, card=VISA))
 
         answers = await asyncio.gather(*(
-            gateways[n % 2].refund(RefundRequest(paid.provider_ref, usd(20_00), f"refund-{n}")) for n in range(10)))
+            gateways[n % 2].refund(RefundRequest(paid.provider_ref, usd(20_00), f"refund-{n}"))
+            for n in range(10)))
 
     assert sum(isinstance(a, Succeeded) for a in answers) == 5
     assert {a.decline_code for a in answers if isinstance(a, Declined)} == {"charge_already_refunded"}
@@ -110,7 +116,8 @@ async def test_the_records_keep_no_card_number(db):
     numbers = ["4242424242424242", "4000000000000002", THREE_D_SECURE]
 
     for n, number in enumerate(numbers):
-        await gateway.authorize(AuthorizeRequest(usd(10_00), f"k-{n}", card=CardInput(number, 12, 2034, "123")))
+        typed = CardInput(number, 12, 2034, "123")
+        await gateway.authorize(AuthorizeRequest(usd(10_00), f"k-{n}", card=typed))
 
     async with db.engine.connect() as conn:
         stored = repr((await conn.execute(text("SELECT * FROM dummy_gateway_records"))).all())

@@ -125,7 +125,8 @@ def test_every_worker_writes_a_json_request_line_carrying_the_request_id(two_wor
     assert all(logged.values()), [rid for rid, lines in logged.items() if not lines]
     request_lines = [line for lines in logged.values() for line in lines if line["msg"] == "request"]
     assert len(request_lines) == len(request_ids)
-    assert {(line["path"], line["status"], line["level"]) for line in request_lines} == {("/healthz", 200, "info")}
+    assert {(line["path"], line["status"], line["level"]) for line in request_lines} == {
+        ("/healthz", 200, "info")}
 
 
 def test_a_refused_graphql_request_is_logged_as_json_with_its_request_id(two_workers):
@@ -142,7 +143,8 @@ def test_a_refused_graphql_request_is_logged_as_json_with_its_request_id(two_wor
 def test_a_worker_does_not_believe_forwarded_for_from_its_peer(two_workers):
     request_id = f"forwarded-{uuid.uuid4().hex[:12]}"
 
-    httpx.get(two_workers.url + "/healthz", headers={"X-Request-Id": request_id, "X-Forwarded-For": "203.0.113.9"})
+    httpx.get(two_workers.url + "/healthz",
+              headers={"X-Request-Id": request_id, "X-Forwarded-For": "203.0.113.9"})
 
     [line] = [line for line in _logged(two_workers, request_id) if line["msg"] == "request"]
     assert line["client"] == "127.0.0.1"
