@@ -18,7 +18,7 @@ from domain.orders.model import Order, OrderStatus
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, Providers
-from domain.payments.service import ask_provider, settle
+from domain.payments.attempts import run_attempt
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -30,6 +30,9 @@ class CancelOrder:
     actor: Actor
     order_id: int
     reason: str
+    # The client's Idempotency-Key: sent again after an answer that never came, the cancel resumes
+    # the void or refund it started (and closes the order if that already went through).
+    client_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,38 +58,37 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         if payment is not None and payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
             payment = None  # ended while we looked
         now = clock()
-        match order.status:
-            case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
-                providers.require(payment.provider, Capability.VOID)
-                attempt = payment.start_void(now=now)
-            case OrderStatus.PENDING_PAYMENT:
-                if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
-                    raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
-                if payment is not None:
-                    payment.cancel(now=now)
-                    await uow.payments.save(payment)
-                await _close(order, reason, uow, cmd.actor, now, restock=False)
-                await uow.commit()
-                return Cancellation(order, payment, None)
-            # The provider's ability is asked before anything is recorded: an attempt it can't
-            # make would sit pending until a worker settled it as failed.
-            case OrderStatus.AUTHORIZED:
-                providers.require(payment.provider, Capability.VOID)
-                attempt = payment.start_void(now=now)
-            case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
-                providers.require(payment.provider, Capability.REFUND)
-                attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}")
-            case _:
-                raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
-        await uow.payments.save(payment)
-        await uow.commit()
+        attempt = payment.started_by(cmd.client_key, None, None) if payment is not None else None
+        if attempt is None:
+            match order.status:
+                case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
+                    providers.require(payment.provider, Capability.VOID)
+                    attempt = payment.start_void(now=now, client_key=cmd.client_key)
+                case OrderStatus.PENDING_PAYMENT:
+                    if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
+                        raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
+                    if payment is not None:
+                        payment.cancel(now=now)
+                        await uow.payments.save(payment)
+                    await _close(order, reason, uow, cmd.actor, now, restock=False)
+                    await uow.commit()
+                    return Cancellation(order, payment, None)
+                # The provider's ability is asked before anything is recorded: an attempt it can't
+                # make would sit pending until a worker settled it as failed.
+                case OrderStatus.AUTHORIZED:
+                    providers.require(payment.provider, Capability.VOID)
+                    attempt = payment.start_void(now=now, client_key=cmd.client_key)
+                case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
+                    providers.require(payment.provider, Capability.REFUND)
+                    attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}",
+                                                   client_key=cmd.client_key)
+                case _:
+                    raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
+            await uow.payments.save(payment)
+            await uow.commit()
 
-    provider = providers[payment.provider]
-    if attempt.kind is AttemptKind.VOID:
-        outcome = await ask_provider(provider.void(payment.void_request(attempt)))
-    else:
-        outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
-    payment = await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    if attempt.in_flight:
+        payment = await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
     settled = payment.attempt(attempt.seq)
     if settled.status is not AttemptStatus.SUCCEEDED:
         raise ConflictError(f"the provider did not give the money back ({settled.status.value}"

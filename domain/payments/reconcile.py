@@ -42,9 +42,9 @@ from typing import cast
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
+from domain.payments.attempts import ask_provider, send, settle
 from domain.payments.provider import (Capability, FindingProvider, Outcome, PaymentProvider, Pending,
                                       Providers, RequiresAction, is_final)
-from domain.payments.service import ask_provider, settle
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -119,17 +119,15 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
                 finder = cast(FindingProvider, provider)
                 return lambda: finder.find_authorization(attempt.idempotency_key)  # type: ignore[return-value]
             return None
-        case AttemptKind.CAPTURE:
+        case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
             # could capture twice.
-            return lambda: provider.capture(payment.capture_request(attempt))
-        case AttemptKind.VOID:
-            return lambda: provider.void(payment.void_request(attempt))
+            return lambda: send(provider, payment, attempt)
         case AttemptKind.REFUND:
             ref = attempt.provider_ref
             if ref:  # the provider answered Pending and named the refund: its state, not a replay
                 return (lambda: provider.fetch(ref)) if can_fetch else None
-            return lambda: provider.refund(payment.refund_request(attempt))
+            return lambda: send(provider, payment, attempt)
     return None
 
 
