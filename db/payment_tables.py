@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 PAYMENT_STATUSES = ("'requires_payment_method','requires_action','processing','requires_capture',"
@@ -176,3 +176,15 @@ class WebhookEventRow(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=500)  # why ignored/failed, for operators
     received_at: datetime = Field(sa_type=DateTime(timezone=True))
     processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class DummyGatewayRecordRow(SQLModel, table=True):
+    """The dummy gateway's own records (providers/dummy_records.py), in our database so that every
+    app and worker process sees one gateway: a JSON object per key ("intent:pi_dummy_…",
+    "refund:re_dummy_…", "answer:<idempotency key>"). Not ours to read: only the gateway does."""
+
+    __tablename__ = "dummy_gateway_records"
+
+    key: str = Field(primary_key=True, max_length=300)
+    body: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -18,6 +18,7 @@ from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
+from paygate.forwarding import proxies_trusted
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
                providers: Providers | None = None) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about).
+    (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own)."""
     settings = settings or Settings()
     owns_db = db is None
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused
     # request claims no key), then idempotency (keyed by caller).
-    middleware = [Middleware(RequestContextMiddleware),
+    middleware = [*proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),
                              redis_url=settings.redis_url),

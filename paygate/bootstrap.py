@@ -21,7 +21,7 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
         # one) and set it for this request's context; the worker has none.
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
-    return Services(uow=new_uow, providers=providers or build_providers(settings), policy=build_policy(settings),
+    return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=build_policy(settings),
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
 
 

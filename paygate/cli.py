@@ -64,6 +64,7 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from paygate.worker import run_forever, run_once, worker_services
 
     configure_logging()
+    settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
     services = worker_services(settings, db)
     try:
@@ -79,13 +80,16 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    from paygate.logs import configure_logging
+    from paygate.logs import logging_config
 
-    configure_logging()
     if not settings.is_production:
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    # log_config is applied by uvicorn in this process and in every worker process it starts.
+    # proxy_headers off: the app itself believes X-Forwarded-For only from
+    # PAYGATE_FORWARDED_ALLOW_IPS (create_app), whatever server runs it; left on, uvicorn would
+    # believe it from 127.0.0.1 (its default) before the app sees the request.
     uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, proxy_headers=True, lifespan="on")
+                log_config=logging_config(), access_log=False, proxy_headers=False, lifespan="on")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,9 @@ from domain.payments.provider import Declined, RequiresAction, Succeeded
 
 
 async def _three_d_secure(request: Request) -> JSONResponse:
-    gateway = request.app.state.services.providers["dummy"]
+    gateway = request.app.state.services.providers.get("dummy")
+    if gateway is None:  # not offered here (production, unless PAYGATE_DUMMY_GATEWAY=on)
+        return JSONResponse({"error": "the dummy gateway is not offered on this server"}, status_code=404)
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -30,14 +30,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def logging_config(level: str = "INFO") -> dict:
+    """Our JSON lines on stderr, as a `logging.config.dictConfig` dict.
+
+    A dict, not calls on loggers, so that uvicorn applies it in every process it starts:
+    `--workers N` processes inherit nothing that the parent configured, and uvicorn calls
+    `dictConfig(log_config)` in each of them before it imports the app.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "json"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # uvicorn's access log would repeat ours without the request id.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+        },
+    }
+
+
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # uvicorn's access log would repeat ours without the request id.
-    logging.getLogger("uvicorn.access").disabled = True
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    logging.config.dictConfig(logging_config(level))

@@ -52,9 +52,10 @@ class RequestContextMiddleware:
             if scope["type"] == "http":
                 elapsed_s = time.perf_counter() - started
                 observe(scope, status["code"], elapsed_s)
+                peer = scope.get("client")
                 log.info("request", extra={
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
-                    "duration_ms": round(elapsed_s * 1000, 2)})
+                    "duration_ms": round(elapsed_s * 1000, 2), "client": peer[0] if peer else None})
             request_id_var.reset(token)
 
 

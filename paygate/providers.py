@@ -1,12 +1,15 @@
 """The provider registry and the money policy, built once at start-up from the settings.
 
-A provider whose keys are unset is simply not offered; the dummy gateway is always there
-(CONTRACT.md, Settings).
+A provider whose keys are unset is simply not offered (CONTRACT.md, Settings). The dummy gateway
+takes test cards and moves no money: offered in development and tests, and in production only
+with PAYGATE_DUMMY_GATEWAY=on, or anyone could pay for real orders with 4242 4242 4242 4242.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
+from db.dummy_gateway import SqlDummyRecords
+from db.engine import Database
 from domain.billing.provider import BillingProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
@@ -17,10 +20,11 @@ from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
 
 
-def build_providers(settings: Settings) -> Providers:
-    # The dummy keeps authorizations in process memory: one instance per process, shared by every
-    # request, so a manual capture reaches the instance that authorized.
-    offered: list[PaymentProvider] = [DummyGateway()]
+def build_providers(settings: Settings, db: Database) -> Providers:
+    offered: list[PaymentProvider] = []
+    if settings.offers_dummy_gateway:
+        # Its records in our database: every app and worker process sees the same gateway.
+        offered.append(DummyGateway(SqlDummyRecords(db)))
     if settings.gateway_webhook_secret:
         offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
     public: dict[str, dict[str, str]] = {}

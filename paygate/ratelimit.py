@@ -1,11 +1,11 @@
-"""Per-client rate limits on the REST and GraphQL surfaces (CONTRACT.md, `RATE_LIMIT`), as an ASGI
+"""Per-client rate limits on the REST and GraphQL surfaces (CONTRACT.md, `PAYGATE_RATE_LIMIT`), as an ASGI
 layer after authentication (which names the caller) and before idempotency (a refused request
 must not claim a key).
 
 - The client is the verified user (`user:<id>`), else the client address (`addr:<host>`). A token
   that can't be trusted counts against its address, so forging tokens buys no fresh budget.
 - Webhooks carry no token: they count against the sending address, in a budget of their own,
-  `WEBHOOK_FACTOR` times `RATE_LIMIT`. A provider delivers bursts from a few addresses and retries
+  `WEBHOOK_FACTOR` times `PAYGATE_RATE_LIMIT`. A provider delivers bursts from a few addresses and retries
   a 429 later, so a tight budget would only delay its news; a flood of forged webhooks is still
   bounded, and it never eats into the budget of customers behind the same address.
 - Not counted: `EXEMPT` (probes, metrics, the OpenAPI document) and WebSockets (a subscription is
@@ -13,8 +13,8 @@ must not claim a key).
 - Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (GraphQL's, or the seed's: rest_compat.http.shape_for).
 
 The window moves, like the Django REST framework throttles the seeds come from: a client has made
-at most `RATE_LIMIT` requests in any period of its length, and Retry-After is when the oldest of
-them leaves it. With `REDIS_URL` set, every app process counts in Redis (the `limits` library's
+at most `PAYGATE_RATE_LIMIT` requests in any period of its length, and Retry-After is when the oldest of
+them leaves it. With `PAYGATE_REDIS_URL` set, every app process counts in Redis (the `limits` library's
 moving window: one atomic Lua call per request), so a client has one budget however many processes
 serve it; else each process counts in its own memory. Redis failing lets requests through
 (`FAIL_OPEN_S` at a time, logged): a limit is not worth refusing payments for.
@@ -47,7 +47,7 @@ KEY_PREFIX = "paygate:ratelimit"
 
 
 def parse_rate(text: str) -> RateLimitItem | None:
-    """`RATE_LIMIT` as a limit (`120/minute`, `10 per second`, `1000/2 hours`); None for `off`."""
+    """`PAYGATE_RATE_LIMIT` as a limit (`120/minute`, `10 per second`, `1000/2 hours`); None for `off`."""
     if text.strip().lower() == "off":
         return None
     try:

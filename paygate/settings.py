@@ -1,20 +1,28 @@
-"""Settings: the environment with prefix PAYGATE_, read once at start-up (CONTRACT.md, Settings)."""
+"""Settings: the environment with prefix PAYGATE_, read once at start-up (CONTRACT.md, Settings).
+
+Messages, logs and docs name a setting by its variable (`PAYGATE_STRIPE_API_KEY`, see `env_name`).
+A known name set without the prefix (`STRIPE_API_KEY=…`) is not read; `unprefixed_names` finds
+them so start-up can warn instead of ignoring them silently.
+"""
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PREFIX = "PAYGATE_"
 DEVELOPMENT_SECRET = "paygate-development-secret-do-not-use-in-production"
 
 log = logging.getLogger("paygate.settings")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYGATE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/paygate.db"
     redis_url: str | None = None
@@ -45,6 +53,13 @@ class Settings(BaseSettings):
     flutterwave_api_base: str = "https://api.flutterwave.com"
     gateway_webhook_secret: str | None = None
     smtp_url: str | None = None
+    # The built-in test gateway takes test cards and moves no money: offered in development and
+    # tests, and in production only when an operator sets it "on" explicitly (CONTRACT.md).
+    dummy_gateway: Literal["on", "off"] | None = None
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, comma-separated addresses or
+    # networks ("10.0.0.1,10.1.0.0/16", "*" for any); unset trusts nobody, so a client can't pick
+    # its own address (and with it a fresh rate-limit budget) by sending the header.
+    forwarded_allow_ips: str | None = None
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:
@@ -58,10 +73,39 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def offers_dummy_gateway(self) -> bool:
+        if self.dummy_gateway is None:
+            return not self.is_production
+        return self.dummy_gateway == "on"
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [ip.strip() for ip in (self.forwarded_allow_ips or "").split(",") if ip.strip()]
+
     @cached_property
     def uses_development_secret(self) -> bool:
         return self.secret_key == DEVELOPMENT_SECRET
 
-    def warn_about_defaults(self) -> None:
+    def warn_about_defaults(self, environ: Mapping[str, str] | None = None) -> None:
         if self.uses_development_secret:
             log.warning("using the development PAYGATE_SECRET_KEY: bearer tokens are forgeable; set it outside development")
+        for name in unprefixed_names(os.environ if environ is None else environ):
+            log.warning("%s is set but not read: paygate reads %s", name, env_name(name),
+                        extra={"setting": env_name(name)})
+
+
+def env_name(setting: str) -> str:
+    """The variable a setting is read from: `stripe_api_key` -> `PAYGATE_STRIPE_API_KEY`."""
+    return PREFIX + setting.upper()
+
+
+def unprefixed_names(environ: Mapping[str, str]) -> list[str]:
+    """Known settings set without the prefix, as they were written (`STRIPE_API_KEY`), unless the
+    prefixed variable is set too (then the operator has it right, and the bare one is another
+    program's, like a host's `DATABASE_URL`)."""
+    known = {name.upper() for name in Settings.model_fields}
+    prefixed = {name.upper() for name in environ if name.upper().startswith(PREFIX)}
+    return sorted(name for name in environ
+                  if name.upper() in known and PREFIX + name.upper() not in prefixed)
+

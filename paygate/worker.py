@@ -17,22 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.orders.service import expire_reservations
 from domain.payments.give_back import give_back_orphaned, void_abandoned
-from domain.payments.provider import Providers
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
 from domain.services import Services
 from paygate.bootstrap import build_services
 from paygate.idempotency import KEY_TTL
-from paygate.providers import build_providers
 from paygate.settings import Settings
-from providers.dummy import DummyGateway
 
 log = logging.getLogger("paygate.worker")
 
@@ -40,19 +37,9 @@ BATCH = 100  # payments reconciled, or captures released, per job and pass
 
 
 def worker_services(settings: Settings, db: Database) -> Services:
-    """The services of a separate `paygate worker` process, built once: the app's, with only the
-    providers such a process may ask about."""
-    return replace(build_services(settings, db), providers=worker_providers(settings))
-
-
-def worker_providers(settings: Settings) -> Providers:
-    """The providers a separate worker process may ask about attempts: all but the dummy gateway.
-
-    The dummy keeps its payments in the memory of the process that served them, so this process's
-    dummy would answer "no such reference" about every one of them: a guess, not an answer. Its
-    attempts are reconciled only where the serving process's instance is shared (as in the tests).
-    """
-    return Providers(p for p in build_providers(settings).values() if not isinstance(p, DummyGateway))
+    """The services of a separate `paygate worker` process, built once: the app's own, the dummy
+    gateway included (its records are in the database, so any process can ask it)."""
+    return build_services(settings, db)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The dummy gateway: a provider that moves no money, answers like Stripe's test mode, and is
-always offered (CONTRACT.md), so paygate can be run and tested without any provider's keys.
+"""The dummy gateway: a provider that moves no money and answers like Stripe's test mode, so
+paygate can be run and tested without any provider's keys. Offered in development and tests; in
+production only with PAYGATE_DUMMY_GATEWAY=on (CONTRACT.md), since it takes test cards.
 
 Test cards (any expiry in the future, any well-formed CVC), as Stripe documents them:
 
@@ -13,28 +14,36 @@ A malformed card is declined with `incorrect_number`, `expired_card` or `incorre
 would. Saved payment method tokens stand for test cards: `pm_card_visa`, `pm_card_chargeDeclined`,
 `pm_card_chargeDeclinedInsufficientFunds` and the others in PAYMENT_METHODS.
 
-State lives in this object's dicts: one process's memory, gone on restart. That is fine for a
-test gateway, and it decides what an unknown reference means: `fetch`, `capture`, `void`,
-`refund` and `confirm` of a reference this process never issued answer
-`Declined("resource_missing")` (Stripe's code for an unknown object). That is the truth here:
-nothing is held under that reference, so an attempt left open across a restart settles as failed
-rather than staying open forever, and no money (there is none) can be lost by it.
+Its records (payments, refunds, the first answer to each idempotency key) live in the store the
+composition root hands it (providers/dummy_records.py): paygate's database, so every app and
+worker process sees the same gateway, as every process sees the same Stripe. Without one, a
+store in this process's memory. A reference the gateway never issued answers
+`Declined("resource_missing")` (Stripe's code for an unknown object).
 
-Every method finishes without awaiting anything, so on one event loop each runs atomically:
-two refunds can't both pass the "not more than captured" check.
+Every method runs in one transaction of the store, locking the payment it changes and the
+idempotency key it answers, so two refunds can't both pass the "not more than captured" check.
+
+`find_authorization(req)` tells what became of an authorization sent under our idempotency key
+whose answer was lost (the process died in between). The records know for certain: either the
+gateway answered, or it never got the request; in that case it records a refusal under the key,
+so a request that somehow still arrives with that key is refused too, and the answer the worker
+settled on stays true.
 """
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from domain.cards import CardInput, CardSummary
 from domain.errors import ConflictError, ValidationError
 from domain.money import Money
-from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined,
+from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, FindRequest,
                                       Outcome, RefundRequest, RequiresAction, Succeeded, VoidRequest)
+from providers.dummy_records import (DummyRecords, MemoryRecords, Record, RecordBook, card_from, card_json,
+                                     money_json, money_of, outcome_from, outcome_json)
 
 # Stripe's decline messages, so that clients written against Stripe show the same text.
 _MESSAGES = {
@@ -46,7 +55,8 @@ _MESSAGES = {
     "incorrect_number": "Your card number is incorrect.",
     "incorrect_cvc": "Your card's security code is incorrect.",
     "payment_intent_authentication_failure": "The customer did not complete 3-D Secure authentication.",
-    "resource_missing": "The dummy gateway knows no such reference (its state lives in one process).",
+    "resource_missing": "The dummy gateway knows no such reference.",
+    "payment_intent_not_received": "The dummy gateway never received this payment.",
     "payment_intent_unexpected_state": "The payment is not in a state that allows this.",
     "amount_too_large": "The amount is more than what is left.",
     "charge_already_refunded": "The payment has already been refunded in full.",
@@ -91,21 +101,31 @@ class _Intent:
     refunded: Money
     decline_code: str | None = None
 
+    def record(self) -> Record:
+        return {"ref": self.ref, "amount": money_json(self.amount),
+                "capture_method": str(self.capture_method), "status": self.status,
+                "card": card_json(self.card), "client_secret": self.client_secret,
+                "captured": money_json(self.captured), "refunded": money_json(self.refunded),
+                "decline_code": self.decline_code}
+
+    @classmethod
+    def from_record(cls, record: Record) -> _Intent:
+        return cls(record["ref"], money_of(record["amount"]), CaptureMethod(record["capture_method"]),
+                   record["status"], card_from(record["card"]), record["client_secret"],
+                   money_of(record["captured"]), money_of(record["refunded"]), record["decline_code"])
+
 
 class DummyGateway:
     name = "dummy"
     capabilities = frozenset({Capability.AUTHORIZE, Capability.CAPTURE, Capability.VOID,
-                              Capability.REFUND, Capability.FETCH})
+                              Capability.REFUND, Capability.FETCH, Capability.FIND})
 
-    def __init__(self, today: Callable[[], date] = _utc_today) -> None:
+    def __init__(self, records: DummyRecords | None = None, today: Callable[[], date] = _utc_today) -> None:
+        self._records = records if records is not None else MemoryRecords()
         self._today = today  # injected so tests can pin the date that expiry is checked against
-        self._intents: dict[str, _Intent] = {}
-        self._refunds: dict[str, Succeeded] = {}
-        # idempotency key -> (what was asked, first answer); a key is answered once, then replayed
-        self._answers: dict[str, tuple[tuple[object, ...], Outcome]] = {}
 
     def __repr__(self) -> str:
-        return f"DummyGateway({len(self._intents)} payments, {len(self._refunds)} refunds)"
+        return f"DummyGateway({self._records!r})"
 
     # --- the port ----------------------------------------------------------------------------
 
@@ -113,76 +133,115 @@ class DummyGateway:
         card = req.card
         # Only what a summary would show goes into the fingerprint: a replayed request is matched
         # without the gateway ever holding the number.
-        asked = ("authorize", req.amount, req.capture_method, req.payment_method,
-                 card and (card.last4, str(card.exp_month), str(card.exp_year)))
-        return self._once(req.idempotency_key, asked, lambda: self._authorize(req))
+        asked = ["authorize", money_json(req.amount), str(req.capture_method), req.payment_method,
+                 [card.last4, str(card.exp_month), str(card.exp_year)] if card else None]
+        return await self._once(req.idempotency_key, asked, None, lambda book: self._authorize(book, req))
 
     async def capture(self, req: CaptureRequest) -> Outcome:
-        asked = ("capture", req.provider_ref, req.amount)
-        return self._once(req.idempotency_key, asked, lambda: self._capture(req))
+        asked = ["capture", req.provider_ref, money_json(req.amount)]
+        return await self._once(req.idempotency_key, asked, req.provider_ref,
+                                lambda book: self._capture(book, req))
 
     async def void(self, req: VoidRequest) -> Outcome:
-        asked = ("void", req.provider_ref)
-        return self._once(req.idempotency_key, asked, lambda: self._void(req))
+        asked = ["void", req.provider_ref]
+        return await self._once(req.idempotency_key, asked, req.provider_ref,
+                                lambda book: self._void(book, req))
 
     async def refund(self, req: RefundRequest) -> Outcome:
-        asked = ("refund", req.provider_ref, req.amount)
-        return self._once(req.idempotency_key, asked, lambda: self._refund(req))
+        asked = ["refund", req.provider_ref, money_json(req.amount)]
+        return await self._once(req.idempotency_key, asked, req.provider_ref,
+                                lambda book: self._refund(book, req))
 
     async def fetch(self, provider_ref: str) -> Outcome:
-        if provider_ref in self._refunds:
-            return self._refunds[provider_ref]
-        intent = self._intents.get(provider_ref)
+        async with self._records.transaction() as book:
+            refund = await book.get(_REFUND + provider_ref)
+            if refund is not None:
+                return outcome_from(refund)
+            intent = await _intent(book, provider_ref)
         return self._state_of(intent) if intent else _declined(provider_ref, None, "resource_missing")
+
+    async def find_authorization(self, req: FindRequest) -> Outcome:
+        """What became of the authorization sent under `req.idempotency_key`: the payment's state
+        now when the gateway answered it, else a refusal recorded under the key (see the docstring)."""
+        idempotency_key = req.idempotency_key
+        never_received = _declined(None, None, "payment_intent_not_received")
+        async with self._records.transaction() as book:
+            await book.lock(_ANSWER + idempotency_key)
+            answer = await book.get(_ANSWER + idempotency_key)
+            if answer is None:
+                await book.put(_ANSWER + idempotency_key, {"asked": _NEVER_RECEIVED,
+                                                           "outcome": outcome_json(never_received)})
+                return never_received
+            first = outcome_from(answer["outcome"])
+            if answer["asked"] != _NEVER_RECEIVED and answer["asked"][0] != "authorize":
+                raise ConflictError(f"idempotency key {idempotency_key} was used for a {answer['asked'][0]}")
+            intent = await _intent(book, first.provider_ref) if first.provider_ref else None
+        return self._state_of(intent) if intent else first
 
     # --- what the customer does on the 3-D Secure page ---------------------------------------
 
     async def confirm(self, provider_ref: str, *, authenticated: bool = True) -> Outcome:
         """Complete (or fail) the challenge; confirming again answers the payment's state."""
-        intent = self._intents.get(provider_ref)
-        if intent is None:
-            return _declined(provider_ref, None, "resource_missing")
-        if intent.status == "requires_action":
-            if authenticated:
-                self._authorized(intent)
-            else:
-                intent.status, intent.decline_code = "failed", "payment_intent_authentication_failure"
+        async with self._records.transaction() as book:
+            await book.lock(_INTENT + provider_ref)
+            intent = await _intent(book, provider_ref)
+            if intent is None:
+                return _declined(provider_ref, None, "resource_missing")
+            if intent.status == "requires_action":
+                if authenticated:
+                    self._authorized(intent)
+                else:
+                    intent.status, intent.decline_code = "failed", "payment_intent_authentication_failure"
+                await book.put(_INTENT + provider_ref, intent.record())
         return self._state_of(intent)
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _once(self, key: str, asked: tuple[object, ...], act: Callable[[], Outcome]) -> Outcome:
-        if key in self._answers:
-            first_asked, first_answer = self._answers[key]
-            if first_asked != asked:
-                raise ConflictError(f"idempotency key {key} was used for a different request")
-            return first_answer
-        answer = act()
-        self._answers[key] = (asked, answer)
+    async def _once(self, key: str, asked: list[Any], ref: str | None,
+                    act: Callable[[RecordBook], Awaitable[Outcome]]) -> Outcome:
+        """A key is answered once, then its first answer is replayed; `ref` is the payment acted on."""
+        async with self._records.transaction() as book:
+            # Always the key first, then the payment: two transactions never wait on each other
+            # in opposite orders.
+            await book.lock(_ANSWER + key)
+            if ref is not None:
+                await book.lock(_INTENT + ref)
+            first = await book.get(_ANSWER + key)
+            if first is not None:
+                # A key the worker found never received stays refused, whatever comes with it.
+                never_received = first["asked"] == _NEVER_RECEIVED and asked[0] == "authorize"
+                if first["asked"] != asked and not never_received:
+                    raise ConflictError(f"idempotency key {key} was used for a different request")
+                return outcome_from(first["outcome"])
+            answer = await act(book)
+            await book.put(_ANSWER + key, {"asked": asked, "outcome": outcome_json(answer)})
         return answer
 
-    def _authorize(self, req: AuthorizeRequest) -> Outcome:
+    async def _authorize(self, book: RecordBook, req: AuthorizeRequest) -> Outcome:
         ref = "pi_dummy_" + secrets.token_hex(12)
         intent = _Intent(ref, req.amount, req.capture_method, "failed", None,
                          f"{ref}_secret_{secrets.token_hex(12)}", Money(0, req.amount.currency),
                          Money(0, req.amount.currency))
-        self._intents[ref] = intent
+        self._decide(intent, req)
+        await book.put(_INTENT + ref, intent.record())
+        return self._state_of(intent)
+
+    def _decide(self, intent: _Intent, req: AuthorizeRequest) -> None:
         card = req.card or self._saved_card(req.payment_method)
         if card is None:
             intent.decline_code = "resource_missing"
-            return self._state_of(intent)
+            return
         try:
             intent.card = card.validate(self._today())
         except ValidationError as exc:
             intent.decline_code = _FIELD_DECLINES.get(exc.field or "", "incorrect_number")
-            return self._state_of(intent)
+            return
         if card.number in DECLINING_CARDS:
             intent.decline_code = DECLINING_CARDS[card.number]
         elif card.number == THREE_D_SECURE_CARD:
             intent.status = "requires_action"
         else:
             self._authorized(intent)
-        return self._state_of(intent)
 
     def _saved_card(self, payment_method: str | None) -> CardInput | None:
         number = PAYMENT_METHODS.get(payment_method or "")
@@ -198,8 +257,8 @@ class DummyGateway:
         else:
             intent.status = "requires_capture"
 
-    def _capture(self, req: CaptureRequest) -> Outcome:
-        intent = self._intents.get(req.provider_ref)
+    async def _capture(self, book: RecordBook, req: CaptureRequest) -> Outcome:
+        intent = await _intent(book, req.provider_ref)
         if intent is None:
             return _declined(req.provider_ref, req.amount, "resource_missing")
         if intent.status != "requires_capture":
@@ -208,19 +267,21 @@ class DummyGateway:
             return _declined(intent.ref, req.amount, "amount_too_large")
         # Partial capture, once, like Stripe: the rest of the authorization is released.
         intent.status, intent.captured = "succeeded", req.amount
+        await book.put(_INTENT + intent.ref, intent.record())
         return Succeeded(intent.ref, req.amount, intent.card)
 
-    def _void(self, req: VoidRequest) -> Outcome:
-        intent = self._intents.get(req.provider_ref)
+    async def _void(self, book: RecordBook, req: VoidRequest) -> Outcome:
+        intent = await _intent(book, req.provider_ref)
         if intent is None:
             return _declined(req.provider_ref, None, "resource_missing")
         if intent.status not in ("requires_action", "requires_capture"):
             return _declined(intent.ref, intent.amount, "payment_intent_unexpected_state")
         intent.status = "canceled"
+        await book.put(_INTENT + intent.ref, intent.record())
         return Succeeded(intent.ref, intent.amount, intent.card)
 
-    def _refund(self, req: RefundRequest) -> Outcome:
-        intent = self._intents.get(req.provider_ref)
+    async def _refund(self, book: RecordBook, req: RefundRequest) -> Outcome:
+        intent = await _intent(book, req.provider_ref)
         if intent is None:
             return _declined(None, req.amount, "resource_missing")
         if intent.status != "succeeded":
@@ -232,7 +293,8 @@ class DummyGateway:
             return _declined(None, req.amount, "amount_too_large")
         intent.refunded = intent.refunded + req.amount
         refund = Succeeded("re_dummy_" + secrets.token_hex(12), req.amount)
-        self._refunds[refund.provider_ref] = refund
+        await book.put(_INTENT + intent.ref, intent.record())
+        await book.put(_REFUND + refund.provider_ref, outcome_json(refund))
         return refund
 
     @staticmethod
@@ -245,6 +307,15 @@ class DummyGateway:
         if intent.status in ("requires_capture", "succeeded"):
             return Succeeded(intent.ref, intent.amount, intent.card)
         return _declined(intent.ref, intent.amount, intent.decline_code or "canceled", card=intent.card)
+
+
+_INTENT, _REFUND, _ANSWER = "intent:", "refund:", "answer:"
+_NEVER_RECEIVED = ["never received"]  # what `find_authorization` records under a key nobody sent
+
+
+async def _intent(book: RecordBook, ref: str) -> _Intent | None:
+    record = await book.get(_INTENT + ref)
+    return None if record is None else _Intent.from_record(record)
 
 
 def _declined(ref: str | None, amount: Money | None, code: str, card: CardSummary | None = None) -> Declined:

@@ -2,7 +2,7 @@
 
 The gateway takes the customer's money on its own pages and tells us with a webhook signed by
 `X-Webhook-Signature`: the hex HMAC-SHA256 of the raw request body under the shared secret
-(`GATEWAY_WEBHOOK_SECRET`). We have no API of it to call, so `OnlineGateway` offers no
+(`PAYGATE_GATEWAY_WEBHOOK_SECRET`). We have no API of it to call, so `OnlineGateway` offers no
 capability: `Providers.require` refuses every call for it up front. It is registered (when the
 secret is set) so that its payments name an offered provider, and each method answers a plain
 decline with `not_supported` rather than raising, so an attempt that reaches it anyway (e.g. a

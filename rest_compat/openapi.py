@@ -53,7 +53,7 @@ def query_param(name: str, schema: JSON, description: str = "") -> JSON:
 
 
 def _throttled(op: Operation) -> JSON:
-    """Every route is rate limited (RATE_LIMIT): 429 with Retry-After, in the seed's error shape,
+    """Every route is rate limited (PAYGATE_RATE_LIMIT): 429 with Retry-After, in the seed's error shape,
     which is the schema the operation already documents for its client errors."""
     shape = next((schema for status, (_, schema) in sorted(op.responses.items())
                   if 400 <= status < 500 and schema), error_schema("detail"))

@@ -8,7 +8,7 @@ Every path needs a bearer token (401 without one) and answers 200 with the seed'
 {"error": "…"} (rest_compat/http.py, Shape.ERROR) with: 400 for invalid input, among it a price
 Stripe doesn't know (`price_id`); 404 for a customer or subscription that is missing or someone
 else's (the two look the same); 409 for one Stripe hasn't confirmed yet; 503 when Stripe isn't
-configured (STRIPE_API_KEY) or didn't answer (the same request made again is sent with the same
+configured (PAYGATE_STRIPE_API_KEY) or didn't answer (the same request made again is sent with the same
 idempotency key, so it can't create twice).
 
 Decisions where the seed is silent:
@@ -41,7 +41,7 @@ from rest_compat.seed_002 import ERRORS, SEED_002_BASE
 BASE = "/api/v1/payments/stripe"
 
 TAG = "seed 002 (/api/v1/payments/)"
-NOT_CONFIGURED = "Stripe is not configured on this server (STRIPE_API_KEY)"
+NOT_CONFIGURED = "Stripe is not configured on this server (PAYGATE_STRIPE_API_KEY)"
 
 
 # --- reading the seed's requests -----------------------------------------------------------------
@@ -180,7 +180,7 @@ def api() -> Api:
               401: ("no valid bearer token", error),
               409: ("not confirmed by Stripe yet, or the same Idempotency-Key is still being answered", error),
               422: ("the Idempotency-Key was used for another request", error),
-              503: ("Stripe is not configured (STRIPE_API_KEY), or didn't answer", error)}
+              503: ("Stripe is not configured (PAYGATE_STRIPE_API_KEY), or didn't answer", error)}
     routes = [
         Route(f"{BASE}/create-customer/", create_customer_route, methods=["POST"]),
         Route(f"{BASE}/create-subscription/", create_subscription_route, methods=["POST"]),

@@ -22,7 +22,7 @@ from domain.payments.status import PaymentStatus
 from rest_compat.http import RestError, services
 
 PROVIDER = "stripe"
-NOT_CONFIGURED = "Stripe is not configured on this gateway (STRIPE_API_KEY)."
+NOT_CONFIGURED = "Stripe is not configured on this gateway (PAYGATE_STRIPE_API_KEY)."
 NO_ANSWER = "Stripe did not answer; your cart is as it was: try again shortly."
 MAX_URL = 2048
 # Stripe puts the session's id where this placeholder stands, so the return page can look it up.

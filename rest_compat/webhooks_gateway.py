@@ -1,7 +1,7 @@
 """POST /orders/api/payment-webhook/: the generic online gateway's events (seed 001, "ONLINE").
 
 The gateway signs the raw body: `X-Webhook-Signature` is its hex HMAC-SHA256 under
-`GATEWAY_WEBHOOK_SECRET` (providers/online.py). Without the secret set, without the header, or
+`PAYGATE_GATEWAY_WEBHOOK_SECRET` (providers/online.py). Without the secret set, without the header, or
 with a signature that doesn't match, the answer is 400 and nothing is read or written.
 
     {"event_type": "payment.completed",   or "payment.failed"; other types are stored, ignored, 200
@@ -105,7 +105,8 @@ async def payment_webhook(request: Request) -> JSONResponse:
     raw = await request.body()
     secret = settings(request).gateway_webhook_secret
     if not secret:
-        raise RestError(400, "the online payment gateway is not configured on this server")
+        raise RestError(400, "the online payment gateway is not configured on this server "
+                        "(PAYGATE_GATEWAY_WEBHOOK_SECRET)")
     if not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
         raise RestError(400, f"missing or invalid {SIGNATURE_HEADER}")
     body = await json_object(request)
@@ -170,4 +171,4 @@ def operations(base: str, tag: str) -> list[Operation]:
          409: ("The order can't take this payment (closed, already paid, or one being decided)", detail)},
         request=EVENT, secured=False,
         parameters=({"name": SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
-                     "description": "hex HMAC-SHA256 of the raw body under GATEWAY_WEBHOOK_SECRET"},))]
+                     "description": "hex HMAC-SHA256 of the raw body under PAYGATE_GATEWAY_WEBHOOK_SECRET"},))]

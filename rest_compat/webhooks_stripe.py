@@ -1,7 +1,7 @@
 """Stripe's webhook: POST /api/v1/payments/webhooks/stripe/ (seed 002), and the same handler behind
 seed 001's POST /orders/api/stripe-webhook/ (rest_compat/seed_001.py), each in its seed's error shape.
 
-Register either address in Stripe's dashboard with the events below; STRIPE_WEBHOOK_SECRET is the
+Register either address in Stripe's dashboard with the events below; PAYGATE_STRIPE_WEBHOOK_SECRET is the
 endpoint's signing secret (`whsec_…`). The signature is checked over the raw body before anything
 is read (providers/stripe/webhooks.py, the SDK's verification, 300 s tolerance, any `v1` value
 during a secret roll); without the secret, without the header, with a body that doesn't match or
@@ -101,7 +101,7 @@ RECEIVED: JSON = {
 }
 SIGNATURE_PARAMETER: JSON = {
     "name": SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
-    "description": "t=<unix time>,v1=<hex HMAC-SHA256 of \"t.body\" under STRIPE_WEBHOOK_SECRET>[,v1=…]"}
+    "description": "t=<unix time>,v1=<hex HMAC-SHA256 of \"t.body\" under PAYGATE_STRIPE_WEBHOOK_SECRET>[,v1=…]"}
 
 
 def operation(path: str, tag: str, shape: Shape) -> Operation:
@@ -109,7 +109,7 @@ def operation(path: str, tag: str, shape: Shape) -> Operation:
     return Operation(
         "post", path, "Stripe's signed webhook events", tag,
         {200: ("Acted on once, or acknowledged (a redelivery changes nothing)", RECEIVED),
-         400: ("Bad, missing or stale signature, STRIPE_WEBHOOK_SECRET unset, or not a Stripe event", error),
+         400: ("Bad, missing or stale signature, PAYGATE_STRIPE_WEBHOOK_SECRET unset, or not a Stripe event", error),
          409: ("The event contradicts what we know of the payment (Stripe redelivers it)", error)},
         request=EVENT, secured=False, parameters=(SIGNATURE_PARAMETER,))
 

@@ -118,7 +118,9 @@ async def start_server(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    # proxy_headers off, as `paygate serve` runs it: the app decides whose forwarded headers count.
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False,
+                                           proxy_headers=False))
     server.install_signal_handlers = lambda: None  # pytest owns the signals
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(10):

@@ -203,7 +203,7 @@ async def test_the_stripe_webhook_refuses_every_delivery_without_a_webhook_secre
     response = await http.post(f"{BASE}/stripe-webhook/", content=b"{}", headers=headers)
 
     assert response.status_code == 400
-    assert "STRIPE_WEBHOOK_SECRET" in response.json()["detail"]
+    assert "PAYGATE_STRIPE_WEBHOOK_SECRET" in response.json()["detail"]
     assert await state(db) == before
 
 

@@ -160,4 +160,4 @@ async def test_without_stripe_every_path_answers_503(client, shop, path):
 
     response = await client.post(f"{BASE}/{path}/", json=body, headers=auth(shop))
 
-    assert response.status_code == 503 and "STRIPE_API_KEY" in response.json()["error"]
+    assert response.status_code == 503 and "PAYGATE_STRIPE_API_KEY" in response.json()["error"]

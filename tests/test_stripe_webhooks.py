@@ -157,8 +157,8 @@ async def test_without_a_webhook_secret_every_delivery_is_refused(database_url, 
     finally:
         await stop_server(server, task)
 
-    assert seed_002.status_code == 400 and "STRIPE_WEBHOOK_SECRET" in seed_002.json()["error"]
-    assert seed_001.status_code == 400 and "STRIPE_WEBHOOK_SECRET" in seed_001.json()["detail"]
+    assert seed_002.status_code == 400 and "PAYGATE_STRIPE_WEBHOOK_SECRET" in seed_002.json()["error"]
+    assert seed_001.status_code == 400 and "PAYGATE_STRIPE_WEBHOOK_SECRET" in seed_001.json()["detail"]
     assert await stored_events(db) == []
 
 

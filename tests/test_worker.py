@@ -10,6 +10,7 @@ import ast
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +27,16 @@ from domain.ledger.accounts import customer_refunds, seller_available, seller_he
 from domain.money import Money
 from domain.orders.model import OrderStatus
 from domain.payments.model import Payment
-from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, Outcome, Providers,
-                                      RefundRequest, Succeeded, VoidRequest)
+from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, FindRequest,
+                                      Outcome, Providers, RefundRequest, Succeeded, VoidRequest)
 from domain.payments.reconcile import reconcile_payment
 from domain.payments.service import (CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order,
                                      refund_payment)
 from domain.payments.status import AttemptStatus, PaymentStatus
 from domain.services import Services
 from paygate.events import LocalBus
-from paygate.worker import run_once, worker_providers
+from paygate.worker import run_once, worker_services
+from db.dummy_gateway import SqlDummyRecords
 from providers.dummy import DummyGateway
 from paygate.app import create_app
 from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
@@ -51,9 +53,10 @@ class LossyNetwork:
 
     name = "dummy"
 
-    def __init__(self, gateway: DummyGateway, *, lose: set[str] = frozenset(), down: set[str] = frozenset()):
+    def __init__(self, gateway: DummyGateway, *, lose: set[str] = frozenset(), down: set[str] = frozenset(),
+                 capabilities: frozenset[Capability] | None = None):
         self.gateway = gateway
-        self.capabilities = gateway.capabilities
+        self.capabilities = gateway.capabilities if capabilities is None else capabilities
         self.lose = set(lose)
         self.down = set(down)
 
@@ -80,6 +83,9 @@ class LossyNetwork:
 
     async def fetch(self, provider_ref: str) -> Outcome:
         return await self._call("fetch", provider_ref)
+
+    async def find_authorization(self, req: FindRequest) -> Outcome:
+        return await self._call("find_authorization", req)
 
 
 def at(offset: timedelta) -> Clock:
@@ -175,20 +181,28 @@ async def test_a_payment_still_waiting_for_the_customer_is_asked_about_but_not_r
     assert payment.status is PaymentStatus.REQUIRES_ACTION and payment.updated_at == waiting.updated_at
 
 
-async def test_an_authorization_whose_answer_never_came_back_is_flagged_unknown_and_never_guessed(db, shop):
-    order = await order_for(db, shop, {"SAM-MUG-01": 1})
-    gateway = DummyGateway()
-    async with SqlUnitOfWork(db) as uow:  # pay_order's first phase; the process dies after the call
+async def _authorization_recorded(db, order) -> tuple[Payment, object]:
+    """pay_order's first phase by hand: the attempt is recorded, and the process dies before settling."""
+    async with SqlUnitOfWork(db) as uow:
         now = datetime.now(UTC)
         payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider="dummy",
                               amount=order.total, now=now)
         attempt = payment.start_authorization(now=now)
         payment = await uow.payments.add(payment)
         await uow.commit()
+    return payment, attempt
+
+
+async def test_an_authorization_whose_answer_never_came_back_is_flagged_unknown_and_never_guessed(db, shop):
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+    gateway = DummyGateway()
+    # A provider that can't find an authorization by our key (no Capability.FIND), as Stripe today.
+    cannot_find = LossyNetwork(gateway, capabilities=gateway.capabilities - {Capability.FIND})
+    payment, attempt = await _authorization_recorded(db, order)
     charged = await gateway.authorize(payment.authorize_request(attempt, card=VISA))
 
-    first = await run_once(db, services(db, gateway))
-    later = await run_once(db, services(db, gateway, after=timedelta(minutes=20)))
+    first = await run_once(db, services(db, cannot_find))
+    later = await run_once(db, services(db, cannot_find, after=timedelta(minutes=20)))
 
     stored = await _payment(db, payment.id)
     assert isinstance(charged, Succeeded)  # the provider did charge: "failed" would be a wrong guess
@@ -286,18 +300,56 @@ async def test_an_attempt_younger_than_the_grace_period_is_left_to_its_own_call(
     assert (await _payment(db, paid.id)).attempt(2).status is AttemptStatus.UNKNOWN
 
 
-async def test_a_separate_worker_process_leaves_the_dummy_gateways_attempts_alone(db, shop, database_url):
+def worker_process(database_url: str, db) -> Services:
+    """What `paygate worker` builds: its own providers, from the settings, past the grace period."""
+    return replace(worker_services(settings_for(database_url), db), clock=at(GRACE_PASSED))
+
+
+async def test_a_separate_worker_process_settles_a_dummy_refund_whose_answer_was_lost(db, shop, database_url):
     order = await order_for(db, shop, {"SAM-MUG-01": 1})
-    network = LossyNetwork(DummyGateway(), lose={"refund"})
+    network = LossyNetwork(DummyGateway(SqlDummyRecords(db)), lose={"refund"})
     paid = await _pay(db, shop, order, network)
     await _refund(db, shop, paid, network)
-    own_process = Services(lambda: SqlUnitOfWork(db), worker_providers(settings_for(database_url)), POLICY,
-                           LocalBus(), clock=at(GRACE_PASSED))
 
-    moved = await run_once(db, own_process)
+    moved = await run_once(db, worker_process(database_url, db))
 
-    assert "dummy" not in own_process.providers and moved["reconcile-attempts"] == 0
-    assert (await _payment(db, paid.id)).attempt(2).status is AttemptStatus.UNKNOWN
+    payment = await _payment(db, paid.id)
+    assert moved["reconcile-attempts"] == 1
+    assert payment.attempt(2).status is AttemptStatus.SUCCEEDED and payment.amount_refunded == paid.amount_captured
+    assert _kinds(await assert_ledger_balances(db)) == [EntryKind.CAPTURE, EntryKind.REFUND]
+
+
+async def test_a_dummy_authorization_the_gateway_answered_before_the_crash_is_found_by_its_key(
+        db, shop, database_url):
+    order = await order_for(db, shop, {"SAM-MUG-01": 2})
+    payment, attempt = await _authorization_recorded(db, order)
+    charged = await DummyGateway(SqlDummyRecords(db)).authorize(payment.authorize_request(attempt, card=VISA))
+
+    moved = await run_once(db, worker_process(database_url, db))
+
+    stored = await _payment(db, payment.id)
+    assert isinstance(charged, Succeeded) and moved["reconcile-attempts"] == 1
+    assert (stored.status, stored.attempt(1).status) == (PaymentStatus.SUCCEEDED, AttemptStatus.SUCCEEDED)
+    assert stored.provider_ref == charged.provider_ref and stored.amount_captured == order.total
+    assert await _order_status(db, order.id) is OrderStatus.PAID
+    assert await _stock(db, "SAM-MUG-01") == 38
+    assert _kinds(await assert_ledger_balances(db)) == [EntryKind.CAPTURE]
+
+
+async def test_a_dummy_authorization_never_sent_before_the_crash_fails_and_stays_failed(db, shop, database_url):
+    order = await order_for(db, shop, {"SAM-MUG-01": 2})
+    payment, attempt = await _authorization_recorded(db, order)
+
+    moved = await run_once(db, worker_process(database_url, db))
+    late = await DummyGateway(SqlDummyRecords(db)).authorize(payment.authorize_request(attempt, card=VISA))
+
+    stored = await _payment(db, payment.id)
+    assert moved["reconcile-attempts"] == 1
+    assert (stored.status, stored.attempt(1).status) == (PaymentStatus.FAILED, AttemptStatus.FAILED)
+    assert stored.decline_code == "payment_intent_not_received"
+    assert isinstance(late, Declined) and late.decline_code == "payment_intent_not_received"
+    assert await _order_status(db, order.id) is OrderStatus.PENDING_PAYMENT
+    assert await all_entries(db) == []
 
 
 # --- releasing holds ---------------------------------------------------------------------------

@@ -273,11 +273,13 @@ class CheckoutProvider(PaymentProvider, Protocol):
 
 
 class FindingProvider(PaymentProvider, Protocol):
-    """A provider with Capability.FIND."""
+    """A provider with Capability.FIND: it can tell what became of an authorization whose answer
+    was lost (no provider reference is known then)."""
 
     async def find_authorization(self, req: FindRequest) -> Outcome | None:
         """What became of the request: the authorization's outcome as `fetch` answers it (with
-        the provider's reference), Declined when the provider can tell it never got the request,
+        the provider's reference), Declined when the provider can tell it never got the request
+        (an answer that must stay true: a late request under that key is refused the same way),
         None while it can't tell yet (ask again later)."""
         ...
 

@@ -11,8 +11,8 @@ older than a grace period (its own call has had time to finish), the worker asks
     refund                          fetch(ref) when the provider had named the refund (Pending);
                                     otherwise the same request with the same key
     authorize without a ref         find_authorization, where the provider can (Capability.FIND):
-                                    it finds what our request made by the payment's uuid, or
-                                    tells that it never got the request; else see below
+                                    it finds what our request made by the payment's uuid or our
+                                    idempotency key, or tells that it never got the request
 
 The answer goes through `service.settle`, under the payment's and the order's row locks, so stock,
 order and ledger follow exactly once however many workers reconcile one payment at the same time:
@@ -31,14 +31,15 @@ card number only passed through this process (it is never stored). Declaring it 
 some timeout would be a guess, and a wrong one charges the customer for an order we then treat as
 unpaid: they pay again. While it is open the order takes no other payment, so the customer checks
 out again once its reservation expires (or cancels it: domain/orders/cancel.py). What settles it
-is the port's `find_authorization`, which finds an authorization by our key or metadata (Stripe's
-PaymentIntent search on metadata; PayPal's PayPal-Request-Id replay and Razorpay's order receipt
-would serve the same way).
+is the port's `find_authorization`: Stripe searches PaymentIntents by our metadata, the dummy
+gateway reads its records by our key (PayPal's PayPal-Request-Id replay and Razorpay's order
+receipt would serve the same way).
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
@@ -115,11 +116,13 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
     match attempt.kind:
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
-            if ref is None and Capability.FIND in provider.capabilities:
-                finder: FindingProvider = provider  # type: ignore[assignment]
+            if ref:
+                return (lambda: provider.fetch(ref)) if can_fetch else None
+            if Capability.FIND in provider.capabilities:
+                finder = cast(FindingProvider, provider)
                 lost = FindRequest(str(payment.uuid), attempt.idempotency_key, attempt.amount, attempt.created_at)
-                return lambda: finder.find_authorization(lost)
-            return (lambda: provider.fetch(ref)) if ref and can_fetch else None
+                return lambda: finder.find_authorization(lost)  # type: ignore[return-value]
+            return None
         case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
             # could capture twice.

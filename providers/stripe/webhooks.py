@@ -65,7 +65,7 @@ def verified_event(raw: bytes, header: str | None, secret: str | None, *,
                    tolerance_s: int = TOLERANCE_S) -> dict[str, Any]:
     """The event as a plain dict, once the signature over `raw` is Stripe's under `secret`."""
     if not secret:
-        raise SignatureError("Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)")
+        raise SignatureError("Stripe webhooks are not configured on this server (PAYGATE_STRIPE_WEBHOOK_SECRET)")
     try:
         stripe.WebhookSignature.verify_header(raw, header, secret, tolerance_s)
     except stripe.SignatureVerificationError as exc:

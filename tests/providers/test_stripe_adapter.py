@@ -14,6 +14,7 @@ from domain.money import Money
 from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, Payment,
                              PaymentStatus, RefundRequest, RequiresAction, Succeeded, VoidRequest)
 from domain.cards import Brand, CardInput
+from db.engine import Database
 from paygate.providers import build_providers
 from paygate.settings import Settings
 from providers.stripe import API_VERSION, StripeProvider
@@ -305,9 +306,10 @@ async def test_a_manual_authorization_then_capture_moves_the_payment_as_the_dumm
 
 
 def test_stripe_is_offered_only_when_its_key_is_set():
-    without = build_providers(Settings(_env_file=None))
+    db = Database.from_url("sqlite+aiosqlite://")  # the dummy gateway's records; never opened here
+    without = build_providers(Settings(_env_file=None), db)
     offered = build_providers(Settings(_env_file=None, stripe_api_key="sk_test_x",
-                                       stripe_api_base="http://127.0.0.1:9"))
+                                       stripe_api_base="http://127.0.0.1:9"), db)
 
     assert "stripe" not in without
     assert offered.require("stripe", Capability.REFUND).name == "stripe"

@@ -1,0 +1,68 @@
+"""The dummy gateway's records in SQL: the store providers/dummy_records.py describes.
+
+One write transaction per gateway call, never inside one of ours: the gateway stands for a
+provider across the network, and use cases call it with no transaction open.
+
+`lock(key)` is a transaction-scoped advisory lock on PostgreSQL: it serializes two transactions
+about the same key even when no row exists yet (two requests with one new idempotency key), and
+ends with the transaction. On SQLite the one write transaction (BEGIN IMMEDIATE, and the
+in-process writers' lock) already serializes every writer.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import Database
+from db.payment_tables import DummyGatewayRecordRow
+
+
+class SqlDummyRecords:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __repr__(self) -> str:
+        return "records in the database"
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqlBook]:
+        lock = self.db.write_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            async with self.db.write_sessions() as session, session.begin():
+                yield _SqlBook(session, self.db.is_sqlite)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+class _SqlBook:
+    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+        self.session = session
+        self.is_sqlite = is_sqlite
+
+    async def lock(self, key: str) -> None:
+        if not self.is_sqlite:
+            await self.session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)
+        body = (await self.session.exec(query)).first()
+        return None if body is None else json.loads(body)
+
+    async def put(self, key: str, record: dict[str, Any]) -> None:
+        values = {"key": key, "body": json.dumps(record), "updated_at": datetime.now(UTC)}
+        insert = sqlite_insert if self.is_sqlite else pg_insert
+        statement = insert(DummyGatewayRecordRow).values(**values)
+        await self.session.exec(statement.on_conflict_do_update(
+            index_elements=["key"], set_={"body": values["body"], "updated_at": values["updated_at"]}))
