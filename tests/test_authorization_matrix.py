@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -178,7 +178,8 @@ class World:
         return {"id": await self.product()}
 
     async def buyer_with_a_payment(self) -> dict:
-        await self.payment()  # an order and a payment of the owner's, and their audit rows
+        """The owner as a user, with an order, a payment and their audit rows."""
+        await self.payment()
         return await self.user()
 
     async def seller_with_a_sale(self) -> dict:
@@ -259,9 +260,13 @@ def graphql_word(body: dict, field_name: str) -> str:
     typename = value.get("__typename") if isinstance(value, dict) else None
     if "totalCount" in value:
         return "sees" if value["totalCount"] else "empty"
-    return {"NotFound": "not_found", "NotAllowed": "not_allowed", None: "ok"}.get(
-        typename, "ok" if typename not in ("ValidationError", "Conflict", "InsufficientStock",
-                                           "RefundExceedsCaptured") else typename)
+    if typename in UNION_WORDS:
+        return UNION_WORDS[typename]
+    return typename if typename in OTHER_ERRORS else "ok"  # the success type (or a decline: an answer)
+
+
+UNION_WORDS = {"NotFound": "not_found", "NotAllowed": "not_allowed"}
+OTHER_ERRORS = ("ValidationError", "Conflict", "InsufficientStock", "RefundExceedsCaptured")
 
 
 @dataclass
@@ -293,19 +298,16 @@ class Row:
     make: Callable[[World], Awaitable[dict]]
     ask: Ask
     expected: dict[str, str]
-    covers: tuple[str, ...] = ()        # what of the app it stands for: "GET /path", "Query.x", "node Order"
-    per_caller: bool = field(default=True)  # a fresh object per caller (the ask may change it)
+    covers: tuple[str, ...] = ()  # what of the app it stands for: "GET /path", "Query.x", "node Order"
 
 
 def graphql_field(kind: str, name: str, query: str, variables: Callable[[dict], dict]) -> Ask:
+    """`kind` is the root type; a checkout needs something in the caller's own cart first."""
     async def ask(world: World, obj: dict, caller: str) -> str:
-        if kind == "mutation" and name in MUTATIONS_ON_THE_CALLERS_CART:
+        if (kind, name) == ("mutation", "checkout"):
             await world.fill_cart(caller)
         return graphql_word(await world.gql(query, variables(obj), caller), name)
     return ask
-
-
-MUTATIONS_ON_THE_CALLERS_CART = ("checkout",)
 
 
 def node_row(type_name: str, make, expected: dict[str, str]) -> Row:
@@ -552,7 +554,7 @@ NO_OBJECT_ROUTES = {
     "GET /openapi.json": "", "GET /metrics": "",
 }
 # Fields taking an id that name no object of anyone's own.
-NO_OBJECT_FIELDS = {}
+NO_OBJECT_FIELDS: dict[str, str] = {}
 
 
 # --- the tests --------------------------------------------------------------------------------
