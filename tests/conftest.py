@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -36,8 +36,7 @@ TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
 # example database); in CI the same examples every run, so a red build is reproducible and a
 # green one is not luck. A test's own settings (examples, steps) are built on the loaded profile.
 settings.register_profile("dev", deadline=None)
-settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
 settings.load_profile("ci" if IN_CI else "dev")
 
 
