@@ -136,3 +136,25 @@ async def test_a_refund_a_cancellation_and_an_approval_racing_never_give_back_mo
         assert refund["__typename"] in ("Refund", "RefundExceedsCaptured", "Conflict"), refund
         assert approve["__typename"] in ("RefundRequestDecision", "RefundExceedsCaptured", "Conflict"), approve
         await assert_ledger_balances(db)
+
+
+async def test_the_buyers_concurrent_refunds_on_seed_004_one_cent_over_the_capture_leave_one_refused(
+        client, db, shop):
+    order, payment = await _paid(client, shop)
+    headers = {"Authorization": f"Bearer {shop.token(CUSTOMER)}"}
+    cents = [300] * 9 + [CAPTURED - 9 * 300, 1]  # the capture, then one cent more
+
+    answers = await asyncio.gather(*[
+        client.post("/api/payment/refund/", json={"transaction_id": payment["number"], "reason": "race",
+                                                  "amount": f"{c // 100}.{c % 100:02d}"}, headers=headers)
+        for c in cents])
+
+    refused = [(c, a.status_code, a.json()) for c, a in zip(cents, answers, strict=True) if a.status_code != 200]
+    assert len(refused) == 1, [a.text for a in answers]
+    [(cents_refused, status, body)] = refused
+    assert status == 400 and set(body) == {"error"}  # the seed's shape for a business refusal
+    given_back = CAPTURED + 1 - cents_refused
+    state = await gql(client, STATE, {"p": payment["id"], "o": order["id"]}, token=shop.token(STAFF))
+    assert state["data"]["payment"]["amountRefunded"] == {"amount": given_back}
+    assert sum(await refunded_attempts(db)) == given_back <= CAPTURED
+    await assert_ledger_balances(db)
