@@ -18,6 +18,8 @@ Connect accounts, holds, transfers and payouts of this seed belong to the Connec
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 from uuid import UUID
@@ -27,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.order_queries import order_id_by_key
+from domain.errors import NotFoundError
 from domain.identity import Role
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.payments.provider import CheckoutKind
@@ -41,6 +44,18 @@ ERRORS = ErrorTable(Shape.ERROR)
 
 TAG = "seed 000 (/api/payments/)"
 ORDER_NOT_FOUND = "Order not found."
+
+
+@contextlib.contextmanager
+def _order_kept_private() -> Iterator[None]:
+    """The domain refuses another user's order as a missing one, naming its integer id: answer
+    exactly as for an unknown UUID instead, so neither its existence nor that id shows."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if exc.kind != "order":
+            raise
+        raise RestError(404, ORDER_NOT_FOUND) from None
 
 
 async def _order_id(request: Request) -> int:
@@ -70,8 +85,9 @@ async def retry_checkout_session(request: Request) -> JSONResponse:
     stripe_checkout.require_stripe(request)
     order_id = await _order_id(request)
     return_url, cancel_url = stripe_checkout.return_urls(request, {})
-    payment = await stripe_checkout.resume_checkout_page(request, actor, order_id, CheckoutKind.EMBEDDED,
-                                                         return_url=return_url, cancel_url=cancel_url)
+    with _order_kept_private():
+        payment = await stripe_checkout.resume_checkout_page(request, actor, order_id, CheckoutKind.EMBEDDED,
+                                                             return_url=return_url, cancel_url=cancel_url)
     return JSONResponse({"clientSecret": payment.client_secret})
 
 
@@ -83,8 +99,9 @@ async def cancel(request: Request) -> JSONResponse:
     if not isinstance(reason, str):
         raise RestError(400, "cancellation_reason must be a string")
     svc = services(request)
-    done = await cancel_order(CancelOrder(actor, order_id, reason, client_key=client_key(request)), svc.uow(),
-                              svc.providers, svc.policy)
+    with _order_kept_private():
+        done = await cancel_order(CancelOrder(actor, order_id, reason, client_key=client_key(request)),
+                                  svc.uow(), svc.providers, svc.policy)
     refund: dict[str, Any] | None = None
     if done.refund is not None:
         refund = {"refund_id": done.refund.provider_ref, "amount": done.refund.amount.minor,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
+from hypothesis import settings
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -30,6 +31,13 @@ REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
+
+# Property tests: random in development (new histories every run, failures kept in the local
+# example database); in CI the same examples every run, so a red build is reproducible and a
+# green one is not luck. A test's own settings (examples, steps) are built on the loaded profile.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 async def _postgres_answers(url: str) -> str | None:

@@ -4,11 +4,25 @@ doesn't: Idempotency-Key replay, the refund rules, declines at confirmation, the
 The subset served: PaymentIntents (create, confirmed at once or left for the customer; confirm,
 retrieve, capture, cancel; search on one metadata clause, `metadata['key']:'value'`, searchable at
 once where Stripe's index may lag), Refunds (create, retrieve) and Checkout Sessions
-(tests/fake_stripe_checkout.py), with Stripe's test payment methods below. As Stripe documents
-for API v1, the first status and body sent for an idempotency key are replayed for it (declines
-included), and the same key with other parameters is a 400 `idempotency_error`. `fail_next(n)`
-makes the next n requests fail with a 500 before anything is executed or remembered, as a broken
-load balancer or a Stripe outage would.
+(tests/fake_stripe_checkout.py), with Stripe's test payment methods below. `fail_next(n)` makes
+the next n requests fail with a 500 before anything is executed or remembered, as a broken load
+balancer or a Stripe outage would; `refuse_next(status, error)` answers the next request with a
+refusal of Stripe's.
+
+Idempotency, as docs.stripe.com/api/idempotent_requests says for API v1: the status and body of
+the first request with a key are saved once the endpoint began executing, and replayed for it
+(declines included). A request refused before that (its parameters failed validation: a 400 or
+404 `invalid_request_error`) saves nothing, so the same key may be sent again, fixed; and a
+request arriving while another with its key is still executing is answered 409
+(`idempotency_key_in_use`) and saves nothing either. The same key with other parameters is a 400
+`idempotency_error`. `hold_next()` keeps the next request executing until `release()`, so tests
+can send a second one meanwhile.
+
+Refunds, as docs.stripe.com/refunds says: a refund is `succeeded` at once unless the account's
+balance can't cover it (`refunds_pending()`: it stays `pending`, `pending_reason`
+insufficient_funds), and a pending refund ends `succeeded` or `failed` later
+(`settle_refund`), announced by `charge.refund.updated` and `refund.updated` events (`event`). A
+pending refund counts against what is left to refund; a failed one gives its amount back.
 
 What the customer does in the browser (Stripe.js, Checkout's page) goes through no API of the
 shop's: tests play it with `customer_confirms`, `complete_session` and `expire_session`, and build
@@ -16,6 +30,7 @@ webhook payloads with `event`.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -63,9 +78,13 @@ class FakeStripe:
     billing: FakeBilling = field(default_factory=FakeBilling)
     checkout: FakeCheckout = field(init=False)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+    _executing: set[str] = field(default_factory=set)
     _failures: int = 0
     _losses: int = 0
     _refusal: tuple[int, dict[str, Any] | None] | None = None
+    _pending_refunds: bool = False
+    _hold: asyncio.Event | None = None
+    _gate: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.checkout = FakeCheckout(self)
@@ -73,6 +92,8 @@ class FakeStripe:
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
         self._failures, self._losses, self.tamper, self._refusal = 0, 0, None, None
+        self._executing.clear()
+        self._pending_refunds, self._hold = False, None
         self.checkout.reset()
         self.billing.reset()
 
@@ -89,6 +110,30 @@ class FakeStripe:
         """The next n requests are carried out (and their answers kept for their idempotency keys),
         but answered with a 500, as when Stripe acted and the answer was lost on the way."""
         self._losses = n
+
+    def refunds_pending(self) -> None:
+        """From now on refunds stay pending: the account's balance doesn't cover them."""
+        self._pending_refunds = True
+
+    def refunds_at_once(self) -> None:
+        self._pending_refunds = False
+
+    def settle_refund(self, refund_id: str, status: str, failure_reason: str | None = None) -> dict[str, Any]:
+        """A pending refund ends: `succeeded`, or `failed` (its amount can be refunded again)."""
+        refund = self.refunds[refund_id]
+        assert refund["status"] == "pending" and status in ("succeeded", "failed", "canceled"), (refund, status)
+        refund.update(status=status, pending_reason=None,
+                      failure_reason=failure_reason if status == "failed" else None)
+        if status != "succeeded":
+            self.intents[refund["payment_intent"]]["_refunded"] -= refund["amount"]
+        return refund
+
+    def hold_next(self) -> None:
+        """The next request keeps executing (its key in use) until `release()`."""
+        self._hold = self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        self._gate.set()
 
     @property
     def sessions(self) -> dict[str, dict[str, Any]]:
@@ -160,6 +205,12 @@ class FakeStripe:
             except StripeRefusal as refusal:
                 return JSONResponse(refusal.body, refusal.status)
             asked = json.dumps([request.url.path, params], sort_keys=True)
+            if key and key in self._executing:
+                return JSONResponse({"error": {"type": "idempotency_error", "code": "idempotency_key_in_use",
+                                               "message": (
+                    "There is currently another in-progress request using this idempotent key (that "
+                    "probably means you submitted twice, and the other request is still going through): "
+                    f"{key}. Please try again later.")}}, 409)
             if key and key in self._answers:
                 first_asked, status, body = self._answers[key]
                 if first_asked != asked:
@@ -169,13 +220,22 @@ class FakeStripe:
                 if self._losses:
                     return self._lost()
                 return JSONResponse(body, status, headers={"Idempotent-Replayed": "true"})
+            if key:
+                self._executing.add(key)
             try:
+                if self._hold is not None:
+                    hold, self._hold = self._hold, None
+                    await hold.wait()
                 status, body = 200, handler(request.path_params.get("id"), params)
             except StripeRefusal as refusal:
                 status, body = refusal.status, refusal.body
+            finally:
+                self._executing.discard(key)
             if self.tamper is not None and status == 200:
                 body = self.tamper(dict(body))
-            if key and request.method == "POST":
+            # Refused before executing (validation): nothing saved, the key may be used again.
+            validated = not (status in (400, 404) and body["error"].get("type") == "invalid_request_error")
+            if key and request.method == "POST" and validated:
                 self._answers[key] = (asked, status, body)
             if self._losses:
                 return self._lost()
@@ -307,9 +367,12 @@ class FakeStripe:
         if amount > left:  # Stripe's wording; it names no code for this refusal
             raise invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
                           "amount")
-        intent["_refunded"] += amount
+        intent["_refunded"] += amount  # pending refunds count too; a failed one gives it back
+        pending = self._pending_refunds
         refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount,
-                  "currency": intent["currency"], "payment_intent": intent["id"], "status": "succeeded",
+                  "currency": intent["currency"], "payment_intent": intent["id"],
+                  "status": "pending" if pending else "succeeded",
+                  "pending_reason": "insufficient_funds" if pending else None,
                   "metadata": p.get("metadata", {}), "failure_reason": None}
         self.refunds[refund["id"]] = refund
         return refund

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from db.ledger_queries import all_entries
 from db.payment_tables import LedgerEntryRow, PaymentAttemptRow, PaymentRow, WebhookEventRow
-from db.tables import OrderRow, ProductRow
+from db.tables import AuditRow, OrderRow, ProductRow
 from db.uow import SqlUnitOfWork
 from domain.ledger import EntryKind
 from domain.payments.external import ExternalOutcome, ExternalPaymentEvent, record_external_payment
@@ -331,6 +331,7 @@ async def test_the_same_event_delivered_20_times_at_once_confirms_one_payment_wi
         http, db, shop):
     order = await order_for(db, shop, {"SAM-MUG-01": 2})
     raw, headers = signed(event(order))
+    before = await effects(db)
 
     responses = await asyncio.gather(*[http.post(f"{BASE}/payment-webhook/", content=raw, headers=headers)
                                        for _ in range(20)])
@@ -338,10 +339,29 @@ async def test_the_same_event_delivered_20_times_at_once_confirms_one_payment_wi
     assert [(r.status_code, r.json()) for r in responses] == [(200, SEED_WEBHOOK_RESPONSE)] * 20
     listed = (await http.get(f"{BASE}/payments/", headers=bearer(shop))).json()
     assert listed["count"] == 1 and listed["results"][0]["status"] == "completed"
-    assert len(await captures(db)) == 1
-    assert len(await stored_events(db)) == 1
     assert await order_status(db, order.id) == "paid"
+    # Acted on exactly once: one payment, one attempt, one capture, the two audit rows of one
+    # payment, and the event stored once as processed; a delivery that acted again (even one
+    # that found the payment confirmed and changed nothing else) would leave it otherwise.
+    after = await effects(db)
+    assert {table: after[table] - before[table] for table in COUNTED} == {
+        "payments": 1, "payment_attempts": 1, "ledger_entries": 1, "webhook_events": 1}
+    assert after["audit"][len(before["audit"]):] == ["payment.create", "payment.authorize.succeeded"]
+    [stored] = await stored_events(db)
+    assert (stored.state, stored.detail) == ("processed", None)
     await assert_ledger_balances(db)
+
+
+COUNTED = ("payments", "payment_attempts", "ledger_entries", "webhook_events")
+
+
+async def effects(db) -> dict:
+    """Rows a delivery may add, and the audit log's actions in order."""
+    async with db.read_sessions() as session:
+        counts = {row.__tablename__: (await session.exec(select(func.count()).select_from(row))).one()
+                  for row in (PaymentRow, PaymentAttemptRow, LedgerEntryRow, WebhookEventRow)}
+        audit = list((await session.exec(select(AuditRow.action).order_by(AuditRow.id))).all())
+    return {**counts, "audit": audit}
 
 
 async def test_a_redelivered_event_is_acknowledged_alike_and_changes_nothing(http, db, shop):

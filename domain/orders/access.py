@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.identity import Actor, Role
-from domain.orders.model import Order, OrderStatus
+from domain.orders.model import Address, Order, OrderStatus
 
 
 def can_see(actor: Actor | None, order: Order) -> bool:
@@ -17,6 +17,12 @@ def can_see(actor: Actor | None, order: Order) -> bool:
     if actor.is_staff or order.buyer_id == actor.user_id:
         return True
     return actor.has(Role.SELLER) and actor.user_id in order.seller_ids
+
+
+def can_see_address(actor: Actor | None, address: Address) -> bool:
+    """An address by itself is its owner's and staff's; a seller sees one only as the shipping
+    address of an order of theirs (through the order)."""
+    return actor is not None and (actor.is_staff or address.user_id == actor.user_id)
 
 
 @dataclass(frozen=True, slots=True)

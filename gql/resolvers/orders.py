@@ -31,6 +31,12 @@ async def orders_page(context, flt: OrderFilter, *, before_id: int | None, limit
                                            before_id=before_id, limit=limit)
 
 
+async def address(context, address_id: int) -> Address | None:
+    actor = require_actor(context)
+    found = await context.loaders.addresses.load(address_id)
+    return found if found and access.can_see_address(actor, found) else None
+
+
 async def shipping_address(context, order: Order) -> Address | None:
     if order.shipping_address_id is None:
         return None

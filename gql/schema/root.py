@@ -114,12 +114,18 @@ async def _cart_node(context, legacy_id: int) -> Cart | None:
     return Cart.from_domain(await catalog_resolvers.cart(context))
 
 
+async def _address_node(context, legacy_id: int) -> orders.Address | None:
+    found = await order_resolvers.address(context, legacy_id)
+    return orders.Address.from_domain(found) if found else None
+
+
 async def _order_node(context, legacy_id: int) -> orders.Order | None:
     found = await order_resolvers.order(context, legacy_id)
     return orders.Order.from_domain(found) if found else None
 
 
-NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Order": _order_node,
+NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_node, "Address": _address_node,
+                  "Order": _order_node,
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
                   "RefundRequest": payment_queries.refund_request_node,
                   "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node}

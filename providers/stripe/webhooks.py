@@ -12,6 +12,11 @@ tolerance (300 s, Stripe's default), so a captured delivery can't be replayed la
     charge.refunded                reconcile: the charge says little about which of our refunds
                                    it is (or whether we saw the capture), so the payment's open
                                    attempts are asked about through the adapter (`fetch`)
+    charge.refund.updated, refund.updated, refund.failed
+                                   reconcile, likewise: a refund Stripe held as pending has ended
+                                   (succeeded, or failed and its amount can be refunded again).
+                                   The payment is the refund's `payment_intent`; its open refund
+                                   attempt is settled by asking Stripe for the refund itself
     checkout.session.completed     payment_status `paid`: an open authorize attempt succeeded for
                                    the session's amount_total; `unpaid` (a delayed method, or
                                    an authorization Stripe doesn't call paid): reconcile, the
@@ -52,8 +57,8 @@ _INTENT_EVENTS = {
 _READERS = {AttemptKind.AUTHORIZE: wire.authorization_outcome, AttemptKind.CAPTURE: wire.capture_outcome,
             AttemptKind.VOID: wire.void_outcome}
 _SESSION_EVENTS = frozenset({"checkout.session.completed", "checkout.session.expired"})
-RECONCILED = frozenset({"charge.refunded", "checkout.session.async_payment_succeeded",
-                        "checkout.session.async_payment_failed"})
+RECONCILED = frozenset({"charge.refunded", "charge.refund.updated", "refund.updated", "refund.failed",
+                        "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"})
 HANDLED = frozenset(_INTENT_EVENTS) | _SESSION_EVENTS | RECONCILED
 
 
@@ -96,7 +101,7 @@ def handled(event: Mapping[str, Any]) -> bool:
 
 def object_ref(event: Mapping[str, Any]) -> str | None:
     obj = _object(event)
-    ref = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
+    ref = obj.get("payment_intent") if obj.get("object") in ("charge", "refund") else obj.get("id")
     return ref if isinstance(ref, str) else None
 
 

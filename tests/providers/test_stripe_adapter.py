@@ -4,6 +4,7 @@ lacks or gets wrong (idempotency keys, Stripe's refund and capture rules, declin
 confirmation, outages)."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -12,7 +13,7 @@ import pytest
 from domain.errors import ConflictError, ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, Payment,
-                             PaymentStatus, RefundRequest, RequiresAction, Succeeded, VoidRequest)
+                             Pending, PaymentStatus, RefundRequest, RequiresAction, Succeeded, VoidRequest)
 from domain.cards import Brand, CardInput
 from db.engine import Database
 from paygate.providers import build_providers
@@ -313,3 +314,55 @@ def test_stripe_is_offered_only_when_its_key_is_set():
 
     assert "stripe" not in without
     assert offered.require("stripe", Capability.REFUND).name == "stripe"
+
+
+# --- Stripe's idempotency and refund lifecycle, as documented (tests/fake_stripe.py) ----------------
+
+async def test_a_request_while_its_key_is_still_executing_is_unavailable_never_declined_nor_doubled(
+        stripe, fake, sleeps):
+    same = key()
+    fake.hold_next()
+    first = asyncio.create_task(authorize(stripe, idempotency_key=same))
+    while same not in fake._executing:  # the first request is inside Stripe
+        await asyncio.sleep(0.01)
+
+    with pytest.raises(ProviderUnavailableError):  # 409 each try: the outcome is not known yet
+        await authorize(stripe, idempotency_key=same)
+    fake.release()
+    answer = await first
+    replayed = await authorize(stripe, idempotency_key=same)
+
+    assert sleeps == [0.25, 0.5]
+    assert isinstance(answer, Succeeded) and replayed == answer
+    assert len(fake.intents) == 1
+
+
+async def test_a_refusal_before_executing_is_not_replayed_for_its_key(stripe, fake):
+    paid = await authorize(stripe)
+    same = key()
+
+    refused = await stripe.refund(RefundRequest(paid.provider_ref, usd(100_01), same))
+    fake.intents[paid.provider_ref]["amount_received"] += 1  # what made it invalid is gone
+    executed = await stripe.refund(RefundRequest(paid.provider_ref, usd(100_01), same))
+
+    assert isinstance(refused, Declined)
+    assert isinstance(executed, Succeeded) and len(fake.refunds) == 1
+
+
+async def test_a_pending_refund_is_pending_until_stripe_ends_it_and_fetch_reads_each_state(stripe, fake):
+    paid = await authorize(stripe)
+    fake.refunds_pending()
+
+    pending = await stripe.refund(RefundRequest(paid.provider_ref, usd(40_00), key()))
+    more = await stripe.refund(RefundRequest(paid.provider_ref, usd(60_01), key()))
+    assert isinstance(pending, Pending) and pending.provider_ref.startswith("re_")
+    assert isinstance(more, Declined)  # the pending refund counts at Stripe too
+    assert isinstance(await stripe.fetch(pending.provider_ref), Pending)
+
+    fake.settle_refund(pending.provider_ref, "failed", "expired_or_canceled_card")
+    failed = await stripe.fetch(pending.provider_ref)
+    fake.refunds_at_once()
+    whole = await stripe.refund(RefundRequest(paid.provider_ref, usd(100_00), key()))
+
+    assert isinstance(failed, Declined) and failed.decline_code == "expired_or_canceled_card"
+    assert isinstance(whole, Succeeded) and whole.amount == usd(100_00)
