@@ -19,6 +19,8 @@ log = logging.getLogger("paygate.graphql")
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
+            if self.config.disable_field_suggestions:
+                limits.hide_suggestions(error)
             if limits.is_unexpected(error):
                 log.error("resolver failed: %s", error.message, exc_info=error.original_error,
                           extra={"path": error.path})
@@ -39,7 +41,7 @@ def _mark_failed(execution_context) -> None:
 def build_schema(*, production: bool = False) -> Schema:
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES),
                   extensions=limits.extensions(production=production),
-                  config=StrawberryConfig(scalar_map=SCALARS))
+                  config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production))
 
 
 def sdl() -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError, IntValueNode, ValueNode, print_ast
 
 _MAX = 2**63 - 1
+_REFUSED = "MinorUnits must be a whole number that fits in 64 bits"
 
 MinorUnits = NewType("MinorUnits", int)
 
@@ -13,8 +15,17 @@ MinorUnits = NewType("MinorUnits", int)
 def _parse_minor_units(value: object) -> int:
     # bool is an int in Python; a JSON true is not an amount.
     if type(value) is not int or not -_MAX - 1 <= value <= _MAX:
-        raise ValueError("MinorUnits must be a whole number that fits in 64 bits")
+        raise GraphQLError(f"{_REFUSED}, not {value!r}")
     return value
+
+
+def _parse_minor_units_literal(node: ValueNode, _variables: dict | None = None) -> int:
+    """An amount written in the query text: an integer literal only. The default would read `1.5`,
+    `1e309` or `"100"` through Python values first, and its exceptions would be masked as internal
+    errors; a GraphQLError is the client's own mistake and is shown."""
+    if not isinstance(node, IntValueNode):
+        raise GraphQLError(f"{_REFUSED}, not {print_ast(node)}", nodes=node)
+    return _parse_minor_units(int(node.value))
 
 
 SCALARS = {
@@ -24,5 +35,6 @@ SCALARS = {
                     "sent as a JSON number.",
         serialize=int,
         parse_value=_parse_minor_units,
+        parse_literal=_parse_minor_units_literal,
     ),
 }
