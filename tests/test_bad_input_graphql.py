@@ -191,3 +191,24 @@ async def test_in_production_a_deeply_nested_request_is_a_400_too(production):
                                      + b"}}", headers={"Content-Type": "application/json"})
 
     assert "nested deeper than" in assert_graphql_refusal(response)
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_date_time_with_no_utc_time_is_refused_as_a_variable_and_as_a_literal(client, shop, instant):
+    as_variable = await gql(client, "query($d: DateTime) { payments(filter: {createdFrom: $d}) { totalCount } }",
+                            {"d": instant}, token=shop.token("staff@example.com"))
+    as_literal = await gql(client, f'{{ orders(filter: {{createdTo: "{instant}"}}) {{ totalCount }} }}',
+                           token=shop.token("staff@example.com"))
+
+    for body in (as_variable, as_literal):
+        assert body.get("data") is None
+        assert "Value cannot represent a DateTime" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00Z",
+                                     "2026-01-01", "2026-01-01T10:00:00.5+05:30"])
+async def test_date_times_at_the_ends_of_the_calendar_are_read(client, shop, instant):
+    body = await gql(client, "query($d: DateTime) { payments(filter: {createdFrom: $d}) { totalCount } }",
+                     {"d": instant}, token=shop.token("staff@example.com"))
+
+    assert body == {"data": {"payments": {"totalCount": 0}}}

@@ -1,6 +1,8 @@
-"""Scalars. GraphQL's Int is 32-bit and overflows on totals; money travels as MinorUnits."""
+"""Scalars. GraphQL's Int is 32-bit and overflows on totals; money travels as MinorUnits.
+DateTime is Strawberry's, refusing instants that exist in no database (see `_parse_datetime`)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import NewType
 
 import strawberry
@@ -28,6 +30,22 @@ def _parse_minor_units_literal(node: ValueNode, _variables: dict | None = None) 
     return _parse_minor_units(int(node.value))
 
 
+def _parse_datetime(value: object) -> datetime:
+    """ISO 8601, as Strawberry's DateTime reads it (Python 3.11's fromisoformat reads the same
+    forms as its dateutil.isoparse), but only instants that have a UTC time:
+    "0001-01-01T00:00:00+14:00" is in year 0 in UTC, which Python and PostgreSQL can't hold, and
+    failed inside the query as an internal error."""
+    try:
+        if not isinstance(value, str):
+            raise TypeError("Expected a string.")
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise GraphQLError(f"Value cannot represent a DateTime: {value!r}. {exc}") from None
+    return parsed
+
+
 SCALARS = {
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
@@ -36,5 +54,11 @@ SCALARS = {
         serialize=int,
         parse_value=_parse_minor_units,
         parse_literal=_parse_minor_units_literal,
+    ),
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description="Date with time (isoformat)",
+        serialize=datetime.isoformat,
+        parse_value=_parse_datetime,
     ),
 }
