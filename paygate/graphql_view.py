@@ -23,7 +23,6 @@ from paygate.auth import AuthError, TokenCodec, bearer_token
 from paygate.settings import Settings
 from rest_compat.json_body import BadJson, read_json
 
-
 NOT_AN_OBJECT = 'a GraphQL request must be a JSON object, like {"query": "{ me { id } }"}'
 
 
@@ -61,23 +60,23 @@ class GraphQLView(GraphQL):
             return
         await super().__call__(scope, receive, send)
 
-    def decode_json(self, data: str | bytes) -> object:
-        # Request bodies and WebSocket messages alike: the one reader (depth, NaN, NUL, surrogates).
+    def decode_json(self, data: str | bytes) -> dict:
+        """Request bodies, their `variables` / `extensions`, and WebSocket messages: the one reader
+        (depth, NaN, NUL, surrogates), and a JSON object only: `1`, `null` or `"str"` would reach
+        Strawberry's `data.get(...)` and fail as an internal error (or drop the WebSocket)."""
         try:
-            return read_json(data)
+            value = read_json(data)
         except BadJson as exc:
             raise json.JSONDecodeError(str(exc), "", 0) from None
+        if not isinstance(value, dict):
+            raise json.JSONDecodeError(NOT_AN_OBJECT, "", 0)
+        return value
 
     def parse_json(self, data: str | bytes) -> dict:
-        """A request (or its `variables` / `extensions`) must be a JSON object: `1`, `null` or
-        `"str"` would reach Strawberry's `data.get(...)` and fail as an internal error."""
         try:
-            value = self.decode_json(data)
+            return self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, exc.msg) from None
-        if not isinstance(value, dict):
-            raise HTTPException(400, NOT_AN_OBJECT)
-        return value
 
     async def get_context(self, request, response) -> Context:
         # A WebSocket's caller is known only at connection_init (on_ws_connect, below).

@@ -6,6 +6,8 @@ import json
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError
 
 from paygate.app import create_app
 from tests.bad_input import table_counts
@@ -212,3 +214,26 @@ async def test_date_times_at_the_ends_of_the_calendar_are_read(client, shop, ins
                      {"d": instant}, token=shop.token("staff@example.com"))
 
     assert body == {"data": {"payments": {"totalCount": 0}}}
+
+
+async def test_a_subscription_sent_as_a_plain_post_is_a_400_pointing_to_websocket(client, shop):
+    response = await client.post("/graphql", json={"query": 'subscription { paymentUpdated(id: "x") { id } }'},
+                                 headers=bearer(shop))
+
+    assert "subscriptions are not allowed" in assert_graphql_refusal(response)
+
+
+@pytest.mark.parametrize("message", ["1", "null", '"str"', "[" * 100_000 + "]" * 100_000,
+                                     json.dumps({"id": "1", "type": "subscribe", "payload": {
+                                         "query": "subscription($i: ID!) { paymentUpdated(id: $i) { id } }",
+                                         "variables": {"i": "a\u0000"}}})])
+async def test_a_websocket_message_that_is_not_a_clean_json_object_closes_with_4400(served, shop, message):
+    ws = await connect(served.url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {shop.token(CUSTOMER)}"}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+    await ws.send(message)
+
+    with pytest.raises(ConnectionClosedError) as closed:
+        await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
