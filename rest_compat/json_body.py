@@ -25,6 +25,9 @@ from typing import Any
 MAX_DEPTH = 64
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# What can become one in parsed text: a \u0000 or \uD800-\uDFFF escape, or a surrogate already in
+# the text (bytes are decoded with surrogatepass, as json.loads does). A raw NUL is not JSON.
+_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\ud800-\udfff]")
 
 
 class BadJson(ValueError):
@@ -35,41 +38,57 @@ def _refuse_constant(name: str) -> Any:
     raise BadJson(f"{name} is not a JSON number")
 
 
+# Built once: json.loads with arguments builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_EXACT = json.JSONDecoder(parse_float=str, parse_constant=_refuse_constant)
+
+
 def read_json(raw: bytes | str, *, exact_numbers: bool = False) -> Any:
     """The JSON value of `raw`, checked for depth and text. With `exact_numbers`, numbers with a
     fraction or an exponent stay their text ("29.99"): money is never read through float."""
     try:
-        value = json.loads(raw, parse_float=str if exact_numbers else float, parse_constant=_refuse_constant)
+        text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        value = (_EXACT if exact_numbers else _DECODER).decode(text)
     except BadJson:
         raise
     except RecursionError:  # the parser recursed ~1,000 levels before giving up
         raise BadJson(f"request body is nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError):
         raise BadJson("request body is not valid JSON") from None
-    check_value(value)
+    if _deeper_than(value, MAX_DEPTH):
+        raise BadJson(f"request body is nested deeper than {MAX_DEPTH} levels")
+    # json.loads refuses a raw NUL; NUL and surrogates come only from these escapes or bytes, so
+    # most bodies skip the walk over every string.
+    if not (text.isascii() and "\\u" not in text) and _SUSPECT.search(text):
+        check_text(value)
     return value
 
 
-def check_value(value: Any, path: str = "") -> None:
-    """Raise BadJson when `value` nests deeper than MAX_DEPTH, or naming a string (or key) that
-    holds NUL or an unpaired surrogate. Iterative, so any depth is walked safely."""
-    stack: list[tuple[str, int, Any]] = [(path, 0, value)]
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels: level by level, no recursion."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [inner for outer in level for inner in (outer.values() if isinstance(outer, dict) else outer)
+                 if isinstance(inner, dict | list)]
+        if not level:
+            return False
+    return True
+
+
+def check_text(value: Any, path: str = "") -> None:
+    """Raise BadJson naming a string (or key) of `value` that holds NUL or an unpaired surrogate."""
+    stack: list[tuple[str, Any]] = [(path, value)]
     while stack:
-        where, depth, item = stack.pop()
+        where, item = stack.pop()
         if isinstance(item, str):
             _check(item, where)
-            continue
-        if not isinstance(item, dict | list):
-            continue
-        if depth == MAX_DEPTH:
-            raise BadJson(f"request body is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(item, dict):
+        elif isinstance(item, dict):
             for key, inner in item.items():
                 inner_path = f"{where}.{key}" if where else str(key)
                 _check(key, f"{inner_path} (a key)")
-                stack.append((inner_path, depth + 1, inner))
-        else:
-            stack.extend((f"{where}[{i}]", depth + 1, inner) for i, inner in enumerate(item))
+                stack.append((inner_path, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
 
 
 def _check(text: str, where: str) -> None:
