@@ -57,9 +57,13 @@ class BodyLimitsMiddleware:
         await self.app(scope, _replay(body, disconnected, receive), send)
 
     async def _read(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _drain(receive, int(declared) <= DRAINED_BYTES)
+            # A client that waits for "100 Continue" has sent nothing yet: answer without asking
+            # for the body (uvicorn sends the 100 on the first receive).
+            if headers.get(b"expect", b"").lower() != b"100-continue":
+                await _drain(receive, int(declared) <= DRAINED_BYTES)
             raise TooLarge
         chunks: list[bytes] = []
         size = 0

@@ -2,6 +2,7 @@
 route reads it: REST, GraphQL and signed webhooks alike."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -132,3 +133,17 @@ def test_the_json_reader_keeps_surrogate_pairs_and_exact_numbers():
                       exact_numbers=True)
 
     assert value["emoji"] == "😀" and value["amount"] == "29.99"
+
+
+async def test_a_client_waiting_for_100_continue_is_refused_before_it_sends_the_body(served, shop):
+    host, port = served.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"POST {REFUND} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {MAX_BODY_BYTES * 2}\r\nExpect: 100-continue\r\n"
+                 f"Authorization: Bearer {shop.token('customer@example.com')}\r\n\r\n".encode())
+    await writer.drain()
+
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 413"), status_line
