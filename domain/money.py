@@ -50,7 +50,19 @@ def currency(code: str) -> Currency:
         raise UnknownCurrencyError(code) from None
 
 
-_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+# ASCII digits only, nothing around them: `\d` and Decimal() also read "１.００" and "١", strip()
+# forgives " 1.00", and `$` lets a trailing newline through. An amount is written one way.
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+MAX_MINOR = 2**63 - 1  # amounts are BIGINT columns and 64-bit on every provider's wire
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _too_large(raw: str, cur: Currency) -> InvalidAmountError:
+    return InvalidAmountError(f"{_quoted(raw)} is too large: an amount is at most "
+                              f"{Money(MAX_MINOR, cur).decimal} {cur.code}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +86,12 @@ class Money:
     def parse_decimal(cls, text: str | int | Decimal, code: str) -> Money:
         """Exact major-unit text ("29.99", "1500") to minor units; never through float."""
         cur = currency(code)
-        raw = str(text).strip()
-        if isinstance(text, float) or not _DECIMAL.match(raw):
-            raise InvalidAmountError(f"{text!r} is not a decimal amount")
+        raw = str(text)
+        if isinstance(text, float) or not _DECIMAL.fullmatch(raw):
+            raise InvalidAmountError(f'{_quoted(raw)} is not a decimal amount like "29.99" (ASCII digits, '
+                                     f'no spaces)')
+        if len(raw.lstrip("-").partition(".")[0].lstrip("0")) > 19:  # before building a huge number
+            raise _too_large(raw, cur)
         try:
             value = Decimal(raw)
         except InvalidOperation:
@@ -84,7 +99,10 @@ class Money:
         places = -value.as_tuple().exponent if "." in raw else 0
         if places > cur.exponent:
             raise InvalidAmountError(f"{cur.code} takes at most {cur.exponent} decimal places, got {raw}")
-        return cls(int(value.scaleb(cur.exponent)), cur)
+        minor = int(value.scaleb(cur.exponent))
+        if abs(minor) > MAX_MINOR:
+            raise _too_large(raw, cur)
+        return cls(minor, cur)
 
     @property
     def code(self) -> str:

@@ -16,6 +16,7 @@ from db.users import UserMirror
 from domain.payments.provider import Providers
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
+from paygate.body_limits import BodyLimitsMiddleware
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused
     # request claims no key), then idempotency (keyed by caller).
     middleware = [*proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
+                  Middleware(BodyLimitsMiddleware),  # size and JSON depth, before anything reads the body
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),
                              redis_url=settings.redis_url),

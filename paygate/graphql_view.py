@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 
-from starlette.requests import HTTPConnection
-from starlette.responses import Response
+from cross_web import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -20,6 +21,9 @@ from domain.services import Services
 from gql.context import Context
 from paygate.auth import AuthError, TokenCodec, bearer_token
 from paygate.settings import Settings
+from rest_compat.json_body import BadJson, read_json
+
+NOT_AN_OBJECT = 'a GraphQL request must be a JSON object, like {"query": "{ me { id } }"}'
 
 
 class GraphQLView(GraphQL):
@@ -46,7 +50,33 @@ class GraphQLView(GraphQL):
                 await Response(json.dumps(body), status_code=401, media_type="application/json",
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
                 return
+            # As Strawberry's own view, but a request it refuses (not JSON, no query, wrong method)
+            # is answered in GraphQL's error shape rather than as plain text.
+            try:
+                response = await self.run(Request(scope, receive))
+            except HTTPException as exc:
+                response = _refused(exc.status_code, exc.reason)
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> dict:
+        """Request bodies, their `variables` / `extensions`, and WebSocket messages: the one reader
+        (depth, NaN, NUL, surrogates), and a JSON object only: `1`, `null` or `"str"` would reach
+        Strawberry's `data.get(...)` and fail as an internal error (or drop the WebSocket)."""
+        try:
+            value = read_json(data)
+        except BadJson as exc:
+            raise json.JSONDecodeError(str(exc), "", 0) from None
+        if not isinstance(value, dict):
+            raise json.JSONDecodeError(NOT_AN_OBJECT, "", 0)
+        return value
+
+    def parse_json(self, data: str | bytes) -> dict:
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, exc.msg) from None
 
     async def get_context(self, request, response) -> Context:
         # A WebSocket's caller is known only at connection_init (on_ws_connect, below).
@@ -66,3 +96,11 @@ class GraphQLView(GraphQL):
         except AuthError:
             raise ConnectionRejectionError({"message": "invalid token"}) from None
         return UNSET
+
+
+_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _refused(status: int, message: str) -> Response:
+    code = _CODES.get(status, "BAD_REQUEST")
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)

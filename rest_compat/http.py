@@ -7,7 +7,6 @@ the seed's shape. Who may do what is the use case's to decide: a route only auth
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -18,6 +17,7 @@ from db.engine import Database
 from domain.identity import Actor, Role
 from domain.services import Services
 from rest_compat.errors import RestError, Shape, error_response
+from rest_compat.json_body import BadJson, read_json
 
 __all__ = ["Handler", "RestError", "Shape", "caller", "client_key", "database", "error_response", "json_object", "services",
            "settings", "shape_for"]
@@ -88,12 +88,12 @@ def client_key(request: Request) -> str | None:
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; 400 for anything else. Numbers stay exact (parse_float=str)."""
-    raw = await request.body()
+    """The body as a JSON object; 400 for anything else (rest_compat/json_body.py says what is
+    refused). Numbers with a fraction stay their exact text."""
     try:
-        body = json.loads(raw or b"null", parse_float=str, parse_int=int)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting exhausts the parser's stack
-        raise RestError(400, "request body is not valid JSON") from None
+        body = read_json(await request.body() or b"null", exact_numbers=True)
+    except BadJson as exc:
+        raise RestError(400, str(exc)) from None
     if not isinstance(body, dict):
         raise RestError(400, "request body must be a JSON object")
     return body

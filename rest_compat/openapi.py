@@ -63,6 +63,19 @@ def _throttled(op: Operation) -> JSON:
             "content": {"application/json": {"schema": shape}}}
 
 
+def _body_refusals(op: Operation) -> JSON:
+    """What every body is checked for before its route reads it (paygate/body_limits.py, json_body.py):
+    400 for JSON nested too deeply or holding NUL / lone surrogates, 413 past 1 MiB."""
+    if op.request is None:
+        return {}
+    shape = _throttled(op)["content"]
+    refused = {"413": {"description": "The body is larger than 1 MiB.", "content": shape}}
+    if 400 not in op.responses:
+        refused["400"] = {"content": shape, "description": "The body is not JSON, nests deeper than 64 "
+                                                           "levels, or holds NUL or unpaired surrogates."}
+    return refused
+
+
 def document(operations: Iterable[Operation], *, title: str = "paygate REST", version: str = "1") -> JSON:
     paths: JSON = {}
     for op in operations:
@@ -74,7 +87,7 @@ def document(operations: Iterable[Operation], *, title: str = "paygate REST", ve
                 str(status): {"description": description,
                               **({"content": {"application/json": {"schema": schema}}} if schema else {})}
                 for status, (description, schema) in sorted(op.responses.items())}
-            | {"429": _throttled(op)},
+            | {"429": _throttled(op)} | _body_refusals(op),
             **op.extra,
         }
         if op.parameters:

@@ -75,6 +75,7 @@ FAILED_PAYMENT = "Payment processing failed"
 FAILED_REFUND = "Refund processing failed"
 CARD_METHODS = ("credit_card", "debit_card", "card")
 MAX_REASON = 500
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one can't exist
 _TXN = re.compile(r"^TXN-[0-9A-F]{12,}$")
 
@@ -109,7 +110,7 @@ DUMMY_MERCHANT, DUMMY_PUBLIC_KEY = "dummy_merchant", "dummy_public_key"
 # --- reading the seed's requests -----------------------------------------------------------------
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True, default: str = "",
-          max_length: int = 255, within: str = "", stored: bool = False) -> str:
+          max_length: int = 255, within: str = "") -> str:
     value, label = body.get(name), within + name
     if value is None:
         if required:
@@ -119,12 +120,7 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True, default: st
         raise RestError(400, f"{label}: must be a string.")
     if len(value) > max_length:
         raise RestError(400, f"{label}: must be at most {max_length} characters.")
-    if stored:
-        if "\x00" in value:  # no database stores NUL in text
-            raise RestError(400, f"{label}: must not contain NUL characters.")
-        # JSON may carry a lone surrogate ("\ud800"), which UTF-8 can't encode: kept as U+FFFD.
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
+    return value  # NUL and lone surrogates never get here: json_object refuses them
 
 
 def _integer(value: object, label: str) -> int:
@@ -133,7 +129,8 @@ def _integer(value: object, label: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     try:
-        number = Decimal(value.strip()) if isinstance(value, str) else None
+        # Decimal() alone would also read "７", "1_0" and " 7 "; a number is written in ASCII.
+        number = Decimal(value) if isinstance(value, str) and _NUMBER.fullmatch(value) else None
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite() or number != number.to_integral_value():
@@ -284,7 +281,7 @@ async def refund(request: Request) -> Response:
     actor = caller(request)
     body = await json_object(request)
     number = _text(body, "transaction_id", max_length=64)
-    reason = _text(body, "reason", required=False, max_length=MAX_REASON, stored=True)
+    reason = _text(body, "reason", required=False, max_length=MAX_REASON)
     found = await _transaction(request, number)
     amount = _amount(body, found.payment)
     s = services(request)

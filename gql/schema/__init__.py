@@ -6,6 +6,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.graphql import OperationType
 
 from gql.schema import limits
 from gql.schema.errors import ERROR_TYPES
@@ -17,8 +18,19 @@ log = logging.getLogger("paygate.graphql")
 
 
 class Schema(strawberry.Schema):
+    async def execute(self, query, variable_values=None, context_value=None, root_value=None,
+                      operation_name=None, allowed_operation_types=None, operation_extensions=None):
+        # `execute` answers one HTTP request; a subscription run there resolves its generator as a
+        # value and fails as an internal error. Subscriptions are served over WebSocket
+        # (`subscribe`): refused here, the view answers 400.
+        allowed = set(allowed_operation_types or OperationType) - {OperationType.SUBSCRIPTION}
+        return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                     allowed, operation_extensions)
+
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
+            if self.config.disable_field_suggestions:
+                limits.hide_suggestions(error)
             if limits.is_unexpected(error):
                 log.error("resolver failed: %s", error.message, exc_info=error.original_error,
                           extra={"path": error.path})
@@ -39,7 +51,7 @@ def _mark_failed(execution_context) -> None:
 def build_schema(*, production: bool = False) -> Schema:
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES),
                   extensions=limits.extensions(production=production),
-                  config=StrawberryConfig(scalar_map=SCALARS))
+                  config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production))
 
 
 def sdl() -> str:

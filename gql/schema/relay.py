@@ -14,6 +14,7 @@ from graphql import GraphQLError
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one names no row, and the driver refuses it
 
 T = TypeVar("T")
 
@@ -22,16 +23,27 @@ def to_global_id(type_name: str, legacy_id: int) -> str:
     return base64.b64encode(f"{type_name}:{legacy_id}".encode()).decode()
 
 
-def from_global_id(global_id: str) -> tuple[str, int]:
+def _decimal_id(text: str) -> int:
+    """An id as we write it: ASCII digits, perhaps a sign (int() alone also reads "１" and " 1")."""
+    digits = text[1:] if text[:1] == "-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(text)
+    return int(text)
+
+
+def from_global_id(global_id: str) -> tuple[str, int | None]:
+    """The type name and legacy id of a global id; the id is None when no row can have it."""
     try:
         type_name, _, raw = base64.b64decode(global_id, validate=True).decode().partition(":")
-        return type_name, int(raw)
+        legacy_id = _decimal_id(raw)
     except (ValueError, UnicodeDecodeError):
         raise GraphQLError("not a valid global id", extensions={"code": "BAD_USER_INPUT"}) from None
+    return type_name, legacy_id if 0 < legacy_id <= MAX_ID else None
 
 
 def global_id_of(expected_type: str, global_id: str) -> int | None:
-    """The legacy id inside a global id of the expected type; None for an id of another type."""
+    """The legacy id inside a global id of the expected type; None for an id of another type, or
+    one no row can have."""
     type_name, legacy_id = from_global_id(global_id)
     return legacy_id if type_name == expected_type else None
 
@@ -77,9 +89,9 @@ def page_request(first: int | None, after: str | None) -> PageRequest:
     if after is not None:
         try:
             kind, _, raw = base64.b64decode(after, validate=True).decode().partition(":")
-            if kind != "cursor":
+            after_id = _decimal_id(raw)
+            if kind != "cursor" or not 0 <= after_id <= MAX_ID:
                 raise ValueError(kind)
-            after_id = int(raw)
         except (ValueError, UnicodeDecodeError):
             raise GraphQLError("not a valid cursor", extensions={"code": "BAD_USER_INPUT"}) from None
     return PageRequest(after_id=after_id, limit=first + 1, first=first)

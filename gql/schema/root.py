@@ -27,7 +27,7 @@ class Query:
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         type_name, legacy_id = from_global_id(id)
         resolve = NODE_RESOLVERS.get(type_name)
-        return await resolve(info.context, legacy_id) if resolve else None
+        return await resolve(info.context, legacy_id) if resolve and legacy_id is not None else None
 
     @strawberry.field(description="Products for sale, by ascending id.")
     async def products(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
