@@ -82,9 +82,9 @@ async def checkout_session(request: Request) -> JSONResponse:
 
 async def retry_checkout_session(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
-    stripe_checkout.require_stripe(request)
-    order_id = await _order_id(request)
+    order_id = await _order_id(request)  # an unknown order is 404 whether or not Stripe is configured
     return_url, cancel_url = stripe_checkout.return_urls(request, {})
+    stripe_checkout.require_stripe(request)
     with _order_kept_private():
         payment = await stripe_checkout.resume_checkout_page(request, actor, order_id, CheckoutKind.EMBEDDED,
                                                              return_url=return_url, cancel_url=cancel_url)

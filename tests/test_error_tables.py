@@ -152,3 +152,12 @@ def test_every_mutation_answers_in_a_union_that_holds_every_error_type():
             missing[name] = sorted(lacking)
 
     assert mutations and not missing
+
+
+async def test_a_retry_for_an_order_that_does_not_exist_is_404_even_without_stripe(client, shop):
+    # Bad input is answered before "provider not configured" (503).
+    response = await client.get("/api/payments/checkout_session/retry/not-a-uuid/", headers={
+        "Authorization": f"Bearer {shop.token('customer@example.com')}"})
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "Order not found."}
