@@ -5,7 +5,7 @@ and leaving the block without committing rolls everything back.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, Self
 from uuid import UUID
@@ -118,7 +118,8 @@ class Ledger(Protocol):
 
 class AuditTrail(Protocol):
     async def record(self, actor: Actor | None, action: str, object_type: str, object_id: object,
-                     before: dict | None, after: dict | None, at: datetime) -> None: ...
+                     before: Mapping[str, object] | None, after: Mapping[str, object] | None,
+                     at: datetime) -> None: ...
 
 
 class CustomerRepository(Protocol):

@@ -35,13 +35,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from domain.clock import Clock, utc_now
+from domain.payments.attempts import ask_provider, send, settle
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import (Capability, Outcome, PaymentProvider, Pending, Providers,
-                                      RequiresAction, is_final)
-from domain.payments.attempts import ask_provider, send, settle
+from domain.payments.provider import (
+    Capability,
+    Outcome,
+    PaymentProvider,
+    Pending,
+    Providers,
+    RequiresAction,
+    is_final,
+)
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -101,7 +109,7 @@ async def reconcile_payment(payment_id: int, uow: UnitOfWork, providers: Provide
                 continue  # already unknown: ask again on a later pass
         elif not _tells_something(payment, attempt, outcome):
             continue
-        payment = settled = await settle(payment.id, seq, outcome, None, uow, policy, clock)
+        payment = settled = await settle(payment.pk, seq, outcome, None, uow, policy, clock)
     return settled
 
 
@@ -110,7 +118,7 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
     match attempt.kind:
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
-            return (lambda: provider.fetch(ref)) if ref and can_fetch else None
+            return partial(provider.fetch, ref) if ref and can_fetch else None
         case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
             # could capture twice.
@@ -118,7 +126,7 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
         case AttemptKind.REFUND:
             ref = attempt.provider_ref
             if ref:  # the provider answered Pending and named the refund: its state, not a replay
-                return (lambda: provider.fetch(ref)) if can_fetch else None
+                return partial(provider.fetch, ref) if can_fetch else None
             return lambda: send(provider, payment, attempt)
     return None
 
