@@ -166,18 +166,43 @@ class SubscriptionRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    products: ProductRepository
-    carts: CartRepository
-    addresses: AddressRepository
-    orders: OrderRepository
-    stock: StockRepository
-    audit: AuditTrail
-    payments: PaymentRepository
-    ledger: Ledger
-    refund_requests: RefundRequestRepository
-    webhook_events: WebhookEventRepository
-    customers: CustomerRepository
-    subscriptions: SubscriptionRepository
+    # Read-only (properties): an implementation holds its own repository classes, which a
+    # protocol's plain, settable attribute would have to match exactly.
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def carts(self) -> CartRepository: ...
+
+    @property
+    def addresses(self) -> AddressRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def stock(self) -> StockRepository: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def refund_requests(self) -> RefundRequestRepository: ...
+
+    @property
+    def webhook_events(self) -> WebhookEventRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
