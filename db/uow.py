@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Self
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
@@ -22,7 +24,7 @@ class SqlUnitOfWork:
         self.request_id = request_id
         self.events = events
         self.changes: set[str] = set()
-        self._session = None
+        self._session: AsyncSession | None = None
         self._locked = False
 
     async def __aenter__(self) -> Self:
