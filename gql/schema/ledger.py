@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -18,13 +19,20 @@ from gql.schema.money import Money
 from gql.schema.relay import to_global_id
 
 
-def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
-    return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
+# GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
+# can't read an enum built by a call as a type: it is told the domain enum, whose members and values
+# the copy has one for one.
+if TYPE_CHECKING:
+    LedgerEntryKindEnum = EntryKind
+    LedgerAccountKindEnum = AccountKind
+    LedgerSideEnum = Side
+else:
+    def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
+        return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
 
-
-LedgerEntryKindEnum = _enum("LedgerEntryKind", EntryKind, "What money movement a journal entry records.")
-LedgerAccountKindEnum = _enum("LedgerAccountKind", AccountKind, "Whose balance an account is, and what for.")
-LedgerSideEnum = _enum("LedgerSide", Side, "Which side of its account a posting is on.")
+    LedgerEntryKindEnum = _enum("LedgerEntryKind", EntryKind, "What money movement a journal entry records.")
+    LedgerAccountKindEnum = _enum("LedgerAccountKind", AccountKind, "Whose balance an account is, and what for.")
+    LedgerSideEnum = _enum("LedgerSide", Side, "Which side of its account a posting is on.")
 
 
 @strawberry.enum(description="HELD until its release date; RELEASED to the seller; REFUNDED before release.")

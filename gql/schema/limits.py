@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -31,7 +31,9 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def extensions(*, production: bool) -> list:
-    rules = [DEPTH_RULE, ALIAS_RULE] + ([NoSchemaIntrospectionCustomRule] if production else [])
+    rules: list[type[ASTValidationRule]] = [DEPTH_RULE, ALIAS_RULE]
+    if production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     return [
         lambda: MaxTokensLimiter(MAX_TOKENS),
         lambda: ParserCache(maxsize=256),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 _MAX = 2**63 - 1
 
@@ -17,7 +18,7 @@ def _parse_minor_units(value: object) -> int:
     return value
 
 
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
         description="An amount in the currency's minor unit (cents, yen, fils) as a 64-bit integer, "
