@@ -24,6 +24,7 @@ def _safe_url(url: str) -> str:
 async def _demo(settings: Settings) -> None:
     from db.engine import Database
     from paygate.auth import TokenCodec
+    from db.row_ids import pk
     from paygate.demo import load_demo
 
     db = Database.from_url(settings.database_url)
@@ -36,7 +37,7 @@ async def _demo(settings: Settings) -> None:
     print("bearer tokens (30 days), for the Authorization header: Bearer <token>")
     for email, user in users.items():
         roles = user.roles.split()
-        print(f"  {email:<24} {roles[0]:<9} {tokens.issue(user.id, email, roles)}")
+        print(f"  {email:<24} {roles[0]:<9} {tokens.issue(pk(user), email, roles)}")
 
 
 async def _token(settings: Settings, who: str, role: str) -> None:

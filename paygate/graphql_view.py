@@ -22,7 +22,7 @@ from paygate.auth import AuthError, TokenCodec, bearer_token
 from paygate.settings import Settings
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings,
                  services: Services) -> None:
         graphiql = not settings.is_production

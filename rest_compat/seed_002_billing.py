@@ -23,7 +23,7 @@ Decisions where the seed is silent:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -45,6 +45,14 @@ NOT_CONFIGURED = "Stripe is not configured on this server (STRIPE_API_KEY)"
 
 
 # --- reading the seed's requests -----------------------------------------------------------------
+
+@overload
+def _string(body: dict[str, Any], name: str, *, required: Literal[True] = True, max_length: int = 255) -> str: ...
+
+
+@overload
+def _string(body: dict[str, Any], name: str, *, required: bool, max_length: int = 255) -> str | None: ...
+
 
 def _string(body: dict[str, Any], name: str, *, required: bool = True, max_length: int = 255) -> str | None:
     value = body.get(name)

@@ -268,7 +268,7 @@ async def process(request: Request) -> Response:
     found = await _transaction(request, number)
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
-    payment = await authorize_payment(AuthorizePayment(actor, found.payment.id, card, payment_method), s.uow(),
+    payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method), s.uow(),
                                       s.providers, s.policy)
     if payment.status is PaymentStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
@@ -289,7 +289,7 @@ async def refund(request: Request) -> Response:
     amount = _amount(body, found.payment)
     s = services(request)
     payment, attempt = await refund_own_payment(
-        RefundOwnPayment(actor, found.payment.id, amount, reason or None, client_key=client_key(request)),
+        RefundOwnPayment(actor, found.payment.pk, amount, reason or None, client_key=client_key(request)),
         s.uow(), s.providers, s.policy)
     if attempt.status is AttemptStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_REFUND)

@@ -55,9 +55,11 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
                    reservation=svc.policy.reservation)
     order = await checkout(cmd, svc.uow())
-    payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
+    payment = await open_payment(OpenPayment(actor, order.pk, PROVIDER, kind, return_url=return_url,
                                              cancel_url=cancel_url), svc.uow(), svc.providers, svc.policy)
-    return opened(payment) if payment.status is not PaymentStatus.FAILED else await _refused(request, actor, payment)
+    if payment.status is PaymentStatus.FAILED:
+        return await _refused(request, actor, order.pk, payment)
+    return opened(payment)
 
 
 async def resume_checkout_page(request: Request, actor: Actor, order_id: int, kind: CheckoutKind, *,
@@ -76,8 +78,8 @@ def opened(payment: Payment) -> Payment:
     return payment
 
 
-async def _refused(request: Request, actor: Actor, payment: Payment) -> Payment:
+async def _refused(request: Request, actor: Actor, order_id: int, payment: Payment) -> Payment:
     svc = services(request)
-    await cancel_order(CancelOrder(actor, payment.order_id, "Stripe refused to open the payment page"),
+    await cancel_order(CancelOrder(actor, order_id, "Stripe refused to open the payment page"),
                        svc.uow(), svc.providers, svc.policy)
     raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from domain.clock import Clock, utc_now
 from domain.errors import ProviderIntegrityError
@@ -67,7 +68,7 @@ class StripeProvider:
             return Declined(None, req.amount, "card_tokens_required",
                             "Stripe takes a payment method from Stripe.js, not a typed card number.")
         amount, cur = wire.stripe_amount(req.amount)
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": amount, "currency": cur, "confirm": True, "payment_method": req.payment_method,
             "capture_method": req.capture_method.value, "metadata": dict(req.metadata),
             "expand": _EXPAND}
@@ -80,7 +81,7 @@ class StripeProvider:
         """A payment the customer completes at Stripe: RequiresAction with what the page needs."""
         if req.kind is CheckoutKind.ELEMENTS:
             amount, cur = wire.stripe_amount(req.amount)
-            params: dict[str, Any] = {
+            params: PaymentIntentCreateParams = {
                 "amount": amount, "currency": cur, "automatic_payment_methods": {"enabled": True},
                 "capture_method": req.capture_method.value, "metadata": dict(req.metadata)}
             if req.customer_email:
@@ -117,7 +118,7 @@ class StripeProvider:
         if isinstance(intent_id, Declined):
             return intent_id
         amount, _ = wire.stripe_amount(req.amount)
-        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount}
+        params: RefundCreateParams = {"payment_intent": intent_id, "amount": amount}
         if req.reason:  # free text is ours; Stripe's `reason` is an enum, so it goes in metadata
             params["metadata"] = {"reason": req.reason[:500]}
 
