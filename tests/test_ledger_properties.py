@@ -59,7 +59,7 @@ SKUS_BY_CURRENCY = {code: sorted(sku for sku, (_, c) in PRICE.items() if c == co
                     for code in sorted({c for _, c in PRICE.values()})}
 
 DEBIT_LESS_CREDIT = "SUM(CASE WHEN side = 'debit' THEN amount_minor ELSE -amount_minor END)"
-O, P = OrderStatus, PaymentStatus
+O, P = OrderStatus, PaymentStatus  # noqa: E741 - the enums' initials, in tables of states
 # Stock stays sold (committed) in these order statuses; a cancellation puts it back on the shelf.
 SOLD = frozenset({O.AUTHORIZED, O.PAID, O.PARTIALLY_REFUNDED, O.REFUNDED})
 CANCELABLE = (O.PENDING_PAYMENT, O.AUTHORIZED, O.PAID, O.PARTIALLY_REFUNDED)

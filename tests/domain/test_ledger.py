@@ -221,7 +221,7 @@ def test_allocation_always_sums_exactly_and_never_exceeds_a_part(weights, data):
     parts = allocate(total, weights)
 
     assert sum(parts) == total
-    assert all(0 <= p <= w for p, w in zip(parts, weights))
+    assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
 
 
 def test_a_partial_refund_is_taken_from_sellers_and_fee_in_proportion_and_sums_exactly():
