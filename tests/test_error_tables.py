@@ -129,3 +129,26 @@ async def test_graphql_masks_an_invariant_violation_instead_of_answering_conflic
 
     assert body["data"] is None or body["data"]["refund"] is None
     assert body["errors"] and "asked" not in str(body["errors"])
+
+
+def test_every_mutation_answers_in_a_union_that_holds_every_error_type():
+    # A race can raise what a mutation's happy path never does (ten cancels at once meet
+    # RefundExceedsCaptured): an expected error outside its union would be an internal error.
+    from graphql import GraphQLUnionType
+
+    from gql.schema import build_schema
+    from gql.schema.errors import ERROR_TYPES
+
+    schema = build_schema()._schema
+    errors_ = {t.__name__ for t in ERROR_TYPES}
+    mutations = schema.mutation_type.fields
+
+    missing = {}
+    for name, field in mutations.items():
+        union = field.type.of_type if hasattr(field.type, "of_type") else field.type
+        assert isinstance(union, GraphQLUnionType), f"{name} answers {union}, not a union"
+        lacking = errors_ - {t.name for t in union.types}
+        if lacking:
+            missing[name] = sorted(lacking)
+
+    assert mutations and not missing
