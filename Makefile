@@ -28,6 +28,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# CI runs `make lint` before `make test` (.ci/run). Configuration: [tool.ruff] and [tool.mypy] in
+# pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+
 schema: $(STAMP)
 	$(BIN)/paygate export-schema > schema.graphql
 

@@ -128,7 +128,7 @@ def first_difference(a, b, path: str = "$") -> str | None:
     if isinstance(a, list):
         if len(a) != len(b):
             return f"{path}: {len(a)} items vs {len(b)}"
-        pairs = enumerate(zip(a, b))
+        pairs = enumerate(zip(a, b, strict=True))
         return next((d for i, (x, y) in pairs if (d := first_difference(x, y, f"{path}[{i}]"))), None)
     return None if a == b else f"{path}: {a!r} vs {b!r}"
 

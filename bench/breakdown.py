@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
 from bench import baseline, queries, seed
-from db import order_queries, payment_queries, queries as read_queries
+from db import order_queries, payment_queries
+from db import queries as read_queries
 from db.engine import Database
 from db.tables import UserRow
 from domain.payments.access import PaymentFilter, PaymentScope

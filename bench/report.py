@@ -105,7 +105,7 @@ def _grid(header: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
 
     def line(cells) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), rule, *(line(row) for row in body)])

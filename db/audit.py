@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +18,8 @@ class SqlAuditTrail:
         self.request_id = request_id
 
     async def record(self, actor: Actor | None, action: str, object_type: str, object_id: object,
-                     before: dict | None, after: dict | None, at: datetime) -> None:
+                     before: Mapping[str, object] | None, after: Mapping[str, object] | None,
+                     at: datetime) -> None:
         # record_change refuses anything that looks like a card number: the trail is forever.
         entry = record_change(actor, action, object_type, str(object_id), before, after, at)
         self.session.add(AuditRow(

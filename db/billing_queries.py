@@ -6,7 +6,7 @@ Who may see what is decided in domain/billing/service.py; `owner_id` None reads 
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.billing import customer_from_row, subscription_from_row
 from db.billing_tables import BillingCustomerRow, BillingSubscriptionRow
@@ -25,7 +25,7 @@ async def subscriptions_page(db: Database, owner_id: int | None, statuses: tuple
         total = (await session.exec(select(func.count()).select_from(BillingSubscriptionRow).where(*where))).one()
         query = select(BillingSubscriptionRow).where(*where)
         if before_id is not None:
-            query = query.where(BillingSubscriptionRow.id < before_id)
+            query = query.where(col(BillingSubscriptionRow.id) < before_id)
         rows = (await session.exec(query.order_by(BillingSubscriptionRow.id.desc()).limit(limit))).all()
     return [subscription_from_row(r) for r in rows], total
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
@@ -156,6 +156,6 @@ class IdempotencyStore:
 
 def _owned(scope: str, key: str, claim: Claimed) -> tuple[ColumnElement[bool], ...]:
     """The claim's row, provided it is still in flight and nobody took it over."""
-    return (IdempotencyKeyRow.id == claim.row_id, IdempotencyKeyRow.scope == scope,
-            IdempotencyKeyRow.key == key, IdempotencyKeyRow.state == "in_flight",
-            IdempotencyKeyRow.created_at == claim.claimed_at)
+    return (col(IdempotencyKeyRow.id) == claim.row_id, col(IdempotencyKeyRow.scope) == scope,
+            col(IdempotencyKeyRow.key) == key, col(IdempotencyKeyRow.state) == "in_flight",
+            col(IdempotencyKeyRow.created_at) == claim.claimed_at)

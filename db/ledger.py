@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
 from db.payment_tables import LedgerEntryRow, LedgerPostingRow, PaymentRow
+from db.row_ids import pk
 from domain.ledger import Account, AccountKind, EntryKind, JournalEntry, Posting, Side, capture_ref
 from domain.money import Money
 
@@ -26,7 +27,7 @@ def entries_from_rows(rows: list[LedgerEntryRow], postings: list[LedgerPostingRo
         # Rebuilding checks the balance again: a corrupt row fails loudly.
         JournalEntry(EntryKind(r.kind), r.ref, aware(r.created_at),
                      tuple(Posting(Account.parse(p.account), Money.of(p.amount_minor, p.currency), Side(p.side))
-                           for p in sorted(by_entry.get(r.id, []), key=lambda p: p.id)),
+                           for p in sorted(by_entry.get(pk(r), []), key=pk)),
                      r.memo, r.parent_ref)
         for r in rows
     ]

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from db.tables import AddressRow, OrderLineRow, OrderRow, ProductRow, UserRow
 from domain.catalog.model import Product
-from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.identity import parse_roles
 from domain.money import Money
+from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.users import User
 
 

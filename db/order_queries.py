@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import exists, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.engine import Database
 from db.mapping import address_from_row
@@ -25,9 +25,9 @@ def _filters(scope: OrderScope, flt: OrderFilter) -> list:
     if flt.statuses:
         where.append(OrderRow.status.in_([s.value for s in flt.statuses]))
     if flt.created_from is not None:
-        where.append(OrderRow.created_at >= flt.created_from)
+        where.append(col(OrderRow.created_at) >= flt.created_from)
     if flt.created_to is not None:
-        where.append(OrderRow.created_at < flt.created_to)
+        where.append(col(OrderRow.created_at) < flt.created_to)
     if scope.everything and flt.buyer_id is not None:
         where.append(OrderRow.buyer_id == flt.buyer_id)
     if flt.seller_id is not None:
@@ -43,7 +43,7 @@ async def orders_page(db: Database, scope: OrderScope, flt: OrderFilter, *, befo
         total = (await session.exec(select(func.count()).select_from(OrderRow).where(*where))).one()
         query = select(OrderRow).where(*where)
         if before_id is not None:
-            query = query.where(OrderRow.id < before_id)
+            query = query.where(col(OrderRow.id) < before_id)
         orders = await SqlOrders(session, db.is_sqlite).load(query.order_by(OrderRow.id.desc()).limit(limit))
         return orders, total
 
@@ -51,7 +51,7 @@ async def orders_page(db: Database, scope: OrderScope, flt: OrderFilter, *, befo
 async def orders_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Order]:
     async with db.read_sessions() as session:
         orders = await SqlOrders(session, db.is_sqlite).load(select(OrderRow).where(OrderRow.id.in_(list(ids))))
-        return {o.id: o for o in orders}
+        return {o.pk: o for o in orders}
 
 
 async def order_id_by_key(db: Database, key: str) -> int | None:
@@ -64,4 +64,4 @@ async def order_id_by_key(db: Database, key: str) -> int | None:
 async def addresses_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Address]:
     async with db.read_sessions() as session:
         rows = await session.exec(select(AddressRow).where(AddressRow.id.in_(list(ids))))
-        return {row.id: address_from_row(row) for row in rows}
+        return {address.pk: address for address in map(address_from_row, rows)}

@@ -12,16 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.ledger import entries_from_rows
 from db.mapping import aware
-from db.payment_tables import (LedgerEntryRow, LedgerPostingRow, PaymentAttemptRow, PaymentRow,
-                               RefundRequestRow)
+from db.payment_tables import (
+    LedgerEntryRow,
+    LedgerPostingRow,
+    PaymentAttemptRow,
+    PaymentRow,
+    RefundRequestRow,
+)
 from db.payments import attempt_from_row, payment_from_rows, payments_with_attempts
 from db.refund_requests import request_from_row
+from db.row_ids import pk
 from db.tables import AuditRow, OrderLineRow
 from domain.audit import AuditRecord
 from domain.ledger import AccountKind, EntryKind, JournalEntry, Side, payment_id_of
@@ -32,8 +38,8 @@ from domain.payments.refund_requests import RefundRequest
 
 async def _with_attempts(session: AsyncSession, rows: Sequence[PaymentRow]) -> list[Payment]:
     """The rows' payments, re-read with their attempts in one statement (one snapshot), in order."""
-    found = await payments_with_attempts(session, [r.id for r in rows])
-    return [found[r.id] for r in rows if r.id in found]
+    found = await payments_with_attempts(session, [pk(r) for r in rows])
+    return [found[pk(r)] for r in rows if pk(r) in found]
 
 
 def _sold_by(seller_id: int):
@@ -77,7 +83,7 @@ async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *
         total = (await session.exec(select(func.count()).select_from(PaymentRow).where(*where))).one()
         query = select(PaymentRow).where(*where)
         if before_id is not None:
-            query = query.where(PaymentRow.id < before_id)
+            query = query.where(col(PaymentRow.id) < before_id)
         rows = (await session.exec(query.order_by(PaymentRow.id.desc()).limit(limit))).all()
         return await _with_attempts(session, rows), total
 
@@ -85,7 +91,7 @@ async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *
 async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment]:
     async with db.read_sessions() as session:
         rows = (await session.exec(select(PaymentRow).where(PaymentRow.id.in_(list(ids))))).all()
-        return {p.id: p for p in await _with_attempts(session, rows)}
+        return {p.pk: p for p in await _with_attempts(session, rows)}
 
 
 async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str) -> Payment | None:
@@ -137,7 +143,7 @@ async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, 
                                     .join(PaymentRow, joined).where(*where))).one()
         query = select(PaymentAttemptRow, PaymentRow).join(PaymentRow, joined).where(*where)
         if before_id is not None:
-            query = query.where(PaymentAttemptRow.id < before_id)
+            query = query.where(col(PaymentAttemptRow.id) < before_id)
         rows = (await session.exec(query.order_by(PaymentAttemptRow.id.desc()).limit(limit))).all()
         return [(payment_from_rows(p, []), attempt_from_row(a)) for a, p in rows], total
 
@@ -155,7 +161,7 @@ async def refund_requests_page(db: Database, requested_by: int | None, flt: Refu
         total = (await session.exec(select(func.count()).select_from(RefundRequestRow).where(*where))).one()
         query = select(RefundRequestRow).where(*where)
         if before_id is not None:
-            query = query.where(RefundRequestRow.id < before_id)
+            query = query.where(col(RefundRequestRow.id) < before_id)
         rows = (await session.exec(query.order_by(RefundRequestRow.id.desc()).limit(limit))).all()
         return [request_from_row(r) for r in rows], total
 
@@ -163,7 +169,7 @@ async def refund_requests_page(db: Database, requested_by: int | None, flt: Refu
 async def refund_requests_by_ids(db: Database, ids: Sequence[int]) -> dict[int, RefundRequest]:
     async with db.read_sessions() as session:
         rows = (await session.exec(select(RefundRequestRow).where(RefundRequestRow.id.in_(list(ids))))).all()
-        return {r.id: request_from_row(r) for r in rows}
+        return {r.pk: r for r in map(request_from_row, rows)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +204,9 @@ async def transactions_page(db: Database, flt: LedgerFilter, *, before_id: int |
         total = (await session.exec(select(func.count()).select_from(LedgerEntryRow).where(*where))).one()
         query = select(LedgerEntryRow).where(*where)
         if before_id is not None:
-            query = query.where(LedgerEntryRow.id < before_id)
+            query = query.where(col(LedgerEntryRow.id) < before_id)
         rows = (await session.exec(query.order_by(LedgerEntryRow.id.desc()).limit(limit))).all()
-        return list(zip([r.id for r in rows], await _entries(session, rows), strict=True)), total
+        return list(zip([pk(r) for r in rows], await _entries(session, rows), strict=True)), total
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +245,7 @@ async def holds_page(db: Database, seller_id: int | None, flt: HoldFilter, *, be
         query = select(LedgerPostingRow.id, LedgerEntryRow.ref, LedgerPostingRow.owner_id).join(
             LedgerEntryRow, joined).where(*where)
         if before_id is not None:
-            query = query.where(LedgerPostingRow.id < before_id)
+            query = query.where(col(LedgerPostingRow.id) < before_id)
         keys = [HoldKey(*row) for row in (await session.exec(
             query.order_by(LedgerPostingRow.id.desc()).limit(limit))).all()]
         if not keys:
@@ -280,9 +286,9 @@ async def audit_page(db: Database, flt: AuditFilter, *, before_id: int | None,
         total = (await session.exec(select(func.count()).select_from(AuditRow).where(*where))).one()
         query = select(AuditRow).where(*where)
         if before_id is not None:
-            query = query.where(AuditRow.id < before_id)
+            query = query.where(col(AuditRow.id) < before_id)
         rows = (await session.exec(query.order_by(AuditRow.id.desc()).limit(limit))).all()
-        return [(r.id, _audit_record(r)) for r in rows], total
+        return [(pk(r), _audit_record(r)) for r in rows], total
 
 
 def _audit_record(row: AuditRow) -> AuditRecord:

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
 from db.payment_tables import PaymentAttemptRow, PaymentRow
+from db.row_ids import pk
 from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
@@ -62,7 +63,7 @@ async def payments_with_attempts(session: AsyncSession, ids: Sequence[int]) -> d
     payments: dict[int, PaymentRow] = {}
     attempts: dict[int, list[PaymentAttemptRow]] = {}
     for payment, attempt in rows:
-        payments[payment.id] = payment
+        payments[pk(payment)] = payment
         if attempt is not None:
             attempts.setdefault(payment.id, []).append(attempt)
     return {pid: payment_from_rows(row, attempts.get(pid, [])) for pid, row in payments.items()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.engine import Database
 from db.mapping import product_from_row, user_from_row
@@ -21,7 +21,7 @@ from domain.users import User
 async def users_by_ids(db: Database, ids: Sequence[int]) -> dict[int, User]:
     async with db.read_sessions() as session:
         rows = await session.exec(select(UserRow).where(UserRow.id.in_(list(ids))))
-        return {row.id: user_from_row(row) for row in rows}
+        return {user.id: user for user in map(user_from_row, rows)}
 
 
 async def user_by_email(db: Database, email: str) -> User | None:
@@ -52,7 +52,7 @@ async def products_page(
         total = (await session.exec(select(func.count()).select_from(ProductRow).where(*filters))).one()
         page = products_with_reserved(utcnow()).where(*filters)
         if after_id is not None:
-            page = page.where(ProductRow.id > after_id)
+            page = page.where(col(ProductRow.id) > after_id)
         rows = await session.exec(page.order_by(ProductRow.id).limit(limit))
         return [product_from_row(row, held) for row, held in rows], total
 

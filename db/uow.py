@@ -26,6 +26,7 @@ from typing import Self, TypeVar
 
 import stamina
 from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
@@ -59,7 +60,7 @@ class SqlUnitOfWork:
         self.request_id = request_id
         self.events = events
         self.changes: set[str] = set()
-        self._session = None
+        self._session: AsyncSession | None = None
         self._locked = False
 
     async def __aenter__(self) -> Self:

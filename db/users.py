@@ -16,7 +16,7 @@ import logging
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.engine import Database
 from db.tables import UserRow
@@ -50,10 +50,13 @@ class UserMirror:
         try:
             async with self.db.write_sessions() as session, session.begin():
                 if not self.db.is_sqlite:
-                    await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_SEQUENCE_LOCK))
-                inserted = (await session.exec(statement.returning(UserRow.id))).first()
+                    # sqlmodel's exec() is typed for select/insert/update/delete only: plain SQL goes
+                    # through the session's connection.
+                    connection = await session.connection()
+                    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_SEQUENCE_LOCK))
+                inserted = (await session.exec(statement.returning(col(UserRow.id)))).first()
                 if inserted is not None and not self.db.is_sqlite:
-                    await session.exec(_PAST_TAKEN_IDS)
+                    await (await session.connection()).execute(_PAST_TAKEN_IDS)
                 stored = (await session.exec(select(UserRow.id).where(UserRow.id == actor.user_id))).first()
         finally:
             if lock is not None:

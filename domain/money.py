@@ -7,6 +7,7 @@ and refuses more decimals than the currency has.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +23,7 @@ class Currency:
     def __str__(self) -> str:
         return self.code
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], Currency], tuple[str]]:
         # Money compares currencies by identity: a copy or an unpickled value must be the shared one.
         return (currency, (self.code,))
 
@@ -96,7 +97,10 @@ class Money:
             value = Decimal(raw)
         except InvalidOperation:
             raise InvalidAmountError(f"{text!r} is not a decimal amount") from None
-        places = -value.as_tuple().exponent if "." in raw else 0
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int):  # NaN or infinity: _DECIMAL lets neither through
+            raise InvalidAmountError(f"{text!r} is not a decimal amount")
+        places = -exponent if "." in raw else 0
         if places > cur.exponent:
             raise InvalidAmountError(f"{cur.code} takes at most {cur.exponent} decimal places, got {raw}")
         minor = int(value.scaleb(cur.exponent))

@@ -18,7 +18,7 @@ def _scrambled(value: int, alphabet: str, width: int, multiplier: int) -> str:
     space = base**width
     # multiplier is odd and so coprime with a power of two: x -> x * m mod space is a bijection.
     n = (value * multiplier) % space + (value // space) * space
-    digits = []
+    digits: list[str] = []
     while n or len(digits) < width:
         n, r = divmod(n, base)
         digits.append(alphabet[r])

@@ -7,7 +7,7 @@ order every use case follows is in db/uow.py); a block never calls a provider.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 from uuid import UUID
@@ -126,7 +126,8 @@ class Ledger(Protocol):
 
 class AuditTrail(Protocol):
     async def record(self, actor: Actor | None, action: str, object_type: str, object_id: object,
-                     before: dict | None, after: dict | None, at: datetime) -> None: ...
+                     before: Mapping[str, object] | None, after: Mapping[str, object] | None,
+                     at: datetime) -> None: ...
 
 
 class CustomerRepository(Protocol):
@@ -173,18 +174,43 @@ class SubscriptionRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    products: ProductRepository
-    carts: CartRepository
-    addresses: AddressRepository
-    orders: OrderRepository
-    stock: StockRepository
-    audit: AuditTrail
-    payments: PaymentRepository
-    ledger: Ledger
-    refund_requests: RefundRequestRepository
-    webhook_events: WebhookEventRepository
-    customers: CustomerRepository
-    subscriptions: SubscriptionRepository
+    # Read-only (properties): an implementation holds its own repository classes, which a
+    # protocol's plain, settable attribute would have to match exactly.
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def carts(self) -> CartRepository: ...
+
+    @property
+    def addresses(self) -> AddressRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def stock(self) -> StockRepository: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def refund_requests(self) -> RefundRequestRepository: ...
+
+    @property
+    def webhook_events(self) -> WebhookEventRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -17,6 +17,7 @@ from domain.payments.provider import Providers
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.body_limits import BodyLimitsMiddleware
+from paygate.bootstrap import build_services, close_services
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
@@ -24,7 +25,6 @@ from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
-from paygate.bootstrap import build_services, close_services
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
 from paygate.worker import run_forever

@@ -23,6 +23,7 @@ def _safe_url(url: str) -> str:
 
 async def _demo(settings: Settings) -> None:
     from db.engine import Database
+    from db.row_ids import pk
     from paygate.auth import TokenCodec
     from paygate.demo import load_demo
 
@@ -36,7 +37,7 @@ async def _demo(settings: Settings) -> None:
     print("bearer tokens (30 days), for the Authorization header: Bearer <token>")
     for email, user in users.items():
         roles = user.roles.split()
-        print(f"  {email:<24} {roles[0]:<9} {tokens.issue(user.id, email, roles)}")
+        print(f"  {email:<24} {roles[0]:<9} {tokens.issue(pk(user), email, roles)}")
 
 
 async def _token(settings: Settings, who: str, role: str) -> None:
@@ -59,8 +60,8 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 
 async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from db.engine import Database
-    from paygate.logs import configure_logging
     from paygate.bootstrap import close_services
+    from paygate.logs import configure_logging
     from paygate.worker import run_forever, run_once, worker_services
 
     configure_logging()

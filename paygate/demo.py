@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.engine import Database
+from db.row_ids import pk
 from db.tables import ProductRow, UserRow
 
 
@@ -46,7 +47,7 @@ async def load_demo(db: Database) -> tuple[dict[str, UserRow], bool]:
     added = False
     async with db.write_sessions() as session, session.begin():
         existing = {u.email: u for u in (await session.exec(
-            select(UserRow).where(UserRow.email.in_([u.email for u in USERS])))).all()}
+            select(UserRow).where(col(UserRow.email).in_([u.email for u in USERS])))).all()}
         for user in USERS:
             if user.email not in existing:
                 row = UserRow(email=user.email, name=user.name, roles=user.roles)
@@ -55,10 +56,10 @@ async def load_demo(db: Database) -> tuple[dict[str, UserRow], bool]:
                 added = True
         await session.flush()
         skus = set((await session.exec(
-            select(ProductRow.sku).where(ProductRow.sku.in_([p[1] for p in PRODUCTS])))).all())
+            select(ProductRow.sku).where(col(ProductRow.sku).in_([p[1] for p in PRODUCTS])))).all())
         for seller, sku, name, price, currency, stock in PRODUCTS:
             if sku not in skus:
-                session.add(ProductRow(seller_id=existing[seller].id, sku=sku, name=name, price_minor=price,
+                session.add(ProductRow(seller_id=pk(existing[seller]), sku=sku, name=name, price_minor=price,
                                        currency=currency, stock=stock))
                 added = True
     return existing, added

@@ -26,7 +26,7 @@ from rest_compat.json_body import BadJson, read_json
 NOT_AN_OBJECT = 'a GraphQL request must be a JSON object, like {"query": "{ me { id } }"}'
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings,
                  services: Services) -> None:
         graphiql = not settings.is_production

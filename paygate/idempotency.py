@@ -227,6 +227,7 @@ async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
 async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str,
                   extra_headers: Headers | None = None) -> None:
     # /graphql clients read GraphQL errors; REST clients read the seeds' {"error": …}.
+    payload: dict[str, object]
     if scope["path"] == GRAPHQL_PATH:
         payload = {"errors": [{"message": message, "extensions": {"code": code}}]}
     else:

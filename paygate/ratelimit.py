@@ -119,7 +119,9 @@ class SharedCounter:
                                             socket_connect_timeout=REDIS_TIMEOUT_S)
         scheme = "async+redis+unix://" if redis_url.startswith("unix://") else "async+"
         storage = RedisStorage(scheme + redis_url.removeprefix("unix://"), implementation="redispy",
-                               key_prefix=KEY_PREFIX, wrap_exceptions=True, connection_pool=self.pool)
+                               key_prefix=KEY_PREFIX, wrap_exceptions=True,
+                               # limits types **options as scalars; this one is handed to redis-py.
+                               connection_pool=self.pool)  # type: ignore[arg-type]
         self.window = MovingWindowRateLimiter(storage)
         self.failing_until = 0.0
 
@@ -151,18 +153,18 @@ class RateLimitMiddleware:
             self.counter = SharedCounter(redis_url) if redis_url else LocalCounter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.counter is not None:
+        if self.counter is not None and self.limit is not None:
             if scope["type"] == "http" and scope["path"] not in EXEMPT:
-                limit, client = self._client(scope)
+                limit, client = self._client(scope, self.limit)
                 retry_after_s = await self.counter.hit(limit, client)
                 if retry_after_s is not None:
                     await _refuse(send, scope["path"], retry_after_s)
                     return
             elif scope["type"] == "lifespan":
-                send = self._closing_at_shutdown(send)
+                send = _closing_at_shutdown(self.counter, send)
         await self.app(scope, receive, send)
 
-    def _client(self, scope: Scope) -> tuple[RateLimitItem, str]:
+    def _client(self, scope: Scope, limit: RateLimitItem) -> tuple[RateLimitItem, str]:
         path = scope["path"]
         client = scope.get("client")
         address = client[0] if client else "unknown"
@@ -170,18 +172,17 @@ class RateLimitMiddleware:
             return self.webhook_limit, f"webhook:{address}"
         actor = scope.get("state", {}).get("actor")
         if actor is not None:
-            return self.limit, f"user:{actor.user_id}"
-        return self.limit, f"addr:{address}"
+            return limit, f"user:{actor.user_id}"
+        return limit, f"addr:{address}"
 
-    def _closing_at_shutdown(self, send: Send) -> Send:
-        counter = self.counter
 
-        async def send_closing(message: Message) -> None:
-            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                await counter.close()
-            await send(message)
+def _closing_at_shutdown(counter: LocalCounter | SharedCounter, send: Send) -> Send:
+    async def send_closing(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            await counter.close()
+        await send(message)
 
-        return send_closing
+    return send_closing
 
 
 async def _refuse(send: Send, path: str, retry_after_s: int) -> None:

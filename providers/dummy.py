@@ -40,10 +40,31 @@ from typing import Any
 from domain.cards import CardInput, CardSummary
 from domain.errors import ConflictError, ValidationError
 from domain.money import Money
-from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, FindRequest,
-                                      Outcome, RefundRequest, RequiresAction, Succeeded, VoidRequest)
-from providers.dummy_records import (DummyRecords, MemoryRecords, Record, RecordBook, card_from, card_json,
-                                     money_json, money_of, outcome_from, outcome_json)
+from domain.payments.provider import (
+    AuthorizeRequest,
+    Capability,
+    CaptureMethod,
+    CaptureRequest,
+    Declined,
+    FindRequest,
+    Outcome,
+    RefundRequest,
+    RequiresAction,
+    Succeeded,
+    VoidRequest,
+)
+from providers.dummy_records import (
+    DummyRecords,
+    MemoryRecords,
+    Record,
+    RecordBook,
+    card_from,
+    card_json,
+    money_json,
+    money_of,
+    outcome_from,
+    outcome_json,
+)
 
 # Stripe's decline messages, so that clients written against Stripe show the same text.
 _MESSAGES = {

@@ -14,8 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from domain.payments.provider import (AuthorizeRequest, Capability, CaptureRequest, Declined, Outcome,
-                                      RefundRequest, VoidRequest)
+from domain.payments.provider import (
+    AuthorizeRequest,
+    Capability,
+    CaptureRequest,
+    Declined,
+    Outcome,
+    RefundRequest,
+    VoidRequest,
+)
 
 NAME = "online"
 SIGNATURE_HEADER = "X-Webhook-Signature"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity.wait import wait_base
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ class RetryPolicy:
     async def run(self, make: Callable[[], Awaitable[T]], transient: Callable[[BaseException], bool]) -> T:
         """`make()` until it answers, a non-transient error is raised, or the tries are spent
         (the last error is raised as it was)."""
-        wait = wait_exponential(multiplier=self.first_delay_s, max=self.max_delay_s)
+        wait: wait_base = wait_exponential(multiplier=self.first_delay_s, max=self.max_delay_s)
         if self.jitter_s:
             wait = wait + wait_random(0, self.jitter_s)
         retrying = AsyncRetrying(stop=stop_after_attempt(self.tries), wait=wait,

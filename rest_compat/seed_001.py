@@ -40,12 +40,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.seed001_queries import buyer_payment, buyer_payments_page, count_buyer_payments
-from domain.payments import Payment, PaymentStatus, RefundStatus
 from domain.identity import Role
+from domain.payments import Payment, PaymentStatus, RefundStatus
 from domain.payments.provider import CheckoutKind
 from rest_compat import stripe_checkout, webhooks_gateway, webhooks_stripe
 from rest_compat.errors import ErrorTable
-from rest_compat.http import RestError, Shape, caller, database, json_object, services
+from rest_compat.http import RestError, Shape, caller, database, json_object
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param, query_param
 
 BASE = "/orders/api"

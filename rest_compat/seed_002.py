@@ -121,7 +121,7 @@ async def confirm(request: Request) -> JSONResponse:
     payment = await _payment(request, ref)
     if payment.in_flight(AttemptKind.AUTHORIZE):
         svc = services(request)
-        payment = await confirm_payment(ConfirmPayment(actor, payment.id), svc.uow(),
+        payment = await confirm_payment(ConfirmPayment(actor, payment.pk), svc.uow(),
                                         svc.providers, svc.policy)
     if payment.status is S.FAILED or payment.status is S.CANCELED:
         raise RestError(400, payment.decline_message or f"The payment was {STRIPE_STATUS[payment.status]}.")

@@ -23,15 +23,21 @@ Decisions where the seed is silent:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from domain.billing.model import Customer, Subscription
-from domain.billing.service import (CancelSubscription, CreateCustomer, CreateSubscription, cancel_subscription,
-                                    create_customer, create_subscription)
+from domain.billing.service import (
+    CancelSubscription,
+    CreateCustomer,
+    CreateSubscription,
+    cancel_subscription,
+    create_customer,
+    create_subscription,
+)
 from domain.errors import ProviderUnavailableError
 from domain.services import Services
 from rest_compat.http import RestError, Shape, caller, json_object, services
@@ -45,6 +51,14 @@ NOT_CONFIGURED = "Stripe is not configured on this server (PAYGATE_STRIPE_API_KE
 
 
 # --- reading the seed's requests -----------------------------------------------------------------
+
+@overload
+def _string(body: dict[str, Any], name: str, *, required: Literal[True] = True, max_length: int = 255) -> str: ...
+
+
+@overload
+def _string(body: dict[str, Any], name: str, *, required: bool, max_length: int = 255) -> str | None: ...
+
 
 def _string(body: dict[str, Any], name: str, *, required: bool = True, max_length: int = 255) -> str | None:
     value = body.get(name)

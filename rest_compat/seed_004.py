@@ -60,13 +60,29 @@ from domain.money import Money
 from domain.payments.access import buyer_or_staff
 from domain.payments.model import Payment
 from domain.payments.provider import Capability
-from domain.payments.service import (AuthorizePayment, CreatePayment, RefundOwnPayment, authorize_payment,
-                                     create_payment, refund_own_payment)
+from domain.payments.service import (
+    AuthorizePayment,
+    CreatePayment,
+    RefundOwnPayment,
+    authorize_payment,
+    create_payment,
+    refund_own_payment,
+)
 from domain.payments.status import AttemptStatus, PaymentStatus
 from rest_compat import seed_004_shapes as shapes
 from rest_compat.errors import Answer, ErrorTable
-from rest_compat.http import (Handler, RestError, Shape, caller, client_key, database, error_response, json_object,
-                              services, settings)
+from rest_compat.http import (
+    Handler,
+    RestError,
+    Shape,
+    caller,
+    client_key,
+    database,
+    error_response,
+    json_object,
+    services,
+    settings,
+)
 from rest_compat.openapi import Api, Operation, path_param
 
 BASE = "/api/payment"
@@ -265,7 +281,7 @@ async def process(request: Request) -> Response:
     found = await _transaction(request, number)
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
-    payment = await authorize_payment(AuthorizePayment(actor, found.payment.id, card, payment_method), s.uow(),
+    payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method), s.uow(),
                                       s.providers, s.policy)
     if payment.status is PaymentStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
@@ -286,7 +302,7 @@ async def refund(request: Request) -> Response:
     amount = _amount(body, found.payment)
     s = services(request)
     payment, attempt = await refund_own_payment(
-        RefundOwnPayment(actor, found.payment.id, amount, reason or None, client_key=client_key(request)),
+        RefundOwnPayment(actor, found.payment.pk, amount, reason or None, client_key=client_key(request)),
         s.uow(), s.providers, s.policy)
     if attempt.status is AttemptStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_REFUND)

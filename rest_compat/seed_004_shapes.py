@@ -89,7 +89,7 @@ def transaction(payment: Payment, order_number: str, buyer_email: str) -> JSON:
 def refund(payment: Payment, attempt: Attempt) -> JSON:
     return {
         "id": attempt.id,
-        "refund_id": refund_number(attempt.id),
+        "refund_id": refund_number(attempt.pk),
         "transaction": payment.id,
         "transaction_id": payment.number,
         "amount": attempt.amount.decimal,

@@ -58,19 +58,19 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
                    reservation=svc.policy.reservation)
     order = await checkout(cmd, svc.uow())
     try:
-        payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
+        payment = await open_payment(OpenPayment(actor, order.pk, PROVIDER, kind, return_url=return_url,
                                                  cancel_url=cancel_url), svc.uow(), svc.providers,
                                      svc.policy)
     except PaymentsError:
-        await _undo(request, actor, order.id, "the payment page could not be opened")
+        await _undo(request, actor, order.pk, "the payment page could not be opened")
         raise
     if payment.status is PaymentStatus.REQUIRES_ACTION and payment.provider_ref:
         return payment
     if payment.status is PaymentStatus.FAILED:
-        await _undo(request, actor, order.id, "Stripe refused to open the payment page")
+        await _undo(request, actor, order.pk, "Stripe refused to open the payment page")
         raise RestError(502, f"Stripe refused to open the payment page: "
                              f"{payment.decline_message or payment.decline_code}")
-    await _undo(request, actor, order.id, "Stripe did not answer")
+    await _undo(request, actor, order.pk, "Stripe did not answer")
     raise RestError(503, NO_ANSWER)
 
 

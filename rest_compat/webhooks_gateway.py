@@ -33,10 +33,17 @@ from starlette.routing import Route
 
 from domain.clock import utc_now
 from domain.errors import PaymentsError
-from domain.payments.external import (EventReceipt, EventState, ExternalOutcome, ExternalPaymentEvent,
-                                      WebhookEvent, acknowledge_event, record_external_payment)
+from domain.payments.external import (
+    EventReceipt,
+    EventState,
+    ExternalOutcome,
+    ExternalPaymentEvent,
+    WebhookEvent,
+    acknowledge_event,
+    record_external_payment,
+)
 from providers.online import NAME, SIGNATURE_HEADER, signature_matches
-from rest_compat.http import RestError, Shape, json_object, services, settings
+from rest_compat.http import RestError, json_object, services, settings
 from rest_compat.openapi import JSON, Operation, error_schema
 
 log = logging.getLogger("paygate.webhooks.online")

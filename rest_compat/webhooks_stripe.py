@@ -32,11 +32,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from domain.billing.news import record_subscription_news
 from domain.clock import utc_now
 from domain.errors import PaymentsError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
 from domain.payments.provider_events import record_payment_news
-from domain.billing.news import record_subscription_news
 from providers.stripe import billing_webhooks as stripe_billing_webhooks
 from providers.stripe import webhooks as stripe_webhooks
 from rest_compat import seed_002

@@ -19,7 +19,7 @@ from hypothesis import settings
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import db.payment_tables  # noqa: F401  (every table on the metadata, for truncation and drift checks)
+import db.payment_tables
 from db.engine import Database, make_engine
 from db.migrate import upgrade
 from paygate.app import create_app

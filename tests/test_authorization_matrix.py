@@ -349,7 +349,7 @@ def flat(obj: dict) -> dict:
 
 def live(name: str) -> Ask:
     async def ask(world: World, obj: dict, caller: str) -> str:
-        query = "subscription($id: ID!) { %s(id: $id) { __typename id } }" % name
+        query = f"subscription($id: ID!) {{ {name}(id: $id) {{ __typename id }} }}"
         async with connect(world.url.replace("http", "ws") + "/graphql",
                            subprotocols=["graphql-transport-ws"]) as ws:
             token = world.token(caller)

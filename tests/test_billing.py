@@ -13,9 +13,17 @@ from db.billing_tables import BillingCustomerRow, BillingSubscriptionRow
 from db.uow import SqlUnitOfWork
 from domain.billing.model import SubscriptionState, SubscriptionStatus
 from domain.billing.news import SubscriptionNews, record_subscription_news
-from domain.billing.service import (SUBSCRIPTION_KEY, BillingNotOfferedError, CancelSubscription, CreateCustomer,
-                                    CreateSubscription, cancel_subscription, create_customer, create_subscription,
-                                    visible_owner)
+from domain.billing.service import (
+    SUBSCRIPTION_KEY,
+    BillingNotOfferedError,
+    CancelSubscription,
+    CreateCustomer,
+    CreateSubscription,
+    cancel_subscription,
+    create_customer,
+    create_subscription,
+    visible_owner,
+)
 from domain.errors import ConflictError, NotFoundError, ProviderUnavailableError, ValidationError
 from providers.stripe import RetryPolicy
 from providers.stripe.billing import StripeBilling

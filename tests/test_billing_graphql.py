@@ -27,11 +27,11 @@ SUBSCRIBE = """
 mutation($input: BillingSubscriptionCreateInput!) {
   billingSubscriptionCreate(input: $input) {
     __typename
-    ... on BillingSubscription { %s }
+    ... on BillingSubscription { SUBSCRIPTION_FIELDS }
     ... on Error { code message }
     ... on ValidationError { field }
   }
-}""" % SUBSCRIPTION_FIELDS
+}""".replace("SUBSCRIPTION_FIELDS", SUBSCRIPTION_FIELDS)
 CANCEL = """
 mutation($id: ID!) {
   billingSubscriptionCancel(input: {subscriptionId: $id}) {

@@ -6,19 +6,39 @@ from sqlmodel import select
 
 from db.tables import ProductRow
 from db.uow import SqlUnitOfWork
-from domain.errors import InvalidStateError, NotAllowedError, NotFoundError, RefundExceedsCapturedError, ValidationError
+from domain.errors import (
+    InvalidStateError,
+    NotAllowedError,
+    NotFoundError,
+    RefundExceedsCapturedError,
+    ValidationError,
+)
 from domain.identity import Actor, Role
-from domain.ledger.accounts import customer_refunds
 from domain.ledger import balance_of
+from domain.ledger.accounts import customer_refunds
 from domain.money import Money
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import OrderStatus
 from domain.payments.provider import Capability, CaptureMethod, Providers
-from domain.payments.refund_requests import AskRefund, DecideRefund, RequestStatus, decide_refund, request_refund
+from domain.payments.refund_requests import (
+    AskRefund,
+    DecideRefund,
+    RequestStatus,
+    decide_refund,
+    request_refund,
+)
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
-from providers.dummy import DummyGateway
 from domain.payments.status import PaymentStatus
-from tests.payments_fixtures import POLICY, VISA, staff, assert_ledger_balances, customer, order_for, providers
+from providers.dummy import DummyGateway
+from tests.payments_fixtures import (
+    POLICY,
+    VISA,
+    assert_ledger_balances,
+    customer,
+    order_for,
+    providers,
+    staff,
+)
 
 
 async def _stock(db, sku: str) -> int:
@@ -28,7 +48,7 @@ async def _stock(db, sku: str) -> int:
 
 async def _available(db, sku: str) -> int:
     async with SqlUnitOfWork(db) as uow:
-        product = await uow.products.get((await _product_id(db, sku)))
+        product = await uow.products.get(await _product_id(db, sku))
     return product.available
 
 

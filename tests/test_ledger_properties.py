@@ -20,8 +20,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import text
 
 from db.engine import Database
@@ -29,20 +35,45 @@ from db.ledger_queries import all_entries
 from db.tables import ProductRow
 from db.uow import SqlUnitOfWork
 from domain.catalog.service import SetCartItem, set_cart_item
-from domain.errors import (ConflictError, InsufficientStockError, InvalidAmountError, InvalidStateError,
-                           RefundExceedsCapturedError, ValidationError)
+from domain.errors import (
+    ConflictError,
+    InsufficientStockError,
+    InvalidAmountError,
+    InvalidStateError,
+    RefundExceedsCapturedError,
+    ValidationError,
+)
 from domain.identity import Actor, Role
-from domain.ledger import (Account, AccountKind, Side, balance_of, balances, capture_ref, capture_views,
-                           trial_balance)
+from domain.ledger import (
+    Account,
+    AccountKind,
+    Side,
+    balance_of,
+    balances,
+    capture_ref,
+    capture_views,
+    trial_balance,
+)
 from domain.money import Money
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import OrderStatus
 from domain.orders.service import Checkout, checkout
 from domain.payments.provider import CaptureMethod, Providers
-from domain.payments.refund_requests import (AskRefund, DecideRefund, RequestStatus, decide_refund,
-                                             request_refund)
-from domain.payments.service import (CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order,
-                                     refund_payment)
+from domain.payments.refund_requests import (
+    AskRefund,
+    DecideRefund,
+    RequestStatus,
+    decide_refund,
+    request_refund,
+)
+from domain.payments.service import (
+    CapturePayment,
+    PayOrder,
+    RefundPayment,
+    capture_payment,
+    pay_order,
+    refund_payment,
+)
 from domain.payments.status import PaymentStatus
 from paygate.demo import PRODUCTS, load_demo
 from providers.dummy import DummyGateway
@@ -64,7 +95,7 @@ SKUS_BY_CURRENCY = {code: sorted(sku for sku, (_, c) in PRICE.items() if c == co
                     for code in sorted({c for _, c in PRICE.values()})}
 
 DEBIT_LESS_CREDIT = "SUM(CASE WHEN side = 'debit' THEN amount_minor ELSE -amount_minor END)"
-O, P = OrderStatus, PaymentStatus
+O, P = OrderStatus, PaymentStatus  # noqa: E741 - the enums' initials, in tables of states
 # Stock stays sold (committed) in these order statuses; a cancellation puts it back on the shelf.
 SOLD = frozenset({O.AUTHORIZED, O.PAID, O.PARTIALLY_REFUNDED, O.REFUNDED})
 CANCELABLE = (O.PENDING_PAYMENT, O.AUTHORIZED, O.PAID, O.PARTIALLY_REFUNDED)

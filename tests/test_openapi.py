@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 import schemathesis
@@ -192,6 +193,6 @@ async def test_every_rest_operation_answers_as_documented_under_a_bounded_fuzz(c
 ])
 def test_route_paths_read_as_openapi_paths(starlette, openapi):
     class App:
-        routes = [Route(starlette, lambda _: None, methods=["GET"])]
+        routes: ClassVar = [Route(starlette, lambda _: None, methods=["GET"])]
 
     assert mounted_rest_operations(App) == {("get", openapi)}

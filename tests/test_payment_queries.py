@@ -196,7 +196,7 @@ async def test_a_seller_sees_their_hold_after_a_capture_releasing_hold_days_late
 
 
 async def test_staff_read_the_audit_log_of_checkouts_and_payments(client, db, shop):
-    order, payment = await _paid(db, shop, {"SAM-MUG-01": 1})
+    _order, payment = await _paid(db, shop, {"SAM-MUG-01": 1})
     query = """query($f: AuditLogFilterInput) { auditLog(first: 50, filter: $f) { totalCount edges { node {
                  action objectType objectId actorId actorRole after } } } }"""
 

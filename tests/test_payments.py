@@ -2,22 +2,48 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
 from db.tables import ProductRow
 from db.uow import SqlUnitOfWork
-from domain.errors import ConflictError, NotAllowedError, NotFoundError, RefundExceedsCapturedError
+from domain.errors import (
+    ConflictError,
+    InvalidStateError,
+    NotAllowedError,
+    NotFoundError,
+    RefundExceedsCapturedError,
+)
 from domain.ledger import EntryKind, balance_of
 from domain.ledger.accounts import customer_refunds, platform_fees, seller_held
 from domain.money import Money
 from domain.orders.model import OrderStatus
+from domain.payments.model import Payment
 from domain.payments.provider import CaptureMethod
-from domain.payments.service import CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order, refund_payment
+from domain.payments.service import (
+    AuthorizePayment,
+    CapturePayment,
+    PayOrder,
+    RefundPayment,
+    authorize_payment,
+    capture_payment,
+    pay_order,
+    refund_payment,
+)
 from domain.payments.status import PaymentStatus, RefundStatus
-from tests.payments_fixtures import (DECLINED, INSUFFICIENT, POLICY, VISA, staff, assert_ledger_balances,
-                                     customer, order_for, providers)
+from tests.payments_fixtures import (
+    DECLINED,
+    INSUFFICIENT,
+    POLICY,
+    VISA,
+    assert_ledger_balances,
+    customer,
+    order_for,
+    providers,
+    staff,
+)
 
 
 async def _stock(db, sku: str) -> int:
@@ -148,3 +174,19 @@ async def test_twenty_concurrent_refunds_never_exceed_the_capture(db, shop):
     entries = await assert_ledger_balances(db)
     assert balance_of(entries, customer_refunds(shop.id_of("customer@example.com"), "USD")) == Money.of(3900, "USD")
 
+
+
+async def test_a_payment_that_pays_no_order_is_not_authorized_by_card_and_nothing_is_recorded(db, shop):
+    buyer = customer(shop)
+    async with SqlUnitOfWork(db) as uow:
+        payment = await uow.payments.add(Payment.new(order_id=None, buyer_id=buyer.user_id, provider="dummy",
+                                                     amount=Money.of(500, "USD"), now=datetime.now(UTC)))
+        await uow.commit()
+
+    with pytest.raises(InvalidStateError):
+        await authorize_payment(AuthorizePayment(buyer, payment.pk, VISA), SqlUnitOfWork(db), providers(), POLICY)
+
+    async with SqlUnitOfWork(db) as uow:
+        after = await uow.payments.get(payment.pk)
+    assert after is not None
+    assert (after.status, after.attempts) == (PaymentStatus.REQUIRES_PAYMENT_METHOD, [])

@@ -5,9 +5,8 @@ Every test serves the app with a budget of 5 a minute, so the sixth request is t
 """
 from __future__ import annotations
 
-import json
-
 import contextlib
+import json
 import logging
 import re
 import time

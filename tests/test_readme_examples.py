@@ -15,8 +15,20 @@ import pytest
 
 from paygate.app import embedded_app
 from tests.conftest import start_server, stop_server
-from tests.readme_examples import (PAYGATE, README, RUNNABLE, WALKTHROUGH, Example, command, error_types,
-                                   examples, fresh_shop_env, run_graphql, run_sh, token)
+from tests.readme_examples import (
+    PAYGATE,
+    README,
+    RUNNABLE,
+    WALKTHROUGH,
+    Example,
+    command,
+    error_types,
+    examples,
+    fresh_shop_env,
+    run_graphql,
+    run_sh,
+    token,
+)
 
 
 @dataclass

@@ -11,9 +11,9 @@ import pytest
 from db.transaction_queries import payment_by_number
 from domain.payments.provider import Providers
 from domain.payments.status import AttemptKind, AttemptStatus
+from gql.schema.relay import to_global_id
 from paygate.app import create_app
 from providers.dummy import DummyGateway
-from gql.schema.relay import to_global_id
 from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import gql
 from tests.test_rest_seed_004 import BASE, auth, paid

@@ -23,8 +23,15 @@ from domain.payments.external import ExternalOutcome, ExternalPaymentEvent, reco
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from paygate.app import create_app
 from tests.conftest import settings_for, start_server, stop_server
-from tests.payments_fixtures import (POLICY, VISA, assert_ledger_balances, customer, order_for, providers,
-                                     staff)
+from tests.payments_fixtures import (
+    POLICY,
+    VISA,
+    assert_ledger_balances,
+    customer,
+    order_for,
+    providers,
+    staff,
+)
 
 SECRET = "gateway-test-secret"
 BASE = "/orders/api"

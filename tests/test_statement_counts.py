@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from gql.schema import build_schema
 from rest_compat import apis
-from tests.test_authorization_matrix import OWNER, OTHER, STAFF, World
+from tests.test_authorization_matrix import OTHER, OWNER, STAFF, World
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 MONEY = "{ amount currency }"

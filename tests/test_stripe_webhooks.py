@@ -312,7 +312,7 @@ async def test_a_charge_refunded_before_we_saw_the_capture_settles_the_payment_b
 
 
 async def test_a_charge_refunded_for_a_settled_payment_changes_nothing(http, db, shop, fake):
-    payment_id, intent_id = await stripe_payment(http, db, shop, "pm_card_visa")
+    _payment_id, intent_id = await stripe_payment(http, db, shop, "pm_card_visa")
     before = await state(db)
 
     response = await deliver(http, charge_refunded(fake, intent_id))

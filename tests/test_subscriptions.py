@@ -6,6 +6,7 @@ import json
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from paygate.events import LocalBus, RedisBus
 from tests.graphql import gql
@@ -95,7 +96,7 @@ async def test_another_customers_order_cannot_be_followed(client, served, shop):
 async def test_a_bad_token_closes_the_connection_as_forbidden(served, db):
     ws = await _live(served, "not-a-token")
 
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 5)
 
     assert ws.close_code == 4403

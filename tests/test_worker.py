@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from db.dummy_gateway import SqlDummyRecords
 from db.ledger_queries import all_entries
 from db.tables import ProductRow
 from db.uow import SqlUnitOfWork
@@ -27,18 +28,34 @@ from domain.ledger.accounts import customer_refunds, seller_available, seller_he
 from domain.money import Money
 from domain.orders.model import OrderStatus
 from domain.payments.model import Payment
-from domain.payments.provider import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, FindRequest,
-                                      Outcome, Providers, RefundRequest, Succeeded, VoidRequest)
+from domain.payments.provider import (
+    AuthorizeRequest,
+    Capability,
+    CaptureMethod,
+    CaptureRequest,
+    Declined,
+    FindRequest,
+    Outcome,
+    Providers,
+    RefundRequest,
+    Succeeded,
+    VoidRequest,
+)
 from domain.payments.reconcile import reconcile_payment
-from domain.payments.service import (CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order,
-                                     refund_payment)
+from domain.payments.service import (
+    CapturePayment,
+    PayOrder,
+    RefundPayment,
+    capture_payment,
+    pay_order,
+    refund_payment,
+)
 from domain.payments.status import AttemptStatus, PaymentStatus
 from domain.services import Services
+from paygate.app import create_app
 from paygate.events import LocalBus
 from paygate.worker import run_once, worker_services
-from db.dummy_gateway import SqlDummyRecords
 from providers.dummy import DummyGateway
-from paygate.app import create_app
 from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
 from tests.payments_fixtures import POLICY, VISA, assert_ledger_balances, customer, order_for, staff
 

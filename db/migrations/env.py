@@ -6,8 +6,8 @@ import asyncio
 from alembic import context
 from sqlmodel import SQLModel
 
-import db.payment_tables  # noqa: F401  (registers every table on SQLModel.metadata)
-import db.billing_tables  # noqa: F401
+import db.billing_tables
+import db.payment_tables
 import db.tables  # noqa: F401
 from db.engine import make_engine
 

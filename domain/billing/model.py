@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 
 from domain.audit import refuse_card_numbers
 from domain.errors import ConflictError, ValidationError
+from domain.stored import stored
 
 # The metadata key under which our create request names our subscription, so that a webhook
 # about it is recognised even when the create call's answer was lost.
@@ -82,6 +83,11 @@ class Customer:
     uuid: UUID = field(default_factory=uuid4)
 
     @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("customer id", self.id)
+
+    @property
     def idempotency_key(self) -> str:
         return f"paygate-customer-{self.uuid}"
 
@@ -130,6 +136,11 @@ class Subscription:
     provider_state_at: datetime | None = None  # as_of of the last state applied
     id: int | None = None
     uuid: UUID = field(default_factory=uuid4)
+
+    @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("subscription id", self.id)
 
     def __post_init__(self) -> None:
         self.status = SubscriptionStatus(self.status)

@@ -18,16 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 
 from domain.audit import refuse_card_numbers
 from domain.billing.model import SUBSCRIPTION_KEY, Customer, Subscription, checked_metadata
-from domain.billing.provider import (BillingProvider, CancelSubscriptionRequest, CreateCustomerRequest,
-                                     CreateSubscriptionRequest)
+from domain.billing.provider import (
+    BillingProvider,
+    CancelSubscriptionRequest,
+    CreateCustomerRequest,
+    CreateSubscriptionRequest,
+)
 from domain.clock import Clock, utc_now
 from domain.errors import ConflictError, NotFoundError, PaymentDeclinedError, ValidationError
 from domain.identity import Actor
 from domain.ports import UnitOfWork
+from domain.stored import existing
 
 MAX_EMAIL = 512   # Stripe's limits
 MAX_NAME = 256
@@ -69,7 +74,7 @@ async def create_customer(cmd: CreateCustomer, uow: UnitOfWork, billing: Billing
     request = CreateCustomerRequest(customer.idempotency_key, email, cmd.name, metadata)
     answer = await _or_forget(provider.create_customer(request), uow, customer)
     async with uow:  # 2. the provider's reference applied
-        customer = await uow.customers.get(customer.id, for_update=True)
+        customer = existing(await uow.customers.get(customer.pk, for_update=True), "customer", customer.uuid)
         first = customer.provider_ref is None  # else a concurrent same request applied it
         customer.created(answer.provider_ref)  # ConflictError if that was another answer
         if first:
@@ -95,20 +100,21 @@ async def create_subscription(cmd: CreateSubscription, uow: UnitOfWork, billing:
     price = _text(cmd.price_ref, 255, "price_id", required=True)
     metadata = checked_metadata(cmd.metadata)
     async with uow:  # 1. recorded first, unconfirmed; the same request unconfirmed is sent again
-        customer = await _own_customer(cmd, uow, provider.name)
-        subscription = next((s for s in await uow.subscriptions.unsent(customer.id)
+        customer, customer_ref = await _own_customer(cmd, uow, provider.name)
+        subscription = next((s for s in await uow.subscriptions.unsent(customer.pk)
                              if (s.price_ref, s.metadata) == (price, metadata)), None)
         if subscription is None:
             now = clock()
             subscription = await uow.subscriptions.add(Subscription(
-                user_id=cmd.actor.user_id, customer_id=customer.id, provider=provider.name, price_ref=price,
+                user_id=cmd.actor.user_id, customer_id=customer.pk, provider=provider.name, price_ref=price,
                 metadata=metadata, created_at=now, updated_at=now))
             await uow.commit()
-    request = CreateSubscriptionRequest(customer.provider_ref, price, subscription.create_key,
+    request = CreateSubscriptionRequest(customer_ref, price, subscription.create_key,
                                         {**metadata, SUBSCRIPTION_KEY: str(subscription.uuid)})
     state = await _or_forget(provider.create_subscription(request), uow, subscription)
     async with uow:  # 2. the answer applied (unless a webhook already brought newer news)
-        subscription = await uow.subscriptions.get(subscription.id, for_update=True)
+        subscription = existing(await uow.subscriptions.get(subscription.pk, for_update=True), "subscription",
+                                subscription.uuid)
         first = not subscription.sent
         subscription.apply(state, clock())
         await uow.subscriptions.save(subscription)
@@ -134,13 +140,14 @@ async def cancel_subscription(cmd: CancelSubscription, uow: UnitOfWork, billing:
         subscription = await _visible_subscription(cmd, uow, provider.name)
     if subscription.terminal:
         return subscription
-    if not subscription.sent:
+    if subscription.provider_ref is None:  # not sent yet
         raise ConflictError(f"subscription {subscription.uuid} is not confirmed by {provider.name} yet; "
                             "try again shortly")
     state = await provider.cancel_subscription(
         CancelSubscriptionRequest(subscription.provider_ref, subscription.cancel_key))
     async with uow:  # 2. the answer applied, never backwards
-        subscription = await uow.subscriptions.get(subscription.id, for_update=True)
+        subscription = existing(await uow.subscriptions.get(subscription.pk, for_update=True), "subscription",
+                                subscription.uuid)
         before = _snapshot(subscription)
         if subscription.apply(state, clock()) is None:
             await uow.subscriptions.save(subscription)
@@ -167,6 +174,14 @@ def _offered(billing: BillingProvider | None) -> BillingProvider:
     return billing
 
 
+@overload
+def _text(value: str | None, max_length: int, name: str, *, required: Literal[True]) -> str: ...
+
+
+@overload
+def _text(value: str | None, max_length: int, name: str, *, required: bool = False) -> str | None: ...
+
+
 def _text(value: str | None, max_length: int, name: str, *, required: bool = False) -> str | None:
     if value is None or not value.strip():
         if required:
@@ -178,18 +193,19 @@ def _text(value: str | None, max_length: int, name: str, *, required: bool = Fal
     return value.strip() if required else value
 
 
-async def _own_customer(cmd: CreateSubscription, uow: UnitOfWork, provider: str) -> Customer:
-    if (cmd.customer_id is None) == (cmd.customer_ref is None):
-        raise ValidationError("name the customer once: ours or the provider's id", "customer_id")
-    if cmd.customer_id is not None:
+async def _own_customer(cmd: CreateSubscription, uow: UnitOfWork, provider: str) -> tuple[Customer, str]:
+    """The caller's customer, and its reference at the provider (a subscription needs it)."""
+    if cmd.customer_id is not None and cmd.customer_ref is None:
         customer = await uow.customers.get(cmd.customer_id)
-    else:
+    elif cmd.customer_ref is not None and cmd.customer_id is None:
         customer = await uow.customers.get_by_ref(provider, cmd.customer_ref)
+    else:
+        raise ValidationError("name the customer once: ours or the provider's id", "customer_id")
     if customer is None or customer.user_id != cmd.actor.user_id or customer.provider != provider:
         raise NotFoundError("customer", cmd.customer_id if cmd.customer_ref is None else cmd.customer_ref)
     if customer.provider_ref is None:
         raise ConflictError(f"customer {customer.uuid} is not confirmed by {provider} yet; create it again")
-    return customer
+    return customer, customer.provider_ref
 
 
 async def _visible_subscription(cmd: CancelSubscription, uow: UnitOfWork, provider: str) -> Subscription:
@@ -197,7 +213,7 @@ async def _visible_subscription(cmd: CancelSubscription, uow: UnitOfWork, provid
         raise ValidationError("name the subscription once: ours or the provider's id", "subscription_id")
     if cmd.subscription_id is not None:
         found = await uow.subscriptions.get(cmd.subscription_id)
-    else:
+    elif cmd.subscription_ref is not None:
         found = await uow.subscriptions.get_by_ref(provider, cmd.subscription_ref)
     if found is None or found.provider != provider or not may_see(cmd.actor, found):
         raise NotFoundError("subscription", cmd.subscription_id if cmd.subscription_ref is None
@@ -214,12 +230,12 @@ async def _or_forget(call: Awaitable[T], uow: UnitOfWork, record: Customer | Sub
     except (ValidationError, NotFoundError, PaymentDeclinedError):
         async with uow:
             repository = uow.customers if isinstance(record, Customer) else uow.subscriptions
-            await repository.forget_unsent(record.id)
+            await repository.forget_unsent(record.pk)
             await uow.commit()
         raise
 
 
-def _snapshot(record: Customer | Subscription) -> dict:
+def _snapshot(record: Customer | Subscription) -> dict[str, object]:
     shown = {k: v for k, v in asdict(record).items() if k not in ("id", "uuid", "metadata")}
     return {k: v.isoformat() if hasattr(v, "isoformat") else str(v) if v is not None else None
             for k, v in shown.items()}

@@ -116,6 +116,13 @@ class Account:
             raise ValidationError(f"owner id must be a positive int, got {self.owner_id!r}", "account")
 
     @property
+    def seller_id(self) -> int:
+        """The seller owning this account; only a seller's account has one (checked when built)."""
+        if self.kind.owner is not Owner.SELLER or self.owner_id is None:
+            raise ValidationError(f"{self.kind} is not a seller's account", "account")
+        return self.owner_id
+
+    @property
     def key(self) -> str:
         if self.owner_id is None:
             return f"{self.kind}:{self.currency}"

@@ -113,7 +113,7 @@ def capture_view(capture: JournalEntry, followers: Iterable[JournalEntry]) -> Ca
         elif kind is AccountKind.PLATFORM_FEES:
             fee += p.signed_minor
         elif kind is AccountKind.SELLER_HELD:
-            net[p.account.owner_id] = p.signed_minor
+            net[p.account.seller_id] = p.signed_minor
     released = dict.fromkeys(net, 0)
     released_at: dict[int, datetime] = {}
     refunded_held = dict.fromkeys(net, 0)
@@ -122,22 +122,25 @@ def capture_view(capture: JournalEntry, followers: Iterable[JournalEntry]) -> Ca
         if entry.parent_ref != capture.ref:
             raise ValidationError(f"{entry.kind} {entry.ref} does not follow {capture.ref}", "parent_ref")
         for p in entry.postings:
-            kind, owner = p.account.kind, p.account.owner_id
+            kind = p.account.kind
             if entry.kind is EntryKind.RELEASE and kind is AccountKind.SELLER_HELD:
-                released[owner] += _debited(p)
-                released_at[owner] = entry.created_at
+                released[p.account.seller_id] += _debited(p)
+                released_at[p.account.seller_id] = entry.created_at
             elif entry.kind is EntryKind.PROVIDER_FEE and kind is AccountKind.PROVIDER_FEES:
                 provider_fee += p.signed_minor
             elif entry.kind in (EntryKind.REFUND, EntryKind.REFUND_FAILED):
                 if kind is AccountKind.SELLER_HELD:
-                    refunded_held[owner] += _debited(p)
+                    refunded_held[p.account.seller_id] += _debited(p)
                 elif kind is AccountKind.SELLER_AVAILABLE:
-                    refunded_available[owner] += _debited(p)
+                    refunded_available[p.account.seller_id] += _debited(p)
                 elif kind is AccountKind.PLATFORM_FEES:
                     fee_refunded += _debited(p)
                 elif kind is AccountKind.CUSTOMER_REFUNDS:
                     refunded += p.signed_minor
-    money = lambda minor: Money.of(minor, code)  # noqa: E731 - one currency throughout
+
+    def money(minor: int) -> Money:  # one currency throughout
+        return Money.of(minor, code)
+
     return CaptureView(
         ref=capture.ref, payment_id=payment_id_of(capture.ref), captured_at=capture.created_at,
         gross=money(gross), platform_fee=money(fee), platform_fee_refunded=money(fee_refunded),

@@ -26,13 +26,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.errors import (InvalidAmountError, InvalidStateError, RefundExceedsCapturedError,
-                           UnbalancedEntryError, ValidationError)
+from domain.errors import (
+    InvalidAmountError,
+    InvalidStateError,
+    RefundExceedsCapturedError,
+    UnbalancedEntryError,
+    ValidationError,
+)
 from domain.ledger import accounts as acc
 from domain.ledger.accounts import Account, AccountKind, Side
 from domain.ledger.balances import CaptureView, Hold
-from domain.ledger.journal import (EntryKind, JournalEntry, Posting, capture_ref, payout_ref,
-                                   refund_ref, release_ref, transfer_ref)
+from domain.ledger.journal import (
+    EntryKind,
+    JournalEntry,
+    Posting,
+    capture_ref,
+    payout_ref,
+    refund_ref,
+    release_ref,
+    transfer_ref,
+)
 from domain.money import Money
 
 MAX_BPS = 10_000
@@ -202,7 +215,7 @@ def refund_entry(view: CaptureView, refund_id: str, amount: Money, buyer_id: int
     *seller_parts, fee_part = allocate(amount.minor, weights)
     code = amount.code
     postings: list[Posting] = []
-    for seller, part in zip(view.sellers, seller_parts):
+    for seller, part in zip(view.sellers, seller_parts, strict=True):
         from_held = min(part, max(seller.held.minor, 0))
         if from_held:
             postings.append(Posting.debit(acc.seller_held(seller.seller_id, code), Money.of(from_held, code)))
@@ -227,8 +240,8 @@ def refund_failure_entry(view: CaptureView, refund: JournalEntry, created_at: da
     undo: dict[tuple[Account, Side], int] = {}  # merged: held and available may both go to available
     for p in refund.postings:
         account = p.account
-        if account.kind is AccountKind.SELLER_HELD and view.seller(account.owner_id).released_at is not None:
-            account = acc.seller_available(account.owner_id, account.currency)
+        if account.kind is AccountKind.SELLER_HELD and view.seller(account.seller_id).released_at is not None:
+            account = acc.seller_available(account.seller_id, account.currency)
         key = (account, p.side.opposite)
         undo[key] = undo.get(key, 0) + p.amount.minor
     postings = (Posting(account, Money.of(minor, account.currency), side)

@@ -11,18 +11,20 @@ refunded through the provider. The goods go back on the shelf once the money is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.clock import Clock, utc_now
 from domain.errors import ConflictError, InvalidStateError, NotFoundError
 from domain.identity import Actor
 from domain.orders.access import can_see
 from domain.orders.model import Order, OrderStatus
+from domain.payments.attempts import run_attempt
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, Providers
-from domain.payments.attempts import run_attempt
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.stored import existing
 
 MAX_REASON = 500
 
@@ -51,17 +53,19 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         order = await uow.orders.get(cmd.order_id)
         if order is None or not can_see(cmd.actor, order):
             raise NotFoundError("order", cmd.order_id)
-        live = [p for p in await uow.payments.for_order(order.id)
+        live = [p for p in await uow.payments.for_order(order.pk)
                 if p.status not in (PaymentStatus.FAILED, PaymentStatus.CANCELED)]
         # Locked payment first, then order, as settling a provider's answer locks them: the other
         # order could deadlock with a webhook for the same payment.
-        payment = await uow.payments.get(live[0].id, for_update=True) if live else None
-        order = await uow.orders.get(cmd.order_id, for_update=True)
+        payment = await uow.payments.get(live[0].pk, for_update=True) if live else None
+        order = existing(await uow.orders.get(cmd.order_id, for_update=True), "order", cmd.order_id)
         if payment is not None and payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
             payment = None  # ended while we looked
         now = clock()
-        attempt = payment.started_by(cmd.client_key, None, None) if payment is not None else None
-        if attempt is None:
+        resumed = payment.started_by(cmd.client_key, None, None) if payment is not None else None
+        if payment is not None and resumed is not None:
+            attempt = resumed  # the same key again: that attempt, never another
+        else:
             match order.status:
                 case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
                     providers.require(payment.provider, Capability.VOID)
@@ -82,9 +86,11 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                 # The provider's ability is asked before anything is recorded: an attempt it can't
                 # make would sit pending until a worker settled it as failed.
                 case OrderStatus.AUTHORIZED:
+                    payment = _still_live(payment, order)
                     providers.require(payment.provider, Capability.VOID)
                     attempt = payment.start_void(now=now, client_key=cmd.client_key)
                 case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
+                    payment = _still_live(payment, order)
                     providers.require(payment.provider, Capability.REFUND)
                     attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}",
                                                    client_key=cmd.client_key)
@@ -100,7 +106,7 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         raise ConflictError(f"the provider did not give the money back ({settled.status.value}"
                             f"{': ' + settled.decline_code if settled.decline_code else ''}); the order stays open")
     async with uow:
-        order = await uow.orders.get(cmd.order_id, for_update=True)
+        order = existing(await uow.orders.get(cmd.order_id, for_update=True), "order", cmd.order_id)
         await _close(order, reason, uow, cmd.actor, clock(), restock=True)
         await uow.commit()
     return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
@@ -111,7 +117,14 @@ def answer_lost(payment: Payment) -> bool:
     return payment.provider_ref is None and bool(payment.in_flight(AttemptKind.AUTHORIZE))
 
 
-async def _close(order: Order, reason: str, uow: UnitOfWork, actor: Actor, now, *, restock: bool) -> None:
+def _still_live(payment: Payment | None, order: Order) -> Payment:
+    if payment is None:  # it ended between the two reads: the order's state is about to follow
+        raise ConflictError(f"order {order.number}'s payment changed meanwhile; try again")
+    return payment
+
+
+async def _close(order: Order, reason: str, uow: UnitOfWork, actor: Actor, now: datetime, *,
+                 restock: bool) -> None:
     before = {"status": order.status.value}
     if order.status is OrderStatus.CANCELED:
         return

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain.errors import InvalidStateError, ValidationError
 from domain.money import Money
+from domain.stored import stored
 
 
 class OrderStatus(StrEnum):
@@ -58,6 +59,11 @@ class Address:
         if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
             raise ValidationError("country must be a two-letter ISO 3166 code like 'US'", "country")
 
+    @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("address id", self.id)
+
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
@@ -94,6 +100,11 @@ class Order:
     cancellation_reason: str | None = None
     delivered_at: datetime | None = None
     history: list[tuple[OrderStatus, OrderStatus]] = field(default_factory=list, compare=False)
+
+    @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("order id", self.id)
 
     @property
     def total(self) -> Money:

@@ -15,6 +15,7 @@ from domain.identity import Actor
 from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
+from domain.stored import existing
 
 ENDED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
@@ -114,9 +115,9 @@ async def _undo_checkout(cmd: UndoCheckout, uow: UnitOfWork) -> Order:
         if seen is None or seen.buyer_id != cmd.actor.user_id:
             raise NotFoundError("order", cmd.order_id)
         # The lock order (db/uow.py): payments, then the order.
-        payments = [await uow.payments.get(p.id, for_update=True) for p in await uow.payments.for_order(seen.id)
+        payments = [await uow.payments.get(p.pk, for_update=True) for p in await uow.payments.for_order(seen.pk)
                     if p.status not in ENDED]
-        order = await uow.orders.get(cmd.order_id, for_update=True)
+        order = existing(await uow.orders.get(cmd.order_id, for_update=True), "order", cmd.order_id)
         reachable = [p for p in payments if p is not None and p.status not in ENDED and p.provider_ref]
         if order.status is not OrderStatus.PENDING_PAYMENT or reachable:
             raise ConflictError(f"order {order.number} is {order.status.value}, or has a payment open at the "

@@ -26,8 +26,15 @@ from domain.identity import Actor
 from domain.payments import consequences
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import (AuthorizeRequest, Capability, CheckoutProvider, OpenRequest, Outcome,
-                                      PaymentProvider, Providers)
+from domain.payments.provider import (
+    AuthorizeRequest,
+    Capability,
+    CheckoutProvider,
+    OpenRequest,
+    Outcome,
+    PaymentProvider,
+    Providers,
+)
 from domain.payments.status import AttemptKind
 from domain.ports import UnitOfWork
 
@@ -64,10 +71,10 @@ async def run_attempt(payment: Payment, attempt: Attempt, actor: Actor | None, u
         case None:
             call = send(provider, payment, attempt)
     outcome = await ask_provider(call)
-    return await settle(payment.id, attempt.seq, outcome, actor, uow, policy, clock)
+    return await settle(payment.pk, attempt.seq, outcome, actor, uow, policy, clock)
 
 
-async def ask_provider(call: Awaitable[Outcome]) -> Outcome | None:
+async def ask_provider(call: Awaitable[Outcome | None]) -> Outcome | None:
     try:
         return await call
     except ProviderUnavailableError:

@@ -27,14 +27,24 @@ from domain.errors import ConflictError, NotFoundError
 from domain.identity import Actor
 from domain.money import Money
 from domain.orders.model import Order
+from domain.payments.attempts import ask_provider, run_attempt, settle
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, Declined, LineItem,
-                                      OpenRequest, Outcome, Providers)
-from domain.payments.attempts import ask_provider, run_attempt, settle
+from domain.payments.provider import (
+    Capability,
+    CaptureMethod,
+    CheckoutKind,
+    CheckoutProvider,
+    Declined,
+    LineItem,
+    OpenRequest,
+    Outcome,
+    Providers,
+)
 from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.stored import stored
 
 NOT_REOPENED = "not_reopened"  # a lost opening the provider refused to answer again (other parameters)
 
@@ -59,7 +69,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, now)
-        for earlier in await uow.payments.for_order(order.id):
+        for earlier in await uow.payments.for_order(order.pk):
             if earlier.status not in SETTLED:
                 raise ConflictError(f"order {order.number} already has payment {earlier.number} "
                                     f"({earlier.status.value})")
@@ -91,7 +101,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, clock())  # a closed order's page is never handed out, nor made again
-        live = [p for p in await uow.payments.for_order(order.id) if p.status not in SETTLED]
+        live = [p for p in await uow.payments.for_order(order.pk) if p.status not in SETTLED]
     for payment in live:
         opened = payment.in_flight(AttemptKind.AUTHORIZE)
         if (payment.provider, payment.checkout) == (cmd.provider, cmd.kind) and opened:
@@ -99,7 +109,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
                 outcome = await ask_provider(provider.fetch(payment.provider_ref))
             else:
                 outcome = await _reopen(provider, payment, opened[-1], order, cmd)
-            payment = await settle(payment.id, opened[-1].seq, outcome, cmd.actor, uow, policy, clock)
+            payment = await settle(payment.pk, opened[-1].seq, outcome, cmd.actor, uow, policy, clock)
             if outcome is None or (payment.status is PaymentStatus.REQUIRES_ACTION
                                    and payment.in_flight(AttemptKind.AUTHORIZE)):
                 # Still taking payment (an element after a declined card too), or the provider
@@ -154,7 +164,7 @@ def _request(payment: Payment, attempt: Attempt, order: Order, actor: Actor, ret
              cancel_url: str | None) -> OpenRequest:
     return payment.open_request(attempt, lines=_lines(order), return_url=return_url, cancel_url=cancel_url,
                                 expires_at=order.reserved_until, customer_email=actor.email,
-                                metadata={"order": order.number})
+                                metadata={"order": stored("order number", order.number)})
 
 
 async def _reopen(provider: CheckoutProvider, payment: Payment, attempt: Attempt, order: Order,

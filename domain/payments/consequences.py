@@ -10,8 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.errors import InsufficientStockError
-from domain.ledger import (Capture, EntryKind, SellerShare, allocate, capture_entry, capture_ref, capture_view,
-                           direct_capture_entry, refund_entry, refund_ref)
+from domain.ledger import (
+    Capture,
+    EntryKind,
+    SellerShare,
+    allocate,
+    capture_entry,
+    capture_ref,
+    capture_view,
+    direct_capture_entry,
+    refund_entry,
+    refund_ref,
+)
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
 from domain.payments.model import EXPIRED_DECLINE_CODE, Payment
@@ -120,7 +130,7 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
         posted.add(entry.ref)
 
 
-def snapshot(payment: Payment) -> dict:
+def snapshot(payment: Payment) -> dict[str, object]:
     """What the audit trail keeps of a payment: amounts and states, never card data beyond last 4."""
     return {"status": payment.status.value, "amount": payment.amount.decimal, "currency": payment.amount.code,
             "captured": payment.amount_captured.decimal, "refunded": payment.amount_refunded.decimal,

@@ -33,7 +33,7 @@ from domain.orders.model import Order, OrderStatus
 from domain.payments import consequences
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Payment
-from domain.payments.provider import Declined, Succeeded
+from domain.payments.provider import Declined, Outcome, Succeeded
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -159,7 +159,7 @@ async def _act(cmd: ExternalPaymentEvent, uow: UnitOfWork, policy: Policy,
     if amount != order.total:
         raise InvalidAmountError(f"the gateway reports {amount.decimal} but order {order.number} "
                                  f"totals {order.total.decimal} {order.currency}")
-    payments = await uow.payments.for_order(order.id)
+    payments = await uow.payments.for_order(order.pk)
     known = next((p for p in reversed(payments)
                   if p.provider == cmd.provider and p.provider_ref == cmd.provider_ref), None)
     holding = next((p for p in payments if p.status in _HOLDING), None)
@@ -203,6 +203,7 @@ async def _record(cmd: ExternalPaymentEvent, order: Order, amount: Money, uow: U
                           now=now)
     attempt = payment.start_authorization(now=now)
     created = snapshot(payment)
+    outcome: Outcome
     if cmd.outcome is ExternalOutcome.COMPLETED:
         outcome = Succeeded(cmd.provider_ref, amount)
     else:

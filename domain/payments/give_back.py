@@ -18,11 +18,12 @@ from datetime import timedelta
 from domain.clock import Clock, utc_now
 from domain.errors import PaymentsError
 from domain.orders.model import OrderStatus
+from domain.payments.attempts import NEEDS, run_attempt
 from domain.payments.consequences import Policy
 from domain.payments.provider import Capability, Providers
-from domain.payments.attempts import NEEDS, run_attempt
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
+from domain.stored import existing
 
 CLOSED = (OrderStatus.EXPIRED, OrderStatus.CANCELED)
 REASON = "order closed before its payment completed"
@@ -38,9 +39,9 @@ async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Poli
     given = 0
     for payment_id in candidates:
         async with uow:
-            payment = await uow.payments.get(payment_id, for_update=True)
-            order = await uow.orders.get(payment.order_id)
-            if order.status not in CLOSED or payment.in_flight():
+            payment = existing(await uow.payments.get(payment_id, for_update=True), "payment", payment_id)
+            order = await uow.orders.get(payment.order_id) if payment.order_id is not None else None
+            if order is None or order.status not in CLOSED or payment.in_flight():
                 continue  # settled meanwhile, or another worker is on it
             now = clock()
             if payment.status is PaymentStatus.REQUIRES_CAPTURE:
@@ -69,7 +70,7 @@ async def void_abandoned(uow: UnitOfWork, providers: Providers, policy: Policy, 
     voided = 0
     for payment_id in candidates:
         async with uow:
-            payment = await uow.payments.get(payment_id, for_update=True)
+            payment = existing(await uow.payments.get(payment_id, for_update=True), "payment", payment_id)
             if payment.status is not PaymentStatus.REQUIRES_ACTION:
                 continue  # paid or ended meanwhile
             now = clock()

@@ -37,14 +37,46 @@ from uuid import UUID, uuid4
 
 from domain.audit import refuse_card_numbers
 from domain.cards import CardInput, CardSummary
-from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
-                           NotFoundError, ProviderIntegrityError, RefundExceedsCapturedError, ValidationError)
+from domain.errors import (
+    ConflictError,
+    CurrencyMismatchError,
+    InvalidAmountError,
+    InvalidStateError,
+    NotFoundError,
+    ProviderIntegrityError,
+    RefundExceedsCapturedError,
+    ValidationError,
+)
 from domain.money import Money
-from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, CheckoutKind, Declined,
-                                      LineItem, OpenRequest, Outcome, Pending, RefundRequest, RequiresAction,
-                                      Succeeded, VoidRequest)
-from domain.payments.status import (BLOCKED_BY, CANCELABLE, STARTS, TRANSITIONS, VOIDED_DECLINE_CODE,
-                                    AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus, RefundStatus, S)
+from domain.payments.provider import (
+    AuthorizeRequest,
+    CaptureMethod,
+    CaptureRequest,
+    CheckoutKind,
+    Declined,
+    LineItem,
+    OpenRequest,
+    Outcome,
+    Pending,
+    RefundRequest,
+    RequiresAction,
+    Succeeded,
+    VoidRequest,
+)
+from domain.payments.status import (
+    BLOCKED_BY,
+    CANCELABLE,
+    STARTS,
+    TRANSITIONS,
+    VOIDED_DECLINE_CODE,
+    AttemptKind,
+    AttemptStatus,
+    DisplayStatus,
+    PaymentStatus,
+    RefundStatus,
+    S,
+)
+from domain.stored import stored
 
 
 def _aware(now: datetime) -> datetime:
@@ -96,6 +128,11 @@ class Attempt:
         object.__setattr__(self, "status", AttemptStatus(self.status))
 
     @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("attempt id", self.id)
+
+    @property
     def in_flight(self) -> bool:
         return self.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
 
@@ -132,6 +169,11 @@ class Payment:
         if self.checkout is not None:
             self.checkout = CheckoutKind(self.checkout)
         self._check()
+
+    @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("payment id", self.id)
 
     @classmethod
     def new(cls, *, order_id: int | None, buyer_id: int, provider: str, amount: Money, now: datetime,

@@ -72,7 +72,7 @@ async def record_payment_news(news: PaymentNews, uow: UnitOfWork, providers: Pro
         found = await _payment(news, uow)
     async def act() -> tuple[Payment | None, str | None]:
         # Locked in this transaction's own read, as settle() locks it (payment, then order).
-        payment = await uow.payments.get(found.id, for_update=True) if found is not None else None
+        payment = await uow.payments.get(found.pk, for_update=True) if found is not None else None
         return payment, await _settle(news, payment, uow, policy, clock)
 
     async def already() -> Payment | None:
@@ -129,7 +129,7 @@ async def _reconcile(news: PaymentNews, uow: UnitOfWork, providers: Providers, p
         # paygate (a refund made in Stripe's dashboard), which paygate doesn't book (yet).
         ignored_because = f"payment {payment.number} ({payment.status.value}) has nothing open to reconcile"
     else:  # 2. no transaction across the calls; each settlement is idempotent under its own locks
-        payment = await reconcile_payment(payment.id, uow, providers, policy, clock,
+        payment = await reconcile_payment(payment.pk, uow, providers, policy, clock,
                                           grace=timedelta(0)) or payment
     async with uow:  # 3. acknowledged; a concurrent delivery may have finished it meanwhile
         stored = await uow.webhook_events.claim(news.event(now))

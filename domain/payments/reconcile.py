@@ -39,14 +39,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import cast
 
 from domain.clock import Clock, utc_now
+from domain.payments.attempts import ask_provider, send, settle
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
-from domain.payments.attempts import ask_provider, send, settle
-from domain.payments.provider import (Capability, FindingProvider, FindRequest, Outcome, PaymentProvider, Pending,
-                                      Providers, RequiresAction, is_final)
+from domain.payments.provider import (
+    Capability,
+    FindingProvider,
+    FindRequest,
+    Outcome,
+    PaymentProvider,
+    Pending,
+    Providers,
+    RequiresAction,
+    is_final,
+)
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -58,7 +68,7 @@ RECONCILE_GRACE = timedelta(seconds=60)
 # checkout per minute. Asked less often, it is still settled if the webhook never comes.
 PAGE_GRACE = timedelta(minutes=10)
 
-Question = Callable[[], Awaitable[Outcome]]
+Question = Callable[[], Awaitable[Outcome | None]]  # None: the provider can't tell yet
 
 
 async def claim_open_payments(now: datetime, uow: UnitOfWork, providers: Providers, *,
@@ -107,7 +117,7 @@ async def reconcile_payment(payment_id: int, uow: UnitOfWork, providers: Provide
                 continue  # already unknown: ask again on a later pass
         elif not _tells_something(payment, attempt, outcome):
             continue
-        payment = settled = await settle(payment.id, seq, outcome, None, uow, policy, clock)
+        payment = settled = await settle(payment.pk, seq, outcome, None, uow, policy, clock)
     return settled
 
 
@@ -117,11 +127,11 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
             if ref:
-                return (lambda: provider.fetch(ref)) if can_fetch else None
+                return partial(provider.fetch, ref) if can_fetch else None
             if Capability.FIND in provider.capabilities:
                 finder = cast(FindingProvider, provider)
                 lost = FindRequest(str(payment.uuid), attempt.idempotency_key, attempt.amount, attempt.created_at)
-                return lambda: finder.find_authorization(lost)  # type: ignore[return-value]
+                return lambda: finder.find_authorization(lost)
             return None
         case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
@@ -130,7 +140,7 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
         case AttemptKind.REFUND:
             ref = attempt.provider_ref
             if ref:  # the provider answered Pending and named the refund: its state, not a replay
-                return (lambda: provider.fetch(ref)) if can_fetch else None
+                return partial(provider.fetch, ref) if can_fetch else None
             return lambda: send(provider, payment, attempt)
     return None
 

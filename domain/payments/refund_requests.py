@@ -11,8 +11,13 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from domain.clock import Clock, utc_now
-from domain.errors import (InvalidStateError, NotAllowedError, NotFoundError, RefundExceedsCapturedError,
-                           ValidationError)
+from domain.errors import (
+    InvalidStateError,
+    NotAllowedError,
+    NotFoundError,
+    RefundExceedsCapturedError,
+    ValidationError,
+)
 from domain.identity import Actor
 from domain.money import Money
 from domain.payments.consequences import Policy
@@ -21,6 +26,7 @@ from domain.payments.provider import Capability, Providers
 from domain.payments.service import Amount, in_currency_of, send_refund
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
+from domain.stored import existing, stored
 
 
 class RequestStatus(StrEnum):
@@ -43,6 +49,11 @@ class RefundRequest:
     decision_note: str | None = None
     decided_at: datetime | None = None
     refund_attempt_id: int | None = None
+
+    @property
+    def pk(self) -> int:
+        """The id, once stored (domain.stored)."""
+        return stored("refund request id", self.id)
 
     def decide(self, status: RequestStatus, actor: Actor, note: str | None, now: datetime) -> None:
         if self.status is not RequestStatus.PENDING:
@@ -67,7 +78,7 @@ async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
         amount = _checked(payment, in_currency_of(payment, cmd.amount))
-        request = RefundRequest(None, uuid4(), payment.id, cmd.actor.user_id, amount, reason,
+        request = RefundRequest(None, uuid4(), payment.pk, cmd.actor.user_id, amount, reason,
                                 RequestStatus.PENDING, clock())
         request = await uow.refund_requests.add(request)
         await uow.audit.record(cmd.actor, "refund_request.create", "refund_request", request.uuid, None,
@@ -100,7 +111,8 @@ async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers
                                    {"status": "pending"}, {"status": "rejected", "note": cmd.note}, now)
             await uow.commit()
             return request, None, None
-        payment = await uow.payments.get(request.payment_id, for_update=True)
+        payment = existing(await uow.payments.get(request.payment_id, for_update=True), "payment",
+                           request.payment_id)
         providers.require(payment.provider, Capability.REFUND)  # before anything is recorded
         request.decide(RequestStatus.APPROVED, cmd.actor, cmd.note, now)
         attempt = payment.start_refund(request.amount, now=now, reason=request.reason)

@@ -15,13 +15,14 @@ from domain.errors import ConflictError, InvalidStateError, NotAllowedError, Not
 from domain.identity import Actor
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
+from domain.payments.access import buyer_or_staff
 from domain.payments.attempts import ask_provider, locked_payment, run_attempt, settle, settle_locked
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
-from domain.payments.access import buyer_or_staff
 from domain.ports import UnitOfWork
+from domain.stored import existing, stored
 
 __all__ = ["ask_provider", "settle", "settle_locked"]  # where they lived before attempts.py; still imported from here
 
@@ -44,7 +45,7 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
     _one_way_to_pay(cmd.card, cmd.payment_method)
     created = await create_payment(CreatePayment(cmd.actor, cmd.order_id, cmd.provider, cmd.capture_method),
                                    uow, providers, policy, clock)
-    return await authorize_payment(AuthorizePayment(cmd.actor, created.id, cmd.card, cmd.payment_method),
+    return await authorize_payment(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method),
                                    uow, providers, policy, clock)
 
 
@@ -75,7 +76,7 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, now: datetime) ->
         if order is None or order.buyer_id != cmd.actor.user_id:
             raise NotFoundError("order", cmd.order_id)
         payable(order, now)
-        for earlier in await uow.payments.for_order(order.id):
+        for earlier in await uow.payments.for_order(order.pk):
             if earlier.status in SETTLED:
                 continue
             if (not earlier.attempts and earlier.status is PaymentStatus.REQUIRES_PAYMENT_METHOD
@@ -113,9 +114,11 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
             payment = await uow.payments.get(cmd.payment_id, for_update=True)
             if payment is None or payment.buyer_id != cmd.actor.user_id:
                 raise NotFoundError("payment", cmd.payment_id)
+            if payment.order_id is None:  # a direct payment (seed 002) is paid on the provider's page
+                raise InvalidStateError(f"payment {payment.number} pays no order; it is paid where it was opened")
             providers.require(payment.provider, Capability.AUTHORIZE)
             attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
-            order = await uow.orders.get(payment.order_id, for_update=True)
+            order = existing(await uow.orders.get(payment.order_id, for_update=True), "order", payment.order_id)
             payable(order, now)
             await uow.payments.save(payment)
             await uow.commit()
@@ -123,7 +126,8 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
 
     payment, attempt, order = await uow.transaction(record)
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
-                                        metadata={"order": order.number, "payment": payment.number})
+                                        metadata={"order": stored("order number", order.number),
+                                                  "payment": stored("payment number", payment.number)})
     return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
@@ -268,4 +272,4 @@ async def confirm_payment(cmd: ConfirmPayment, uow: UnitOfWork, providers: Provi
     provider = providers.require(payment.provider, Capability.FETCH)
     # A question, not an attempt: nothing is sent that could move money, so nothing is recorded first.
     outcome = await ask_provider(provider.fetch(attempt.provider_ref or payment.provider_ref))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await settle(payment.pk, attempt.seq, outcome, cmd.actor, uow, policy, clock)

@@ -10,8 +10,16 @@ from collections.abc import Mapping
 
 from db import billing_queries
 from domain.billing.model import Customer, Subscription, SubscriptionStatus
-from domain.billing.service import (CancelSubscription, CreateCustomer, CreateSubscription, cancel_subscription,
-                                    create_customer, create_subscription, may_see, visible_owner)
+from domain.billing.service import (
+    CancelSubscription,
+    CreateCustomer,
+    CreateSubscription,
+    cancel_subscription,
+    create_customer,
+    create_subscription,
+    may_see,
+    visible_owner,
+)
 from gql.resolvers.auth import require_actor
 
 

@@ -57,10 +57,10 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
     providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
     check_page_urls(CheckoutKind(kind), return_url, cancel_url)
     order = await check_out(context, shipping_address_id)
-    cmd = OpenPayment(actor, order.id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
+    cmd = OpenPayment(actor, order.pk, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
     payment = await open_payment(cmd, context.new_uow(), providers, policy)
     if payment.status is PaymentStatus.FAILED:
-        await cancel_order(CancelOrder(actor, order.id, f"{provider} refused to open the payment"),
+        await cancel_order(CancelOrder(actor, order.pk, f"{provider} refused to open the payment"),
                            context.new_uow(), providers, policy)
         raise PaymentDeclinedError(payment.decline_code or "declined", payment.decline_message or "")
     return order, payment

@@ -16,8 +16,7 @@ from domain.identity import Role
 from domain.ledger import EntryKind, Hold, JournalEntry, holds
 from domain.orders import access as order_access
 from domain.orders.model import Order
-from domain.payments import Attempt, AttemptKind, Payment
-from domain.payments import access
+from domain.payments import Attempt, AttemptKind, Payment, access
 from domain.payments.access import HoldFilter, PaymentFilter, RefundFilter, RefundRequestFilter
 from domain.payments.refund_requests import RefundRequest
 from domain.users import User

@@ -3,12 +3,26 @@ from __future__ import annotations
 
 from domain.cards import CardInput
 from domain.identity import Role
-from domain.orders.cancel import CancelOrder, Cancellation, cancel_order
+from domain.orders.cancel import Cancellation, CancelOrder, cancel_order
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import CaptureMethod
-from domain.payments.refund_requests import AskRefund, DecideRefund, RefundRequest, decide_refund, request_refund
-from domain.payments.service import (CapturePayment, ConfirmPayment, PayOrder, RefundPayment, capture_payment,
-                                     confirm_payment, pay_order, refund_payment)
+from domain.payments.refund_requests import (
+    AskRefund,
+    DecideRefund,
+    RefundRequest,
+    decide_refund,
+    request_refund,
+)
+from domain.payments.service import (
+    CapturePayment,
+    ConfirmPayment,
+    PayOrder,
+    RefundPayment,
+    capture_payment,
+    confirm_payment,
+    pay_order,
+    refund_payment,
+)
 from gql.resolvers.auth import require_actor
 
 STAFF = (Role.STAFF, Role.ADMIN)

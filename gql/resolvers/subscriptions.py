@@ -20,7 +20,7 @@ async def _visible_payment(context, payment_id: int) -> Payment | None:
     if payment is None:
         return None
     order = None
-    if payment_access.needs_order(context.actor, payment):
+    if payment.order_id is not None and payment_access.needs_order(context.actor, payment):
         order = (await order_queries.orders_by_ids(context.db, [payment.order_id])).get(payment.order_id)
     return payment if payment_access.can_see(context.actor, payment, order) else None
 

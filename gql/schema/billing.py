@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -18,12 +19,18 @@ from domain.billing.model import Subscription as DomainSubscription
 from domain.billing.model import SubscriptionStatus
 from domain.errors import NotFoundError, PaymentsError, ProviderUnavailableError
 from gql.resolvers import billing as resolvers
-from gql.schema.errors import Conflict, ValidationError, expected_error, result
+from gql.schema.errors import Conflict, expected_error, result
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
 
-SubscriptionStatusEnum = strawberry.enum(
-    Enum("BillingSubscriptionStatus", {m.name: m.value for m in SubscriptionStatus}),
-    description="Stripe's word for a subscription's state; CANCELED and INCOMPLETE_EXPIRED are final.")
+# GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
+# can't read an enum built by a call as a type: it is told the domain enum, whose members and values
+# the copy has one for one.
+if TYPE_CHECKING:
+    SubscriptionStatusEnum = SubscriptionStatus
+else:
+    SubscriptionStatusEnum = strawberry.enum(
+        Enum("BillingSubscriptionStatus", {m.name: m.value for m in SubscriptionStatus}),
+        description="Stripe's word for a subscription's state; CANCELED and INCOMPLETE_EXPIRED are final.")
 
 
 @strawberry.type
@@ -59,7 +66,7 @@ class BillingCustomer(Node):
 
     @classmethod
     def from_domain(cls, c: DomainCustomer) -> BillingCustomer:
-        return cls(id=strawberry.ID(to_global_id("BillingCustomer", c.id)), legacy_id=c.id, uuid=str(c.uuid),
+        return cls(id=strawberry.ID(to_global_id("BillingCustomer", c.pk)), legacy_id=c.pk, uuid=str(c.uuid),
                    provider=c.provider, provider_ref=c.provider_ref, email=c.email, name=c.name,
                    metadata=_entries(c.metadata), created_at=c.created_at)
 
@@ -83,7 +90,7 @@ class BillingSubscription(Node):
 
     @classmethod
     def from_domain(cls, s: DomainSubscription) -> BillingSubscription:
-        return cls(id=strawberry.ID(to_global_id("BillingSubscription", s.id)), legacy_id=s.id, uuid=str(s.uuid),
+        return cls(id=strawberry.ID(to_global_id("BillingSubscription", s.pk)), legacy_id=s.pk, uuid=str(s.uuid),
                    provider=s.provider, provider_ref=s.provider_ref,
                    customer_id=strawberry.ID(to_global_id("BillingCustomer", s.customer_id)), price_id=s.price_ref,
                    status=SubscriptionStatusEnum(s.status.value), current_period_start=s.current_period_start,
@@ -171,7 +178,7 @@ async def resolve_billing_subscriptions(info: strawberry.Info, first: int | None
     rows, total = await resolvers.subscriptions_page(
         info.context, tuple(SubscriptionStatus(s.value) for s in status or ()), before_id=req.after_id,
         limit=req.limit)
-    return connection([BillingSubscription.from_domain(s) for s in rows], [s.id for s in rows], req, total)
+    return connection([BillingSubscription.from_domain(s) for s in rows], [s.pk for s in rows], req, total)
 
 
 async def subscription_node(context, legacy_id: int) -> BillingSubscription | None:

@@ -1,7 +1,6 @@
 """Products, carts and the cart mutation's result."""
 from __future__ import annotations
 
-
 import strawberry
 
 from domain.catalog.model import Cart as DomainCart

@@ -87,4 +87,4 @@ ERROR_TYPES = (NotFound, NotAllowed, ValidationError, InsufficientStock, Payment
 
 def result(name: str, *success: type) -> Any:
     """A mutation's result: a union of its success types and every expected error type."""
-    return Annotated[Union[(*success, *ERROR_TYPES)], strawberry.union(name)]  # noqa: UP007 (built from a tuple)
+    return Annotated[Union[(*success, *ERROR_TYPES)], strawberry.union(name)]

@@ -8,23 +8,31 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
 from domain.audit import AuditRecord
-from domain.ledger import AccountKind, EntryKind, Hold as DomainHold, JournalEntry, Side
+from domain.ledger import AccountKind, EntryKind, JournalEntry, Side
+from domain.ledger import Hold as DomainHold
 from gql.resolvers.payment_queries import PaymentMethodInfo
 from gql.schema.money import Money
 from gql.schema.relay import to_global_id
 
+# GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
+# can't read an enum built by a call as a type: it is told the domain enum, whose members and values
+# the copy has one for one.
+if TYPE_CHECKING:
+    LedgerEntryKindEnum = EntryKind
+    LedgerAccountKindEnum = AccountKind
+    LedgerSideEnum = Side
+else:
+    def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
+        return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
 
-def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
-    return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
-
-
-LedgerEntryKindEnum = _enum("LedgerEntryKind", EntryKind, "What money movement a journal entry records.")
-LedgerAccountKindEnum = _enum("LedgerAccountKind", AccountKind, "Whose balance an account is, and what for.")
-LedgerSideEnum = _enum("LedgerSide", Side, "Which side of its account a posting is on.")
+    LedgerEntryKindEnum = _enum("LedgerEntryKind", EntryKind, "What money movement a journal entry records.")
+    LedgerAccountKindEnum = _enum("LedgerAccountKind", AccountKind, "Whose balance an account is, and what for.")
+    LedgerSideEnum = _enum("LedgerSide", Side, "Which side of its account a posting is on.")
 
 
 @strawberry.enum(description="HELD until its release date; RELEASED to the seller; REFUNDED before release.")

@@ -61,7 +61,7 @@ def hide_suggestions(error: GraphQLError) -> None:
 
 
 def extensions(*, production: bool) -> list:
-    rules = [DEPTH_RULE, ALIAS_RULE, StorableStringsRule]
+    rules: list[type[ASTValidationRule]] = [DEPTH_RULE, ALIAS_RULE, StorableStringsRule]
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     return [

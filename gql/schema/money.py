@@ -16,4 +16,4 @@ class Money:
 
     @classmethod
     def from_domain(cls, money: DomainMoney) -> Money:
-        return cls(amount=money.minor, currency=money.code, decimal=money.decimal, formatted=money.formatted)
+        return cls(amount=MinorUnits(money.minor), currency=money.code, decimal=money.decimal, formatted=money.formatted)

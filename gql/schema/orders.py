@@ -12,16 +12,23 @@ from domain.orders.access import OrderFilter
 from domain.orders.model import Address as DomainAddress
 from domain.orders.model import Order as DomainOrder
 from domain.orders.model import OrderStatus as DomainOrderStatus
+from domain.stored import stored
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
-from gql.schema.errors import PaymentDeclined, expected_error, result
+from gql.schema.errors import expected_error, result
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
 
 if TYPE_CHECKING:  # resolved lazily: gql/schema/payments.py imports this module
     from gql.schema.payments import Payment
 
-OrderStatus = strawberry.enum(Enum("OrderStatus", {s.name: s.value for s in DomainOrderStatus}))
+# GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
+# can't read an enum built by a call as a type: it is told the domain enum, whose members and values
+# the copy has one for one.
+if TYPE_CHECKING:
+    OrderStatus = DomainOrderStatus
+else:
+    OrderStatus = strawberry.enum(Enum("OrderStatus", {s.name: s.value for s in DomainOrderStatus}))
 
 
 @strawberry.type
@@ -36,7 +43,7 @@ class Address(Node):
 
     @classmethod
     def from_domain(cls, a: DomainAddress) -> Address:
-        return cls(id=strawberry.ID(to_global_id("Address", a.id)), legacy_id=a.id, name=a.name, line1=a.line1,
+        return cls(id=strawberry.ID(to_global_id("Address", a.pk)), legacy_id=a.pk, name=a.name, line1=a.line1,
                    line2=a.line2, city=a.city, postal_code=a.postal_code, country=a.country)
 
 
@@ -74,7 +81,7 @@ class Order(Node):
 
     @strawberry.field(description="The order's payments, oldest first (a declined one, then one that succeeded).")
     async def payments(
-            self, info: strawberry.Info) -> list[Annotated["Payment", strawberry.lazy("gql.schema.payments")]]:
+            self, info: strawberry.Info) -> list[Annotated[Payment, strawberry.lazy("gql.schema.payments")]]:
         from gql.schema.payments import Payment  # payments.py imports this module
 
         return [Payment.from_domain(p) for p in await payment_resolvers.order_payments(info.context, self.domain)]
@@ -82,7 +89,8 @@ class Order(Node):
     @classmethod
     def from_domain(cls, o: DomainOrder) -> Order:
         return cls(
-            id=strawberry.ID(to_global_id("Order", o.id)), legacy_id=o.id, uuid=str(o.uuid), number=o.number,
+            id=strawberry.ID(to_global_id("Order", o.pk)), legacy_id=o.pk, uuid=str(o.uuid),
+            number=stored("order number", o.number),
             status=OrderStatus(o.status.value), buyer_id=strawberry.ID(to_global_id("User", o.buyer_id)),
             total=Money.from_domain(o.total),
             lines=[OrderLine(product_id=strawberry.ID(to_global_id("Product", line.product_id)),
@@ -139,7 +147,7 @@ class OrderFilterInput:
                                "when a provider was named, where the customer pays it.")
 class CheckoutSuccess:
     order: Order
-    payment: Annotated["Payment", strawberry.lazy("gql.schema.payments")] | None = strawberry.field(
+    payment: Annotated[Payment, strawberry.lazy("gql.schema.payments")] | None = strawberry.field(
         default=None, description="The order's payment, opened at the provider (when one was named).")
     client_secret: str | None = strawberry.field(
         default=None, description="ELEMENTS and EMBEDDED: for the provider's script (Stripe.js).")
@@ -171,7 +179,7 @@ async def resolve_orders(info: strawberry.Info, first: int | None = None, after:
         seller_id=global_id_of("User", f.seller_id) if f.seller_id else None)
     rows, total = await order_resolvers.orders_page(info.context, flt, before_id=req.after_id, limit=req.limit,
                                                     as_seller=f.as_seller)
-    return connection([Order.from_domain(o) for o in rows], [o.id for o in rows], req, total)
+    return connection([Order.from_domain(o) for o in rows], [o.pk for o in rows], req, total)
 
 
 async def address_create(info: strawberry.Info, input: AddressInput) -> AddressCreateResult:

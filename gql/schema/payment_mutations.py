@@ -5,7 +5,6 @@ an expected outcome (PaymentDeclined), not an exception.
 """
 from __future__ import annotations
 
-
 import strawberry
 
 from domain.cards import CardInput as DomainCardInput
@@ -169,7 +168,7 @@ async def cancel(info: strawberry.Info, input: CancelInput) -> CancelResult:
         return expected_error(exc)
     return CancelSuccess(order=Order.from_domain(done.order),
                          payment=Payment.from_domain(done.payment) if done.payment else None,
-                         refund=Refund.from_domain(done.payment, done.refund) if done.refund else None)
+                         refund=Refund.from_domain(done.payment, done.refund) if done.payment and done.refund else None)
 
 
 async def refund_request(info: strawberry.Info, input: RefundRequestInput) -> RefundRequestResult:

@@ -17,10 +17,15 @@ from domain.payments.refund_requests import RequestStatus
 from domain.payments.status import AttemptStatus, PaymentStatus
 from gql.resolvers import payment_queries as resolvers
 from gql.schema.ledger import AuditEntry, Hold, LedgerEntryKindEnum, LedgerTransaction, PaymentMethod
-from gql.schema.payments import (AttemptStatusEnum, Payment, PaymentStatusEnum, Refund, RefundRequest,
-                                 RefundRequestStatusEnum)
+from gql.schema.payments import (
+    AttemptStatusEnum,
+    Payment,
+    PaymentStatusEnum,
+    Refund,
+    RefundRequest,
+    RefundRequestStatusEnum,
+)
 from gql.schema.relay import Connection, connection, global_id_of, page_request
-
 
 NO_ROW = 0  # no row has id 0: a filter naming an object of another type matches nothing
 
@@ -106,7 +111,7 @@ async def resolve_payments(info: strawberry.Info, first: int | None = None, afte
         provider=f.provider, order_id=_id("Order", f.order_id))
     rows, total = await resolvers.payments_page(info.context, flt, before_id=req.after_id, limit=req.limit,
                                                 as_seller=f.as_seller)
-    return connection([Payment.from_domain(p) for p in rows], [p.id for p in rows], req, total)
+    return connection([Payment.from_domain(p) for p in rows], [p.pk for p in rows], req, total)
 
 
 async def resolve_refunds(info: strawberry.Info, first: int | None = None, after: str | None = None,
@@ -119,7 +124,7 @@ async def resolve_refunds(info: strawberry.Info, first: int | None = None, after
         provider=f.provider, payment_id=_id("Payment", f.payment_id))
     rows, total = await resolvers.refunds_page(info.context, flt, before_id=req.after_id, limit=req.limit,
                                                as_seller=f.as_seller)
-    return connection([Refund.from_domain(p, a) for p, a in rows], [a.id for _, a in rows], req, total)
+    return connection([Refund.from_domain(p, a) for p, a in rows], [a.pk for _, a in rows], req, total)
 
 
 async def resolve_refund_requests(info: strawberry.Info, first: int | None = None, after: str | None = None,
@@ -130,7 +135,7 @@ async def resolve_refund_requests(info: strawberry.Info, first: int | None = Non
                               created_from=f.created_from, created_to=f.created_to,
                               payment_id=_id("Payment", f.payment_id))
     rows, total = await resolvers.refund_requests_page(info.context, flt, before_id=req.after_id, limit=req.limit)
-    return connection([RefundRequest.from_domain(r) for r in rows], [r.id for r in rows], req, total)
+    return connection([RefundRequest.from_domain(r) for r in rows], [r.pk for r in rows], req, total)
 
 
 async def resolve_transactions(info: strawberry.Info, first: int | None = None, after: str | None = None,

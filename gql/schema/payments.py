@@ -3,35 +3,45 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
+from domain.errors import NotFoundError
 from domain.numbers import attempt_uuid, refund_number
 from domain.payments.model import Attempt as DomainAttempt
 from domain.payments.model import Payment as DomainPayment
 from domain.payments.refund_requests import RefundRequest as DomainRefundRequest
 from domain.payments.refund_requests import RequestStatus
 from domain.payments.status import AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus
-from domain.errors import NotFoundError
+from domain.stored import stored
 from gql.resolvers import payment_queries as payment_resolvers
 from gql.schema.money import Money
 from gql.schema.orders import Order
 from gql.schema.relay import Node, to_global_id
 from gql.schema.users import User
 
+# GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
+# can't read an enum built by a call as a type: it is told the domain enum, whose members and values
+# the copy has one for one.
+if TYPE_CHECKING:
+    PaymentStatusEnum = PaymentStatus
+    DisplayStatusEnum = DisplayStatus
+    AttemptKindEnum = AttemptKind
+    AttemptStatusEnum = AttemptStatus
+    RefundRequestStatusEnum = RequestStatus
+else:
+    def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
+        return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
 
-def _enum(name: str, source: type[Enum], description: str) -> type[Enum]:
-    return strawberry.enum(Enum(name, {m.name: m.value for m in source}), description=description)
-
-
-PaymentStatusEnum = _enum("PaymentStatus", PaymentStatus, "Where a payment is in its life, like Stripe's "
-                          "PaymentIntent; it never moves back.")
-DisplayStatusEnum = _enum("PaymentDisplayStatus", DisplayStatus,
-                          "The status, or how much of a succeeded payment was refunded.")
-AttemptKindEnum = _enum("PaymentAttemptKind", AttemptKind, "What a call to the provider asked for.")
-AttemptStatusEnum = _enum("PaymentAttemptStatus", AttemptStatus,
-                          "UNKNOWN: the call got no answer; it is settled later by asking the provider.")
-RefundRequestStatusEnum = _enum("RefundRequestStatus", RequestStatus, "A customer's refund request's state.")
+    PaymentStatusEnum = _enum("PaymentStatus", PaymentStatus, "Where a payment is in its life, like Stripe's "
+                              "PaymentIntent; it never moves back.")
+    DisplayStatusEnum = _enum("PaymentDisplayStatus", DisplayStatus,
+                              "The status, or how much of a succeeded payment was refunded.")
+    AttemptKindEnum = _enum("PaymentAttemptKind", AttemptKind, "What a call to the provider asked for.")
+    AttemptStatusEnum = _enum("PaymentAttemptStatus", AttemptStatus,
+                              "UNKNOWN: the call got no answer; it is settled later by asking the provider.")
+    RefundRequestStatusEnum = _enum("RefundRequestStatus", RequestStatus, "A customer's refund request's state.")
 
 
 @strawberry.enum
@@ -81,9 +91,9 @@ class Refund(Node):
 
     @classmethod
     def from_domain(cls, payment: DomainPayment, a: DomainAttempt) -> Refund:
-        return cls(id=strawberry.ID(to_global_id("Refund", a.id)), legacy_id=a.id,
-                   uuid=str(attempt_uuid(payment.uuid, a.seq)), number=refund_number(a.id),
-                   payment_id=strawberry.ID(to_global_id("Payment", payment.id)), amount=Money.from_domain(a.amount),
+        return cls(id=strawberry.ID(to_global_id("Refund", a.pk)), legacy_id=a.pk,
+                   uuid=str(attempt_uuid(payment.uuid, a.seq)), number=refund_number(a.pk),
+                   payment_id=strawberry.ID(to_global_id("Payment", payment.pk)), amount=Money.from_domain(a.amount),
                    status=AttemptStatusEnum(a.status.value), reason=a.reason, provider_ref=a.provider_ref,
                    created_at=a.created_at, updated_at=a.updated_at)
 
@@ -150,7 +160,8 @@ class Payment(Node):
     def from_domain(cls, p: DomainPayment) -> Payment:
         card = p.card
         return cls(
-            id=strawberry.ID(to_global_id("Payment", p.id)), legacy_id=p.id, uuid=str(p.uuid), number=p.number,
+            id=strawberry.ID(to_global_id("Payment", p.pk)), legacy_id=p.pk, uuid=str(p.uuid),
+            number=stored("payment number", p.number),
             order_id=strawberry.ID(to_global_id("Order", p.order_id)) if p.order_id is not None else None,
             order_legacy_id=p.order_id,
             buyer_id=strawberry.ID(to_global_id("User", p.buyer_id)), provider=p.provider,
@@ -181,7 +192,7 @@ class RefundRequest(Node):
 
     @classmethod
     def from_domain(cls, r: DomainRefundRequest) -> RefundRequest:
-        return cls(id=strawberry.ID(to_global_id("RefundRequest", r.id)), legacy_id=r.id, uuid=str(r.uuid),
+        return cls(id=strawberry.ID(to_global_id("RefundRequest", r.pk)), legacy_id=r.pk, uuid=str(r.uuid),
                    payment_id=strawberry.ID(to_global_id("Payment", r.payment_id)), amount=Money.from_domain(r.amount),
                    reason=r.reason, status=RefundRequestStatusEnum(r.status.value), decision_note=r.decision_note,
                    created_at=r.created_at, decided_at=r.decided_at)

@@ -7,10 +7,8 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing
+from gql.schema import billing, orders, payment_mutations, payment_queries
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
-from gql.schema import orders, payment_mutations
-from gql.schema import payment_queries
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
 from gql.schema.users import User

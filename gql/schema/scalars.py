@@ -7,6 +7,7 @@ from typing import NewType
 
 import strawberry
 from graphql import GraphQLError, IntValueNode, ValueNode, print_ast
+from strawberry.types.scalar import ScalarDefinition
 
 _MAX = 2**63 - 1
 _REFUSED = "MinorUnits must be a whole number that fits in 64 bits"
@@ -46,7 +47,7 @@ def _parse_datetime(value: object) -> datetime:
     return parsed
 
 
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
         description="An amount in the currency's minor unit (cents, yen, fils) as a 64-bit integer, "

@@ -30,13 +30,24 @@ from datetime import timedelta
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from domain.clock import Clock, utc_now
 from domain.errors import ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
-from domain.payments.provider import (AuthorizeRequest, Capability, CaptureRequest, CheckoutKind, Declined,
-                                      FindRequest, OpenRequest, Outcome, RefundRequest, Succeeded, VoidRequest)
-
+from domain.payments.provider import (
+    AuthorizeRequest,
+    Capability,
+    CaptureRequest,
+    CheckoutKind,
+    Declined,
+    FindRequest,
+    OpenRequest,
+    Outcome,
+    RefundRequest,
+    Succeeded,
+    VoidRequest,
+)
 from providers.stripe import checkout, wire
 from providers.stripe.errors import RetryPolicy, call, declined
 
@@ -78,7 +89,7 @@ class StripeProvider:
             return Declined(None, req.amount, "card_tokens_required",
                             "Stripe takes a payment method from Stripe.js, not a typed card number.")
         amount, cur = wire.stripe_amount(req.amount)
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": amount, "currency": cur, "confirm": True, "payment_method": req.payment_method,
             "capture_method": req.capture_method.value, "metadata": dict(req.metadata),
             "expand": _EXPAND}
@@ -91,7 +102,7 @@ class StripeProvider:
         """A payment the customer completes at Stripe: RequiresAction with what the page needs."""
         if req.kind is CheckoutKind.ELEMENTS:
             amount, cur = wire.stripe_amount(req.amount)
-            params: dict[str, Any] = {
+            params: PaymentIntentCreateParams = {
                 "amount": amount, "currency": cur, "automatic_payment_methods": {"enabled": True},
                 "capture_method": req.capture_method.value, "metadata": dict(req.metadata)}
             if req.customer_email:
@@ -128,7 +139,7 @@ class StripeProvider:
         if isinstance(intent_id, Declined):
             return intent_id
         amount, _ = wire.stripe_amount(req.amount)
-        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount}
+        params: RefundCreateParams = {"payment_intent": intent_id, "amount": amount}
         if req.reason:  # free text is ours; Stripe's `reason` is an enum, so it goes in metadata
             params["metadata"] = {"reason": req.reason[:500]}
 

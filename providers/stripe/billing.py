@@ -27,12 +27,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import stripe
+from stripe.params import CustomerCreateParams, SubscriptionCreateParams
 
 from domain.billing.model import SubscriptionState, SubscriptionStatus
-from domain.billing.provider import (CancelSubscriptionRequest, CreateCustomerRequest, CreateSubscriptionRequest,
-                                     CustomerAnswer)
+from domain.billing.provider import (
+    CancelSubscriptionRequest,
+    CreateCustomerRequest,
+    CreateSubscriptionRequest,
+    CustomerAnswer,
+)
 from domain.errors import ConflictError, NotFoundError, PaymentDeclinedError, PaymentsError, ValidationError
-
 from providers.stripe import billing_wire as wire
 from providers.stripe.adapter import API_VERSION
 from providers.stripe.errors import RetryPolicy, call
@@ -63,7 +67,7 @@ class StripeBilling:
     # --- the port ----------------------------------------------------------------------------
 
     async def create_customer(self, req: CreateCustomerRequest) -> CustomerAnswer:
-        params: dict[str, Any] = {"metadata": dict(req.metadata)}
+        params: CustomerCreateParams = {"metadata": dict(req.metadata)}
         if req.email:
             params["email"] = req.email
         if req.name:
@@ -73,8 +77,8 @@ class StripeBilling:
         return wire.customer_answer(answer)
 
     async def create_subscription(self, req: CreateSubscriptionRequest) -> SubscriptionState:
-        params: dict[str, Any] = {"customer": req.customer_ref, "items": [{"price": req.price_ref}],
-                                  "metadata": dict(req.metadata)}
+        params: SubscriptionCreateParams = {"customer": req.customer_ref, "items": [{"price": req.price_ref}],
+                                            "metadata": dict(req.metadata)}
         answer = await self._ask("create a subscription", lambda: self._client.v1.subscriptions.create_async(
             params, {"idempotency_key": req.idempotency_key}))
         state = wire.subscription_state(answer)

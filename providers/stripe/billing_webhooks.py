@@ -17,7 +17,6 @@ from typing import Any
 
 from domain.billing.news import SubscriptionNews
 from domain.errors import ValidationError
-
 from providers.stripe import billing_wire as wire
 
 HANDLED = frozenset({"customer.subscription.created", "customer.subscription.updated",

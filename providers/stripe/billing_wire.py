@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.billing.model import SubscriptionState, SubscriptionStatus
+from domain.billing.model import SUBSCRIPTION_KEY, SubscriptionState, SubscriptionStatus
 from domain.billing.provider import CustomerAnswer
-from domain.billing.service import SUBSCRIPTION_KEY
 from domain.errors import ConflictError
 
 Wire = Mapping[str, Any]
@@ -44,7 +43,8 @@ def subscription_state(sub: Wire, as_of: datetime | None = None) -> Subscription
     if as_of is None:
         stamps = [t for t in (_time(sub.get("created")), start, canceled_at, _time(sub.get("ended_at"))) if t]
         as_of = max(stamps) if stamps else datetime.fromtimestamp(0, UTC)
-    metadata = sub.get("metadata") if isinstance(sub.get("metadata"), Mapping) else {}
+    raw_metadata = sub.get("metadata")
+    metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
     ours = metadata.get(SUBSCRIPTION_KEY)
     return SubscriptionState(
         provider_ref=sub["id"], customer_ref=_ref(sub.get("customer")), price_ref=_price(item),

@@ -21,11 +21,22 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from domain.payments.provider import (CheckoutKind, Declined, OpenRequest, Outcome, Pending, RequiresAction,
-                                      Succeeded)
+from stripe.params.checkout import (
+    SessionCreateParams,
+    SessionCreateParamsLineItem,
+    SessionCreateParamsPaymentIntentData,
+)
 
+from domain.payments.provider import (
+    CheckoutKind,
+    Declined,
+    OpenRequest,
+    Outcome,
+    Pending,
+    RequiresAction,
+    Succeeded,
+)
 from providers.stripe import wire
 
 UI_MODES = {CheckoutKind.EMBEDDED: "embedded_page", CheckoutKind.HOSTED: "hosted_page"}
@@ -56,11 +67,13 @@ def expires_at(wanted: datetime | None, now: datetime) -> int | None:
     return math.ceil(min(wanted, latest).timestamp())
 
 
-def session_params(req: OpenRequest, now: datetime) -> dict[str, Any]:
+def session_params(req: OpenRequest, now: datetime) -> SessionCreateParams:
     """The body of `POST /v1/checkout/sessions` for an EMBEDDED or HOSTED request."""
     ui_mode = UI_MODES[req.kind]
-    intent_data: dict[str, Any] = {"capture_method": req.capture_method.value, "metadata": dict(req.metadata)}
-    params: dict[str, Any] = {"mode": "payment", "ui_mode": ui_mode, "line_items": _lines(req),
+    if req.return_url is None:  # OpenRequest refuses a page without one; narrowed for the type
+        raise ValueError("a Checkout Session needs a return_url")
+    intent_data: SessionCreateParamsPaymentIntentData = {"capture_method": req.capture_method.value, "metadata": dict(req.metadata)}
+    params: SessionCreateParams = {"mode": "payment", "ui_mode": ui_mode, "line_items": _lines(req),
                               "metadata": dict(req.metadata), "payment_intent_data": intent_data}
     if req.kind is CheckoutKind.EMBEDDED:
         params["return_url"] = req.return_url
@@ -76,11 +89,11 @@ def session_params(req: OpenRequest, now: datetime) -> dict[str, Any]:
     return params
 
 
-def _lines(req: OpenRequest) -> list[dict[str, Any]]:
+def _lines(req: OpenRequest) -> list[SessionCreateParamsLineItem]:
     # Without lines, one line for the whole amount: Checkout lists at least one item.
     lines = [(line.name, line.unit_amount, line.quantity) for line in req.lines] or [
         (_whole_order(req), req.amount, 1)]
-    items = []
+    items: list[SessionCreateParamsLineItem] = []
     for name, unit, quantity in lines:
         amount, cur = wire.stripe_amount(unit)
         items.append({"price_data": {"currency": cur, "unit_amount": amount, "product_data": {"name": name}},

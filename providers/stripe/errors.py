@@ -21,7 +21,7 @@ says which Stripe failures are worth another try. The SDK's own retries are swit
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import stripe
@@ -91,7 +91,7 @@ def declined(exc: stripe.StripeError, ref: str | None, amount: Money | None) -> 
         log.error("Stripe refused a malformed request: %s (param %s)", exc.user_message, getattr(exc, "param", None))
         code = code or "invalid_request_error"
     intent = _plain(getattr(error, "payment_intent", None))
-    if intent:  # Stripe reports the PaymentIntent it created and left unpaid
+    if isinstance(intent, Mapping):  # Stripe reports the PaymentIntent it created and left unpaid
         outcome = authorization_outcome(intent)
         ref, amount = outcome.provider_ref, outcome.amount
     card = card_summary(_plain(getattr(error, "payment_method", None)))

@@ -45,7 +45,6 @@ from domain.errors import ValidationError
 from domain.payments.provider import Outcome
 from domain.payments.provider_events import PaymentNews
 from domain.payments.status import AttemptKind
-
 from providers.stripe import checkout, wire
 
 TOLERANCE_S = 300

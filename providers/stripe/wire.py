@@ -70,8 +70,8 @@ def card_summary(payment_method: object) -> CardSummary | None:
     card = payment_method.get("card") or {}
     try:
         return CardSummary(_BRANDS.get(str(card.get("brand")), Brand.UNKNOWN), str(card.get("last4")),
-                           int(card.get("exp_month")), int(card.get("exp_year")))
-    except (TypeError, ValueError, ValidationError):
+                           int(card["exp_month"]), int(card["exp_year"]))
+    except (KeyError, TypeError, ValueError, ValidationError):
         return None  # a summary is a nicety; a card Stripe describes oddly doesn't fail a payment
 
 

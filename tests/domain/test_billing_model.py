@@ -5,8 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.billing.model import (TERMINAL, Subscription, SubscriptionState, SubscriptionStatus,
-                                  checked_metadata)
+from domain.billing.model import (
+    TERMINAL,
+    Subscription,
+    SubscriptionState,
+    SubscriptionStatus,
+    checked_metadata,
+)
 from domain.errors import ConflictError, ValidationError
 
 S = SubscriptionStatus

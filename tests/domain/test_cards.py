@@ -4,8 +4,17 @@ from datetime import date
 
 import pytest
 
-from domain.cards import (Brand, CardInput, CardSummary, check_cvc, check_expiry, detect_brand, luhn_valid,
-                          normalize_number, validate_number)
+from domain.cards import (
+    Brand,
+    CardInput,
+    CardSummary,
+    check_cvc,
+    check_expiry,
+    detect_brand,
+    luhn_valid,
+    normalize_number,
+    validate_number,
+)
 from domain.errors import ValidationError
 
 TODAY = date(2026, 6, 15)

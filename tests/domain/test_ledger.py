@@ -8,13 +8,43 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.errors import (InvalidAmountError, InvalidStateError, RefundExceedsCapturedError,
-                           UnbalancedEntryError, ValidationError)
-from domain.ledger import (Account, AccountKind, Capture, EntryKind, JournalEntry, Payout, PayoutSource,
-                           Posting, SellerShare, Side, Transfer, allocate, balance_of, balances,
-                           capture_entry, capture_view, capture_views, due_holds, holds, payout_entry,
-                           payout_failure_entry, payout_paid_entry, provider_fee_entry, refund_entry,
-                           refund_failure_entry, release_entry, transfer_entry, trial_balance)
+from domain.errors import (
+    InvalidAmountError,
+    InvalidStateError,
+    RefundExceedsCapturedError,
+    UnbalancedEntryError,
+    ValidationError,
+)
+from domain.ledger import (
+    Account,
+    AccountKind,
+    Capture,
+    EntryKind,
+    JournalEntry,
+    Payout,
+    PayoutSource,
+    Posting,
+    SellerShare,
+    Side,
+    Transfer,
+    allocate,
+    balance_of,
+    balances,
+    capture_entry,
+    capture_view,
+    capture_views,
+    due_holds,
+    holds,
+    payout_entry,
+    payout_failure_entry,
+    payout_paid_entry,
+    provider_fee_entry,
+    refund_entry,
+    refund_failure_entry,
+    release_entry,
+    transfer_entry,
+    trial_balance,
+)
 from domain.ledger import accounts as acc
 from domain.money import Money
 
@@ -221,7 +251,7 @@ def test_allocation_always_sums_exactly_and_never_exceeds_a_part(weights, data):
     parts = allocate(total, weights)
 
     assert sum(parts) == total
-    assert all(0 <= p <= w for p, w in zip(parts, weights))
+    assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
 
 
 def test_a_partial_refund_is_taken_from_sellers_and_fee_in_proportion_and_sums_exactly():

@@ -53,7 +53,7 @@ def test_arithmetic_across_currencies_is_refused():
     with pytest.raises(CurrencyMismatchError):
         Money.of(100, "USD") + Money.of(100, "EUR")
     with pytest.raises(CurrencyMismatchError):
-        Money.of(100, "USD") < Money.of(100, "EUR")
+        _ = Money.of(100, "USD") < Money.of(100, "EUR")
 
 
 def test_arithmetic_within_a_currency_is_exact():

@@ -8,12 +8,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.cards import Brand, CardSummary
-from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
-                           ProviderIntegrityError,
-                           NotFoundError, RefundExceedsCapturedError)
+from domain.errors import (
+    ConflictError,
+    CurrencyMismatchError,
+    InvalidAmountError,
+    InvalidStateError,
+    NotFoundError,
+    ProviderIntegrityError,
+    RefundExceedsCapturedError,
+)
 from domain.money import Money
-from domain.payments import (TRANSITIONS, AttemptKind, AttemptStatus, CaptureMethod, Declined, DisplayStatus,
-                             Payment, PaymentStatus, Pending, RefundStatus, RequiresAction, Succeeded)
+from domain.payments import (
+    TRANSITIONS,
+    AttemptKind,
+    AttemptStatus,
+    CaptureMethod,
+    Declined,
+    DisplayStatus,
+    Payment,
+    PaymentStatus,
+    Pending,
+    RefundStatus,
+    RequiresAction,
+    Succeeded,
+)
 
 S = PaymentStatus
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

@@ -6,8 +6,20 @@ import pytest
 from domain.cards import Brand, CardInput
 from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.money import Money
-from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, Payment,
-                             PaymentStatus, Providers, RefundRequest, RequiresAction, Succeeded, VoidRequest)
+from domain.payments import (
+    AuthorizeRequest,
+    Capability,
+    CaptureMethod,
+    CaptureRequest,
+    Declined,
+    Payment,
+    PaymentStatus,
+    Providers,
+    RefundRequest,
+    RequiresAction,
+    Succeeded,
+    VoidRequest,
+)
 from providers.dummy import DummyGateway
 
 TODAY = date(2026, 6, 15)

@@ -10,12 +10,24 @@ from uuid import uuid4
 
 import pytest
 
+from db.engine import Database
+from domain.cards import Brand, CardInput
 from domain.errors import ConflictError, ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
-from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, Payment,
-                             Pending, PaymentStatus, RefundRequest, RequiresAction, Succeeded, VoidRequest)
-from domain.cards import Brand, CardInput
-from db.engine import Database
+from domain.payments import (
+    AuthorizeRequest,
+    Capability,
+    CaptureMethod,
+    CaptureRequest,
+    Declined,
+    Payment,
+    PaymentStatus,
+    Pending,
+    RefundRequest,
+    RequiresAction,
+    Succeeded,
+    VoidRequest,
+)
 from paygate.providers import build_providers
 from paygate.settings import Settings
 from providers.stripe import API_VERSION, StripeProvider

@@ -11,7 +11,11 @@ import httpx
 import pytest
 
 from domain.billing.model import SubscriptionStatus
-from domain.billing.provider import CancelSubscriptionRequest, CreateCustomerRequest, CreateSubscriptionRequest
+from domain.billing.provider import (
+    CancelSubscriptionRequest,
+    CreateCustomerRequest,
+    CreateSubscriptionRequest,
+)
 from domain.errors import ConflictError, NotFoundError, ProviderUnavailableError, ValidationError
 from paygate.providers import build_billing
 from paygate.settings import Settings

@@ -15,10 +15,20 @@ import httpx
 import pytest
 import stripe as stripe_sdk
 
-from domain.errors import ConflictError, ProviderIntegrityError, ProviderUnavailableError
+from domain.errors import ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
-from domain.payments import (Capability, CaptureMethod, CaptureRequest, Declined, Payment, PaymentStatus,
-                             RefundRequest, RequiresAction, Succeeded, VoidRequest)
+from domain.payments import (
+    Capability,
+    CaptureMethod,
+    CaptureRequest,
+    Declined,
+    Payment,
+    PaymentStatus,
+    RefundRequest,
+    RequiresAction,
+    Succeeded,
+    VoidRequest,
+)
 from domain.payments.provider import CheckoutKind, LineItem, OpenRequest
 from domain.payments.status import AttemptKind
 from providers.stripe import checkout, webhooks

@@ -6,10 +6,9 @@ Create Date: 2026-11-24 20:57:34.374232
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0002'
 down_revision: Union[str, None] = '0001'

@@ -6,10 +6,9 @@ Create Date: 2026-11-24 21:23:04.781687
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0005'
 down_revision: Union[str, None] = '0004'

@@ -6,10 +6,9 @@ Create Date: 2026-11-25 10:00:00
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0007'
 down_revision: Union[str, None] = '0006'

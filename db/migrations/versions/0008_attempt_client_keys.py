@@ -10,10 +10,9 @@ open a second one: the attempt remembers the key (hashed with the caller) that s
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0008'
 down_revision: Union[str, None] = '0007'

@@ -6,10 +6,9 @@ Create Date: 2026-12-05 17:50:00.000000
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0009'
 down_revision: Union[str, None] = '0008'
