@@ -17,7 +17,7 @@ from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.service import Checkout, checkout
 from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
 from domain.payments.model import Payment
-from domain.payments.provider import CheckoutKind
+from domain.payments.provider import CheckoutKind, check_page_urls
 from domain.payments.status import PaymentStatus
 from rest_compat.http import RestError, services
 
@@ -51,6 +51,7 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
     """Check the cart out and open its order's payment at Stripe. A page Stripe refused to open
     gives the stock back at once (the order is canceled); a page whose opening got no answer
     keeps the order until its reservation lapses, since Stripe may have opened it."""
+    check_page_urls(kind, return_url, cancel_url)  # refused before the cart becomes an order
     svc = services(request)
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
                    reservation=timedelta(minutes=svc.settings.reservation_minutes))

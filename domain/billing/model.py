@@ -28,7 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from domain.audit import refuse_card_numbers
+from domain.text import refuse_card_numbers
 from domain.errors import ConflictError, ValidationError
 
 # The metadata key under which our create request names our subscription, so that a webhook

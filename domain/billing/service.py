@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
-from domain.audit import refuse_card_numbers
+from domain.text import refuse_card_numbers
 from domain.billing.model import SUBSCRIPTION_KEY, Customer, Subscription, checked_metadata
 from domain.billing.provider import (BillingProvider, CancelSubscriptionRequest, CreateCustomerRequest,
                                      CreateSubscriptionRequest)

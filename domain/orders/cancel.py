@@ -21,6 +21,7 @@ from domain.payments.provider import Capability, Providers
 from domain.payments.service import ask_provider, settle
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.text import free_text
 
 MAX_REASON = 500
 
@@ -41,7 +42,7 @@ class Cancellation:
 
 async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, policy: Policy,
                        clock: Clock = utc_now) -> Cancellation:
-    reason = cmd.reason.strip()[:MAX_REASON] or "canceled"
+    reason = free_text(cmd.reason, "reason", max_length=MAX_REASON, required=False) or "canceled"
     async with uow:
         order = await uow.orders.get(cmd.order_id)
         if order is None or not can_see(cmd.actor, order):
@@ -75,7 +76,7 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                 attempt = payment.start_void(now=now)
             case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
                 providers.require(payment.provider, Capability.REFUND)
-                attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}")
+                attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}"[:MAX_REASON])
             case _:
                 raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
         await uow.payments.save(payment)

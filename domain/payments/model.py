@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from domain.audit import refuse_card_numbers
+from domain.text import refuse_card_numbers
 from domain.cards import CardInput, CardSummary
 from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
                            NotFoundError, RefundExceedsCapturedError, ValidationError)

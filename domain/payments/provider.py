@@ -29,6 +29,7 @@ from typing import Protocol, TypeAlias
 from domain.cards import CardInput, CardSummary
 from domain.errors import InvalidAmountError, NotFoundError, ValidationError
 from domain.money import Money
+from domain.text import refuse_card_numbers
 
 
 class Capability(StrEnum):
@@ -148,6 +149,8 @@ def check_page_urls(kind: CheckoutKind, return_url: str | None, cancel_url: str 
                 raise ValidationError("a payment page needs the address to send the customer back to", name)
         elif not (url.startswith(("https://", "http://")) and len(url) <= MAX_URL):
             raise ValidationError(f"{name} must be an absolute http(s) URL of at most {MAX_URL} characters", name)
+        else:
+            refuse_card_numbers(url, field=name)  # sent to the provider and shown back to the customer
 
 
 @dataclass(frozen=True, slots=True)

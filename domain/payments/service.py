@@ -24,8 +24,10 @@ from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Outcome, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.text import optional_text
 
 SETTLED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
+MAX_REASON = 500  # payment_attempts.reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:
     # Checked before anything is written: the provider request would refuse it after the commit.
     if (card is None) == (payment_method is None):
         raise ValidationError("give either a card or a payment method, not both", "payment_method")
+    optional_text(payment_method, "payment_method", max_length=255)  # a provider's token; a card goes in `card`
 
 
 def payable(order: Order, now: datetime) -> None:
@@ -175,6 +178,7 @@ class RefundPayment:
 
 async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
                          clock: Clock = utc_now) -> tuple[Payment, Attempt]:
+    reason = optional_text(cmd.reason, "reason", max_length=MAX_REASON)
     if not cmd.on_behalf_of_buyer:
         _staff_only(cmd.actor, "refund payments directly (customers ask with a refund request)")
     async with uow:
@@ -185,7 +189,7 @@ async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Provide
         providers.require(payment.provider, Capability.REFUND)
         # Pending refunds reserve their amount here, under the row lock: concurrent refunds
         # together never exceed what was captured (RefundExceedsCapturedError otherwise).
-        attempt = payment.start_refund(in_currency_of(payment, cmd.amount), now=clock(), reason=cmd.reason)
+        attempt = payment.start_refund(in_currency_of(payment, cmd.amount), now=clock(), reason=reason)
         await uow.payments.save(payment)
         await uow.commit()
     return await send_refund(payment, attempt, cmd.actor, uow, providers, policy, clock)

@@ -101,7 +101,8 @@ CancelResult = Annotated[CancelSuccess | NotFound | Conflict | NotAllowed | Vali
 RefundRequestResult = Annotated[RefundRequest | RefundExceedsCaptured | NotFound | ValidationError | Conflict,
                                 strawberry.union("RefundRequestResult")]
 RefundRequestDecisionResult = Annotated[RefundRequestDecision | PaymentDeclined | RefundExceedsCaptured | NotFound
-                                        | Conflict | NotAllowed, strawberry.union("RefundRequestDecisionResult")]
+                                        | ValidationError | Conflict | NotAllowed,
+                                        strawberry.union("RefundRequestDecisionResult")]
 
 
 def _id(kind: str, global_id: strawberry.ID) -> int:
