@@ -29,7 +29,7 @@ from typing import Protocol, TypeAlias
 from domain.cards import CardInput, CardSummary
 from domain.errors import InvalidAmountError, NotFoundError, ValidationError
 from domain.money import Money
-from domain.text import refuse_card_numbers
+from domain.text import redact_card_numbers, refuse_card_numbers
 
 
 class Capability(StrEnum):
@@ -216,6 +216,11 @@ class Declined:
     decline_code: str  # the provider's code, e.g. Stripe's "card_declined", "insufficient_funds"
     message: str = ""
     card: CardSummary | None = None
+
+    def __post_init__(self) -> None:
+        # The provider's words are stored and shown: they may quote what it was sent ("No such
+        # PaymentMethod: '4876…'"). Masked, never refused: the answer must settle whatever it says.
+        object.__setattr__(self, "message", redact_card_numbers(self.message or ""))
 
 
 Outcome: TypeAlias = Succeeded | Pending | RequiresAction | Declined

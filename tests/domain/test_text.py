@@ -1,9 +1,13 @@
 """Free text: card numbers refused where clients write, masked where we only pass text along."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from domain.errors import ValidationError
+from domain.payments.external import EventState, WebhookEvent
+from domain.payments.provider import Declined
 from domain.text import free_text, looks_like_card_number, optional_text, redact_card_numbers
 
 
@@ -54,3 +58,21 @@ def test_free_text_is_stripped_bounded_and_required_unless_said_otherwise():
     for bad in ("", "x" * 11, 42):
         with pytest.raises(ValidationError):
             free_text(bad, "reason", max_length=10)
+
+
+# --- what providers send back is masked where it is kept, never refused -----------------------------
+
+def test_a_providers_decline_message_is_kept_with_card_numbers_masked():
+    declined = Declined(None, None, "resource_missing", "No such PaymentMethod: '4876-5432-1098-7659'")
+
+    assert declined.message == "No such PaymentMethod: '****-****-****-****'"
+
+
+def test_a_webhook_events_detail_for_operators_is_kept_with_card_numbers_masked():
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    event = WebhookEvent(provider="online", event_id="evt_1", event_type="payment.failed", object_ref=None,
+                         received_at=now)
+
+    done = event.finished(EventState.IGNORED, "gateway said: card 4111 1111 1111 1111 refused", now)
+
+    assert done.detail == "gateway said: card **** **** **** **** refused"
