@@ -188,6 +188,7 @@ async def run_every_flow(c: Client, fake) -> None:
 
     # Malformed GraphQL carrying card numbers: syntax errors, bad variables, ids.
     await c.gql(f'query {{ node(id: "{card_text()}") {{ id }}')
+    await c.gql(f"{{ products(first: 1) {{ {written(PLANTED[3], 'plain')} }} }}")  # "found Int '6011…'"
     await c.gql("query($n: Int) { products(first: $n) { totalCount } }", {"n": card_text()})
     await c.gql(f'query {{ node(id: "{card_text()}") {{ id }} }}')
     await c.gql(f'mutation {{ cancel(input: {{orderId: "{card_text()}", reason: "x"}}) {{ {RESULT} }} }}')
