@@ -220,7 +220,9 @@ class Declined:
     def __post_init__(self) -> None:
         # The provider's words are stored and shown: they may quote what it was sent ("No such
         # PaymentMethod: '4876…'"). Masked, never refused: the answer must settle whatever it says.
+        # (References are kept as given: they are how the provider finds the object again.)
         object.__setattr__(self, "message", redact_card_numbers(self.message or ""))
+        object.__setattr__(self, "decline_code", redact_card_numbers(self.decline_code))
 
 
 Outcome: TypeAlias = Succeeded | Pending | RequiresAction | Declined
