@@ -74,7 +74,7 @@ def _masked(value: Any, path: str) -> Any:
     like card data. Integers and other objects are read through their text: a card number held
     as an int, or inside a value object's repr, is still a card number."""
     if isinstance(value, Mapping):
-        masked = {}
+        masked: dict[Any, Any] = {}
         for key, item in value.items():
             if isinstance(key, str) and key.lower().replace("-", "_") in _CARD_FIELDS:
                 raise ValueError(f"{path}.{key}: card data is never stored in the audit trail")
