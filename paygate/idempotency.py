@@ -146,7 +146,8 @@ class IdempotencyMiddleware:
                     response: _Captured) -> None:
         headers, body = without_card_numbers(response.headers, response.body)
         try:
-            kept = await self.store.complete(caller, key, status, headers, body, datetime.now(UTC), claim=claim)
+            kept = await self.store.complete(caller, key, status, headers, body, datetime.now(UTC),
+                                             claim=claim)
         except Exception:
             # The work is committed, so the client still gets its answer; the key stays in flight
             # (409) until STALE_AFTER, and a retry after that runs the request again.

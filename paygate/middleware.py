@@ -65,10 +65,12 @@ def _request_id(scope) -> str:
     card number, forge a log line or overflow its column."""
     headers = scope.get("headers") or []
     incoming = next((value for name, value in headers if name == b"x-request-id"), b"").decode("latin-1")
-    if 0 < len(incoming) <= MAX_REQUEST_ID and incoming.isprintable() and not looks_like_card_number(incoming):
+    fit = 0 < len(incoming) <= MAX_REQUEST_ID and incoming.isprintable()
+    if fit and not looks_like_card_number(incoming):
         return incoming
     request_id = uuid.uuid4().hex
-    scope["headers"] = [*(h for h in headers if h[0] != b"x-request-id"), (b"x-request-id", request_id.encode())]
+    scope["headers"] = [*(h for h in headers if h[0] != b"x-request-id"),
+                        (b"x-request-id", request_id.encode())]
     return request_id
 
 

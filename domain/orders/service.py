@@ -28,8 +28,8 @@ class CreateAddress:
 
 
 # The columns' widths (db/tables.py AddressRow); the field names are the API's.
-ADDRESS_FIELDS = (("name", "name", 200), ("line1", "line1", 200), ("line2", "line2", 200), ("city", "city", 200),
-                  ("postal_code", "postalCode", 32))
+ADDRESS_FIELDS = (("name", "name", 200), ("line1", "line1", 200), ("line2", "line2", 200),
+                  ("city", "city", 200), ("postal_code", "postalCode", 32))
 
 
 async def create_address(cmd: CreateAddress, uow: UnitOfWork) -> Address:

@@ -126,7 +126,8 @@ def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:
     # Checked before anything is written: the provider request would refuse it after the commit.
     if (card is None) == (payment_method is None):
         raise ValidationError("give either a card or a payment method, not both", "payment_method")
-    optional_text(payment_method, "payment_method", max_length=255)  # a provider's token; a card goes in `card`
+    # A provider's token (pm_…): a card number goes in `card`, where it is never kept.
+    optional_text(payment_method, "payment_method", max_length=255)
 
 
 def payable(order: Order, now: datetime) -> None:
