@@ -66,6 +66,7 @@ class PaymentAttemptRow(SQLModel, table=True):
     __tablename__ = "payment_attempts"
     __table_args__ = (
         UniqueConstraint("payment_id", "seq", name="uq_payment_attempts_payment_seq"),
+        UniqueConstraint("payment_id", "client_key", name="uq_payment_attempts_payment_client_key"),
         CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
         CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
         CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),
@@ -86,6 +87,7 @@ class PaymentAttemptRow(SQLModel, table=True):
     provider_ref: str | None = Field(default=None, max_length=255)
     decline_code: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, max_length=500)
+    client_key: str | None = Field(default=None, max_length=64)  # the client's Idempotency-Key, hashed with its caller
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 

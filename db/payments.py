@@ -44,8 +44,8 @@ def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Pay
 def attempt_from_row(row: PaymentAttemptRow) -> Attempt:
     return Attempt(id=row.id, seq=row.seq, kind=row.kind, amount=Money.of(row.amount_minor, row.currency),
                    status=row.status, idempotency_key=row.idempotency_key, provider_ref=row.provider_ref,
-                   decline_code=row.decline_code, reason=row.reason, created_at=aware(row.created_at),
-                   updated_at=aware(row.updated_at))
+                   decline_code=row.decline_code, reason=row.reason, client_key=row.client_key,
+                   created_at=aware(row.created_at), updated_at=aware(row.updated_at))
 
 
 async def payments_with_attempts(session: AsyncSession, ids: Sequence[int]) -> dict[int, Payment]:
@@ -129,6 +129,7 @@ class SqlPayments:
                 row = PaymentAttemptRow(uuid=str(attempt_uuid(payment.uuid, attempt.seq)), payment_id=payment.id,
                                         seq=attempt.seq, kind=attempt.kind.value, amount_minor=attempt.amount.minor,
                                         currency=attempt.amount.code, idempotency_key=attempt.idempotency_key,
+                                        client_key=attempt.client_key,
                                         created_at=attempt.created_at, status=attempt.status.value,
                                         updated_at=attempt.updated_at)
                 stored[attempt.seq] = row

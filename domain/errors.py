@@ -12,8 +12,14 @@ PaymentsError
   RefundExceedsCapturedError
   ConflictError              the same thing is being done concurrently, or already was
   PaymentDeclinedError       a decline carried up to a surface that wants an error
-  UnbalancedEntryError       a journal entry whose debits and credits differ: a bug, never input
 ProviderUnavailableError     timeout or 5xx: outcome unknown, retry with the same key
+InvariantViolation           a bug, never input: no surface maps it; it is logged with the request
+  UnbalancedEntryError       id and answered 500 (REST) or as a masked error (GraphQL)
+  ProviderIntegrityError     the provider echoed another amount, currency or object than we asked,
+                             or contradicted its own final answer: nothing of it may be booked
+
+Only PaymentsError is expected: every surface has one table that maps each of its subclasses
+(looked up along the MRO) to that surface's answer, and a test checks each table is complete.
 """
 from __future__ import annotations
 
@@ -108,6 +114,17 @@ class ProviderUnavailableError(Exception):
     """The provider timed out or failed: the outcome is unknown; retry with the same key."""
 
 
-class UnbalancedEntryError(PaymentsError):
+class InvariantViolation(Exception):
+    """Something that must never happen did: a bug here or at the provider, never the caller's input."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__class__.__doc__)
+        self.message = message or (self.__class__.__doc__ or "").strip()
+
+
+class UnbalancedEntryError(InvariantViolation):
     """A journal entry must balance: debits equal credits in every currency."""
-    code = "unbalanced_entry"
+
+
+class ProviderIntegrityError(InvariantViolation):
+    """The provider's answer contradicts what we asked or what it said before."""

@@ -1,15 +1,15 @@
-"""What every resolver gets: the caller, the database's read side, a unit-of-work factory and the
+"""What every resolver gets: the caller, the database's read side, the app's services and the
 request's data loaders (built lazily, one set per HTTP request)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from db.engine import Database
 from domain.identity import Actor
 from domain.ports import UnitOfWork
+from domain.services import Services
 from gql.resolvers.loaders import Loaders
 
 
@@ -19,9 +19,11 @@ class Context:
     response: Any
     actor: Actor | None
     db: Database
-    new_uow: Callable[[], UnitOfWork]
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services  # the app's one set, built in create_app
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
+
+    def new_uow(self) -> UnitOfWork:
+        return self.services.uow()
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from db.engine import Database
 from db.users import UserMirror
+from domain.payments.provider import Providers
 from gql.schema import build_schema
 from paygate.auth import TokenCodec
 from paygate.dummy_pages import dummy_routes
@@ -21,28 +22,28 @@ from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
-from paygate.providers import build_billing, build_policy, build_providers, close_clients
+from paygate.bootstrap import build_services, close_services
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
-from paygate.worker import Services as WorkerServices
 from paygate.worker import run_forever
-from rest_compat import apis
+from rest_compat import apis, mounts
 from rest_compat.openapi import document as openapi_document
 
 log = logging.getLogger("paygate.app")
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False) -> Starlette:
+               extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
+               providers: Providers | None = None) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about)."""
+    (the embedded SQLite setup: one process, whose dummy gateway only it can ask about).
+    `providers` replaces the registry the settings make (tests inject providers of their own)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
-    services = {"providers": build_providers(settings), "policy": build_policy(settings), "events": events,
-                "billing": build_billing(settings)}
+    services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
     graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
                           services=services)
 
@@ -69,14 +70,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if isinstance(events, RedisBus):
             await events.start()
         stop_jobs = asyncio.Event()
-        jobs = (asyncio.create_task(run_forever(db, WorkerServices(services["providers"], services["policy"]),
-                                                stop=stop_jobs)) if run_jobs else None)
+        jobs = asyncio.create_task(run_forever(db, services, stop=stop_jobs)) if run_jobs else None
         yield
         if jobs is not None:
             stop_jobs.set()
             await jobs
         await events.close()
-        await close_clients(*services["providers"].values(), services["billing"])
+        await close_services(services)
         if owns_db:
             await db.dispose()
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *dummy_routes(),
-        *(route for api in rest for route in api.routes),
+        *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *(extra_routes or []),

@@ -60,19 +60,19 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from db.engine import Database
     from paygate.logs import configure_logging
-    from paygate.providers import close_clients
-    from paygate.worker import Services, run_forever, run_once
+    from paygate.bootstrap import close_services
+    from paygate.worker import run_forever, run_once, worker_services
 
     configure_logging()
     db = Database.from_url(settings.database_url)
-    services = Services.from_settings(settings)
+    services = worker_services(settings, db)
     try:
         if once:
             print(await run_once(db, services))
         else:
             await run_forever(db, services, interval_s)
     finally:
-        await close_clients(*services.providers.values())
+        await close_services(services)
         await db.dispose()
 
 

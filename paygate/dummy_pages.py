@@ -15,7 +15,7 @@ from domain.payments.provider import Declined, RequiresAction, Succeeded
 
 
 async def _three_d_secure(request: Request) -> JSONResponse:
-    gateway = request.app.state.services["providers"]["dummy"]
+    gateway = request.app.state.services.providers["dummy"]
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:

@@ -16,22 +16,21 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
 
 from db.engine import Database
-from db.uow import SqlUnitOfWork
+from domain.services import Services
 from gql.context import Context
 from paygate.auth import AuthError, TokenCodec, bearer_token
-from paygate.logs import request_id_var
 from paygate.settings import Settings
 
 
 class GraphQLView(GraphQL):
     def __init__(self, schema, *, db: Database, tokens: TokenCodec, settings: Settings,
-                 services: dict[str, object]) -> None:
+                 services: Services) -> None:
         graphiql = not settings.is_production
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None,
                          allow_queries_via_get=graphiql, keep_alive=True, keep_alive_interval=15)
         self.db = db
         self.tokens = tokens
-        self.services = {"settings": settings, **services}
+        self.services = services
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -52,10 +51,7 @@ class GraphQLView(GraphQL):
     async def get_context(self, request, response) -> Context:
         # A WebSocket's caller is known only at connection_init (on_ws_connect, below).
         actor = None if isinstance(request, WebSocket) else request.scope.get("state", {}).get("actor")
-        request_id = request_id_var.get()
-        events = self.services.get("events")
-        return Context(request=request, response=response, actor=actor, db=self.db,
-                       new_uow=lambda: SqlUnitOfWork(self.db, request_id, events), services=self.services)
+        return Context(request=request, response=response, actor=actor, db=self.db, services=self.services)
 
     async def on_ws_connect(self, context: Context):
         """graphql-transport-ws: the token comes in connection_init's payload, as browsers can't

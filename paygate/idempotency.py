@@ -71,6 +71,12 @@ def key_digest(secret: bytes, key: str) -> str:
     return hmac.new(secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
+def client_key(caller: str, key: str) -> str:
+    """The key as use cases see it: scoped to its caller, and hashed (a client's key is free text).
+    Given the stored key (`key_digest`), so that it too derives from a keyed hash of the text."""
+    return hashlib.sha256(f"{caller}\0{key}".encode()).hexdigest()
+
+
 def _stored(status: int) -> bool:
     # 5xx: the request failed and wrote nothing, so a retry must run it again.
     # 429: the rate limit refused it before it ran.
@@ -121,6 +127,10 @@ class IdempotencyMiddleware:
             case Claimed():
                 if claim.taken_over:
                     log.warning("stale idempotency key taken over", extra={"path": scope["path"]})
+                # The use cases see the key too (never the raw one: it is the client's text): a
+                # request that failed after the provider acted (a 5xx, not stored here) is run
+                # again, and must resume the attempt it started rather than start another.
+                scope.setdefault("state", {})["client_key"] = client_key(caller, key)
                 await self._run(scope, _replaying(body, receive), send, caller, key, claim)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, caller: str, key: str,

@@ -19,7 +19,9 @@ DURATION = Histogram("paygate_http_request_duration_seconds", "Time to answer an
 
 def observe(scope, status: int, duration_s: float) -> None:
     route = scope.get("route")
-    template = getattr(route, "path", None) or "unmatched"
+    path = getattr(route, "path", None)
+    # A seed's routes live under its API's mount, whose prefix Starlette leaves in root_path.
+    template = scope.get("root_path", "") + path if path else "unmatched"
     method = scope.get("method", "GET")
     REQUESTS.labels(method, template, str(status)).inc()
     DURATION.labels(method, template).observe(duration_s)

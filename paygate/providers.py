@@ -23,9 +23,12 @@ def build_providers(settings: Settings) -> Providers:
     offered: list[PaymentProvider] = [DummyGateway()]
     if settings.gateway_webhook_secret:
         offered.append(OnlineGateway())  # webhook-only: no capability, see providers/online.py
+    public: dict[str, dict[str, str]] = {}
     if settings.stripe_api_key:
         offered.append(StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base))
-    return Providers(offered)
+        if settings.stripe_publishable_key:
+            public["stripe"] = {"publishable_key": settings.stripe_publishable_key}
+    return Providers(offered, public)
 
 
 def build_billing(settings: Settings) -> BillingProvider | None:
@@ -36,12 +39,5 @@ def build_billing(settings: Settings) -> BillingProvider | None:
 
 
 def build_policy(settings: Settings) -> Policy:
-    return Policy(fee_bps=settings.platform_fee_bps, hold_period=timedelta(days=settings.hold_days))
-
-
-async def close_clients(*offered: object) -> None:
-    """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for provider in offered:
-        close = getattr(provider, "close", None)
-        if close is not None:
-            await close()
+    return Policy(fee_bps=settings.platform_fee_bps, hold_period=timedelta(days=settings.hold_days),
+                  reservation=timedelta(minutes=settings.reservation_minutes))

@@ -17,21 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
-from db.uow import SqlUnitOfWork
-from domain.clock import Clock, utc_now
 from domain.orders.service import expire_reservations
 from domain.payments.give_back import give_back_orphaned, void_abandoned
-from domain.payments.consequences import Policy
 from domain.payments.provider import Providers
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
+from domain.services import Services
+from paygate.bootstrap import build_services
 from paygate.idempotency import KEY_TTL
-from paygate.providers import build_policy, build_providers
+from paygate.providers import build_providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
 
@@ -40,17 +39,10 @@ log = logging.getLogger("paygate.worker")
 BATCH = 100  # payments reconciled, or captures released, per job and pass
 
 
-@dataclass(frozen=True)
-class Services:
-    """What the jobs need besides the database, built once per worker process."""
-
-    providers: Providers
-    policy: Policy
-    clock: Clock = utc_now
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
-        return cls(worker_providers(settings), build_policy(settings))
+def worker_services(settings: Settings, db: Database) -> Services:
+    """The services of a separate `paygate worker` process, built once: the app's, with only the
+    providers such a process may ask about."""
+    return replace(build_services(settings, db), providers=worker_providers(settings))
 
 
 def worker_providers(settings: Settings) -> Providers:
@@ -71,9 +63,9 @@ class Job:
 
 async def _reconcile(db: Database, services: Services, now: datetime) -> int:
     settled = 0
-    for payment_id in await claim_open_payments(now, SqlUnitOfWork(db), services.providers, limit=BATCH):
+    for payment_id in await claim_open_payments(now, services.uow(), services.providers, limit=BATCH):
         try:
-            payment = await reconcile_payment(payment_id, SqlUnitOfWork(db), services.providers,
+            payment = await reconcile_payment(payment_id, services.uow(), services.providers,
                                               services.policy, services.clock)
         except Exception:  # one payment's trouble (a provider contradicting us) must not stop the rest
             log.exception("reconciliation failed", extra={"payment_id": payment_id})
@@ -83,21 +75,21 @@ async def _reconcile(db: Database, services: Services, now: datetime) -> int:
 
 
 async def _give_back(db: Database, services: Services, now: datetime) -> int:
-    return await give_back_orphaned(SqlUnitOfWork(db), services.providers, services.policy, limit=BATCH,
+    return await give_back_orphaned(services.uow(), services.providers, services.policy, limit=BATCH,
                                     clock=services.clock)
 
 
 async def _void_abandoned(db: Database, services: Services, now: datetime) -> int:
-    return await void_abandoned(SqlUnitOfWork(db), services.providers, services.policy, limit=BATCH,
+    return await void_abandoned(services.uow(), services.providers, services.policy, limit=BATCH,
                                 clock=services.clock)
 
 
 async def _expire(db: Database, services: Services, now: datetime) -> int:
-    return await expire_reservations(now, SqlUnitOfWork(db))
+    return await expire_reservations(now, services.uow())
 
 
 async def _release_holds(db: Database, services: Services, now: datetime) -> int:
-    return await release_due_holds(now, SqlUnitOfWork(db), services.policy, limit=BATCH)
+    return await release_due_holds(now, services.uow(), services.policy, limit=BATCH)
 
 
 async def _purge_idempotency_keys(db: Database, services: Services, now: datetime) -> int:
@@ -118,7 +110,7 @@ JOBS: tuple[Job, ...] = (
 async def run_once(db: Database, services: Services | None = None,
                    jobs: tuple[Job, ...] = JOBS) -> dict[str, int]:
     """One pass over every job; returns how many objects each one moved (-1: it failed)."""
-    services = services or Services.from_settings(Settings())
+    services = services or worker_services(Settings(), db)
     done: dict[str, int] = {}
     for job in jobs:
         try:

@@ -1,9 +1,16 @@
 """The REST compatibility layer: the five seed APIs, path for path, and the webhook endpoints.
 
-Each seed has its own module exposing `api() -> Api` (routes and their OpenAPI operations);
-`apis()` lists those mounted. Request and response shapes of a seed live in its module only.
+Each seed has its own module exposing `api() -> Api` (routes, their OpenAPI operations, the
+seed's base path and its one error table); `apis()` lists those served, and `mounts()` serves
+each base path as one Starlette mount whose exception handlers are that seed's table. So every
+route of a seed, and every path under its base that doesn't exist (404) or a method it doesn't
+take (405), answers errors in the seed's own shape.
 """
 from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Mount, Route
 
 from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_004, webhooks_stripe
 from rest_compat.openapi import Api
@@ -12,3 +19,23 @@ from rest_compat.openapi import Api
 def apis() -> list[Api]:
     return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_004.api(),
             webhooks_stripe.api()]
+
+
+def mounts(served: list[Api]) -> list[Mount]:
+    by_base: dict[str, list[Api]] = {}
+    for api in served:
+        by_base.setdefault(api.base, []).append(api)
+    found = []
+    for base, group in by_base.items():
+        tables = {id(api.errors) for api in group}
+        if len(tables) != 1:
+            raise ValueError(f"{base}: one API, one error table ({len(tables)} given)")
+        routes = []
+        for api in group:
+            for route in api.routes:
+                if not route.path.startswith(base + "/"):
+                    raise ValueError(f"{route.path} is not under its API's base {base}")
+                routes.append(Route(route.path[len(base):], route.endpoint, methods=route.methods, name=route.name))
+        handlers = group[0].errors.handlers()
+        found.append(Mount(base, routes=routes, middleware=[Middleware(ExceptionMiddleware, handlers=handlers)]))
+    return found

@@ -1,39 +1,26 @@
-"""What every REST route needs: the caller, the JSON body, the app's services, and errors in the
-seed's own shape ({"detail": …} or {"error": …}).
+"""What every REST route needs: the caller, the JSON body, the app's services and its database
+(read queries only).
 
-Routes raise RestError (or let a domain error through); `endpoint` turns both into the seed's
-answer, so every route of a seed answers errors the same way.
+Routes raise RestError (a refusal decided at the edge) or let a domain error through; the error
+table of the route's API (rest_compat/errors.py), registered on the API's mount, answers both in
+the seed's shape. Who may do what is the use case's to decide: a route only authenticates.
 """
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from db.engine import Database
-from db.uow import SqlUnitOfWork
-from domain.errors import PaymentsError
 from domain.identity import Actor, Role
-from rest_compat.errors import status_of
+from domain.services import Services
+from rest_compat.errors import RestError, Shape, error_response
 
-
-class Shape(StrEnum):
-    DETAIL = "detail"  # {"detail": "…"}, as Django REST framework answers (seeds 001, 004)
-    ERROR = "error"    # {"error": "…"} (seeds 000, 002, 004's custom errors)
-
-
-class RestError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
+__all__ = ["Handler", "RestError", "Shape", "caller", "client_key", "database", "error_response", "json_object", "services",
+           "settings", "shape_for"]
 
 
 # The error shape of each seed's base path (shared/seeds/INDEX.md); Django REST framework's
@@ -49,32 +36,36 @@ def shape_for(path: str) -> Shape:
     return next((shape for prefix, shape in SEED_ERROR_SHAPES if path.startswith(prefix)), Shape.DETAIL)
 
 
-def error_response(shape: Shape, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({shape.value: message}, status_code=status, headers=headers)
+class EdgeSettings(Protocol):
+    """The settings the REST edge reads itself: webhook secrets (a provider's signature is its
+    authentication) and what seed 004 shows as its configuration."""
 
-
-@dataclass(frozen=True)
-class Services:
-    db: Database
-    providers: Any  # domain.payments.provider.Providers
-    policy: Any     # domain.payments.consequences.Policy
-    settings: Any   # paygate.settings.Settings
-    events: Any
-    billing: Any = None  # domain.billing.provider.BillingProvider, None when Stripe isn't configured
-
-    def uow(self, request: Request) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, request.headers.get("x-request-id"), self.events)
+    default_currency: str
+    gateway_webhook_secret: str | None
+    stripe_webhook_secret: str | None
 
 
 def services(request: Request) -> Services:
-    state = request.app.state
-    s = state.services
-    return Services(db=state.db, providers=s["providers"], policy=s["policy"], settings=state.settings,
-                    events=s.get("events"), billing=s.get("billing"))
+    """The app's one set of services, built once in create_app."""
+    found: Services = request.app.state.services
+    return found
+
+
+def database(request: Request) -> Database:
+    """The database, for db/'s read queries."""
+    found: Database = request.app.state.db
+    return found
+
+
+def settings(request: Request) -> EdgeSettings:
+    found: EdgeSettings = request.app.state.settings
+    return found
 
 
 def caller(request: Request, *roles: Role) -> Actor:
-    """The verified caller: 401 without a valid bearer token, 403 without one of `roles`.
+    """The verified caller: 401 without a valid bearer token, 403 without one of `roles` (a
+    seed's documented permission, such as Django's IsAdminUser; what a caller may do with an
+    object is the use case's to decide).
 
     The token was verified once, by the app's authentication layer, which left the caller (or
     why the token was refused) in the request's state.
@@ -87,6 +78,13 @@ def caller(request: Request, *roles: Role) -> Actor:
     if roles and not actor.has(*roles):
         raise RestError(403, "You do not have permission to perform this action.")
     return actor
+
+
+def client_key(request: Request) -> str | None:
+    """The request's Idempotency-Key as the use cases see it (paygate/idempotency.py), if it has one:
+    a refund retried with it resumes the refund it started."""
+    key: str | None = request.scope.get("state", {}).get("client_key")
+    return key
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -102,22 +100,3 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def endpoint(shape: Shape) -> Callable[[Handler], Handler]:
-    """Answer RestError and expected domain errors in the seed's shape; anything else is a 500
-    that the outermost middleware logs with its trace and answers plainly."""
-
-    def wrap(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RestError as exc:
-                return error_response(shape, exc.status, exc.message, exc.headers)
-            except PaymentsError as exc:
-                return error_response(shape, status_of(exc), exc.message)
-
-        return run
-
-    return wrap

@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.routing import Route
 
+from rest_compat.errors import ErrorTable
+
 JSON = dict[str, Any]
 
 
@@ -29,9 +31,12 @@ class Operation:
 
 @dataclass(frozen=True)
 class Api:
-    """A seed's routes with their operations."""
+    """A seed's routes with their operations, under the seed's base path, answering errors by the
+    seed's one table (rest_compat/errors.py)."""
     routes: list[Route]
     operations: list[Operation]
+    base: str              # "/api/payment": every route's path starts with it
+    errors: ErrorTable
 
 
 def error_schema(key: str) -> JSON:

@@ -30,10 +30,14 @@ from domain.identity import Role
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.payments.provider import CheckoutKind
 from rest_compat import stripe_checkout, webhooks_stripe
-from rest_compat.http import RestError, Shape, caller, endpoint, json_object, services
+from rest_compat.errors import ErrorTable
+from rest_compat.http import RestError, Shape, caller, database, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param
 
 BASE = "/api/payments"
+# This API's one error table (rest_compat/errors.py), registered on its mount.
+ERRORS = ErrorTable(Shape.ERROR)
+
 TAG = "seed 000 (/api/payments/)"
 ORDER_NOT_FOUND = "Order not found."
 
@@ -43,13 +47,12 @@ async def _order_id(request: Request) -> int:
         key = str(UUID(request.path_params["order_id"]))
     except ValueError:
         raise RestError(404, ORDER_NOT_FOUND) from None
-    order_id = await order_id_by_key(services(request).db, key)
+    order_id = await order_id_by_key(database(request), key)
     if order_id is None:
         raise RestError(404, ORDER_NOT_FOUND)
     return order_id
 
 
-@endpoint(Shape.ERROR)
 async def checkout_session(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
     stripe_checkout.require_stripe(request)
@@ -61,7 +64,6 @@ async def checkout_session(request: Request) -> JSONResponse:
     return JSONResponse({"clientSecret": payment.client_secret})
 
 
-@endpoint(Shape.ERROR)
 async def retry_checkout_session(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
     stripe_checkout.require_stripe(request)
@@ -72,7 +74,6 @@ async def retry_checkout_session(request: Request) -> JSONResponse:
     return JSONResponse({"clientSecret": payment.client_secret})
 
 
-@endpoint(Shape.ERROR)
 async def cancel(request: Request) -> JSONResponse:
     actor = caller(request)
     order_id = await _order_id(request)
@@ -81,7 +82,7 @@ async def cancel(request: Request) -> JSONResponse:
     if not isinstance(reason, str):
         raise RestError(400, "cancellation_reason must be a string")
     svc = services(request)
-    done = await cancel_order(CancelOrder(actor, order_id, reason), svc.uow(request), svc.providers, svc.policy)
+    done = await cancel_order(CancelOrder(actor, order_id, reason), svc.uow(), svc.providers, svc.policy)
     refund: dict[str, Any] | None = None
     if done.refund is not None:
         refund = {"refund_id": done.refund.provider_ref, "amount": done.refund.amount.minor,
@@ -97,7 +98,6 @@ async def cancel(request: Request) -> JSONResponse:
     })
 
 
-@endpoint(Shape.ERROR)
 async def stripe_webhook(request: Request) -> JSONResponse:
     return await webhooks_stripe.handle(request)
 
@@ -156,4 +156,4 @@ def api() -> Api:
         Route(f"{BASE}/orders/{{order_id}}/cancel/", cancel, methods=["POST"]),
         Route(f"{BASE}/stripe_webhook/", stripe_webhook, methods=["POST"]),
     ]
-    return Api(routes, operations)
+    return Api(routes, operations, BASE, ERRORS)

@@ -44,10 +44,14 @@ from domain.payments import Payment, PaymentStatus, RefundStatus
 from domain.identity import Role
 from domain.payments.provider import CheckoutKind
 from rest_compat import stripe_checkout, webhooks_gateway, webhooks_stripe
-from rest_compat.http import RestError, Shape, caller, endpoint, json_object, services
+from rest_compat.errors import ErrorTable
+from rest_compat.http import RestError, Shape, caller, database, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param, query_param
 
 BASE = "/orders/api"
+# This API's one error table (rest_compat/errors.py), registered on its mount.
+ERRORS = ErrorTable(Shape.DETAIL)
+
 TAG = "seed 001 (/orders/api/)"
 PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -103,10 +107,9 @@ def _positive(text: str | None) -> int | None:
     return int(text) or None
 
 
-@endpoint(Shape.DETAIL)
 async def list_payments(request: Request) -> JSONResponse:
     actor = caller(request)
-    db = services(request).db
+    db = database(request)
     size = min(_positive(request.query_params.get("page_size")) or PAGE_SIZE, MAX_PAGE_SIZE)
     count = await count_buyer_payments(db, actor.user_id)
     pages = max(1, math.ceil(count / size))
@@ -127,19 +130,17 @@ async def list_payments(request: Request) -> JSONResponse:
     })
 
 
-@endpoint(Shape.DETAIL)
 async def payment_detail(request: Request) -> JSONResponse:
     actor = caller(request)
     payment_id = _positive(request.path_params["id"])
     if payment_id is None or payment_id > MAX_ID:
         raise RestError(404, NOT_FOUND)
-    payment = await buyer_payment(services(request).db, actor.user_id, payment_id)
+    payment = await buyer_payment(database(request), actor.user_id, payment_id)
     if payment is None:
         raise RestError(404, NOT_FOUND)
     return JSONResponse(payment_json(payment))
 
 
-@endpoint(Shape.DETAIL)
 async def create_stripe_order(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
     stripe_checkout.require_stripe(request)
@@ -154,7 +155,6 @@ async def create_stripe_order(request: Request) -> JSONResponse:
     return JSONResponse({"id": payment.provider_ref, "url": payment.redirect_url})
 
 
-@endpoint(Shape.DETAIL)
 async def stripe_webhook(request: Request) -> JSONResponse:
     return await webhooks_stripe.handle(request)
 
@@ -235,4 +235,4 @@ def api() -> Api:
         Route(f"{BASE}/stripe-webhook/", stripe_webhook, methods=["POST"]),
         *webhooks_gateway.routes(BASE),
     ]
-    return Api(routes, operations() + webhooks_gateway.operations(BASE, TAG))
+    return Api(routes, operations() + webhooks_gateway.operations(BASE, TAG), BASE, ERRORS)

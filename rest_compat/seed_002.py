@@ -36,10 +36,15 @@ from domain.payments.provider import CheckoutKind
 from domain.payments.service import ConfirmPayment, confirm_payment
 from domain.payments.status import AttemptKind, PaymentStatus
 from rest_compat import stripe_checkout
-from rest_compat.http import RestError, Shape, caller, endpoint, json_object, services
+from rest_compat.errors import ErrorTable
+from rest_compat.http import RestError, Shape, caller, database, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema
 
 BASE = "/api/v1/payments/stripe"
+SEED_002_BASE = "/api/v1/payments"  # the seed's base: one mount for its Stripe paths and webhooks
+# This API's one error table (rest_compat/errors.py), registered on its mount.
+ERRORS = ErrorTable(Shape.ERROR)
+
 TAG = "seed 002 (/api/v1/payments/)"
 NOT_FOUND = "Payment intent not found."
 S = PaymentStatus
@@ -79,13 +84,12 @@ async def _payment(request: Request, body: dict[str, Any]) -> Payment:
     ref = body.get("payment_intent_id")
     if not (isinstance(ref, str) and ref.startswith("pi_") and len(ref) <= 255):
         raise RestError(400, "payment_intent_id must be a Stripe PaymentIntent id (pi_…)")
-    payment = await payment_by_provider_ref(services(request).db, stripe_checkout.PROVIDER, ref)
+    payment = await payment_by_provider_ref(database(request), stripe_checkout.PROVIDER, ref)
     if payment is None or not (payment.buyer_id == actor.user_id or actor.is_staff):
         raise RestError(404, NOT_FOUND)
     return payment
 
 
-@endpoint(Shape.ERROR)
 async def create_payment_intent(request: Request) -> JSONResponse:
     actor = caller(request)
     stripe_checkout.require_stripe(request)
@@ -93,7 +97,7 @@ async def create_payment_intent(request: Request) -> JSONResponse:
     cmd = OpenDirectPayment(actor, _amount(body), stripe_checkout.PROVIDER, CheckoutKind.ELEMENTS,
                             metadata=_metadata(body))
     svc = services(request)
-    payment = await open_direct_payment(cmd, svc.uow(request), svc.providers, svc.policy)
+    payment = await open_direct_payment(cmd, svc.uow(), svc.providers, svc.policy)
     if payment.status is S.FAILED:
         raise RestError(502, f"Stripe refused the payment intent: {payment.decline_message or payment.decline_code}")
     stripe_checkout.opened(payment)
@@ -102,21 +106,19 @@ async def create_payment_intent(request: Request) -> JSONResponse:
                          "currency": payment.amount.code.lower()})
 
 
-@endpoint(Shape.ERROR)
 async def confirm(request: Request) -> JSONResponse:
     actor = caller(request)
     stripe_checkout.require_stripe(request)
     payment = await _payment(request, await json_object(request))
     if payment.in_flight(AttemptKind.AUTHORIZE):
         svc = services(request)
-        payment = await confirm_payment(ConfirmPayment(actor, payment.id), svc.uow(request),
+        payment = await confirm_payment(ConfirmPayment(actor, payment.id), svc.uow(),
                                         svc.providers, svc.policy)
     if payment.status is S.FAILED or payment.status is S.CANCELED:
         raise RestError(400, payment.decline_message or f"The payment was {STRIPE_STATUS[payment.status]}.")
     return JSONResponse({"confirmed": payment.status in CONFIRMED, "payment_intent_id": payment.provider_ref})
 
 
-@endpoint(Shape.ERROR)
 async def retrieve(request: Request) -> JSONResponse:
     payment = await _payment(request, await json_object(request))
     return JSONResponse({"payment_intent_id": payment.provider_ref, "status": STRIPE_STATUS[payment.status],
@@ -168,4 +170,4 @@ def api() -> Api:
         Route(f"{BASE}/confirm-payment/", confirm, methods=["POST"]),
         Route(f"{BASE}/retrieve-payment/", retrieve, methods=["POST"]),
     ]
-    return Api(routes, operations)
+    return Api(routes, operations, SEED_002_BASE, ERRORS)

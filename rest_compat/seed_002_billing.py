@@ -33,10 +33,13 @@ from domain.billing.model import Customer, Subscription
 from domain.billing.service import (CancelSubscription, CreateCustomer, CreateSubscription, cancel_subscription,
                                     create_customer, create_subscription)
 from domain.errors import ProviderUnavailableError
-from rest_compat.http import RestError, Services, Shape, caller, endpoint, json_object, services
+from domain.services import Services
+from rest_compat.http import RestError, Shape, caller, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema
+from rest_compat.seed_002 import ERRORS, SEED_002_BASE
 
 BASE = "/api/v1/payments/stripe"
+
 TAG = "seed 002 (/api/v1/payments/)"
 NOT_CONFIGURED = "Stripe is not configured on this server (STRIPE_API_KEY)"
 
@@ -98,7 +101,6 @@ async def _unavailable_is_503(call):
 
 # --- the routes ---------------------------------------------------------------------------------
 
-@endpoint(Shape.ERROR)
 async def create_customer_route(request: Request) -> JSONResponse:
     actor = caller(request)
     body = await json_object(request)
@@ -109,11 +111,10 @@ async def create_customer_route(request: Request) -> JSONResponse:
     metadata = _metadata(body)
     svc = services(request)
     customer = await _unavailable_is_503(create_customer(
-        CreateCustomer(actor, email, name, metadata), svc.uow(request), _billing(svc)))
+        CreateCustomer(actor, email, name, metadata), svc.uow(), _billing(svc)))
     return JSONResponse(_customer(customer))
 
 
-@endpoint(Shape.ERROR)
 async def create_subscription_route(request: Request) -> JSONResponse:
     actor = caller(request)
     body = await json_object(request)
@@ -122,19 +123,18 @@ async def create_subscription_route(request: Request) -> JSONResponse:
     metadata = _metadata(body)
     svc = services(request)
     subscription = await _unavailable_is_503(create_subscription(
-        CreateSubscription(actor, price_ref, customer_ref=customer_ref, metadata=metadata), svc.uow(request),
+        CreateSubscription(actor, price_ref, customer_ref=customer_ref, metadata=metadata), svc.uow(),
         _billing(svc)))
     return JSONResponse(_subscription(subscription))
 
 
-@endpoint(Shape.ERROR)
 async def cancel_subscription_route(request: Request) -> JSONResponse:
     actor = caller(request)
     body = await json_object(request)
     subscription_ref = _string(body, "subscription_id")
     svc = services(request)
     subscription = await _unavailable_is_503(cancel_subscription(
-        CancelSubscription(actor, subscription_ref=subscription_ref), svc.uow(request), _billing(svc)))
+        CancelSubscription(actor, subscription_ref=subscription_ref), svc.uow(), _billing(svc)))
     return JSONResponse({"subscription_id": subscription.provider_ref, "status": subscription.status.value,
                          "canceled_at": _unix(subscription.canceled_at)})
 
@@ -198,4 +198,4 @@ def api() -> Api:
                    404: ("no such subscription, or someone else's", error), **common},
                   request=CANCEL_REQUEST),
     ]
-    return Api(routes, operations)
+    return Api(routes, operations, SEED_002_BASE, ERRORS)

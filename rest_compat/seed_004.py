@@ -17,8 +17,11 @@ Decisions where the seed is silent:
   answers that same payment; an order already paid (or being paid) is a 400. `gateway` defaults
   to "dummy". The dummy's `client_secret` is "dummy_secret_<TXN>", as the seed shows; for another
   gateway it is the provider's, or "" until the provider has issued one.
-- `process/` takes cards only (`payment_method` credit_card, debit_card or card) and needs
-  `payment_data`: the seed's curl example, which sends none, gets a 400 saying so. A decline
+- `process/` takes cards (`payment_method` credit_card, debit_card or card) and needs
+  `payment_data`: the seed's curl example, which sends none, gets a 400 saying so. Every gateway
+  `configurations/` lists is payable here: the dummy takes the card's details; Stripe takes
+  `payment_data: {"payment_method": "pm_…"}` from Stripe.js (card numbers never reach paygate
+  with Stripe, so raw details for it are a 400 before anything is recorded). A decline
   answers the seed's failure body, {"error": "Payment processing failed"}, with 400 (the seed
   shows no code; 400 over 402 because that is what Django REST framework apps give such a body),
   and the payment stays `failed` with the gateway's message in `error_message`: paying again
@@ -26,21 +29,21 @@ Decisions where the seed is silent:
   The card number is never stored or logged: it lives in a CardInput for this request only.
 - `refund/`: the seed says only "authenticated". Staff and admins may refund any transaction; the
   buyer may refund their own, here only (the legacy app allowed it; elsewhere customers ask with
-  a refund request that staff decide). That is `RefundPayment(on_behalf_of_buyer=True)`, checked
-  in the domain, never a faked staff caller. `amount` omitted or null refunds all that is left.
+  a refund request that staff decide). That is the domain's own use case for this rule,
+  `refund_own_payment`, never a faked staff caller. Sent again with the same Idempotency-Key
+  after an answer that never came, it resumes the refund it started. `amount` omitted or null refunds all that is left.
   A refund the gateway refuses answers {"error": "Refund processing failed"}, 400.
 - Anyone else's transaction answers exactly as a missing one: 404. A seller of the order sees it
   through GraphQL, not here: this API is the buyer's (and staff's).
 - `order_id` is read as Django REST framework's IntegerField reads it (7, 7.0 and "7").
 
-Errors, one table (ANSWERS): {"detail": …} for what Django REST framework itself would say
+Errors, one table (ERRORS, registered on this API's mount): {"detail": …} for what Django REST framework itself would say
 (401, 403, 404, 400 for malformed or invalid input), {"error": …} for the business refusals
 the legacy views wrote themselves (order already paid, nothing left to refund, wrong state,
 declines). A refused request writes nothing.
 """
 from __future__ import annotations
 
-import functools
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -53,15 +56,17 @@ from starlette.routing import Route
 from db.transaction_queries import PaymentWithParties, payment_by_number, payments_of_buyer
 from domain import errors
 from domain.cards import CardInput
-from domain.identity import Actor
 from domain.money import Money
+from domain.payments.access import buyer_or_staff
 from domain.payments.model import Payment
-from domain.payments.service import (AuthorizePayment, CreatePayment, RefundPayment, authorize_payment,
-                                     create_payment, refund_payment)
+from domain.payments.provider import Capability
+from domain.payments.service import (AuthorizePayment, CreatePayment, RefundOwnPayment, authorize_payment,
+                                     create_payment, refund_own_payment)
 from domain.payments.status import AttemptStatus, PaymentStatus
 from rest_compat import seed_004_shapes as shapes
-from rest_compat.http import (Handler, RestError, Shape, caller, endpoint, error_response, json_object,
-                               services)
+from rest_compat.errors import Answer, ErrorTable
+from rest_compat.http import (Handler, RestError, Shape, caller, client_key, database, error_response, json_object,
+                              services, settings)
 from rest_compat.openapi import Api, Operation, path_param
 
 BASE = "/api/payment"
@@ -73,52 +78,32 @@ MAX_REASON = 500
 MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one can't exist
 _TXN = re.compile(r"^TXN-[0-9A-F]{12,}$")
 
-# Domain error -> (status, shape); the first that matches answers. A missing object and one the
-# caller may not see answer alike (the domain raises NotFoundError for both).
-ANSWERS: tuple[tuple[type[errors.PaymentsError], int, Shape], ...] = (
-    (errors.NotFoundError, 404, Shape.DETAIL),
-    (errors.NotAllowedError, 403, Shape.DETAIL),
-    (errors.ValidationError, 400, Shape.DETAIL),  # bad amounts, currencies, cards
-    (errors.RefundExceedsCapturedError, 400, Shape.ERROR),
-    (errors.InvalidStateError, 400, Shape.ERROR),
-    (errors.ConflictError, 400, Shape.ERROR),
-    (errors.PaymentsError, 400, Shape.ERROR),
-)
-
-# (id, gateway, settings that must all be set, the setting holding its public key or None). The
-# ids are fixed so that clients may keep them; the dummy is always there (CONTRACT.md). PayPal's
-# client id and Razorpay's key id are public: their browser SDKs are given them.
-GATEWAYS: tuple[tuple[int, str, tuple[str, ...], str | None], ...] = (
-    (1, "dummy", (), None),
-    (2, "stripe", ("stripe_api_key",), "stripe_publishable_key"),
-    (3, "paypal", ("paypal_client_id", "paypal_client_secret"), "paypal_client_id"),
-    (4, "razorpay", ("razorpay_key_id", "razorpay_key_secret"), "razorpay_key_id"),
-    (5, "flutterwave", ("flutterwave_secret_key",), None),  # its public key is not among our settings
-)
-assert tuple(gateway for _, gateway, _, _ in GATEWAYS) == shapes.GATEWAY_NAMES
-DUMMY_MERCHANT, DUMMY_PUBLIC_KEY = "dummy_merchant", "dummy_public_key"
-
-
-def _answer(exc: errors.PaymentsError) -> Response:
-    status, shape = next((status, shape) for kind, status, shape in ANSWERS if isinstance(exc, kind))
-    message = exc.message
+def _message(exc: errors.PaymentsError) -> str:
     if isinstance(exc, errors.NotFoundError):
         # Django's words, and nothing about what exists: the id asked for may be someone else's.
         kind = "Transaction" if exc.kind == "payment" else str(exc.kind).title()
-        message = f"No {kind} matches the given query."
-    return error_response(shape, status, message)
+        return f"No {kind} matches the given query."
+    return exc.message
 
 
-def route(handler: Handler) -> Handler:
-    @endpoint(Shape.DETAIL)
-    @functools.wraps(handler)
-    async def run(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except errors.PaymentsError as exc:
-            return _answer(exc)
+# The one error table of this API: what Django REST framework itself would say in {"detail": …},
+# the business refusals the legacy views wrote themselves in {"error": …}, all 400 as the seed's
+# views answered them.
+ERRORS = ErrorTable(Shape.DETAIL, {
+    errors.NotFoundError: 404,
+    errors.NotAllowedError: 403,
+    errors.ValidationError: 400,  # bad amounts, currencies, cards
+    errors.RefundExceedsCapturedError: Answer(400, Shape.ERROR),
+    errors.InvalidStateError: Answer(400, Shape.ERROR),
+    errors.ConflictError: Answer(400, Shape.ERROR),
+    errors.InsufficientStockError: Answer(400, Shape.ERROR),
+    errors.PaymentDeclinedError: Answer(400, Shape.ERROR),
+}, message=_message)
 
-    return run
+# The gateways' configuration ids, fixed so that clients may keep them. Which of them are offered
+# is the provider registry's to say (paygate/providers.py), as everywhere else.
+GATEWAY_IDS = {name: ident for ident, name in enumerate(shapes.GATEWAY_NAMES, start=1)}
+DUMMY_MERCHANT, DUMMY_PUBLIC_KEY = "dummy_merchant", "dummy_public_key"
 
 
 # --- reading the seed's requests -----------------------------------------------------------------
@@ -164,26 +149,30 @@ def _transaction_number(value: str) -> str | None:
 
 
 async def _transaction(request: Request, number: str) -> PaymentWithParties:
-    """The transaction if the caller may see it: their own, or anyone's for staff; else 404."""
+    """The transaction if the caller may see it here (the domain's rule for this API); else 404."""
     actor = caller(request)
     found = None
     if (canonical := _transaction_number(number)) is not None:
-        found = await payment_by_number(services(request).db, canonical)
-    if found is None or not _may_see(actor, found.payment):
+        found = await payment_by_number(database(request), canonical)
+    if found is None or not buyer_or_staff(actor, found.payment):
         raise errors.NotFoundError("payment", number)
     return found
 
 
-def _may_see(actor: Actor, payment: Payment) -> bool:
-    return actor.is_staff or payment.buyer_id == actor.user_id
-
-
-def _card(data: object) -> CardInput:
+def _payment_data(data: object, gateway: str) -> tuple[CardInput | None, str | None]:
+    """The card (the dummy gateway) or the Stripe PaymentMethod id to charge."""
     if data is None:
         raise RestError(400, "payment_data: this field is required: the card to charge, as "
-                             "{card_number, expiry_month, expiry_year, cvv}.")
+                             "{card_number, expiry_month, expiry_year, cvv}"
+                             + (', or {"payment_method": "pm_…"} from Stripe.js.' if gateway != "dummy" else "."))
     if not isinstance(data, dict):
         raise RestError(400, "payment_data: must be an object.")
+    if gateway != "dummy":
+        method = _text(data, "payment_method", max_length=255, within="payment_data.")
+        if not method.startswith("pm_"):
+            raise RestError(400, f"payment_data.payment_method: {gateway} takes a PaymentMethod id (pm_…) "
+                                 "made by Stripe.js; card details never reach this server.")
+        return None, method
     for name in ("card_number", "cvv"):
         _text(data, name, max_length=32, within="payment_data.")
     for name in ("expiry_month", "expiry_year"):
@@ -192,7 +181,7 @@ def _card(data: object) -> CardInput:
             raise RestError(400, f"payment_data.{name}: this field is required.")
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise RestError(400, f"payment_data.{name}: must be a string or an integer.")
-    return CardInput(data["card_number"], data["expiry_month"], data["expiry_year"], data["cvv"])
+    return CardInput(data["card_number"], data["expiry_month"], data["expiry_year"], data["cvv"]), None
 
 
 def _amount(body: dict[str, Any], payment: Payment) -> Money | None:
@@ -209,45 +198,44 @@ def _amount(body: dict[str, Any], payment: Payment) -> Money | None:
 
 # --- the routes ---------------------------------------------------------------------------------
 
-def _configurations(settings: Any, configured_at: datetime) -> list[dict[str, Any]]:
+def _configurations(request: Request, configured_at: datetime) -> list[dict[str, Any]]:
+    """The gateways a client can pay with through this API: those the registry offers that take
+    a payment (a webhook-only gateway isn't one), each payable through `process/`."""
+    providers = services(request).providers
     offered = []
-    for ident, gateway, needed, public_key_setting in GATEWAYS:
-        if not all(getattr(settings, name, None) for name in needed):
+    for gateway in providers.supporting(Capability.AUTHORIZE):
+        if gateway not in GATEWAY_IDS:
             continue
-        public_key = getattr(settings, public_key_setting, None) if public_key_setting else None
+        public = providers.public_config(gateway)
         offered.append({
-            "id": ident, "gateway": gateway, "is_active": True,
+            "id": GATEWAY_IDS[gateway], "gateway": gateway, "is_active": True,
             "merchant_id": DUMMY_MERCHANT if gateway == "dummy" else "",
-            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public_key or "",
-            "currency": settings.default_currency,
+            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public.get("publishable_key", ""),
+            "currency": settings(request).default_currency,
             "created_at": shapes.timestamp(configured_at), "updated_at": shapes.timestamp(configured_at),
         })
-    return offered
+    return sorted(offered, key=lambda c: c["id"])
 
 
 def configurations_route(configured_at: datetime) -> Handler:
-    @route
     async def configurations(request: Request) -> Response:
         caller(request)
-        return JSONResponse(_configurations(services(request).settings, configured_at))
+        return JSONResponse(_configurations(request, configured_at))
 
     return configurations
 
 
-@route
 async def transactions(request: Request) -> Response:
     actor = caller(request)
-    found = await payments_of_buyer(services(request).db, actor.user_id)
+    found = await payments_of_buyer(database(request), actor.user_id)
     return JSONResponse([shapes.transaction(t.payment, t.order_number, t.buyer_email) for t in found])
 
 
-@route
 async def transaction_detail(request: Request) -> Response:
     found = await _transaction(request, request.path_params["transaction_id"])
     return JSONResponse(shapes.transaction(found.payment, found.order_number, found.buyer_email))
 
 
-@route
 async def create_intent(request: Request) -> Response:
     actor = caller(request)
     body = await json_object(request)
@@ -258,12 +246,11 @@ async def create_intent(request: Request) -> Response:
         raise errors.NotFoundError("order", order_id)
     gateway = _text(body, "gateway", required=False, default="dummy", max_length=32)
     s = services(request)
-    offered = {c["gateway"]: c for c in _configurations(s.settings, datetime.now(UTC))
-               if c["gateway"] in s.providers}
+    offered = {c["gateway"]: c for c in _configurations(request, datetime.now(UTC))}
     if gateway not in offered:
         raise RestError(400, f"gateway: {gateway!r} is not an active gateway; "
                              f"choose one of {sorted(offered)}.")
-    payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(request), s.providers,
+    payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
                                    s.policy)
     secret = payment.client_secret or (f"dummy_secret_{payment.number}" if gateway == "dummy" else "")
     return JSONResponse({"transaction_id": payment.number, "amount": payment.amount.decimal,
@@ -271,7 +258,6 @@ async def create_intent(request: Request) -> Response:
                          "client_secret": secret, "publishable_key": offered[gateway]["public_key"]})
 
 
-@route
 async def process(request: Request) -> Response:
     actor = caller(request)
     body = await json_object(request)
@@ -279,10 +265,10 @@ async def process(request: Request) -> Response:
     method = _text(body, "payment_method")
     if method not in CARD_METHODS:
         raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
-    card = _card(body.get("payment_data"))
     found = await _transaction(request, number)
+    card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
-    payment = await authorize_payment(AuthorizePayment(actor, found.payment.id, card), s.uow(request),
+    payment = await authorize_payment(AuthorizePayment(actor, found.payment.id, card, payment_method), s.uow(),
                                       s.providers, s.policy)
     if payment.status is PaymentStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
@@ -294,7 +280,6 @@ async def process(request: Request) -> Response:
                          "status": status}, status_code=202)
 
 
-@route
 async def refund(request: Request) -> Response:
     actor = caller(request)
     body = await json_object(request)
@@ -303,9 +288,9 @@ async def refund(request: Request) -> Response:
     found = await _transaction(request, number)
     amount = _amount(body, found.payment)
     s = services(request)
-    payment, attempt = await refund_payment(
-        RefundPayment(actor, found.payment.id, amount, reason or None, on_behalf_of_buyer=True),
-        s.uow(request), s.providers, s.policy)
+    payment, attempt = await refund_own_payment(
+        RefundOwnPayment(actor, found.payment.id, amount, reason or None, client_key=client_key(request)),
+        s.uow(), s.providers, s.policy)
     if attempt.status is AttemptStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_REFUND)
     return JSONResponse(shapes.refund(payment, attempt),
@@ -361,4 +346,4 @@ def api() -> Api:
                    401: unauthenticated, 404: not_found, **replay},
                   request=shapes.REFUND_REQUEST),
     ]
-    return Api(routes, operations)
+    return Api(routes, operations, BASE, ERRORS)

@@ -54,10 +54,10 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
     check_page_urls(kind, return_url, cancel_url)  # refused before the cart becomes an order
     svc = services(request)
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
-                   reservation=timedelta(minutes=svc.settings.reservation_minutes))
-    order = await checkout(cmd, svc.uow(request))
+                   reservation=svc.policy.reservation)
+    order = await checkout(cmd, svc.uow())
     payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
-                                             cancel_url=cancel_url), svc.uow(request), svc.providers, svc.policy)
+                                             cancel_url=cancel_url), svc.uow(), svc.providers, svc.policy)
     return opened(payment) if payment.status is not PaymentStatus.FAILED else await _refused(request, actor, payment)
 
 
@@ -65,7 +65,7 @@ async def resume_checkout_page(request: Request, actor: Actor, order_id: int, ki
                                return_url: str, cancel_url: str) -> Payment:
     svc = services(request)
     payment = await resume_payment(ResumePayment(actor, order_id, PROVIDER, kind, return_url=return_url,
-                                                 cancel_url=cancel_url), svc.uow(request), svc.providers, svc.policy)
+                                                 cancel_url=cancel_url), svc.uow(), svc.providers, svc.policy)
     if payment.status is PaymentStatus.FAILED:
         raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")
     return opened(payment)
@@ -80,5 +80,5 @@ def opened(payment: Payment) -> Payment:
 async def _refused(request: Request, actor: Actor, payment: Payment) -> Payment:
     svc = services(request)
     await cancel_order(CancelOrder(actor, payment.order_id, "Stripe refused to open the payment page"),
-                       svc.uow(request), svc.providers, svc.policy)
+                       svc.uow(), svc.providers, svc.policy)
     raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")

@@ -36,7 +36,7 @@ from domain.errors import PaymentsError
 from domain.payments.external import (EventReceipt, EventState, ExternalOutcome, ExternalPaymentEvent,
                                       WebhookEvent, acknowledge_event, record_external_payment)
 from providers.online import NAME, SIGNATURE_HEADER, signature_matches
-from rest_compat.http import RestError, Shape, endpoint, json_object, services
+from rest_compat.http import RestError, Shape, json_object, services, settings
 from rest_compat.openapi import JSON, Operation, error_schema
 
 log = logging.getLogger("paygate.webhooks.online")
@@ -100,11 +100,10 @@ def _message(receipt: EventReceipt) -> str:
     return f"Event ignored: {event.detail}"
 
 
-@endpoint(Shape.DETAIL)
 async def payment_webhook(request: Request) -> JSONResponse:
     svc = services(request)
     raw = await request.body()
-    secret = svc.settings.gateway_webhook_secret
+    secret = settings(request).gateway_webhook_secret
     if not secret:
         raise RestError(400, "the online payment gateway is not configured on this server")
     if not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
@@ -118,14 +117,14 @@ async def payment_webhook(request: Request) -> JSONResponse:
         event = WebhookEvent(provider=NAME, event_id=event_id, event_type=event_type, object_ref=payment_id,
                              received_at=utc_now())
         why = f"event type {event_type!r} is not handled"
-        return _answer(await acknowledge_event(event, why, svc.uow(request)))
+        return _answer(await acknowledge_event(event, why, svc.uow()))
     order_id = _order_id(body)
     amount = _amount(body)
     _check_optional(body, outcome)
     command = ExternalPaymentEvent(provider=NAME, event_id=event_id, event_type=event_type, outcome=outcome,
                                    order_id=order_id, provider_ref=payment_id, amount=amount)
     try:
-        receipt = await record_external_payment(command, svc.uow(request), svc.policy)
+        receipt = await record_external_payment(command, svc.uow(), svc.policy)
     except PaymentsError as exc:
         log.warning("online gateway event refused", extra={"event_id": event_id, "reason": exc.message})
         raise

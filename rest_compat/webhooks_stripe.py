@@ -39,7 +39,8 @@ from domain.payments.provider_events import record_payment_news
 from domain.billing.news import record_subscription_news
 from providers.stripe import billing_webhooks as stripe_billing_webhooks
 from providers.stripe import webhooks as stripe_webhooks
-from rest_compat.http import RestError, Shape, endpoint, services
+from rest_compat import seed_002
+from rest_compat.http import RestError, Shape, services, settings
 from rest_compat.openapi import JSON, Api, Operation, error_schema
 
 log = logging.getLogger("paygate.rest.webhooks.stripe")
@@ -54,19 +55,19 @@ async def handle(request: Request) -> JSONResponse:
     raw = await request.body()
     try:
         event = stripe_webhooks.verified_event(raw, request.headers.get(SIGNATURE_HEADER),
-                                               svc.settings.stripe_webhook_secret)
+                                               settings(request).stripe_webhook_secret)
     except stripe_webhooks.SignatureError as exc:
         raise RestError(400, str(exc)) from None
     if stripe_billing_webhooks.handled(event):  # subscriptions: domain/billing/news.py
         return _answer(await record_subscription_news(stripe_billing_webhooks.subscription_news(event),
-                                                      svc.uow(request)))
+                                                      svc.uow()))
     if not stripe_webhooks.handled(event):
         ignored = WebhookEvent(provider="stripe", event_id=event["id"], event_type=event["type"],
                                object_ref=stripe_webhooks.object_ref(event), received_at=utc_now())
         why = f"event type {event['type']!r} is not handled"
-        return _answer(await acknowledge_event(ignored, why, svc.uow(request)))
+        return _answer(await acknowledge_event(ignored, why, svc.uow()))
     try:
-        receipt = await record_payment_news(stripe_webhooks.payment_news(event), svc.uow(request),
+        receipt = await record_payment_news(stripe_webhooks.payment_news(event), svc.uow(),
                                             svc.providers, svc.policy)
     except PaymentsError as exc:
         log.warning("stripe event refused", extra={"event_id": event["id"], "reason": exc.message})
@@ -78,7 +79,6 @@ def _answer(receipt: EventReceipt) -> JSONResponse:
     return JSONResponse({"received": True, "state": receipt.event.state.value, "duplicate": receipt.duplicate})
 
 
-@endpoint(Shape.ERROR)
 async def stripe_webhook(request: Request) -> JSONResponse:
     return await handle(request)
 
@@ -115,4 +115,5 @@ def operation(path: str, tag: str, shape: Shape) -> Operation:
 
 
 def api() -> Api:
-    return Api([Route(PATH, stripe_webhook, methods=["POST"])], [operation(PATH, TAG, Shape.ERROR)])
+    return Api([Route(PATH, stripe_webhook, methods=["POST"])], [operation(PATH, TAG, Shape.ERROR)],
+               seed_002.SEED_002_BASE, seed_002.ERRORS)

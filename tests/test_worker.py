@@ -32,7 +32,9 @@ from domain.payments.reconcile import reconcile_payment
 from domain.payments.service import (CapturePayment, PayOrder, RefundPayment, capture_payment, pay_order,
                                      refund_payment)
 from domain.payments.status import AttemptStatus, PaymentStatus
-from paygate.worker import Services, run_once, worker_providers
+from domain.services import Services
+from paygate.events import LocalBus
+from paygate.worker import run_once, worker_providers
 from providers.dummy import DummyGateway
 from paygate.app import create_app
 from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
@@ -85,8 +87,8 @@ def at(offset: timedelta) -> Clock:
     return lambda: moment
 
 
-def services(provider, after: timedelta = GRACE_PASSED) -> Services:
-    return Services(Providers([provider]), POLICY, clock=at(after))
+def services(db, provider, after: timedelta = GRACE_PASSED) -> Services:
+    return Services(lambda: SqlUnitOfWork(db), Providers([provider]), POLICY, LocalBus(), clock=at(after))
 
 
 def usd(minor: int) -> Money:
@@ -133,7 +135,7 @@ async def test_a_3ds_authorization_finished_while_we_were_not_listening_settles_
     waiting = await _pay(db, shop, order, gateway, THREE_D_SECURE)
     await gateway.confirm(waiting.provider_ref)  # the customer passed 3-D Secure; our settle never ran
 
-    moved = await run_once(db, services(gateway))
+    moved = await run_once(db, services(db, gateway))
 
     payment = await _payment(db, waiting.id)
     assert waiting.status is PaymentStatus.REQUIRES_ACTION
@@ -151,7 +153,7 @@ async def test_a_3ds_authorization_the_customer_failed_settles_as_failed_and_sel
     waiting = await _pay(db, shop, order, gateway, THREE_D_SECURE)
     await gateway.confirm(waiting.provider_ref, authenticated=False)
 
-    await run_once(db, services(gateway))
+    await run_once(db, services(db, gateway))
 
     payment = await _payment(db, waiting.id)
     assert payment.status is PaymentStatus.FAILED
@@ -166,7 +168,7 @@ async def test_a_payment_still_waiting_for_the_customer_is_asked_about_but_not_r
     gateway = DummyGateway()
     waiting = await _pay(db, shop, order, gateway, THREE_D_SECURE)
 
-    moved = await run_once(db, services(gateway))
+    moved = await run_once(db, services(db, gateway))
 
     payment = await _payment(db, waiting.id)
     assert moved["reconcile-attempts"] == 0
@@ -185,8 +187,8 @@ async def test_an_authorization_whose_answer_never_came_back_is_flagged_unknown_
         await uow.commit()
     charged = await gateway.authorize(payment.authorize_request(attempt, card=VISA))
 
-    first = await run_once(db, services(gateway))
-    later = await run_once(db, services(gateway, after=timedelta(minutes=20)))
+    first = await run_once(db, services(db, gateway))
+    later = await run_once(db, services(db, gateway, after=timedelta(minutes=20)))
 
     stored = await _payment(db, payment.id)
     assert isinstance(charged, Succeeded)  # the provider did charge: "failed" would be a wrong guess
@@ -204,8 +206,8 @@ async def test_a_capture_whose_answer_was_lost_is_resent_with_its_key_and_captur
     lost = await capture_payment(CapturePayment(staff(shop), authorized.id, usd(3000)), SqlUnitOfWork(db),
                                  Providers([network]), POLICY)
 
-    await run_once(db, services(network))
-    await run_once(db, services(network, after=timedelta(minutes=5)))
+    await run_once(db, services(db, network))
+    await run_once(db, services(db, network, after=timedelta(minutes=5)))
 
     payment = await _payment(db, authorized.id)
     assert (lost.status, lost.attempt(2).status) == (PaymentStatus.REQUIRES_CAPTURE, AttemptStatus.UNKNOWN)
@@ -222,8 +224,8 @@ async def test_a_refund_whose_answer_was_lost_is_resent_with_its_key_and_posted_
     paid = await _pay(db, shop, order, network)
     _, lost = await _refund(db, shop, paid, network, usd(1000))
 
-    passes = await asyncio.gather(*(run_once(db, services(network)) for _ in range(4)))
-    later = await run_once(db, services(network, after=timedelta(minutes=10)))
+    passes = await asyncio.gather(*(run_once(db, services(db, network)) for _ in range(4)))
+    later = await run_once(db, services(db, network, after=timedelta(minutes=10)))
 
     payment = await _payment(db, paid.id)
     assert lost.status is AttemptStatus.UNKNOWN
@@ -260,11 +262,11 @@ async def test_an_attempt_the_provider_still_cannot_answer_stays_unknown_and_is_
     paid = await _pay(db, shop, order, network)
     await _refund(db, shop, paid, network)
 
-    down = await run_once(db, services(network, after=timedelta(minutes=2)))
+    down = await run_once(db, services(db, network, after=timedelta(minutes=2)))
     network.down.clear()
-    too_soon = await run_once(db, services(network, after=timedelta(minutes=2, seconds=30)))
+    too_soon = await run_once(db, services(db, network, after=timedelta(minutes=2, seconds=30)))
     unknown_still = (await _payment(db, paid.id)).attempt(2).status
-    back = await run_once(db, services(network, after=timedelta(minutes=4)))
+    back = await run_once(db, services(db, network, after=timedelta(minutes=4)))
 
     assert [run["reconcile-attempts"] for run in (down, too_soon, back)] == [0, 0, 1]
     assert unknown_still is AttemptStatus.UNKNOWN
@@ -278,7 +280,7 @@ async def test_an_attempt_younger_than_the_grace_period_is_left_to_its_own_call(
     paid = await _pay(db, shop, order, network)
     await _refund(db, shop, paid, network)
 
-    moved = await run_once(db, services(network, after=timedelta(seconds=10)))
+    moved = await run_once(db, services(db, network, after=timedelta(seconds=10)))
 
     assert moved["reconcile-attempts"] == 0
     assert (await _payment(db, paid.id)).attempt(2).status is AttemptStatus.UNKNOWN
@@ -289,7 +291,8 @@ async def test_a_separate_worker_process_leaves_the_dummy_gateways_attempts_alon
     network = LossyNetwork(DummyGateway(), lose={"refund"})
     paid = await _pay(db, shop, order, network)
     await _refund(db, shop, paid, network)
-    own_process = Services(worker_providers(settings_for(database_url)), POLICY, clock=at(GRACE_PASSED))
+    own_process = Services(lambda: SqlUnitOfWork(db), worker_providers(settings_for(database_url)), POLICY,
+                           LocalBus(), clock=at(GRACE_PASSED))
 
     moved = await run_once(db, own_process)
 
@@ -311,8 +314,8 @@ async def test_holds_past_the_hold_period_are_released_once_and_younger_ones_sta
     await _paid(db, shop, {"SAM-KNIFE-01": 1}, 6, gateway)
     seller, seller2 = shop.id_of("seller@example.com"), shop.id_of("seller2@example.com")
 
-    passes = await asyncio.gather(*(run_once(db, services(gateway, after=timedelta(0))) for _ in range(3)))
-    later = await run_once(db, services(gateway, after=timedelta(hours=1)))
+    passes = await asyncio.gather(*(run_once(db, services(db, gateway, after=timedelta(0))) for _ in range(3)))
+    later = await run_once(db, services(db, gateway, after=timedelta(hours=1)))
 
     entries = await assert_ledger_balances(db)
     releases = [e for e in entries if e.kind is EntryKind.RELEASE]
@@ -334,7 +337,7 @@ async def test_a_partly_refunded_hold_releases_what_is_left_and_a_fully_refunded
     await _refund(db, shop, fully, gateway)
     seller = shop.id_of("seller@example.com")
 
-    moved = await run_once(db, services(gateway, after=timedelta(0)))
+    moved = await run_once(db, services(db, gateway, after=timedelta(0)))
 
     entries = await assert_ledger_balances(db)
     assert moved["release-holds"] == 1

@@ -18,7 +18,7 @@ from domain.orders.model import Order, OrderStatus
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, Providers
-from domain.payments.service import ask_provider, settle
+from domain.payments.attempts import run_attempt
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 from domain.text import free_text
@@ -82,12 +82,7 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         await uow.payments.save(payment)
         await uow.commit()
 
-    provider = providers[payment.provider]
-    if attempt.kind is AttemptKind.VOID:
-        outcome = await ask_provider(provider.void(payment.void_request(attempt)))
-    else:
-        outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
-    payment = await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    payment = await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
     settled = payment.attempt(attempt.seq)
     if settled.status is not AttemptStatus.SUCCEEDED:
         raise ConflictError(f"the provider did not give the money back ({settled.status.value}"

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from domain.identity import Actor, Role
 from domain.orders.model import Order
 from domain.payments.model import Payment
-from domain.payments.refund_requests import RefundRequest, RequestStatus
 from domain.payments.status import AttemptStatus, PaymentStatus
+
+if TYPE_CHECKING:  # refund_requests' use cases import the payment use cases, which import this module
+    from domain.payments.refund_requests import RefundRequest, RequestStatus
 
 
 def needs_order(actor: Actor | None, payment: Payment) -> bool:
@@ -29,6 +32,12 @@ def can_see(actor: Actor | None, payment: Payment, order: Order | None = None) -
         return True
     return (actor.has(Role.SELLER) and order is not None and order.id == payment.order_id
             and actor.user_id in order.seller_ids)
+
+
+def buyer_or_staff(actor: Actor | None, payment: Payment) -> bool:
+    """Who may act on a payment as its payer: its buyer, or staff and admins (sellers see it, but
+    don't pay, confirm or refund it for the buyer)."""
+    return actor is not None and (actor.is_staff or payment.buyer_id == actor.user_id)
 
 
 @dataclass(frozen=True, slots=True)

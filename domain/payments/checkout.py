@@ -31,7 +31,8 @@ from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import (Capability, CaptureMethod, CheckoutKind, CheckoutProvider, Declined, LineItem,
                                       OpenRequest, Outcome, Providers, check_page_urls)
-from domain.payments.service import SETTLED, ask_provider, payable, settle
+from domain.payments.attempts import ask_provider, run_attempt, settle
+from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -54,7 +55,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
     """Open the order's payment at the provider. Any payment of the order not failed or canceled
     makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
-    provider = _checkout_provider(providers, cmd.provider)
+    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
@@ -68,8 +69,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
         payment, attempt, request = await _record(
             uow, cmd.actor, payment, now,
             lambda p, a: _request(p, a, order, cmd.actor, cmd.return_url, cmd.cancel_url))
-    outcome = await ask_provider(provider.open(request))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +128,14 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
                               clock: Clock = utc_now) -> Payment:
     """A payment for an amount the caller names (a course, a top-up): no order, no stock; once
     captured the platform keeps it all (consequences.apply)."""
-    provider = _checkout_provider(providers, cmd.provider)
+    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
     async with uow:
         payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,
                               now=now, capture_method=cmd.capture_method, checkout=cmd.kind, metadata=cmd.metadata)
         payment, attempt, request = await _record(
             uow, cmd.actor, payment, now, lambda p, a: p.open_request(a, customer_email=cmd.actor.email))
-    outcome = await ask_provider(provider.open(request))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
 async def _record(uow: UnitOfWork, actor: Actor, payment: Payment, now: datetime,

@@ -23,6 +23,7 @@ from domain.ports import UnitOfWork
 class Policy:
     fee_bps: int            # PLATFORM_FEE_BPS
     hold_period: timedelta  # HOLD_DAYS
+    reservation: timedelta = timedelta(minutes=30)  # RESERVATION_MINUTES: how long checkout holds stock
 
 
 def seller_shares(order: Order, captured: Money) -> tuple[SellerShare, ...]:

@@ -20,8 +20,8 @@ from domain.errors import PaymentsError
 from domain.orders.model import OrderStatus
 from domain.payments.consequences import Policy
 from domain.payments.provider import Capability, Providers
-from domain.payments.service import ask_provider, settle
-from domain.payments.status import AttemptKind, PaymentStatus
+from domain.payments.attempts import NEEDS, run_attempt
+from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 
 CLOSED = (OrderStatus.EXPIRED, OrderStatus.CANCELED)
@@ -49,18 +49,12 @@ async def give_back_orphaned(uow: UnitOfWork, providers: Providers, policy: Poli
                 attempt = payment.start_refund(None, now=now, reason=REASON)
             else:
                 continue
+            providers.require(payment.provider, NEEDS[attempt.kind])
             await uow.payments.save(payment)
             await uow.audit.record(None, "payment.give_back", "payment", payment.uuid,
                                    {"order_status": order.status.value}, {"attempt": attempt.kind.value}, now)
             await uow.commit()
-        provider = providers[payment.provider]
-        if attempt.kind is AttemptKind.VOID:
-            providers.require(payment.provider, Capability.VOID)
-            outcome = await ask_provider(provider.void(payment.void_request(attempt)))
-        else:
-            providers.require(payment.provider, Capability.REFUND)
-            outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
-        await settle(payment.id, attempt.seq, outcome, None, uow, policy, clock)
+        await run_attempt(payment, attempt, None, uow, providers, policy, clock)
         given += 1
     return given
 
@@ -87,7 +81,6 @@ async def void_abandoned(uow: UnitOfWork, providers: Providers, policy: Policy, 
             await uow.audit.record(None, "payment.void_abandoned", "payment", payment.uuid, None,
                                    {"attempt": attempt.kind.value}, now)
             await uow.commit()
-        outcome = await ask_provider(providers[payment.provider].void(payment.void_request(attempt)))
-        await settle(payment.id, attempt.seq, outcome, None, uow, policy, clock)
+        await run_attempt(payment, attempt, None, uow, providers, policy, clock)
         voided += 1
     return voided

@@ -38,7 +38,7 @@ from uuid import UUID, uuid4
 from domain.text import refuse_card_numbers
 from domain.cards import CardInput, CardSummary
 from domain.errors import (ConflictError, CurrencyMismatchError, InvalidAmountError, InvalidStateError,
-                           NotFoundError, RefundExceedsCapturedError, ValidationError)
+                           NotFoundError, ProviderIntegrityError, RefundExceedsCapturedError, ValidationError)
 from domain.money import Money
 from domain.payments.provider import (AuthorizeRequest, CaptureMethod, CaptureRequest, CheckoutKind, Declined,
                                       LineItem, OpenRequest, Outcome, Pending, RefundRequest, RequiresAction,
@@ -84,6 +84,9 @@ class Attempt:
     provider_ref: str | None = None
     decline_code: str | None = None
     reason: str | None = None  # refunds: why, as the customer or staff said it
+    # The client's Idempotency-Key (hashed with its caller) that started this attempt: the same
+    # key again resumes it, with its own provider key, instead of starting another.
+    client_key: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -217,8 +220,19 @@ class Payment:
         held = self.amount_authorized if self.status is S.REQUIRES_CAPTURE else self.amount
         return self._add_attempt(AttemptKind.VOID, held, now)
 
+    def started_by(self, client_key: str | None, kind: AttemptKind, amount: Money | None) -> Attempt | None:
+        """The attempt this client key started, if any: the same request again resumes it. The key
+        used for another kind of attempt, or another amount, is a ConflictError."""
+        if client_key is None:
+            return None
+        found = next((a for a in self.attempts if a.client_key == client_key), None)
+        if found is not None and (found.kind is not kind or (amount is not None and amount != found.amount)):
+            raise ConflictError(f"this idempotency key started {found.kind} #{found.seq} of {self._name} "
+                                f"for {found.amount}: it can't be used for another request")
+        return found
+
     def start_refund(self, amount: Money | None = None, *, now: datetime,
-                     reason: str | None = None) -> Attempt:
+                     reason: str | None = None, client_key: str | None = None) -> Attempt:
         """Refund part or all of what is left; refunds still in flight count as already refunded."""
         self._may_start(AttemptKind.REFUND)
         refundable = self.amount_refundable
@@ -228,7 +242,7 @@ class Payment:
                 f"{amount} asked, {refundable} left to refund on {self._name} "
                 f"({self.amount_captured} captured, {self.amount_refunded} refunded, "
                 f"{self.refunds_in_flight} in flight)")
-        return self._add_attempt(AttemptKind.REFUND, amount, now, reason=reason)
+        return self._add_attempt(AttemptKind.REFUND, amount, now, reason=reason, client_key=client_key)
 
     def cancel(self, *, now: datetime) -> None:
         """Cancel before anything reached the provider; after that, void instead."""
@@ -376,13 +390,14 @@ class Payment:
         # The provider must echo what we asked: money that moved in another amount or currency, or
         # an answer about another object, is a bug somewhere that must not be booked.
         if outcome.amount is not None and outcome.amount.currency is not self.amount.currency:
-            raise CurrencyMismatchError(self.amount.code, outcome.amount.code)
+            raise ProviderIntegrityError(f"{self._name}#{attempt.seq}: asked in {self.amount.code}, "
+                                         f"provider answered in {outcome.amount.code}")
         if isinstance(outcome, Succeeded) and outcome.amount != attempt.amount:
-            raise ConflictError(f"{self._name}#{attempt.seq}: asked {attempt.amount}, "
+            raise ProviderIntegrityError(f"{self._name}#{attempt.seq}: asked {attempt.amount}, "
                                 f"provider moved {outcome.amount}")
         known = attempt.provider_ref or (self.provider_ref if attempt.kind is AttemptKind.AUTHORIZE else None)
         if known and outcome.provider_ref and outcome.provider_ref != known:
-            raise ConflictError(f"{self._name}#{attempt.seq} is {known} at the provider, "
+            raise ProviderIntegrityError(f"{self._name}#{attempt.seq} is {known} at the provider, "
                                 f"not {outcome.provider_ref}")
 
     # --- internals ---------------------------------------------------------------------------
@@ -424,10 +439,10 @@ class Payment:
         self.status = to
 
     def _add_attempt(self, kind: AttemptKind, amount: Money, now: datetime, *,
-                     reason: str | None = None) -> Attempt:
+                     reason: str | None = None, client_key: str | None = None) -> Attempt:
         seq = len(self.attempts) + 1
         attempt = Attempt(seq=seq, kind=kind, amount=amount, idempotency_key=f"{self.uuid}-{seq}",
-                          reason=reason, created_at=_aware(now), updated_at=now)
+                          reason=reason, client_key=client_key, created_at=_aware(now), updated_at=now)
         self.attempts.append(attempt)
         self.updated_at = now
         self._check()

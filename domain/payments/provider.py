@@ -267,15 +267,19 @@ class Providers(Mapping[str, PaymentProvider]):
     An unknown name is a `NotFoundError`, like any other unknown id a client can send.
     """
 
-    __slots__ = ("_by_name",)
+    __slots__ = ("_by_name", "_public")
 
-    def __init__(self, providers: Iterable[PaymentProvider]) -> None:
+    def __init__(self, providers: Iterable[PaymentProvider],
+                 public: Mapping[str, Mapping[str, str]] | None = None) -> None:
         by_name: dict[str, PaymentProvider] = {}
         for provider in providers:
             if provider.name in by_name:
                 raise ValueError(f"two providers are named {provider.name!r}")
             by_name[provider.name] = provider
         self._by_name = by_name
+        # What a client needs to use each provider (Stripe's publishable key…): public by design,
+        # handed over one named value at a time by the composition root, never a secret.
+        self._public = {name: dict(config) for name, config in (public or {}).items() if name in by_name}
 
     def __getitem__(self, name: str) -> PaymentProvider:
         try:
@@ -296,6 +300,11 @@ class Providers(Mapping[str, PaymentProvider]):
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+    def public_config(self, name: str) -> Mapping[str, str]:
+        """The public values a client needs to pay with `name` (empty when it needs none)."""
+        self[name]  # an unknown provider is a NotFoundError here too
+        return dict(self._public.get(name, {}))
 
     def supporting(self, capability: Capability) -> tuple[str, ...]:
         return tuple(name for name, p in self._by_name.items() if capability in p.capabilities)

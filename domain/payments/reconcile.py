@@ -41,7 +41,7 @@ from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import (Capability, Outcome, PaymentProvider, Pending, Providers,
                                       RequiresAction, is_final)
-from domain.payments.service import ask_provider, settle
+from domain.payments.attempts import ask_provider, send, settle
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -111,17 +111,15 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
             return (lambda: provider.fetch(ref)) if ref and can_fetch else None
-        case AttemptKind.CAPTURE:
+        case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key
             # could capture twice.
-            return lambda: provider.capture(payment.capture_request(attempt))
-        case AttemptKind.VOID:
-            return lambda: provider.void(payment.void_request(attempt))
+            return lambda: send(provider, payment, attempt)
         case AttemptKind.REFUND:
             ref = attempt.provider_ref
             if ref:  # the provider answered Pending and named the refund: its state, not a replay
                 return (lambda: provider.fetch(ref)) if can_fetch else None
-            return lambda: provider.refund(payment.refund_request(attempt))
+            return lambda: send(provider, payment, attempt)
     return None
 
 

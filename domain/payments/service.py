@@ -1,10 +1,8 @@
 """Payment use cases: create a payment and authorize it (or both at once: pay an order), capture,
-refund, settle an attempt.
+refund (staff's, and a buyer's own where a seed promised it), confirm after 3-D Secure.
 
-Each reads top to bottom in the two phases of STYLE.md section 5: record the attempt and commit,
-call the provider with no transaction open, then settle the outcome in a second transaction
-with the payment and its order locked. A crash between the two leaves the attempt pending,
-and the worker settles it later by asking the provider (reconcile), never by guessing.
+Each decides who may do it, checks everything that can refuse input, records its attempt and
+commits; `attempts.run_attempt` then sends it and settles the answer (STYLE.md section 5).
 """
 from __future__ import annotations
 
@@ -13,18 +11,20 @@ from datetime import datetime
 
 from domain.cards import CardInput
 from domain.clock import Clock, utc_now
-from domain.errors import (ConflictError, InvalidStateError, NotAllowedError, NotFoundError,
-                           ProviderUnavailableError, ValidationError)
+from domain.errors import ConflictError, InvalidStateError, NotAllowedError, NotFoundError, ValidationError
 from domain.identity import Actor
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
-from domain.payments import consequences
+from domain.payments.attempts import ask_provider, locked_payment, run_attempt, settle, settle_locked
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import Capability, CaptureMethod, Outcome, Providers
+from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
+from domain.payments.access import buyer_or_staff
 from domain.ports import UnitOfWork
 from domain.text import optional_text
+
+__all__ = ["ask_provider", "settle", "settle_locked"]  # where they lived before attempts.py; still imported from here
 
 SETTLED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
 MAX_REASON = 500  # payment_attempts.reason
@@ -110,7 +110,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
         payment = await uow.payments.get(cmd.payment_id, for_update=True)
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
-        provider = providers.require(payment.provider, Capability.AUTHORIZE)
+        providers.require(payment.provider, Capability.AUTHORIZE)
         attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
         order = await uow.orders.get(payment.order_id, for_update=True)
         payable(order, now)
@@ -118,8 +118,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
         await uow.commit()
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
                                         metadata={"order": order.number, "payment": payment.number})
-    outcome = await ask_provider(provider.authorize(request))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
 def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:
@@ -156,107 +155,83 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
                           clock: Clock = utc_now) -> Payment:
     _staff_only(cmd.actor, "capture payments")
     async with uow:
-        payment = await _payment(uow, cmd.payment_id)
+        payment = await locked_payment(uow, cmd.payment_id)
+        providers.require(payment.provider, Capability.CAPTURE)  # before an attempt it can't make is recorded
         attempt = payment.start_capture(in_currency_of(payment, cmd.amount), now=clock())
         await uow.payments.save(payment)
         await uow.commit()
-    provider = providers.require(payment.provider, Capability.CAPTURE)
-    outcome = await ask_provider(provider.capture(payment.capture_request(attempt)))
-    return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
 
 
 @dataclass(frozen=True, slots=True)
 class RefundPayment:
+    """Staff refund any payment (customers ask with a refund request that staff decide)."""
     actor: Actor
     payment_id: int
     amount: Amount = None  # None refunds everything still refundable
     reason: str | None = None
-    # Staff refund any payment. A buyer refunds their own payment directly only through a surface
-    # that promised it to its clients (seed 004's legacy `refund/`); everywhere else customers ask
-    # with a refund request that staff decide.
-    on_behalf_of_buyer: bool = False
+    # The client's Idempotency-Key, hashed with the caller (paygate/idempotency.py): sent again
+    # after an answer that never came, it resumes the refund it started, never starts another.
+    client_key: str | None = None
 
 
 async def refund_payment(cmd: RefundPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
                          clock: Clock = utc_now) -> tuple[Payment, Attempt]:
-    reason = optional_text(cmd.reason, "reason", max_length=MAX_REASON)
-    if not cmd.on_behalf_of_buyer:
-        _staff_only(cmd.actor, "refund payments directly (customers ask with a refund request)")
+    _staff_only(cmd.actor, "refund payments directly (customers ask with a refund request)")
+    return await _refund(cmd.actor, cmd.payment_id, cmd.amount, cmd.reason, cmd.client_key,
+                         uow, providers, policy, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOwnPayment:
+    """Seed 004's legacy rule: the buyer refunds their own payment directly (the app it replaces
+    allowed it), as well as staff. Only that API offers it."""
+    actor: Actor
+    payment_id: int
+    amount: Amount = None
+    reason: str | None = None
+    client_key: str | None = None
+
+
+async def refund_own_payment(cmd: RefundOwnPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                             clock: Clock = utc_now) -> tuple[Payment, Attempt]:
+    async with uow:  # a read: whose payment it is
+        payment = await uow.payments.get(cmd.payment_id)
+    if payment is None or not buyer_or_staff(cmd.actor, payment):
+        raise NotFoundError("payment", cmd.payment_id)
+    return await _refund(cmd.actor, cmd.payment_id, cmd.amount, cmd.reason, cmd.client_key,
+                         uow, providers, policy, clock)
+
+
+async def _refund(actor: Actor, payment_id: int, amount: Amount, reason: str | None, client_key: str | None,
+                  uow: UnitOfWork, providers: Providers, policy: Policy, clock: Clock) -> tuple[Payment, Attempt]:
+    reason = optional_text(reason, "reason", max_length=MAX_REASON)  # before anything is written
     async with uow:
-        payment = await _payment(uow, cmd.payment_id)
-        if not (cmd.actor.is_staff or (cmd.on_behalf_of_buyer and payment.buyer_id == cmd.actor.user_id)):
-            raise NotFoundError("payment", cmd.payment_id)
+        payment = await locked_payment(uow, payment_id)
         # Asked before anything is recorded: a refund the provider can't make must not sit pending.
         providers.require(payment.provider, Capability.REFUND)
-        # Pending refunds reserve their amount here, under the row lock: concurrent refunds
-        # together never exceed what was captured (RefundExceedsCapturedError otherwise).
-        attempt = payment.start_refund(in_currency_of(payment, cmd.amount), now=clock(), reason=reason)
-        await uow.payments.save(payment)
-        await uow.commit()
-    return await send_refund(payment, attempt, cmd.actor, uow, providers, policy, clock)
+        asked = in_currency_of(payment, amount)
+        attempt = payment.started_by(client_key, AttemptKind.REFUND, asked)
+        if attempt is None:
+            # Pending refunds reserve their amount here, under the row lock: concurrent refunds
+            # together never exceed what was captured (RefundExceedsCapturedError otherwise).
+            attempt = payment.start_refund(asked, now=clock(), reason=reason, client_key=client_key)
+            await uow.payments.save(payment)
+            await uow.commit()
+    return await send_refund(payment, attempt, actor, uow, providers, policy, clock)
 
 
 async def send_refund(payment: Payment, attempt: Attempt, actor: Actor | None, uow: UnitOfWork,
                       providers: Providers, policy: Policy, clock: Clock = utc_now) -> tuple[Payment, Attempt]:
-    provider = providers.require(payment.provider, Capability.REFUND)
-    outcome = await ask_provider(provider.refund(payment.refund_request(attempt)))
-    payment = await settle(payment.id, attempt.seq, outcome, actor, uow, policy, clock)
+    """Send a recorded refund (again, with its own key, when it is still open) and settle it."""
+    if attempt.in_flight:
+        payment = await run_attempt(payment, attempt, actor, uow, providers, policy, clock)
     return payment, payment.attempt(attempt.seq)
-
-
-async def settle(payment_id: int, seq: int, outcome: Outcome | None, actor: Actor | None, uow: UnitOfWork,
-                 policy: Policy, clock: Clock = utc_now) -> Payment:
-    """Apply a provider's answer to attempt `seq` (None: no answer, the outcome is unknown)."""
-    async with uow:
-        payment = await _payment(uow, payment_id)
-        await settle_locked(payment, seq, outcome, actor, uow, policy, clock)
-        await uow.commit()
-    return payment
-
-
-async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, actor: Actor | None,
-                        uow: UnitOfWork, policy: Policy, clock: Clock = utc_now) -> Attempt:
-    """`settle` inside a transaction the caller holds, `payment` read with its row locked; the
-    caller commits. For a change that must commit together with something else (a provider's
-    event marked processed in the same transaction as what it changed)."""
-    order = await uow.orders.get(payment.order_id, for_update=True) if payment.order_id is not None else None
-    before, attempts_before = snapshot(payment), _attempts(payment)
-    now = clock()
-    if outcome is None:
-        attempt = payment.mark_unknown(seq, now=now)
-    else:
-        attempt = payment.finish_attempt(seq, outcome, now=now)
-    await consequences.apply(payment, order, uow, policy, now)
-    await uow.payments.save(payment)
-    after = snapshot(payment)
-    if after != before or _attempts(payment) != attempts_before:
-        # (The same news again, a reconciliation asking about an open page, is not an event.)
-        await uow.audit.record(actor, f"payment.{attempt.kind.value}.{attempt.status.value}", "payment",
-                               payment.uuid, before, after, now)
-    return attempt
-
-
-def _attempts(payment: Payment) -> tuple:
-    return tuple((a.status, a.decline_code, a.provider_ref) for a in payment.attempts)
 
 
 def _staff_only(actor: Actor, what: str) -> None:
     if not actor.is_staff:
         raise NotAllowedError(f"only staff may {what}")
-
-
-async def _payment(uow: UnitOfWork, payment_id: int) -> Payment:
-    payment = await uow.payments.get(payment_id, for_update=True)
-    if payment is None:
-        raise NotFoundError("payment", payment_id)
-    return payment
-
-
-async def ask_provider(call) -> Outcome | None:
-    try:
-        return await call
-    except ProviderUnavailableError:
-        return None  # unknown: the worker asks again with the same key, never guesses
 
 
 def refund_attempts(payment: Payment) -> list[Attempt]:
@@ -275,12 +250,13 @@ async def confirm_payment(cmd: ConfirmPayment, uow: UnitOfWork, providers: Provi
     it ended and settle the open authorization with that answer."""
     async with uow:
         payment = await uow.payments.get(cmd.payment_id)
-    if payment is None or (payment.buyer_id != cmd.actor.user_id and not cmd.actor.is_staff):
+    if payment is None or not buyer_or_staff(cmd.actor, payment):
         raise NotFoundError("payment", cmd.payment_id)
     open_authorizations = payment.in_flight(AttemptKind.AUTHORIZE)
     if not open_authorizations or payment.provider_ref is None:
         raise InvalidStateError(f"payment {payment.number} is {payment.status.value}: nothing to confirm")
     attempt = open_authorizations[-1]
     provider = providers.require(payment.provider, Capability.FETCH)
+    # A question, not an attempt: nothing is sent that could move money, so nothing is recorded first.
     outcome = await ask_provider(provider.fetch(attempt.provider_ref or payment.provider_ref))
     return await settle(payment.id, attempt.seq, outcome, cmd.actor, uow, policy, clock)

@@ -16,7 +16,7 @@ from gql.resolvers.auth import require_actor
 
 
 def _billing(context):
-    return context.services.get("billing")
+    return context.services.billing
 
 
 async def customer_create(context, email: str | None, name: str | None, metadata: Mapping[str, str]) -> Customer:

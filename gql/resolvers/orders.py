@@ -1,7 +1,7 @@
 """Orders, addresses and checkout: thin calls into domain/ and db/'s read queries."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from db import order_queries
 from domain.errors import PaymentDeclinedError
@@ -47,7 +47,7 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
     """Check out, then open the order's payment at the provider. Refused there, the order is
     canceled at once (its stock back on sale) and the refusal answered as a decline."""
     actor = require_actor(context, Role.CUSTOMER)
-    providers, policy = context.services["providers"], context.services["policy"]
+    providers, policy = context.services.providers, context.services.policy
     providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
     check_page_urls(CheckoutKind(kind), return_url, cancel_url)
     order = await check_out(context, shipping_address_id)
@@ -63,7 +63,7 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
 async def resume_at_provider(context, order_id: int, provider: str, kind: str, return_url: str | None,
                              cancel_url: str | None) -> tuple[Order, Payment]:
     actor = require_actor(context, Role.CUSTOMER)
-    providers, policy = context.services["providers"], context.services["policy"]
+    providers, policy = context.services.providers, context.services.policy
     cmd = ResumePayment(actor, order_id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
     payment = await resume_payment(cmd, context.new_uow(), providers, policy)
     if payment.status is PaymentStatus.FAILED:
@@ -73,12 +73,11 @@ async def resume_at_provider(context, order_id: int, provider: str, kind: str, r
 
 def publishable_key(context, provider: str) -> str | None:
     # Public by design (Stripe's pk_… goes into every browser); the only provider key ever answered.
-    return context.services["settings"].stripe_publishable_key if provider == "stripe" else None
+    return context.services.providers.public_config(provider).get("publishable_key")
 
 
 async def check_out(context, shipping_address_id: int | None) -> Order:
     actor = require_actor(context, Role.CUSTOMER)
-    minutes = context.services["settings"].reservation_minutes
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
-                   reservation=timedelta(minutes=minutes))
+                   reservation=context.services.policy.reservation)
     return await checkout(cmd, context.new_uow())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from db import payment_queries
 from db.payment_queries import AuditFilter, LedgerFilter
@@ -112,7 +112,7 @@ async def holds_page(context, flt: HoldFilter, *, before_id: int | None,
     actor = require_actor(context, Role.SELLER, Role.STAFF, Role.ADMIN)
     page = await payment_queries.holds_page(context.db, access.holds_seller(actor), flt, before_id=before_id,
                                             limit=limit)
-    period = timedelta(days=context.services["settings"].hold_days)
+    period = context.services.policy.hold_period
     derived = {(h.capture_ref, h.seller_id): h for h in holds(page.entries, hold_period=period)}
     rows = []
     for key in page.keys:
@@ -148,25 +148,25 @@ _DUMMY_TEST_CARDS = (
     ("test_card.insufficient_funds", "4000 0000 0000 9995"),
     ("test_payment_method.succeeds", "pm_card_visa"),
 )
-_METHODS: Mapping[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
-    # provider -> (display name, kind, public settings as (key, settings attribute))
-    "dummy": ("Test card (dummy gateway)", "card", ()),
-    "stripe": ("Card (Stripe)", "card", (("publishable_key", "stripe_publishable_key"),)),
-    "paypal": ("PayPal", "wallet", (("client_id", "paypal_client_id"),)),
-    "razorpay": ("Razorpay", "card", (("key_id", "razorpay_key_id"),)),
-    "flutterwave": ("Flutterwave", "card", ()),
+_METHODS: Mapping[str, tuple[str, str]] = {
+    # provider -> (display name, kind); its public values come from the provider registry
+    "dummy": ("Test card (dummy gateway)", "card"),
+    "stripe": ("Card (Stripe)", "card"),
+    "paypal": ("PayPal", "wallet"),
+    "razorpay": ("Razorpay", "card"),
+    "flutterwave": ("Flutterwave", "card"),
 }
 
 
 async def payment_methods(context) -> list[PaymentMethodInfo]:
     """The providers this process offers, with what a client needs to use them (never a secret)."""
     require_actor(context)
-    providers, settings = context.services["providers"], context.services["settings"]
+    providers = context.services.providers
     found = []
     for name in providers:
         provider = providers[name]
-        display, kind, public = _METHODS.get(name, (name, "other", ()))
-        config = [(key, value) for key, attr in public if (value := getattr(settings, attr, None))]
+        display, kind = _METHODS.get(name, (name, "other"))
+        config = sorted(providers.public_config(name).items())
         if name == "dummy":
             config += _DUMMY_TEST_CARDS
         found.append(PaymentMethodInfo(name, display, kind, tuple(sorted(c.value for c in provider.capabilities)),

@@ -15,7 +15,13 @@ STAFF = (Role.STAFF, Role.ADMIN)
 
 
 def _services(context):
-    return context.services["providers"], context.services["policy"]
+    return context.services.providers, context.services.policy
+
+
+def client_key(context) -> str | None:
+    """The request's Idempotency-Key as the use cases see it (paygate/idempotency.py), if it has one."""
+    state = getattr(context.request, "scope", {}).get("state", {})
+    return state.get("client_key")
 
 
 async def pay(context, order_id: int, provider: str, capture_method: str, card: CardInput | None,
@@ -33,16 +39,16 @@ async def confirm(context, payment_id: int) -> Payment:
 
 
 async def capture(context, payment_id: int, amount: int | None) -> Payment:
-    actor = require_actor(context, *STAFF)
+    actor = require_actor(context)
     providers, policy = _services(context)
     return await capture_payment(CapturePayment(actor, payment_id, amount), context.new_uow(), providers, policy)
 
 
 async def refund(context, payment_id: int, amount: int | None, reason: str | None) -> tuple[Payment, Attempt]:
-    actor = require_actor(context, *STAFF)
+    actor = require_actor(context)
     providers, policy = _services(context)
-    return await refund_payment(RefundPayment(actor, payment_id, amount, reason), context.new_uow(), providers,
-                                policy)
+    cmd = RefundPayment(actor, payment_id, amount, reason, client_key=client_key(context))
+    return await refund_payment(cmd, context.new_uow(), providers, policy)
 
 
 async def cancel(context, order_id: int, reason: str) -> Cancellation:
@@ -57,6 +63,6 @@ async def ask_refund(context, payment_id: int, amount: int | None, reason: str) 
 
 
 async def decide(context, request_id: int, approve: bool, note: str | None):
-    actor = require_actor(context, *STAFF)
+    actor = require_actor(context)
     providers, policy = _services(context)
     return await decide_refund(DecideRefund(actor, request_id, approve, note), context.new_uow(), providers, policy)

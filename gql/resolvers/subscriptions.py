@@ -31,7 +31,7 @@ async def _visible_order(context, order_id: int) -> Order | None:
 
 
 async def _follow(context, topic: str, read) -> AsyncIterator:
-    bus = context.services["events"]
+    bus = context.services.events
     async with bus.subscribe(topic) as queue:  # subscribed before the first read: no change is missed
         current = await read()
         if current is None:

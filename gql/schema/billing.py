@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
 
 import strawberry
 
@@ -19,7 +18,7 @@ from domain.billing.model import Subscription as DomainSubscription
 from domain.billing.model import SubscriptionStatus
 from domain.errors import NotFoundError, PaymentsError, ProviderUnavailableError
 from gql.resolvers import billing as resolvers
-from gql.schema.errors import Conflict, NotAllowed, NotFound, PaymentDeclined, ValidationError, expected_error
+from gql.schema.errors import Conflict, ValidationError, expected_error, result
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
 
 SubscriptionStatusEnum = strawberry.enum(
@@ -112,13 +111,9 @@ class BillingSubscriptionCancelInput:
     subscription_id: strawberry.ID
 
 
-CustomerCreateResult = Annotated[BillingCustomer | ValidationError | Conflict | NotAllowed,
-                                 strawberry.union("CustomerCreateResult")]
-BillingSubscriptionCreateResult = Annotated[
-    BillingSubscription | NotFound | ValidationError | PaymentDeclined | Conflict | NotAllowed,
-    strawberry.union("BillingSubscriptionCreateResult")]
-BillingSubscriptionCancelResult = Annotated[BillingSubscription | NotFound | ValidationError | Conflict | NotAllowed,
-                                            strawberry.union("BillingSubscriptionCancelResult")]
+CustomerCreateResult = result("CustomerCreateResult", BillingCustomer)
+BillingSubscriptionCreateResult = result("BillingSubscriptionCreateResult", BillingSubscription)
+BillingSubscriptionCancelResult = result("BillingSubscriptionCancelResult", BillingSubscription)
 
 
 def _id(kind: str, global_id: strawberry.ID) -> int:

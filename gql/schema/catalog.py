@@ -1,14 +1,13 @@
 """Products, carts and the cart mutation's result."""
 from __future__ import annotations
 
-from typing import Annotated
 
 import strawberry
 
 from domain.catalog.model import Cart as DomainCart
 from domain.catalog.model import Product as DomainProduct
 from gql.resolvers import users as user_resolvers
-from gql.schema.errors import InsufficientStock, NotFound, ValidationError
+from gql.schema.errors import result
 from gql.schema.money import Money
 from gql.schema.relay import Node, to_global_id
 from gql.schema.users import Seller
@@ -67,5 +66,4 @@ class CartSetItemInput:
     quantity: int = strawberry.field(description="The line's new quantity; 0 removes it.")
 
 
-CartSetItemResult = Annotated[Cart | NotFound | InsufficientStock | ValidationError,
-                              strawberry.union("CartSetItemResult")]
+CartSetItemResult = result("CartSetItemResult", Cart)

@@ -14,8 +14,7 @@ from domain.orders.model import Order as DomainOrder
 from domain.orders.model import OrderStatus as DomainOrderStatus
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
-from gql.schema.errors import (Conflict, InsufficientStock, NotAllowed, NotFound, PaymentDeclined, ValidationError,
-                               expected_error)
+from gql.schema.errors import PaymentDeclined, expected_error, result
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
 
@@ -149,9 +148,8 @@ class CheckoutSuccess:
     redirect_url: str | None = strawberry.field(default=None, description="HOSTED: send the customer here.")
 
 
-AddressCreateResult = Annotated[Address | ValidationError | NotAllowed, strawberry.union("AddressCreateResult")]
-CheckoutResult = Annotated[CheckoutSuccess | NotFound | InsufficientStock | ValidationError | NotAllowed
-                           | PaymentDeclined | Conflict, strawberry.union("CheckoutResult")]
+AddressCreateResult = result("AddressCreateResult", Address)
+CheckoutResult = result("CheckoutResult", CheckoutSuccess)
 
 
 async def resolve_order(info: strawberry.Info, id: strawberry.ID) -> Order | None:

@@ -5,7 +5,6 @@ an expected outcome (PaymentDeclined), not an exception.
 """
 from __future__ import annotations
 
-from typing import Annotated
 
 import strawberry
 
@@ -14,8 +13,7 @@ from domain.errors import NotFoundError, PaymentsError
 from domain.payments.model import Attempt as DomainAttempt
 from domain.payments.status import AttemptStatus, PaymentStatus
 from gql.resolvers import payments as payment_resolvers
-from gql.schema.errors import (Conflict, NotAllowed, NotFound, PaymentDeclined, RefundExceedsCaptured,
-                               ValidationError, expected_error)
+from gql.schema.errors import PaymentDeclined, expected_error, result
 from gql.schema.orders import Order
 from gql.schema.payments import CaptureMethodEnum, Payment, Refund, RefundRequest
 from gql.schema.relay import global_id_of
@@ -90,19 +88,12 @@ class RefundRequestDecision:
     refund: Refund | None
 
 
-ProcessPaymentResult = Annotated[Payment | PaymentDeclined | NotFound | ValidationError | Conflict | NotAllowed,
-                                 strawberry.union("ProcessPaymentResult")]
-CaptureResult = Annotated[Payment | PaymentDeclined | NotFound | ValidationError | Conflict | NotAllowed,
-                          strawberry.union("CaptureResult")]
-RefundResult = Annotated[Refund | PaymentDeclined | RefundExceedsCaptured | NotFound | ValidationError | Conflict
-                         | NotAllowed, strawberry.union("RefundResult")]
-CancelResult = Annotated[CancelSuccess | NotFound | Conflict | NotAllowed | ValidationError,
-                         strawberry.union("CancelResult")]
-RefundRequestResult = Annotated[RefundRequest | RefundExceedsCaptured | NotFound | ValidationError | Conflict,
-                                strawberry.union("RefundRequestResult")]
-RefundRequestDecisionResult = Annotated[RefundRequestDecision | PaymentDeclined | RefundExceedsCaptured | NotFound
-                                        | ValidationError | Conflict | NotAllowed,
-                                        strawberry.union("RefundRequestDecisionResult")]
+ProcessPaymentResult = result("ProcessPaymentResult", Payment)
+CaptureResult = result("CaptureResult", Payment)
+RefundResult = result("RefundResult", Refund)
+CancelResult = result("CancelResult", CancelSuccess)
+RefundRequestResult = result("RefundRequestResult", RefundRequest)
+RefundRequestDecisionResult = result("RefundRequestDecisionResult", RefundRequestDecision)
 
 
 def _id(kind: str, global_id: strawberry.ID) -> int:

@@ -11,7 +11,8 @@ Decisions:
   and retries send the same key, so a lost answer can never charge or refund twice.
 - The API version is pinned (`API_VERSION`), so a Stripe-side default change can't reshape answers.
 - What Stripe echoes is checked against what we asked (amount, currency, object) before it is
-  returned: money that moved differently is a ConflictError, never an outcome to book.
+  returned: money that moved differently is a ProviderIntegrityError (a 500, logged), never an
+  outcome to book.
 - A Checkout Session's id stays the payment's reference: capture, void, refund and fetch of a
   `cs_…` find the session's PaymentIntent first, and answer under the session's id.
 - The SDK's httpx client lives as long as the provider; `close()` ends it at shutdown.
@@ -24,7 +25,7 @@ from typing import Any
 import stripe
 
 from domain.clock import Clock, utc_now
-from domain.errors import ConflictError
+from domain.errors import ProviderIntegrityError
 from domain.money import Money
 from domain.payments.provider import (AuthorizeRequest, Capability, CaptureRequest, CheckoutKind, Declined,
                                       OpenRequest, Outcome, RefundRequest, Succeeded, VoidRequest)
@@ -122,7 +123,7 @@ class StripeProvider:
 
         def refunded(refund: wire.Wire) -> Outcome:
             if refund.get("payment_intent") not in (None, intent_id):
-                raise ConflictError(f"Stripe refunded {refund.get('payment_intent')}, not {intent_id}")
+                raise ProviderIntegrityError(f"Stripe refunded {refund.get('payment_intent')}, not {intent_id}")
             return wire.refund_outcome(refund)
 
         outcome = await self._ask("refund", None, req.amount, lambda: (
@@ -210,8 +211,8 @@ class StripeProvider:
 def _echoed(outcome: Outcome, asked: Money | None, ref: str | None) -> Outcome:
     """The outcome, once what Stripe echoed is what we sent (domain/payments/model.py checks too)."""
     if ref is not None and outcome.provider_ref not in (None, ref):
-        raise ConflictError(f"asked Stripe about {ref}, it answered about {outcome.provider_ref}")
+        raise ProviderIntegrityError(f"asked Stripe about {ref}, it answered about {outcome.provider_ref}")
     if asked is not None and outcome.amount is not None and not isinstance(outcome, Declined):
         if outcome.amount.currency is not asked.currency or outcome.amount != asked:
-            raise ConflictError(f"asked Stripe for {asked}, it answered {outcome.amount}")
+            raise ProviderIntegrityError(f"asked Stripe for {asked}, it answered {outcome.amount}")
     return outcome

@@ -3,7 +3,7 @@ BillingProvider port (domain/billing/provider.py).
 
 Decisions:
 - The client is made as StripeProvider makes its own (providers/stripe/adapter.py): the same
-  pinned API_VERSION, the SDK's retries off, our `call` loop and RetryPolicy (errors.py) instead.
+  pinned API_VERSION, the SDK's retries off, `call` (errors.py) with the shared RetryPolicy instead.
 - Every create and cancel sends the request's idempotency key (derived from our record's uuid).
 - A subscription is created as Stripe documents it, `items=[{"price": …}]`, and otherwise with
   Stripe's defaults (`payment_behavior=allow_incomplete`): with a default payment method the first

@@ -11,17 +11,14 @@
     AuthenticationError, PermissionError,
     anything else from the SDK        -> ProviderUnavailableError at once (no retry can fix a key)
 
-Why our own small loop rather than the SDK's `max_network_retries` or tenacity: three tries with
-a doubling delay is ten lines; the policy (which errors, how long) is visible and testable here,
-with an injectable sleep; and tenacity would be a new dependency for one loop. The SDK's own
-retries are switched off (`max_network_retries=0`) so the two never multiply.
+Retries are providers/retry.py's policy (tenacity), shared by every adapter; this module only
+says which Stripe failures are worth another try. The SDK's own retries are switched off
+(`max_network_retries=0`) so the two never multiply.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import stripe
@@ -29,22 +26,11 @@ import stripe
 from domain.errors import ConflictError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments.provider import Declined
-
+from providers.retry import RetryPolicy
 from providers.stripe.wire import authorization_outcome, card_summary
 
 log = logging.getLogger("paygate.providers.stripe")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    tries: int = 3
-    first_delay_s: float = 0.25  # then 0.5 s: a retried call gives up within about a second
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    def __post_init__(self) -> None:
-        if self.tries < 1 or self.first_delay_s < 0:
-            raise ValueError("at least one try, and no negative delay")
 
 
 def _transient(exc: stripe.StripeError) -> bool:
@@ -56,21 +42,23 @@ def _transient(exc: stripe.StripeError) -> bool:
     return type(exc) is stripe.APIError and (status is None or status >= 500 or status == 409)
 
 
+_ANSWERS = (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, stripe.StripeError) and not isinstance(exc, _ANSWERS) and _transient(exc)
+
+
 async def call(what: str, make: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
     """Run one SDK call (re-made on each try; the idempotency key inside it never changes)."""
-    for attempt in range(1, policy.tries + 1):
-        try:
-            return await make()
-        except (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError):
-            raise  # answers, not failures: `declined` turns them into outcomes
-        except stripe.StripeError as exc:
-            if not _transient(exc) or attempt == policy.tries:
-                log.warning("stripe %s failed after %d tries: %s %s", what, attempt,
-                            type(exc).__name__, exc.http_status)
-                raise ProviderUnavailableError(f"Stripe {what}: {type(exc).__name__} "
-                                               f"({exc.http_status or 'no answer'})") from None
-            await policy.sleep(policy.first_delay_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return await policy.run(make, _retryable)
+    except _ANSWERS:
+        raise  # answers, not failures: `declined` turns them into outcomes
+    except stripe.StripeError as exc:
+        log.warning("stripe %s failed: %s %s", what, type(exc).__name__, exc.http_status)
+        raise ProviderUnavailableError(f"Stripe {what}: {type(exc).__name__} "
+                                       f"({exc.http_status or 'no answer'})") from None
 
 
 def _plain(obj: object) -> object:

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.errors import ConflictError, ProviderUnavailableError
+from domain.errors import ConflictError, ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments import (AuthorizeRequest, Capability, CaptureMethod, CaptureRequest, Declined, Payment,
                              PaymentStatus, RefundRequest, RequiresAction, Succeeded, VoidRequest)
@@ -263,10 +263,10 @@ async def test_a_rejected_api_key_is_unavailable_at_once_without_retries(fake_se
     assert sleeps == [] and len(fake.requests) == 1
 
 
-async def test_an_answer_for_another_amount_is_refused_as_a_conflict(stripe, fake):
+async def test_an_answer_for_another_amount_is_refused_as_a_provider_contradiction(stripe, fake):
     fake.tamper = lambda body: {**body, "amount": body["amount"] + 1} if "amount" in body else body
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(ProviderIntegrityError):
         await authorize(stripe)
 
 

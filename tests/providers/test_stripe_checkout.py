@@ -15,7 +15,7 @@ import httpx
 import pytest
 import stripe as stripe_sdk
 
-from domain.errors import ConflictError, ProviderUnavailableError
+from domain.errors import ConflictError, ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments import (Capability, CaptureMethod, CaptureRequest, Declined, Payment, PaymentStatus,
                              RefundRequest, RequiresAction, Succeeded, VoidRequest)
@@ -124,10 +124,10 @@ async def test_without_lines_the_page_shows_one_line_for_the_whole_amount(stripe
 
 
 @pytest.mark.parametrize("kind", [ELEMENTS, EMBEDDED, HOSTED])
-async def test_a_page_for_another_amount_than_asked_is_refused_as_a_conflict(stripe, fake, kind):
+async def test_a_page_for_another_amount_than_asked_is_refused_as_a_provider_contradiction(stripe, fake, kind):
     fake.tamper = lambda body: {**body, **{f: body[f] + 1 for f in ("amount", "amount_total") if f in body}}
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(ProviderIntegrityError):
         await stripe.open(open_request(kind))
 
 

@@ -1,0 +1,40 @@
+"""Build the services once (cosmicpython's bootstrap): the app factory and `paygate worker` call
+`build_services`, and everything else receives what it builds."""
+from __future__ import annotations
+
+from db.engine import Database
+from db.uow import SqlUnitOfWork
+from domain.clock import Clock, utc_now
+from domain.payments.provider import Providers
+from domain.ports import EventPublisher
+from domain.services import Services
+from paygate.logs import request_id_var
+from paygate.providers import build_billing, build_policy, build_providers
+from paygate.settings import Settings
+
+
+def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
+                   providers: Providers | None = None, clock: Clock = utc_now) -> Services:
+    """The services; `providers` replaces the registry the settings make (tests inject their own)."""
+    def new_uow() -> SqlUnitOfWork:
+        # The request id comes from one place: the outermost middleware validated it (or made
+        # one) and set it for this request's context; the worker has none.
+        return SqlUnitOfWork(db, request_id_var.get(), events)
+
+    return Services(uow=new_uow, providers=providers or build_providers(settings), policy=build_policy(settings),
+                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
+
+
+async def close_services(services: Services) -> None:
+    """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
+    for client in (*services.providers.values(), services.billing):
+        close = getattr(client, "close", None)
+        if close is not None:
+            await close()
+
+
+class _NoSubscribers:
+    """The worker's publisher: it has no subscribers of its own (each app process has its bus)."""
+
+    async def publish(self, topic: str) -> None:
+        return None
