@@ -69,14 +69,14 @@ class SqlOrders:
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         query = select(OrderRow).where(OrderRow.id == order_id)
         if for_update and not self.is_sqlite:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)  # see db/uow.py, "Lock order"
         found = await self.load(query)
         return found[0] if found else None
 
     async def get_by_uuid(self, order_uuid: UUID, *, for_update: bool = False) -> Order | None:
         query = select(OrderRow).where(OrderRow.uuid == str(order_uuid))
         if for_update and not self.is_sqlite:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)  # see db/uow.py, "Lock order"
         found = await self.load(query)
         return found[0] if found else None
 

@@ -159,7 +159,8 @@ class SqlPayments:
         return [found[r.id] for r in rows if r.id in found]
 
     def _locked(self, query, for_update: bool):
-        return query.with_for_update() if for_update and not self.is_sqlite else query
+        # NO KEY UPDATE: see db/uow.py, "Lock order".
+        return query.with_for_update(key_share=True) if for_update and not self.is_sqlite else query
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
         found = await self._load(self._locked(select(PaymentRow).where(PaymentRow.id == payment_id), for_update))
@@ -208,7 +209,8 @@ class SqlPayments:
         return list((await self.session.exec(query)).all())
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None,
+                                  finding: Sequence[str] = ()) -> list[int]:
         """Payments with an attempt open and untouched since `older_than`, claimed for reconciling.
 
         The claim is a lease written in the attempt's `updated_at` (for an open attempt: when it
@@ -219,12 +221,12 @@ class SqlPayments:
         transaction on SQLite. Correctness doesn't rest on the lease (settling is idempotent,
         under the payment's lock); it spares the provider duplicate questions.
 
-        An authorize already unknown and without a provider ref is left out: nothing can be asked
-        about it (domain/payments/reconcile.py).
+        An authorize already unknown and without a provider ref is left out unless its provider
+        is one of `finding`: nothing else can be asked about it (domain/payments/reconcile.py).
         """
         attempt = PaymentAttemptRow
         unanswerable = ((attempt.kind == "authorize") & (attempt.status == "unknown")
-                        & attempt.provider_ref.is_(None))
+                        & attempt.provider_ref.is_(None) & PaymentRow.provider.not_in(list(finding)))
         page_waiting = ((attempt.kind == "authorize") & PaymentRow.checkout.is_not(None)
                         & (PaymentRow.status == "requires_action"))
         stale = attempt.updated_at < older_than

@@ -44,13 +44,16 @@ class SqlStock:
     async def lock(self, product_ids: Sequence[int], now: datetime) -> dict[int, Product]:
         """The products, locked for the rest of the transaction, with their live availability.
 
-        PostgreSQL: row locks in id order (no deadlock between two checkouts of the same items).
+        PostgreSQL: FOR NO KEY UPDATE row locks in id order (no deadlock between two checkouts of
+        the same items). Not FOR UPDATE: that one also waits for, and is waited on by, the KEY
+        SHARE lock every insert referencing a product takes (a cart line, a reservation), and
+        the two deadlocked at the row's update chain (db/uow.py, "Lock order").
         SQLite ignores FOR UPDATE; there the write transaction began IMMEDIATE and holds the
         database's one write lock, which serializes checkouts just the same.
         """
         locked = select(ProductRow.id).where(ProductRow.id.in_(list(product_ids))).order_by(ProductRow.id)
         if not self.is_sqlite:
-            await self.session.exec(locked.with_for_update())
+            await self.session.exec(locked.with_for_update(key_share=True))
         rows = await self.session.exec(products_with_reserved(now).where(ProductRow.id.in_(list(product_ids))))
         return {row.id: product_from_row(row, reserved) for row, reserved in rows}
 

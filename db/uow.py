@@ -1,7 +1,31 @@
-"""The unit of work: one business action, one write transaction, rolled back unless committed."""
+"""The unit of work: one business action, one write transaction, rolled back unless committed.
+
+Lock order. Every use case takes PostgreSQL's row locks in one order, so two transactions never
+wait on each other in a circle:
+
+    webhook event -> refund request -> payment -> order -> products (ascending id) -> the rest
+
+(the rest: reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
+for billing, customer -> subscription. A use case may skip a step, never go back to an earlier
+one; inserting a row (a payment under its order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
+never FOR UPDATE: no use case changes or deletes a key under its lock, and FOR UPDATE also
+conflicts with the KEY SHARE lock that PostgreSQL's foreign-key check takes on the referenced
+row for every insert (a cart line, a reservation, an attempt). Held FOR UPDATE by a checkout
+while `cartSetItem` inserted a cart line, a product's row deadlocked (issue 10): the inserting
+transaction walks the row's update chain, which the checkout's lock waits behind.
+
+A deadlock the order can't exclude (PostgreSQL's own lock queues) and a serialization failure
+abort the transaction; `transaction()` runs the block again from its start (a few times, after a
+short random wait). Blocks never call a provider (STYLE.md section 5), so a retry repeats only
+database work: nothing is ever sent twice.
+"""
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Awaitable, Callable
+from typing import Self, TypeVar
+
+import stamina
+from sqlalchemy.exc import DBAPIError
 
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
@@ -14,6 +38,19 @@ from db.repositories import SqlCarts, SqlProducts
 from db.stock import SqlStock
 from db.webhook_events import SqlWebhookEvents
 from domain.ports import EventPublisher
+
+T = TypeVar("T")
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction was aborted to let
+# another one through, and the same work run again can succeed.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+TRIES = 4
+# Short waits, randomised: the transactions that collided are retried apart from each other.
+FIRST_WAIT_S, MAX_WAIT_S, JITTER_S = 0.02, 0.5, 0.05
+
+
+def aborted_to_retry(exc: Exception) -> bool:
+    """True for a transaction the database aborted only to break a deadlock or a conflict."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 class SqlUnitOfWork:
@@ -66,6 +103,17 @@ class SqlUnitOfWork:
         if self._locked:
             self._locked = False
             self.db.write_lock.release()
+
+    async def transaction(self, block: Callable[[], Awaitable[T]]) -> T:
+        """Run `block` (one `async with self:` ... `commit()` and nothing else) and answer what it
+        answers; run it again from the start when the database aborted it to break a deadlock or
+        a serialization failure (see the module's docstring)."""
+        async for attempt in stamina.retry_context(on=aborted_to_retry, attempts=TRIES, timeout=None,
+                                                   wait_initial=FIRST_WAIT_S, wait_max=MAX_WAIT_S,
+                                                   wait_jitter=JITTER_S):
+            with attempt:
+                return await block()
+        raise AssertionError("unreachable: the last try's error propagates")  # pragma: no cover
 
     async def commit(self) -> None:
         await self._session.commit()

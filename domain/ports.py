@@ -1,13 +1,15 @@
 """The ports the domain needs, as Protocols; db/ and providers/ implement them.
 
 A UnitOfWork is one transaction: `async with uow:` opens it, `await uow.commit()` commits it,
-and leaving the block without committing rolls everything back.
+and leaving the block without committing rolls everything back. `await uow.transaction(block)`
+runs such a block and runs it again when the database aborted it to break a deadlock (the lock
+order every use case follows is in db/uow.py); a block never calls a provider.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 from uuid import UUID
 
 from domain.catalog.model import Cart, Product
@@ -20,6 +22,9 @@ if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
+
+
+T = TypeVar("T")
 
 
 class ProductRepository(Protocol):
@@ -87,12 +92,15 @@ class PaymentRepository(Protocol):
         ...
 
     async def claim_open_attempts(self, older_than: datetime, now: datetime, limit: int,
-                                  providers: Sequence[str], *, pages_older_than: datetime | None = None) -> list[int]:
+                                  providers: Sequence[str], *, pages_older_than: datetime | None = None,
+                                  finding: Sequence[str] = ()) -> list[int]:
         """Payments (of these providers) with an attempt open and untouched since `older_than`
         (since `pages_older_than` for the authorization of a payment waiting for the customer on
         the provider's page or element); the claimed attempts count as touched at `now`, so no
         worker claims them again before the interval has passed. Workers claiming at once never
-        get the same attempt."""
+        get the same attempt. An authorization already unknown and without the provider's
+        reference is claimed only at the `finding` providers (Capability.FIND): elsewhere nothing
+        can be asked about it."""
         ...
 
 
@@ -183,6 +191,12 @@ class UnitOfWork(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
     async def commit(self) -> None: ...
+
+    async def transaction(self, block: Callable[[], Awaitable[T]]) -> T:
+        """Run `block` (one `async with uow:` ... `commit()`, no provider call in it) and answer
+        its result; when the database aborts it to break a deadlock or a serialization conflict,
+        run it again from the start (bounded, after a short random wait)."""
+        ...
 
 
 class EventPublisher(Protocol):

@@ -10,8 +10,9 @@ follow Stripe's idempotent requests:
   a token that can't be trusted passes through untouched, for the app to answer 401, and nothing
   is stored, since the endpoint never ran;
 - the request is the method, path, query string and body (their sha256 is the fingerprint);
-- a 5xx, a 429 or an exception is not stored: the key is released and a retry runs again. Our use
-  cases are atomic, so a failed request wrote nothing;
+- a 5xx, a 429, an exception or a GraphQL answer carrying an internal error is not stored: the key
+  is released and a retry runs again. A use case that got as far as the provider remembers the
+  key on its attempt, so the retry resumes that attempt rather than start another;
 - a key left in flight by a process that died is taken over by a retry after `STALE_AFTER`;
 - keys are purged by the worker after `KEY_TTL`.
 
@@ -146,7 +147,8 @@ class IdempotencyMiddleware:
         if response.status is None:  # the app returned without answering: nothing to keep
             await self._release(caller, key, claim)
             return
-        if _stored(response.status):
+        # GraphQL answers an internal error with 200 and a masked error; it says so in the state.
+        if _stored(response.status) and not scope.get("state", {}).get("internal_error"):
             await self._keep(scope, caller, key, claim, response.status, response)
         else:
             await self._release(caller, key, claim)

@@ -10,8 +10,9 @@ its checkout and order paths and its Stripe webhook. Errors are {"error": "…"}
 
 Orders are named by their UUID, as this seed shows them. Errors: an empty cart 400, missing stock
 409, an order that isn't pending (retry) or can't be canceled 409, Stripe unset 503, Stripe's
-refusal to open a page 502. A cart's prices are read when it is checked out (carts keep no price
-of their own), so the price charged is always the catalogue's current one.
+refusal to open a page 502, no answer from Stripe 503; after these two the cart is as it was.
+A cart's prices are read when it is checked out (carts keep no price of their own), so the price
+charged is always the catalogue's current one.
 
 Connect accounts, holds, transfers and payouts of this seed belong to the Connect issue.
 """
@@ -31,7 +32,7 @@ from domain.orders.cancel import CancelOrder, cancel_order
 from domain.payments.provider import CheckoutKind
 from rest_compat import stripe_checkout, webhooks_stripe
 from rest_compat.errors import ErrorTable
-from rest_compat.http import RestError, Shape, caller, database, json_object, services
+from rest_compat.http import RestError, Shape, caller, client_key, database, json_object, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema, path_param
 
 BASE = "/api/payments"
@@ -55,9 +56,9 @@ async def _order_id(request: Request) -> int:
 
 async def checkout_session(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
-    stripe_checkout.require_stripe(request)
     body = await json_object(request) if await request.body() else {}
     return_url, cancel_url = stripe_checkout.return_urls(request, body)
+    stripe_checkout.require_stripe(request)  # after the input's checks: bad input is 400 either way
     payment = await stripe_checkout.cart_to_checkout_page(request, actor, CheckoutKind.EMBEDDED,
                                                           shipping_address_id=None, return_url=return_url,
                                                           cancel_url=cancel_url)
@@ -82,7 +83,8 @@ async def cancel(request: Request) -> JSONResponse:
     if not isinstance(reason, str):
         raise RestError(400, "cancellation_reason must be a string")
     svc = services(request)
-    done = await cancel_order(CancelOrder(actor, order_id, reason), svc.uow(), svc.providers, svc.policy)
+    done = await cancel_order(CancelOrder(actor, order_id, reason, client_key=client_key(request)), svc.uow(),
+                              svc.providers, svc.policy)
     refund: dict[str, Any] | None = None
     if done.refund is not None:
         refund = {"refund_id": done.refund.provider_ref, "amount": done.refund.amount.minor,

@@ -143,12 +143,12 @@ async def payment_detail(request: Request) -> JSONResponse:
 
 async def create_stripe_order(request: Request) -> JSONResponse:
     actor = caller(request, Role.CUSTOMER)
-    stripe_checkout.require_stripe(request)
     body = await json_object(request)
     address = body.get("shipping_address")
     if type(address) is not int or not 0 < address <= MAX_ID:
         raise RestError(400, "shipping_address must be the id of one of your addresses")
     return_url, cancel_url = stripe_checkout.return_urls(request, body)
+    stripe_checkout.require_stripe(request)  # after the input's checks: bad input is 400 either way
     payment = await stripe_checkout.cart_to_checkout_page(request, actor, CheckoutKind.HOSTED,
                                                           shipping_address_id=address, return_url=return_url,
                                                           cancel_url=cancel_url)

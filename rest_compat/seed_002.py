@@ -22,6 +22,7 @@ waits for the customer's card, which Stripe calls requires_payment_method):
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -44,6 +45,7 @@ BASE = "/api/v1/payments/stripe"
 SEED_002_BASE = "/api/v1/payments"  # the seed's base: one mount for its Stripe paths and webhooks
 # This API's one error table (rest_compat/errors.py), registered on its mount.
 ERRORS = ErrorTable(Shape.ERROR)
+INTENT_ID_FORMAT = re.compile(r"pi_[A-Za-z0-9_]{1,252}")
 
 TAG = "seed 002 (/api/v1/payments/)"
 NOT_FOUND = "Payment intent not found."
@@ -79,11 +81,17 @@ def _metadata(body: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in metadata.items()}
 
 
-async def _payment(request: Request, body: dict[str, Any]) -> Payment:
-    actor = caller(request)
+def _intent_id(body: dict[str, Any]) -> str:
     ref = body.get("payment_intent_id")
-    if not (isinstance(ref, str) and ref.startswith("pi_") and len(ref) <= 255):
+    # Stripe's ids are ASCII letters, digits and underscores: anything else is no id of ours (and
+    # a NUL or a lone surrogate would fail in the database instead of here).
+    if not (isinstance(ref, str) and INTENT_ID_FORMAT.fullmatch(ref)):
         raise RestError(400, "payment_intent_id must be a Stripe PaymentIntent id (pi_…)")
+    return ref
+
+
+async def _payment(request: Request, ref: str) -> Payment:
+    actor = caller(request)
     payment = await payment_by_provider_ref(database(request), stripe_checkout.PROVIDER, ref)
     if payment is None or not (payment.buyer_id == actor.user_id or actor.is_staff):
         raise RestError(404, NOT_FOUND)
@@ -92,10 +100,10 @@ async def _payment(request: Request, body: dict[str, Any]) -> Payment:
 
 async def create_payment_intent(request: Request) -> JSONResponse:
     actor = caller(request)
-    stripe_checkout.require_stripe(request)
     body = await json_object(request)
     cmd = OpenDirectPayment(actor, _amount(body), stripe_checkout.PROVIDER, CheckoutKind.ELEMENTS,
                             metadata=_metadata(body))
+    stripe_checkout.require_stripe(request)  # after the input's checks: bad input is 400 either way
     svc = services(request)
     payment = await open_direct_payment(cmd, svc.uow(), svc.providers, svc.policy)
     if payment.status is S.FAILED:
@@ -108,8 +116,9 @@ async def create_payment_intent(request: Request) -> JSONResponse:
 
 async def confirm(request: Request) -> JSONResponse:
     actor = caller(request)
-    stripe_checkout.require_stripe(request)
-    payment = await _payment(request, await json_object(request))
+    ref = _intent_id(await json_object(request))
+    stripe_checkout.require_stripe(request)  # after the input's checks: bad input is 400 either way
+    payment = await _payment(request, ref)
     if payment.in_flight(AttemptKind.AUTHORIZE):
         svc = services(request)
         payment = await confirm_payment(ConfirmPayment(actor, payment.id), svc.uow(),
@@ -120,7 +129,7 @@ async def confirm(request: Request) -> JSONResponse:
 
 
 async def retrieve(request: Request) -> JSONResponse:
-    payment = await _payment(request, await json_object(request))
+    payment = await _payment(request, _intent_id(await json_object(request)))
     return JSONResponse({"payment_intent_id": payment.provider_ref, "status": STRIPE_STATUS[payment.status],
                          "amount": payment.amount.minor, "currency": payment.amount.code.lower(),
                          "created": int(payment.created_at.timestamp()), "metadata": payment.metadata})

@@ -7,14 +7,14 @@ the body names them, else the caller's own origin (the shop's page that called u
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
+from domain.errors import PaymentsError
 from domain.identity import Actor
-from domain.orders.cancel import CancelOrder, cancel_order
-from domain.orders.service import Checkout, checkout
+from domain.orders.service import Checkout, UndoCheckout, checkout, undo_checkout
 from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
 from domain.payments.model import Payment
 from domain.payments.provider import CheckoutKind, check_page_urls
@@ -23,7 +23,7 @@ from rest_compat.http import RestError, services
 
 PROVIDER = "stripe"
 NOT_CONFIGURED = "Stripe is not configured on this gateway (STRIPE_API_KEY)."
-NO_ANSWER = "Stripe did not answer; try again shortly."
+NO_ANSWER = "Stripe did not answer; your cart is as it was: try again shortly."
 MAX_URL = 2048
 # Stripe puts the session's id where this placeholder stands, so the return page can look it up.
 SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -48,17 +48,31 @@ def return_urls(request: Request, body: dict[str, Any]) -> tuple[str, str]:
 
 async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKind, *,
                                 shipping_address_id: int | None, return_url: str, cancel_url: str) -> Payment:
-    """Check the cart out and open its order's payment at Stripe. A page Stripe refused to open
-    gives the stock back at once (the order is canceled); a page whose opening got no answer
-    keeps the order until its reservation lapses, since Stripe may have opened it."""
+    """Check the cart out and open its order's payment at Stripe. When the page isn't opened
+    (Stripe refused, or didn't answer) the cart is left as it was: the order is undone, its
+    stock released and its lines put back, so the same request can simply be sent again. A
+    page Stripe may have opened without our hearing of it is unreachable (nobody got its
+    address); the worker settles its attempt by asking Stripe."""
     check_page_urls(kind, return_url, cancel_url)  # refused before the cart becomes an order
     svc = services(request)
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
                    reservation=svc.policy.reservation)
     order = await checkout(cmd, svc.uow())
-    payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
-                                             cancel_url=cancel_url), svc.uow(), svc.providers, svc.policy)
-    return opened(payment) if payment.status is not PaymentStatus.FAILED else await _refused(request, actor, payment)
+    try:
+        payment = await open_payment(OpenPayment(actor, order.id, PROVIDER, kind, return_url=return_url,
+                                                 cancel_url=cancel_url), svc.uow(), svc.providers,
+                                     svc.policy)
+    except PaymentsError:
+        await _undo(request, actor, order.id, "the payment page could not be opened")
+        raise
+    if payment.status is PaymentStatus.REQUIRES_ACTION and payment.provider_ref:
+        return payment
+    if payment.status is PaymentStatus.FAILED:
+        await _undo(request, actor, order.id, "Stripe refused to open the payment page")
+        raise RestError(502, f"Stripe refused to open the payment page: "
+                             f"{payment.decline_message or payment.decline_code}")
+    await _undo(request, actor, order.id, "Stripe did not answer")
+    raise RestError(503, NO_ANSWER)
 
 
 async def resume_checkout_page(request: Request, actor: Actor, order_id: int, kind: CheckoutKind, *,
@@ -77,8 +91,5 @@ def opened(payment: Payment) -> Payment:
     return payment
 
 
-async def _refused(request: Request, actor: Actor, payment: Payment) -> Payment:
-    svc = services(request)
-    await cancel_order(CancelOrder(actor, payment.order_id, "Stripe refused to open the payment page"),
-                       svc.uow(), svc.providers, svc.policy)
-    raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")
+async def _undo(request: Request, actor: Actor, order_id: int, reason: str) -> None:
+    await undo_checkout(UndoCheckout(actor, order_id, reason, datetime.now(UTC)), services(request).uow())

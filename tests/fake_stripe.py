@@ -2,7 +2,8 @@
 doesn't: Idempotency-Key replay, the refund rules, declines at confirmation, the error shape.
 
 The subset served: PaymentIntents (create, confirmed at once or left for the customer; confirm,
-retrieve, capture, cancel), Refunds (create, retrieve) and Checkout Sessions
+retrieve, capture, cancel; search on one metadata clause, `metadata['key']:'value'`, searchable at
+once where Stripe's index may lag), Refunds (create, retrieve) and Checkout Sessions
 (tests/fake_stripe_checkout.py), with Stripe's test payment methods below. As Stripe documents
 for API v1, the first status and body sent for an idempotency key are replayed for it (declines
 included), and the same key with other parameters is a 400 `idempotency_error`. `fail_next(n)`
@@ -16,6 +17,7 @@ webhook payloads with `event`.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fake_stripe_billing import FakeBilling
@@ -63,18 +65,25 @@ class FakeStripe:
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _failures: int = 0
     _losses: int = 0
+    _refusal: tuple[int, dict[str, Any] | None] | None = None
 
     def __post_init__(self) -> None:
         self.checkout = FakeCheckout(self)
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
-        self._failures, self._losses, self.tamper = 0, 0, None
+        self._failures, self._losses, self.tamper, self._refusal = 0, 0, None, None
         self.checkout.reset()
         self.billing.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
+
+    def refuse_next(self, status: int, error: dict[str, Any] | None = None) -> None:
+        """The next request is refused with `status` before anything is executed: with Stripe's
+        error body `{"error": error}`, or, without `error`, the plain-text answer of something in
+        front of Stripe that isn't its API (a proxy, a wrong base address)."""
+        self._refusal = (status, error)
 
     def lose_next(self, n: int) -> None:
         """The next n requests are carried out (and their answers kept for their idempotency keys),
@@ -89,6 +98,7 @@ class FakeStripe:
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/v1/payment_intents", self._endpoint(self._create_intent), methods=["POST"]),
+            Route("/v1/payment_intents/search", self._endpoint(self._search_intents), methods=["GET"]),
             Route("/v1/payment_intents/{id}", self._endpoint(self._retrieve_intent), methods=["GET"]),
             Route("/v1/payment_intents/{id}/confirm", self._endpoint(self._confirm_intent), methods=["POST"]),
             Route("/v1/payment_intents/{id}/capture", self._endpoint(self._capture), methods=["POST"]),
@@ -129,12 +139,17 @@ class FakeStripe:
     # --- the HTTP edge: auth, idempotency, faults, errors ---------------------------------------
 
     def _endpoint(self, handler):
-        async def endpoint(request: Request) -> JSONResponse:
+        async def endpoint(request: Request) -> Response:
             key = request.headers.get("idempotency-key")
             self.requests.append((request.method, request.url.path, key, request.headers.get("stripe-version")))
             if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
                 return JSONResponse({"error": {"type": "invalid_request_error",
                                                "message": "Invalid API Key provided"}}, 401)
+            if self._refusal is not None:
+                (status, error), self._refusal = self._refusal, None
+                if error is None:
+                    return PlainTextResponse("Not Found", status)
+                return JSONResponse({"error": error}, status)
             if self._failures:
                 self._failures -= 1
                 return JSONResponse({"error": {"type": "api_error", "message": "Something went wrong."}}, 500)
@@ -202,7 +217,7 @@ class FakeStripe:
                   "metadata": metadata, "last_payment_error": None, "next_action": None,
                   "status": "requires_confirmation" if payment_method else "requires_payment_method",
                   "automatic_payment_methods": None, "receipt_email": None, "cancellation_reason": None,
-                  "_refunded": 0, "_session": session}
+                  "created": int(time.time()), "_refunded": 0, "_session": session}
         self.intents[ident] = intent
         return intent
 
@@ -238,6 +253,17 @@ class FakeStripe:
             intent.update(status="requires_capture", amount_capturable=intent["amount"], next_action=None)
         else:
             intent.update(status="succeeded", amount_received=intent["amount"], next_action=None)
+
+    def _search_intents(self, _id: None, p: dict[str, Any]) -> dict[str, Any]:
+        """Stripe's search result for one metadata clause (docs.stripe.com/search#metadata)."""
+        clause = re.fullmatch(r"metadata\['([^'\]]+)'\]:'([^']*)'", str(p.get("query", "")).strip())
+        if clause is None:
+            raise invalid("This fake searches one clause of the form metadata['key']:'value'.", "query",
+                          code="parameter_invalid_string")
+        key, value = clause.groups()
+        found = [self._shown(i, p, "data.") for i in self.intents.values() if i["metadata"].get(key) == value]
+        return {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False,
+                "next_page": None, "data": found}
 
     def _retrieve_intent(self, ident: str, p: dict[str, Any]) -> dict[str, Any]:
         return self._shown(self._intent(ident), p)

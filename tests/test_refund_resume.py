@@ -107,3 +107,32 @@ async def test_concurrent_cancels_of_one_paid_order_answer_no_internal_error(app
     assert set(kinds) <= {"CancelSuccess", "Conflict", "RefundExceedsCaptured"}
     refunds = await refunds_of(db, number)
     assert sum(r.amount.minor for r in refunds if r.status is AttemptStatus.SUCCEEDED) == 149_90
+
+
+class DiesAfterVoidingOrRefunding(DiesAfterRefunding):
+    async def void(self, req):
+        outcome = await super().void(req)
+        if self.die_next:
+            self.die_next = False
+            raise RuntimeError("the process died after the provider voided")
+        return outcome
+
+
+async def test_a_cancel_retried_with_its_key_after_a_500_finishes_the_same_refund_and_restocks(app, db, shop,
+                                                                                              gateway):
+    number = await paid(app, db, shop)
+    order_id = (await payment_by_number(db, number)).payment.order_id
+    mutation = """mutation($o: ID!) { cancel(input: {orderId: $o, reason: "changed my mind"}) {
+        __typename ... on CancelSuccess { order { status } } ... on Error { code } } }"""
+    headers = {"Idempotency-Key": "cancel-once"}
+
+    first = await app.post("/graphql", json={"query": mutation, "variables": {"o": to_global_id("Order", order_id)}},
+                           headers={"Authorization": f"Bearer {shop.token('customer@example.com')}", **headers})
+    retried = await gql(app, mutation, {"o": to_global_id("Order", order_id)},
+                        token=shop.token("customer@example.com"), headers=headers)
+
+    assert first.status_code == 200 and first.json()["data"] is None  # the masked internal error
+    assert retried["data"]["cancel"] == {"__typename": "CancelSuccess", "order": {"status": "CANCELED"}}
+    refunds = await refunds_of(db, number)
+    assert len(refunds) == 1 and refunds[0].status is AttemptStatus.SUCCEEDED
+    assert gateway.refund_keys == [refunds[0].idempotency_key] * 2

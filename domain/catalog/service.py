@@ -18,6 +18,10 @@ class SetCartItem:
 
 async def set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
     check_quantity(cmd.quantity)
+    return await uow.transaction(lambda: _set_cart_item(cmd, uow))
+
+
+async def _set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
     async with uow:
         product = await uow.products.get(cmd.product_id)
         if product is None or not product.active:

@@ -2,9 +2,11 @@
 
 Unpaid: the reservation is released and any payment not yet decided is canceled; one waiting for
 the customer at the provider (3-D Secure, a Checkout page) is voided there first, so nobody can
-pay on it afterwards. Authorized: the authorization is voided at the provider. Paid: what is
-left of the capture is refunded through the provider. The goods go back on the shelf once the
-money is back.
+pay on it afterwards. One whose request got no answer (no provider reference: nothing to void)
+doesn't hold the order: the order closes, and the worker settles the attempt by asking the
+provider (reconcile); money it took anyway is given back (give_back, orphaned payments).
+Authorized: the authorization is voided at the provider. Paid: what is left of the capture is
+refunded through the provider. The goods go back on the shelf once the money is back.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ class CancelOrder:
     actor: Actor
     order_id: int
     reason: str
+    # The client's Idempotency-Key: sent again after an answer that never came, the cancel resumes
+    # the void or refund it started (and closes the order if that already went through).
+    client_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +61,41 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         if payment is not None and payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
             payment = None  # ended while we looked
         now = clock()
-        match order.status:
-            case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
-                providers.require(payment.provider, Capability.VOID)
-                attempt = payment.start_void(now=now)
-            case OrderStatus.PENDING_PAYMENT:
-                if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
-                    raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
-                if payment is not None:
-                    payment.cancel(now=now)
-                    await uow.payments.save(payment)
-                await _close(order, reason, uow, cmd.actor, now, restock=False)
-                await uow.commit()
-                return Cancellation(order, payment, None)
-            # The provider's ability is asked before anything is recorded: an attempt it can't
-            # make would sit pending until a worker settled it as failed.
-            case OrderStatus.AUTHORIZED:
-                providers.require(payment.provider, Capability.VOID)
-                attempt = payment.start_void(now=now)
-            case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
-                providers.require(payment.provider, Capability.REFUND)
-                attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}"[:MAX_REASON])
-            case _:
-                raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
-        await uow.payments.save(payment)
-        await uow.commit()
+        attempt = payment.started_by(cmd.client_key, None, None) if payment is not None else None
+        if attempt is None:
+            match order.status:
+                case OrderStatus.PENDING_PAYMENT if payment is not None and payment.status is PaymentStatus.REQUIRES_ACTION:
+                    providers.require(payment.provider, Capability.VOID)
+                    attempt = payment.start_void(now=now, client_key=cmd.client_key)
+                case OrderStatus.PENDING_PAYMENT if payment is not None and answer_lost(payment):
+                    await _close(order, reason, uow, cmd.actor, now, restock=False)
+                    await uow.commit()
+                    return Cancellation(order, payment, None)
+                case OrderStatus.PENDING_PAYMENT:
+                    if payment is not None and payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
+                        raise ConflictError(f"order {order.number} has a payment being decided; try again shortly")
+                    if payment is not None:
+                        payment.cancel(now=now)
+                        await uow.payments.save(payment)
+                    await _close(order, reason, uow, cmd.actor, now, restock=False)
+                    await uow.commit()
+                    return Cancellation(order, payment, None)
+                # The provider's ability is asked before anything is recorded: an attempt it can't
+                # make would sit pending until a worker settled it as failed.
+                case OrderStatus.AUTHORIZED:
+                    providers.require(payment.provider, Capability.VOID)
+                    attempt = payment.start_void(now=now, client_key=cmd.client_key)
+                case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
+                    providers.require(payment.provider, Capability.REFUND)
+                    why = f"order canceled: {reason}"[:MAX_REASON]
+                    attempt = payment.start_refund(None, now=now, reason=why, client_key=cmd.client_key)
+                case _:
+                    raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
+            await uow.payments.save(payment)
+            await uow.commit()
 
-    payment = await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
+    if attempt.in_flight:
+        payment = await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
     settled = payment.attempt(attempt.seq)
     if settled.status is not AttemptStatus.SUCCEEDED:
         raise ConflictError(f"the provider did not give the money back ({settled.status.value}"
@@ -92,6 +105,11 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
         await _close(order, reason, uow, cmd.actor, clock(), restock=True)
         await uow.commit()
     return Cancellation(order, payment, settled if settled.kind is AttemptKind.REFUND else None)
+
+
+def answer_lost(payment: Payment) -> bool:
+    """An authorization sent whose answer never came: the provider named nothing we could void."""
+    return payment.provider_ref is None and bool(payment.in_flight(AttemptKind.AUTHORIZE))
 
 
 async def _close(order: Order, reason: str, uow: UnitOfWork, actor: Actor, now, *, restock: bool) -> None:

@@ -1,4 +1,5 @@
-"""Order use cases: checkout turns a cart into an order with a stock reservation; addresses.
+"""Order use cases: checkout turns a cart into an order with a stock reservation, and
+undo_checkout turns it back when its payment couldn't be opened; addresses.
 
 Stock is never oversold: checkout locks the products' rows (or, on SQLite, holds the one
 write transaction) while it compares what is asked with what is available and reserves it.
@@ -9,11 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from domain.errors import InsufficientStockError, NotFoundError, ValidationError
+from domain.errors import ConflictError, InsufficientStockError, NotFoundError, ValidationError
 from domain.identity import Actor
 from domain.orders.model import Address, Order, OrderLine, OrderStatus
+from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 from domain.text import free_text
+
+ENDED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,10 @@ class Checkout:
 
 
 async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
+    return await uow.transaction(lambda: _checkout(cmd, uow))
+
+
+async def _checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
     async with uow:
         cart = await uow.carts.get(cmd.actor.user_id)
         if not cart.lines:
@@ -84,6 +92,59 @@ async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
         await uow.audit.record(cmd.actor, "order.checkout", "order", order.uuid, None,
                                {"status": order.status.value, "total": order.total.decimal,
                                 "currency": order.currency}, cmd.now)
+        await uow.commit()
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class UndoCheckout:
+    actor: Actor
+    order_id: int
+    reason: str
+    now: datetime
+
+
+async def undo_checkout(cmd: UndoCheckout, uow: UnitOfWork) -> Order:
+    """The order's payment couldn't be opened at the provider (refused, or no answer): the order
+    is canceled, its stock released, and its lines go back into the buyer's cart, so the buyer's
+    next try starts from the cart they had.
+
+    Only for an order nobody can have paid: pending, each payment of it ended or never named by
+    the provider. A payment whose request got no answer is left open for the worker to settle
+    (reconcile asks the provider): whatever the provider made for it, nobody got its address,
+    and money taken anyway is given back (an orphaned payment of a canceled order).
+    """
+    return await uow.transaction(lambda: _undo_checkout(cmd, uow))
+
+
+async def _undo_checkout(cmd: UndoCheckout, uow: UnitOfWork) -> Order:
+    async with uow:
+        seen = await uow.orders.get(cmd.order_id)
+        if seen is None or seen.buyer_id != cmd.actor.user_id:
+            raise NotFoundError("order", cmd.order_id)
+        # The lock order (db/uow.py): payments, then the order.
+        payments = [await uow.payments.get(p.id, for_update=True) for p in await uow.payments.for_order(seen.id)
+                    if p.status not in ENDED]
+        order = await uow.orders.get(cmd.order_id, for_update=True)
+        reachable = [p for p in payments if p is not None and p.status not in ENDED and p.provider_ref]
+        if order.status is not OrderStatus.PENDING_PAYMENT or reachable:
+            raise ConflictError(f"order {order.number} is {order.status.value}, or has a payment open at the "
+                                f"provider; it stays as it is")
+        for payment in payments:
+            if payment is not None and payment.status not in ENDED and not payment.in_flight():
+                payment.cancel(now=cmd.now)
+                await uow.payments.save(payment)
+        before = {"status": order.status.value}
+        order.cancellation_reason = cmd.reason
+        order.move_to(OrderStatus.CANCELED, cmd.now)
+        await uow.stock.release(order)
+        await uow.orders.save(order)
+        in_cart = {line.product.id: line.quantity for line in (await uow.carts.get(order.buyer_id)).lines}
+        for line in order.lines:
+            await uow.carts.set_quantity(order.buyer_id, line.product_id,
+                                         in_cart.get(line.product_id, 0) + line.quantity)
+        await uow.audit.record(cmd.actor, "order.cancel", "order", order.uuid, before,
+                               {"status": order.status.value, "reason": cmd.reason, "cart": "restored"}, cmd.now)
         await uow.commit()
     return order
 

@@ -76,12 +76,17 @@ async def ask_provider(call: Awaitable[Outcome]) -> Outcome | None:
 
 async def settle(payment_id: int, seq: int, outcome: Outcome | None, actor: Actor | None, uow: UnitOfWork,
                  policy: Policy, clock: Clock = utc_now) -> Payment:
-    """Apply a provider's answer to attempt `seq` (None: no answer, the outcome is unknown)."""
-    async with uow:
-        payment = await locked_payment(uow, payment_id)
-        await settle_locked(payment, seq, outcome, actor, uow, policy, clock)
-        await uow.commit()
-    return payment
+    """Apply a provider's answer to attempt `seq` (None: no answer, the outcome is unknown). A
+    deadlock or serialization failure runs the transaction again (`uow.transaction`): nothing in
+    it calls the provider."""
+    async def apply() -> Payment:
+        async with uow:
+            payment = await locked_payment(uow, payment_id)
+            await settle_locked(payment, seq, outcome, actor, uow, policy, clock)
+            await uow.commit()
+        return payment
+
+    return await uow.transaction(apply)
 
 
 async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, actor: Actor | None,

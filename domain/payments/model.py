@@ -203,7 +203,7 @@ class Payment:
             self.card = card
         return self._add_attempt(AttemptKind.AUTHORIZE, self.amount, now)
 
-    def start_capture(self, amount: Money | None = None, *, now: datetime) -> Attempt:
+    def start_capture(self, amount: Money | None = None, *, now: datetime, client_key: str | None = None) -> Attempt:
         """Capture all or part of the authorization, once: whatever is not captured is released."""
         if self.capture_method is not CaptureMethod.MANUAL:
             raise InvalidStateError(f"{self._name} is captured automatically")
@@ -211,22 +211,24 @@ class Payment:
         amount = self.amount_capturable if amount is None else self._checked(amount)
         if amount > self.amount_capturable:
             raise InvalidAmountError(f"at most {self.amount_capturable} can be captured, not {amount}")
-        return self._add_attempt(AttemptKind.CAPTURE, amount, now)
+        return self._add_attempt(AttemptKind.CAPTURE, amount, now, client_key=client_key)
 
-    def start_void(self, *, now: datetime) -> Attempt:
+    def start_void(self, *, now: datetime, client_key: str | None = None) -> Attempt:
         self._may_start(AttemptKind.VOID)
         if self.provider_ref is None:
             raise InvalidStateError(f"{self._name} has nothing at the provider to void")
         held = self.amount_authorized if self.status is S.REQUIRES_CAPTURE else self.amount
-        return self._add_attempt(AttemptKind.VOID, held, now)
+        return self._add_attempt(AttemptKind.VOID, held, now, client_key=client_key)
 
-    def started_by(self, client_key: str | None, kind: AttemptKind, amount: Money | None) -> Attempt | None:
+    def started_by(self, client_key: str | None, kind: AttemptKind | None, amount: Money | None) -> Attempt | None:
         """The attempt this client key started, if any: the same request again resumes it. The key
-        used for another kind of attempt, or another amount, is a ConflictError."""
+        used for another kind of attempt (None: any kind will do), or another amount, is a
+        ConflictError."""
         if client_key is None:
             return None
         found = next((a for a in self.attempts if a.client_key == client_key), None)
-        if found is not None and (found.kind is not kind or (amount is not None and amount != found.amount)):
+        if found is not None and ((kind is not None and found.kind is not kind)
+                                  or (amount is not None and amount != found.amount)):
             raise ConflictError(f"this idempotency key started {found.kind} #{found.seq} of {self._name} "
                                 f"for {found.amount}: it can't be used for another request")
         return found

@@ -13,6 +13,10 @@ Outcomes:
   RequiresAction  the customer must act first (3-D Secure); `client_secret` lets the client do it
   Declined        refused, with the provider's decline code; nothing moved
 
+An authorization whose answer was lost leaves us without the provider's reference; a provider
+with Capability.FIND finds it by what we sent (`find_authorization`), so the worker settles it
+without a webhook (domain/payments/reconcile.py).
+
 `fetch(provider_ref)` answers the state of a payment (an authorization: Succeeded means
 authorized, or captured when capture is automatic) or of a refund, by the reference the
 provider gave it. A capture, void or refund whose answer was lost is settled by sending the same
@@ -42,6 +46,7 @@ class Capability(StrEnum):
     CUSTOMERS = "customers"
     SUBSCRIPTIONS = "subscriptions"
     CHECKOUT = "checkout"  # `open`: the customer pays on the provider's own page or element
+    FIND = "find"  # `find_authorization`: an authorization found without its reference
 
 
 class CheckoutKind(StrEnum):
@@ -186,6 +191,22 @@ class RefundRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class FindRequest:
+    """An authorization (or an opening) that was sent and whose answer never came back, so we
+    hold no reference of the provider's: it is found by what the request carried, the payment's
+    uuid (in every request's metadata, as `payment_uuid`) and the attempt's idempotency key."""
+
+    payment_uuid: str
+    idempotency_key: str
+    amount: Money
+    sent_at: datetime  # when the attempt was recorded, just before the request left
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        _key(self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
 class Succeeded:
     provider_ref: str
     amount: Money
@@ -259,6 +280,16 @@ class CheckoutProvider(PaymentProvider, Protocol):
     behind a Checkout Session itself)."""
 
     async def open(self, req: OpenRequest) -> Outcome: ...
+
+
+class FindingProvider(PaymentProvider, Protocol):
+    """A provider with Capability.FIND."""
+
+    async def find_authorization(self, req: FindRequest) -> Outcome | None:
+        """What became of the request: the authorization's outcome as `fetch` answers it (with
+        the provider's reference), Declined when the provider can tell it never got the request,
+        None while it can't tell yet (ask again later)."""
+        ...
 
 
 class Providers(Mapping[str, PaymentProvider]):

@@ -10,7 +10,9 @@ older than a grace period (its own call has had time to finish), the worker asks
                                     replays its first answer, or acts now if it never got the call
     refund                          fetch(ref) when the provider had named the refund (Pending);
                                     otherwise the same request with the same key
-    authorize without a ref         nothing can be asked: see below
+    authorize without a ref         find_authorization, where the provider can (Capability.FIND):
+                                    it finds what our request made by the payment's uuid, or
+                                    tells that it never got the request; else see below
 
 The answer goes through `service.settle`, under the payment's and the order's row locks, so stock,
 order and ledger follow exactly once however many workers reconcile one payment at the same time:
@@ -19,17 +21,19 @@ the second settle finds the attempt settled and changes nothing, and the ledger 
 later pass asks again. Answers that tell nothing new (still Pending) are not applied, so a payment
 waiting on the provider doesn't gather an audit record per pass.
 
-An authorize attempt without a provider ref is never settled here. It is marked unknown and left
-open for the provider's webhook (the request's metadata carries the payment's uuid) or for a
-person. We can't tell "the request never left this process" from "the provider charged the card
-and the answer was lost", and nothing in the port can find out: `fetch` needs the ref; retrying
-with the same idempotency key would get the provider's first answer, but an idempotent retry must
-resend the original parameters, and the card number only passed through this process (it is never
-stored). Declaring it failed after some timeout would be a guess, and a wrong one charges the
-customer for an order we then treat as unpaid: they pay again. While it is open the order takes
-no other payment, so the customer checks out again once its reservation expires. What would
-settle it is a port method that finds an authorization by our key or metadata (Stripe's
-PaymentIntent search on metadata, PayPal's PayPal-Request-Id replay, Razorpay's order receipt).
+At a provider without Capability.FIND, an authorize attempt without a provider ref is never
+settled here. It is marked unknown and left open for the provider's webhook (the request's
+metadata carries the payment's uuid) or for a person. We can't tell "the request never left this
+process" from "the provider charged the card and the answer was lost", and nothing else in the
+port can find out: `fetch` needs the ref; retrying with the same idempotency key would get the
+provider's first answer, but an idempotent retry must resend the original parameters, and the
+card number only passed through this process (it is never stored). Declaring it failed after
+some timeout would be a guess, and a wrong one charges the customer for an order we then treat as
+unpaid: they pay again. While it is open the order takes no other payment, so the customer checks
+out again once its reservation expires (or cancels it: domain/orders/cancel.py). What settles it
+is the port's `find_authorization`, which finds an authorization by our key or metadata (Stripe's
+PaymentIntent search on metadata; PayPal's PayPal-Request-Id replay and Razorpay's order receipt
+would serve the same way).
 """
 from __future__ import annotations
 
@@ -39,9 +43,9 @@ from datetime import datetime, timedelta
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
-from domain.payments.provider import (Capability, Outcome, PaymentProvider, Pending, Providers,
-                                      RequiresAction, is_final)
 from domain.payments.attempts import ask_provider, send, settle
+from domain.payments.provider import (Capability, FindingProvider, FindRequest, Outcome, PaymentProvider, Pending,
+                                      Providers, RequiresAction, is_final)
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 
@@ -69,7 +73,8 @@ async def claim_open_payments(now: datetime, uow: UnitOfWork, providers: Provide
         return []
     async with uow:
         ids = await uow.payments.claim_open_attempts(now - grace, now, limit, tuple(providers),
-                                                     pages_older_than=now - max(grace, PAGE_GRACE))
+                                                     pages_older_than=now - max(grace, PAGE_GRACE),
+                                                     finding=providers.supporting(Capability.FIND))
         await uow.commit()
     return ids
 
@@ -110,6 +115,10 @@ def _question(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> 
     match attempt.kind:
         case AttemptKind.AUTHORIZE:
             ref = attempt.provider_ref
+            if ref is None and Capability.FIND in provider.capabilities:
+                finder: FindingProvider = provider  # type: ignore[assignment]
+                lost = FindRequest(str(payment.uuid), attempt.idempotency_key, attempt.amount, attempt.created_at)
+                return lambda: finder.find_authorization(lost)
             return (lambda: provider.fetch(ref)) if ref and can_fetch else None
         case AttemptKind.CAPTURE | AttemptKind.VOID:
             # Retry with the SAME key: the provider may have captured already, and a fresh key

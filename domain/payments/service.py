@@ -68,7 +68,10 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     out of its own order. Any other payment not failed or canceled makes this a ConflictError.
     """
     providers.require(cmd.provider, Capability.AUTHORIZE)
-    now = clock()
+    return await uow.transaction(lambda: _create_payment(cmd, uow, clock()))
+
+
+async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, now: datetime) -> Payment:
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
@@ -104,18 +107,23 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
     settle the answer. A decline is an outcome: the payment ends `failed`, no exception."""
     _one_way_to_pay(cmd.card, cmd.payment_method)
     now = clock()
-    async with uow:
-        # The payment, then its order, as settle() locks them. The order too: cancel_order changes
-        # an unsent payment under the order's lock alone.
-        payment = await uow.payments.get(cmd.payment_id, for_update=True)
-        if payment is None or payment.buyer_id != cmd.actor.user_id:
-            raise NotFoundError("payment", cmd.payment_id)
-        providers.require(payment.provider, Capability.AUTHORIZE)
-        attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
-        order = await uow.orders.get(payment.order_id, for_update=True)
-        payable(order, now)
-        await uow.payments.save(payment)
-        await uow.commit()
+
+    async def record() -> tuple[Payment, Attempt, Order]:
+        async with uow:
+            # The payment, then its order, as settle() locks them. The order too: cancel_order
+            # changes an unsent payment under the order's lock alone.
+            payment = await uow.payments.get(cmd.payment_id, for_update=True)
+            if payment is None or payment.buyer_id != cmd.actor.user_id:
+                raise NotFoundError("payment", cmd.payment_id)
+            providers.require(payment.provider, Capability.AUTHORIZE)
+            attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
+            order = await uow.orders.get(payment.order_id, for_update=True)
+            payable(order, now)
+            await uow.payments.save(payment)
+            await uow.commit()
+        return payment, attempt, order
+
+    payment, attempt, order = await uow.transaction(record)
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
                                         metadata={"order": order.number, "payment": payment.number})
     return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
@@ -149,6 +157,7 @@ class CapturePayment:
     actor: Actor
     payment_id: int
     amount: Amount = None  # None captures everything authorized
+    client_key: str | None = None  # the client's Idempotency-Key: the same again resumes the capture
 
 
 async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
@@ -157,9 +166,14 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
     async with uow:
         payment = await locked_payment(uow, cmd.payment_id)
         providers.require(payment.provider, Capability.CAPTURE)  # before an attempt it can't make is recorded
-        attempt = payment.start_capture(in_currency_of(payment, cmd.amount), now=clock())
-        await uow.payments.save(payment)
-        await uow.commit()
+        asked = in_currency_of(payment, cmd.amount)
+        attempt = payment.started_by(cmd.client_key, AttemptKind.CAPTURE, asked)
+        if attempt is None:
+            attempt = payment.start_capture(asked, now=clock(), client_key=cmd.client_key)
+            await uow.payments.save(payment)
+            await uow.commit()
+    if not attempt.in_flight:
+        return payment  # the same request again, after it was settled: its answer stands
     return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock)
 
 

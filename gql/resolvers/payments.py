@@ -41,7 +41,8 @@ async def confirm(context, payment_id: int) -> Payment:
 async def capture(context, payment_id: int, amount: int | None) -> Payment:
     actor = require_actor(context)
     providers, policy = _services(context)
-    return await capture_payment(CapturePayment(actor, payment_id, amount), context.new_uow(), providers, policy)
+    cmd = CapturePayment(actor, payment_id, amount, client_key=client_key(context))
+    return await capture_payment(cmd, context.new_uow(), providers, policy)
 
 
 async def refund(context, payment_id: int, amount: int | None, reason: str | None) -> tuple[Payment, Attempt]:
@@ -54,7 +55,8 @@ async def refund(context, payment_id: int, amount: int | None, reason: str | Non
 async def cancel(context, order_id: int, reason: str) -> Cancellation:
     actor = require_actor(context)
     providers, policy = _services(context)
-    return await cancel_order(CancelOrder(actor, order_id, reason), context.new_uow(), providers, policy)
+    cmd = CancelOrder(actor, order_id, reason, client_key=client_key(context))
+    return await cancel_order(cmd, context.new_uow(), providers, policy)
 
 
 async def ask_refund(context, payment_id: int, amount: int | None, reason: str) -> RefundRequest:

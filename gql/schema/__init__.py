@@ -22,8 +22,18 @@ class Schema(strawberry.Schema):
             if limits.is_unexpected(error):
                 log.error("resolver failed: %s", error.message, exc_info=error.original_error,
                           extra={"path": error.path})
+                _mark_failed(execution_context)
             else:
                 log.info("request refused: %s", error.message)
+
+
+def _mark_failed(execution_context) -> None:
+    """Tell the HTTP layers that this answer carries an internal error, as a 5xx would: its
+    Idempotency-Key is released, not stored, so a retry runs again (and resumes what it began)."""
+    request = getattr(getattr(execution_context, "context", None), "request", None)
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        scope.setdefault("state", {})["internal_error"] = True
 
 
 def build_schema(*, production: bool = False) -> Schema:

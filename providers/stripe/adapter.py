@@ -16,19 +16,26 @@ Decisions:
 - A Checkout Session's id stays the payment's reference: capture, void, refund and fetch of a
   `cs_…` find the session's PaymentIntent first, and answer under the session's id.
 - The SDK's httpx client lives as long as the provider; `close()` ends it at shutdown.
+- An authorization whose answer was lost is found with PaymentIntent search on the
+  `payment_uuid` every request carries in its metadata (docs.stripe.com/api/payment_intents/search).
+  Search is eventually consistent: "under normal operating conditions, data is searchable in less
+  than a minute; occasionally ... up to an hour behind during outages". So nothing found means
+  "not yet" for an hour after the request, and only then that Stripe never created it.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import stripe
 
 from domain.clock import Clock, utc_now
-from domain.errors import ProviderIntegrityError
+from domain.errors import ProviderIntegrityError, ProviderUnavailableError
 from domain.money import Money
 from domain.payments.provider import (AuthorizeRequest, Capability, CaptureRequest, CheckoutKind, Declined,
-                                      OpenRequest, Outcome, RefundRequest, Succeeded, VoidRequest)
+                                      FindRequest, OpenRequest, Outcome, RefundRequest, Succeeded, VoidRequest)
 
 from providers.stripe import checkout, wire
 from providers.stripe.errors import RetryPolicy, call, declined
@@ -37,12 +44,16 @@ from providers.stripe.errors import RetryPolicy, call, declined
 API_VERSION = "2026-10-28.endive"
 _EXPAND = ["payment_method"]  # for the card summary (brand, last four, expiry)
 _SESSION_EXPAND = ["payment_intent", "payment_intent.payment_method"]
+# How far behind Stripe's search index may be (see the module's docstring).
+SEARCH_LAG = timedelta(hours=1)
+NOT_RECEIVED = "not_received"  # the decline code of a request Stripe never acted on
+log = logging.getLogger("paygate.providers.stripe")
 
 
 class StripeProvider:
     name = "stripe"
     capabilities = frozenset({Capability.AUTHORIZE, Capability.CAPTURE, Capability.VOID,
-                              Capability.REFUND, Capability.FETCH, Capability.CHECKOUT})
+                              Capability.REFUND, Capability.FETCH, Capability.CHECKOUT, Capability.FIND})
 
     def __init__(self, api_key: str, *, api_base: str | None = None, timeout_s: float = 30.0,
                  retry: RetryPolicy = RetryPolicy(), clock: Clock = utc_now) -> None:
@@ -142,6 +153,33 @@ class StripeProvider:
             self._client.v1.payment_intents.retrieve_async(provider_ref, {"expand": _EXPAND})),
             wire.authorization_outcome)
 
+    async def find_authorization(self, req: FindRequest) -> Outcome | None:
+        """The PaymentIntent our lost request created, found by the payment's uuid in its metadata.
+
+        A Checkout Session's PaymentIntent exists only once the customer pays on its page, which
+        nobody can reach while the session's answer is lost: such an opening is found as never
+        received, and the page expires unpaid at Stripe.
+        """
+        query = f"metadata['payment_uuid']:'{req.payment_uuid}'"
+        try:
+            found = await call("search payment intents", lambda: self._client.v1.payment_intents.search_async(
+                {"query": query, "expand": ["data.payment_method"]}), self._retry)
+        except stripe.StripeError as exc:  # a refusal (errors.refusal)
+            # Our query refused (or search unavailable to the account): nothing can be told.
+            log.error("Stripe refused a PaymentIntent search: %s", exc.user_message)
+            raise ProviderUnavailableError(f"Stripe search: {type(exc).__name__}") from None
+        intents = [i for i in found.to_dict().get("data", [])
+                   if (i.get("metadata") or {}).get("payment_uuid") == req.payment_uuid]
+        if not intents:
+            if self._clock() - req.sent_at < SEARCH_LAG:
+                return None
+            return Declined(None, req.amount, NOT_RECEIVED,
+                            "Stripe never created a PaymentIntent for this payment: the request didn't reach it.")
+        if len(intents) > 1:
+            log.warning("%d PaymentIntents carry payment %s; the latest settles it", len(intents), req.payment_uuid)
+        latest = max(intents, key=lambda i: i.get("created") or 0)
+        return _echoed(wire.authorization_outcome(latest), req.amount, None)
+
     # --- Checkout Sessions: the PaymentIntent behind a `cs_…` --------------------------------
 
     async def _session(self, ref: str, decline_ref: str | None, amount: Money | None) -> wire.Wire | Declined:
@@ -198,7 +236,7 @@ class StripeProvider:
         """Stripe's object as a plain dict (wire.py reads no SDK types), or its refusal as a decline."""
         try:
             answer = await call(what, make, self._retry)
-        except (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        except stripe.StripeError as exc:  # `call` lets through only refusals (errors.refusal)
             return declined(exc, ref, amount)
         return answer.to_dict()
 

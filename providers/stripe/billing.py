@@ -109,12 +109,12 @@ class StripeBilling:
         except stripe.CardError as exc:
             raise PaymentDeclinedError(str(getattr(exc.error, "decline_code", None) or exc.code or "card_declined"),
                                        str(exc.user_message or "The card was declined.")) from None
-        except stripe.InvalidRequestError as exc:
+        except stripe.StripeError as exc:  # any other refusal `call` lets through (errors.refusal)
             raise _refusal(exc, subscription) from None
         return answer.to_dict()  # plain dicts from here on: billing_wire reads no SDK types
 
 
-def _refusal(exc: stripe.InvalidRequestError, subscription: str | None) -> PaymentsError:
+def _refusal(exc: stripe.StripeError, subscription: str | None) -> PaymentsError:
     param = str(getattr(exc, "param", None) or "")
     message = str(exc.user_message or "Stripe refused the request.")
     missing = exc.code == "resource_missing" or exc.http_status == 404
