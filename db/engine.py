@@ -42,11 +42,13 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool = True) -> None
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, pool_size: int = 10) -> AsyncEngine:
+    # hide_parameters: a failed statement's error (logged with its traceback) names the statement,
+    # never the values it carried, which are customers' text.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     # No `pool_pre_ping`: it costs a round trip at every checkout (≈ 0.3 ms of CPU, a quarter of a
@@ -56,7 +58,8 @@ def make_engine(url: str, *, foreign_keys: bool = True, pool_size: int = 10) -> 
     # it: SQLAlchemy recognises the disconnect, invalidates that connection and every other one
     # opened before it, and the next checkout connects afresh (tests/test_engine.py). A request
     # that meets a dead connection gets an error once instead of a ping on every request.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=RECYCLE_SECONDS)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=RECYCLE_SECONDS,
+                               hide_parameters=True)
 
 
 @dataclass

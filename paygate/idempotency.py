@@ -16,6 +16,14 @@ follow Stripe's idempotent requests:
 - a key left in flight by a process that died is taken over by a retry after `STALE_AFTER`;
 - keys are purged by the worker after `KEY_TTL`.
 
+What is kept never holds a card number a client typed (CONTRACT: card fields only). The key is
+stored as its HMAC-SHA256 under a key derived from SECRET_KEY, never as sent: a client's key is
+its own text and may hold anything, and refusing keys that look like card numbers would refuse
+one 16-digit numeric key in ten by chance. (Rotating SECRET_KEY forgets the keys of the last day:
+a retry sent across the rotation runs again.) A response that quotes a card number back (an
+error message naming the client's own input) is kept with the number masked, so its replay
+differs from the first answer only there.
+
 The response is buffered and stored before the client sees it, so a client that got an answer
 always gets the replay of that answer next, never a 409. A request without the header costs
 nothing here: no database access at all.
@@ -23,6 +31,7 @@ nothing here: no database access at all.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -31,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.engine import Database
 from db.idempotency import STALE_AFTER, Claimed, Headers, IdempotencyStore, InFlight, Mismatch, Replay
+from domain.text import looks_like_card_number, redact_card_numbers
 from paygate.auth import AuthError, TokenCodec, bearer_token
 
 log = logging.getLogger("paygate.idempotency")
@@ -52,8 +62,19 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def key_secret(secret_key: str) -> bytes:
+    """The HMAC key of Idempotency-Keys: derived, so the token-signing key signs nothing else."""
+    return hmac.new(secret_key.encode(), b"paygate idempotency keys", hashlib.sha256).digest()
+
+
+def key_digest(secret: bytes, key: str) -> str:
+    """What is stored for a client's Idempotency-Key: its keyed hash, 64 hex digits."""
+    return hmac.new(secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
 def client_key(caller: str, key: str) -> str:
-    """The key as use cases see it: scoped to its caller, and hashed (a client's key is free text)."""
+    """The key as use cases see it: scoped to its caller, and hashed (a client's key is free text).
+    Given the stored key (`key_digest`), so that it too derives from a keyed hash of the text."""
     return hashlib.sha256(f"{caller}\0{key}".encode()).hexdigest()
 
 
@@ -69,6 +90,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.store = IdempotencyStore(db, stale_after)
         self.tokens = tokens
+        self.key_secret = key_secret(tokens.secret_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -90,6 +112,7 @@ class IdempotencyMiddleware:
             await self.app(scope, _replaying(body, receive), send)
             return
         request = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        key = key_digest(self.key_secret, key)
 
         claim = await self.store.claim(caller, key, request, datetime.now(UTC))
         match claim:
@@ -133,9 +156,10 @@ class IdempotencyMiddleware:
 
     async def _keep(self, scope: Scope, caller: str, key: str, claim: Claimed, status: int,
                     response: _Captured) -> None:
+        headers, body = without_card_numbers(response.headers, response.body)
         try:
-            kept = await self.store.complete(caller, key, status, response.headers, response.body,
-                                             datetime.now(UTC), claim=claim)
+            kept = await self.store.complete(caller, key, status, headers, body, datetime.now(UTC),
+                                             claim=claim)
         except Exception:
             # The work is committed, so the client still gets its answer; the key stays in flight
             # (409) until STALE_AFTER, and a retry after that runs the request again.
@@ -168,6 +192,37 @@ class IdempotencyMiddleware:
             return None
         client = scope.get("client")
         return f"anon:{client[0] if client else 'unknown'}"[:80]  # the column's width
+
+
+def without_card_numbers(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
+    """The response as kept for replays: card numbers in its text masked. JSON is masked value by
+    value (a masked number literal would no longer parse) and written again, compact."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return headers, body  # not text: nobody typed it
+    if not looks_like_card_number(text):
+        return headers, body
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if "json" in content_type:
+        try:
+            masked = json.dumps(_masked(json.loads(text)), ensure_ascii=False, separators=(",", ":")).encode()
+        except ValueError:
+            masked = redact_card_numbers(text).encode()
+    else:
+        masked = redact_card_numbers(text).encode()
+    headers = [(k, str(len(masked)) if k.lower() == "content-length" else v) for k, v in headers]
+    return headers, masked
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, str):
+        return redact_card_numbers(value)
+    if isinstance(value, dict):
+        return {redact_card_numbers(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 class _Captured:

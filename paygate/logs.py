@@ -1,4 +1,15 @@
-"""Structured JSON logs, one object a line, each carrying the request id of the request it serves."""
+"""Structured JSON logs, one object a line, each carrying the request id of the request it serves,
+and never a card number.
+
+Card numbers reach log records from outside: a URL path, a GraphQL syntax error quoting the query,
+a provider's error message, a driver's parameter dump. `CardNumberFilter` masks them (plain,
+spaced or dashed: domain/text.py) in a record's message and arguments, its extras, and its
+exception and stack text, before any formatter sees it. `configure_logging` installs it on the
+root handler, which every logger reaches (uvicorn's are made to propagate; SQLAlchemy's and
+httpx's do); the filter rewrites the record itself, so handlers after it see the masked record
+too. `JsonFormatter` masks as well, so that a handler configured elsewhere with it is safe
+without the filter.
+"""
 from __future__ import annotations
 
 import json
@@ -6,15 +17,64 @@ import logging
 import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
+
+from domain.text import looks_like_card_number, redact_card_numbers
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Record attributes that aren't ours to print (uvicorn's color_message repeats msg with ANSI codes).
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+_MASKED = "_card_numbers_masked"
+_TRACEBACKS = logging.Formatter()
+
+
+def mask_card_numbers(record: logging.LogRecord) -> None:
+    """Mask card numbers in `record`, in place; a record already masked is left as it is."""
+    if getattr(record, _MASKED, False):
+        return
+    message = record.getMessage()
+    masked = redact_card_numbers(message)
+    if masked != message:
+        record.msg, record.args = masked, ()
+    for name, value in list(record.__dict__.items()):
+        if name not in _STANDARD or name == "color_message":
+            record.__dict__[name] = _masked(value)
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact_card_numbers(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact_card_numbers(record.stack_info)
+    setattr(record, _MASKED, True)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_card_numbers(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(v) for v in value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    # Anything else is logged through its text: a card number held as an int, or in an object's
+    # repr, is masked text in the log.
+    text = str(value)
+    return redact_card_numbers(text) if looks_like_card_number(text) else value
+
+
+class CardNumberFilter(logging.Filter):
+    """Masks card numbers in every record it sees; never drops one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_card_numbers(record)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        mask_card_numbers(record)
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -25,8 +85,10 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry, default=str)
 
 
@@ -41,8 +103,10 @@ def logging_config(level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        # Every record reaches the root's handler; the filter masks card numbers in the record itself.
+        "filters": {"cards": {"()": CardNumberFilter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                "formatter": "json"}},
+                                "formatter": "json", "filters": ["cards"]}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             # uvicorn's access log would repeat ours without the request id.

@@ -7,12 +7,14 @@ import logging
 import time
 import uuid
 
+from domain.text import looks_like_card_number
 from paygate.auth import AuthError, bearer_token
 from paygate.logs import request_id_var
 from paygate.metrics import observe
 
 log = logging.getLogger("paygate.http")
 
+MAX_REQUEST_ID = 64  # audit_log.request_id
 _INTERNAL = json.dumps({"error": "Internal server error"}).encode()
 
 
@@ -24,9 +26,7 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        # Accept a caller's id only when it is short and plain, so it can't forge log lines.
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request_id = _request_id(scope)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = {"code": 0, "sent": False}
@@ -57,6 +57,22 @@ class RequestContextMiddleware:
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
                     "duration_ms": round(elapsed_s * 1000, 2), "client": peer[0] if peer else None})
             request_id_var.reset(token)
+
+
+def _request_id(scope) -> str:
+    """The caller's X-Request-Id when it is short, plain and holds no card number, else a new one.
+    The header is rewritten to the id decided here, so that whatever reads it further in (the
+    audit trail's request id) reads this one: it is logged and stored, so it must never carry a
+    card number, forge a log line or overflow its column."""
+    headers = scope.get("headers") or []
+    incoming = next((value for name, value in headers if name == b"x-request-id"), b"").decode("latin-1")
+    fit = 0 < len(incoming) <= MAX_REQUEST_ID and incoming.isprintable()
+    if fit and not looks_like_card_number(incoming):
+        return incoming
+    request_id = uuid.uuid4().hex
+    scope["headers"] = [*(h for h in headers if h[0] != b"x-request-id"),
+                        (b"x-request-id", request_id.encode())]
+    return request_id
 
 
 class AuthenticationMiddleware:

@@ -17,7 +17,7 @@ from domain.identity import Actor
 from domain.orders.service import Checkout, UndoCheckout, checkout, undo_checkout
 from domain.payments.checkout import OpenPayment, ResumePayment, open_payment, resume_payment
 from domain.payments.model import Payment
-from domain.payments.provider import CheckoutKind
+from domain.payments.provider import CheckoutKind, check_page_urls
 from domain.payments.status import PaymentStatus
 from rest_compat.http import RestError, services
 
@@ -53,6 +53,7 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
     stock released and its lines put back, so the same request can simply be sent again. A
     page Stripe may have opened without our hearing of it is unreachable (nobody got its
     address); the worker settles its attempt by asking Stripe."""
+    check_page_urls(kind, return_url, cancel_url)  # refused before the cart becomes an order
     svc = services(request)
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
                    reservation=svc.policy.reservation)

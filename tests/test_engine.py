@@ -80,3 +80,17 @@ async def test_sqlite_read_sessions_keep_their_transaction(shared_db):
     async with shared_db.read_sessions() as session:
         await session.exec(text("SELECT 1"))
         assert (await session.connection()).in_transaction()
+
+
+async def test_a_failed_write_names_its_statement_but_never_the_values_it_carried(db):
+    # A row a foreign key refuses, on both backends: the error is what the last-resort handler
+    # logs with its traceback, and the values are customers' text.
+    statement = text("INSERT INTO addresses (user_id, name, line1, line2, city, postal_code, country) "
+                     "VALUES (:user, 'Ada', '1 Main St', :line2, 'Springfield', '12345', 'US')")
+
+    with pytest.raises(DBAPIError) as failed:
+        async with db.write_sessions() as session, session.begin():
+            await session.exec(statement.bindparams(user=999_999, line2="card 4242 4242 4242 4242"))
+
+    assert "INSERT INTO addresses" in str(failed.value)
+    assert "4242" not in str(failed.value) and "parameters hidden" in str(failed.value)

@@ -4,10 +4,14 @@ from __future__ import annotations
 import logging
 
 import httpx
+import pytest
+from sqlmodel import select
 
 from db.engine import Database
+from db.tables import AuditRow
 from paygate.app import create_app
 from tests.conftest import settings_for, start_server, stop_server
+from tests.payments_fixtures import order_for
 
 
 async def test_a_route_that_raises_answers_500_with_a_plain_error_and_logs_the_trace(client, caplog):
@@ -47,3 +51,34 @@ async def test_every_response_carries_a_request_id(client):
     response = await client.get("/healthz")
 
     assert len(response.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("incoming", ["4242 4242 4242 4242", "4242-4242-4242-4242", "4242424242424242", "x" * 65,
+                                      "tab\there"])
+async def test_a_request_id_that_is_a_card_number_or_unfit_is_replaced_and_only_the_new_one_is_kept(
+        client, db, shop, incoming):
+    # Seed 004's create-intent writes an audit record carrying the request id.
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+
+    response = await client.post("/api/payment/create-intent/", json={"order_id": order.id},
+                                 headers={"X-Request-Id": incoming,
+                                          "Authorization": f"Bearer {shop.token('customer@example.com')}"})
+
+    assert response.status_code == 200, response.text
+    replaced = response.headers["x-request-id"]
+    assert replaced != incoming and len(replaced) == 32
+    async with db.read_sessions() as session:
+        kept = (await session.exec(select(AuditRow.request_id).where(AuditRow.action == "payment.create"))).all()
+    assert kept == [replaced]
+
+
+async def test_a_plain_request_id_is_kept_as_sent(client, db, shop):
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+
+    response = await client.post("/api/payment/create-intent/", json={"order_id": order.id},
+                                 headers={"X-Request-Id": "trace-4242",
+                                          "Authorization": f"Bearer {shop.token('customer@example.com')}"})
+
+    async with db.read_sessions() as session:
+        kept = (await session.exec(select(AuditRow.request_id).where(AuditRow.action == "payment.create"))).all()
+    assert response.headers["x-request-id"] == "trace-4242" and kept == ["trace-4242"]

@@ -24,9 +24,9 @@ from db.engine import Database
 from db.idempotency import Claimed, IdempotencyStore, InFlight
 from db.tables import AddressRow, IdempotencyKeyRow
 from paygate.app import create_app
-from paygate.idempotency import fingerprint
+from paygate.idempotency import fingerprint, key_digest, key_secret, without_card_numbers
 from paygate.worker import run_once
-from tests.conftest import settings_for, start_server, stop_server
+from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
 from tests.graphql import Shop
 
 ADDRESS_CREATE = """
@@ -36,6 +36,11 @@ mutation($input: AddressInput!) { addressCreate(input: $input) {
 HOME = {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
 CUSTOMER = "customer@example.com"
 CUSTOMER2 = "customer2@example.com"
+
+
+def stored(key: str) -> str:
+    """The key as the table keeps it (its keyed hash, never the client's text)."""
+    return key_digest(key_secret(TEST_SECRET), key)
 
 
 def address_body(**changes: str) -> bytes:
@@ -129,7 +134,7 @@ async def test_one_mutation_sent_twice_with_one_key_creates_one_address_and_repl
     assert second.headers["x-request-id"] != first.headers["x-request-id"]
     assert await count(db, AddressRow) == 1
     [row] = await key_rows(db)
-    assert (row.scope, row.key, row.state) == (f"user:{shop.id_of(CUSTOMER)}", "key-1", "done")
+    assert (row.scope, row.key, row.state) == (f"user:{shop.id_of(CUSTOMER)}", stored("key-1"), "done")
     assert (row.response_status, row.response_body) == (200, first.content)
 
 
@@ -229,7 +234,7 @@ async def test_a_streamed_response_is_kept_whole_and_replayed_for_an_anonymous_c
 async def test_a_key_left_in_flight_by_a_dead_process_is_taken_over_by_a_retry(client, db, shop: Shop):
     body = address_body()
     request = fingerprint("POST", "/graphql", b"", body)
-    await insert_key(db, f"user:{shop.id_of(CUSTOMER)}", "orphan", request, "in_flight",
+    await insert_key(db, f"user:{shop.id_of(CUSTOMER)}", stored("orphan"), request, "in_flight",
                      timedelta(minutes=10))
 
     retried = await post_graphql(client, body, "orphan", shop.token(CUSTOMER))
@@ -237,14 +242,15 @@ async def test_a_key_left_in_flight_by_a_dead_process_is_taken_over_by_a_retry(c
     assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
     assert await count(db, AddressRow) == 1
     [row] = await key_rows(db)
-    assert (row.key, row.state, row.response_body) == ("orphan", "done", retried.content)
+    assert (row.key, row.state, row.response_body) == (stored("orphan"), "done", retried.content)
 
 
 async def test_a_key_in_flight_for_less_than_the_stale_limit_answers_409_with_a_graphql_error(
         client, db, shop: Shop):
     body = address_body()
     request = fingerprint("POST", "/graphql", b"", body)
-    await insert_key(db, f"user:{shop.id_of(CUSTOMER)}", "busy", request, "in_flight", timedelta(minutes=1))
+    await insert_key(db, f"user:{shop.id_of(CUSTOMER)}", stored("busy"), request, "in_flight",
+                     timedelta(minutes=1))
 
     racing = await post_graphql(client, body, "busy", shop.token(CUSTOMER))
 
@@ -311,7 +317,45 @@ async def test_a_key_longer_than_255_characters_is_refused_with_400_and_nothing_
     assert too_long.status_code == 400 and code_of(too_long) == "IDEMPOTENCY_KEY_INVALID"
     assert longest.status_code == 200
     assert await count(db, AddressRow) == 1
-    assert [len(r.key) for r in await key_rows(db)] == [255]
+    assert [r.key for r in await key_rows(db)] == [stored("k" * 255)]
+
+
+@pytest.mark.parametrize("key", ["4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111"])
+async def test_a_key_holding_a_card_number_is_kept_only_as_its_keyed_hash_and_still_replays(
+        client, db, shop: Shop, key):
+    token = shop.token(CUSTOMER)
+
+    first = await post_graphql(client, address_body(), key, token)
+    second = await post_graphql(client, address_body(), key, token)
+
+    assert second.content == first.content and second.headers["idempotent-replayed"] == "true"
+    assert await count(db, AddressRow) == 1
+    [row] = await key_rows(db)
+    assert row.key == stored(key) and "1111" not in row.key
+
+
+async def test_an_answer_quoting_a_card_number_is_kept_and_replayed_with_the_number_masked(client, db, shop: Shop):
+    # Seed 004 names the payment method it refuses: the client's own text, answered once.
+    body = {"transaction_id": "TXN-000000000001", "payment_method": "4111 1111 1111 1111"}
+    headers = {"Authorization": f"Bearer {shop.token(CUSTOMER)}", "Idempotency-Key": "quoting"}
+
+    first = await client.post("/api/payment/process/", json=body, headers=headers)
+    again = await client.post("/api/payment/process/", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 400 and "4111 1111 1111 1111" in first.text
+    assert again.json() == {"detail": first.json()["detail"].replace("4111", "****").replace("1111", "****")}
+    [row] = await key_rows(db)
+    assert b"4111" not in row.response_body
+
+
+def test_a_kept_json_answer_masks_text_only_and_keeps_its_length_header_true():
+    body = json.dumps({"error": "card 4242-4242-4242-4242", "amount": 4242424242424242}).encode()
+
+    headers, kept = without_card_numbers([("content-type", "application/json"),
+                                          ("content-length", str(len(body)))], body)
+
+    assert json.loads(kept) == {"error": "card ****-****-****-****", "amount": 4242424242424242}
+    assert dict(headers)["content-length"] == str(len(kept))
 
 
 async def test_a_request_with_an_untrusted_token_is_answered_401_and_its_key_is_not_kept(

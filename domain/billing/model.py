@@ -28,9 +28,9 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from domain.audit import refuse_card_numbers
 from domain.errors import ConflictError, ValidationError
 from domain.stored import stored
+from domain.text import refuse_card_numbers
 
 # The metadata key under which our create request names our subscription, so that a webhook
 # about it is recognised even when the create call's answer was lost.

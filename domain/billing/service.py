@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal, TypeVar, overload
 
-from domain.audit import refuse_card_numbers
 from domain.billing.model import SUBSCRIPTION_KEY, Customer, Subscription, checked_metadata
 from domain.billing.provider import (
     BillingProvider,
@@ -33,6 +32,7 @@ from domain.errors import ConflictError, NotFoundError, PaymentDeclinedError, Va
 from domain.identity import Actor
 from domain.ports import UnitOfWork
 from domain.stored import existing
+from domain.text import refuse_card_numbers
 
 MAX_EMAIL = 512   # Stripe's limits
 MAX_NAME = 256

@@ -25,6 +25,7 @@ from domain.payments.provider import Capability, Providers
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing
+from domain.text import free_text
 
 MAX_REASON = 500
 
@@ -48,7 +49,7 @@ class Cancellation:
 
 async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, policy: Policy,
                        clock: Clock = utc_now) -> Cancellation:
-    reason = cmd.reason.strip()[:MAX_REASON] or "canceled"
+    reason = free_text(cmd.reason, "reason", max_length=MAX_REASON, required=False) or "canceled"
     async with uow:
         order = await uow.orders.get(cmd.order_id)
         if order is None or not can_see(cmd.actor, order):
@@ -92,8 +93,8 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, providers: Providers, 
                 case OrderStatus.PAID | OrderStatus.PARTIALLY_REFUNDED:
                     payment = _still_live(payment, order)
                     providers.require(payment.provider, Capability.REFUND)
-                    attempt = payment.start_refund(None, now=now, reason=f"order canceled: {reason}",
-                                                   client_key=cmd.client_key)
+                    why = f"order canceled: {reason}"[:MAX_REASON]
+                    attempt = payment.start_refund(None, now=now, reason=why, client_key=cmd.client_key)
                 case _:
                     raise InvalidStateError(f"order {order.number} is {order.status.value}; it can't be canceled")
             await uow.payments.save(payment)

@@ -16,6 +16,7 @@ from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing
+from domain.text import free_text
 
 ENDED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
 
@@ -31,9 +32,17 @@ class CreateAddress:
     country: str
 
 
+# The columns' widths (db/tables.py AddressRow); the field names are the API's.
+ADDRESS_FIELDS = (("name", "name", 200), ("line1", "line1", 200), ("line2", "line2", 200),
+                  ("city", "city", 200), ("postal_code", "postalCode", 32))
+
+
 async def create_address(cmd: CreateAddress, uow: UnitOfWork) -> Address:
-    address = Address(None, cmd.actor.user_id, cmd.name.strip(), cmd.line1.strip(), cmd.line2.strip(),
-                      cmd.city.strip(), cmd.postal_code.strip(), cmd.country.strip().upper())
+    text = {attr: free_text(getattr(cmd, attr), field, max_length=width, required=attr != "line2")
+            for attr, field, width in ADDRESS_FIELDS}
+    # The country needs no guard: Address takes two letters only.
+    address = Address(None, cmd.actor.user_id, text["name"], text["line1"], text["line2"], text["city"],
+                      text["postal_code"], cmd.country.strip().upper())
     async with uow:
         address = await uow.addresses.add(address)
         await uow.commit()

@@ -40,6 +40,7 @@ from domain.payments.provider import (
     OpenRequest,
     Outcome,
     Providers,
+    check_page_urls,
 )
 from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
@@ -64,6 +65,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
                        clock: Clock = utc_now) -> Payment:
     """Open the order's payment at the provider. Any payment of the order not failed or canceled
     makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
+    check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
     _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
     async with uow:
@@ -97,6 +99,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     opening was lost, opened again with the same key): still taking payment, it is answered as it
     is (the same page); paid meanwhile, a ConflictError; ended unpaid, a new payment is opened
     while the order still waits for one."""
+    check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
     provider = _checkout_provider(providers, cmd.provider)
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)

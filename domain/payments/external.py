@@ -36,6 +36,7 @@ from domain.payments.model import Payment
 from domain.payments.provider import Declined, Outcome, Succeeded
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
+from domain.text import redact_card_numbers
 
 MAX_DETAIL = 500
 FAILED_DECLINE_CODE = "payment_failed"
@@ -73,7 +74,9 @@ class WebhookEvent:
         return self.state in (EventState.PROCESSED, EventState.IGNORED)
 
     def finished(self, state: EventState, detail: str | None, now: datetime) -> WebhookEvent:
-        return replace(self, state=state, detail=detail[:MAX_DETAIL] if detail else None, processed_at=now)
+        # Operators' text, often quoting what the provider sent: card numbers masked.
+        detail = redact_card_numbers(detail)[:MAX_DETAIL] if detail else None
+        return replace(self, state=state, detail=detail, processed_at=now)
 
 
 class ExternalOutcome(StrEnum):

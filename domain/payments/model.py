@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from domain.audit import refuse_card_numbers
 from domain.cards import CardInput, CardSummary
 from domain.errors import (
     ConflictError,
@@ -77,6 +76,7 @@ from domain.payments.status import (
     S,
 )
 from domain.stored import stored
+from domain.text import refuse_card_numbers
 
 
 def _aware(now: datetime) -> datetime:

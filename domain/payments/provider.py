@@ -33,6 +33,7 @@ from typing import Protocol, TypeAlias
 from domain.cards import CardInput, CardSummary
 from domain.errors import InvalidAmountError, NotFoundError, ValidationError
 from domain.money import Money
+from domain.text import redact_card_numbers, refuse_card_numbers
 
 
 class Capability(StrEnum):
@@ -153,6 +154,8 @@ def check_page_urls(kind: CheckoutKind, return_url: str | None, cancel_url: str 
                 raise ValidationError("a payment page needs the address to send the customer back to", name)
         elif not (url.startswith(("https://", "http://")) and len(url) <= MAX_URL):
             raise ValidationError(f"{name} must be an absolute http(s) URL of at most {MAX_URL} characters", name)
+        else:
+            refuse_card_numbers(url, field=name)  # sent to the provider and shown back to the customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,13 @@ class Declined:
     decline_code: str  # the provider's code, e.g. Stripe's "card_declined", "insufficient_funds"
     message: str = ""
     card: CardSummary | None = None
+
+    def __post_init__(self) -> None:
+        # The provider's words are stored and shown: they may quote what it was sent ("No such
+        # PaymentMethod: '4876…'"). Masked, never refused: the answer must settle whatever it says.
+        # (References are kept as given: they are how the provider finds the object again.)
+        object.__setattr__(self, "message", redact_card_numbers(self.message or ""))
+        object.__setattr__(self, "decline_code", redact_card_numbers(self.decline_code))
 
 
 Outcome: TypeAlias = Succeeded | Pending | RequiresAction | Declined

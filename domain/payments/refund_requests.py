@@ -27,6 +27,9 @@ from domain.payments.service import Amount, in_currency_of, send_refund
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing, stored
+from domain.text import free_text, optional_text
+
+MAX_TEXT = 500  # reasons and notes; the columns' width
 
 
 class RequestStatus(StrEnum):
@@ -70,9 +73,7 @@ class AskRefund:
 
 
 async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now) -> RefundRequest:
-    reason = cmd.reason.strip()
-    if not reason or len(reason) > 500:
-        raise ValidationError("say why, in at most 500 characters", "reason")
+    reason = free_text(cmd.reason, "reason", max_length=MAX_TEXT)
     async with uow:
         payment = await uow.payments.get(cmd.payment_id)
         if payment is None or payment.buyer_id != cmd.actor.user_id:
@@ -97,6 +98,7 @@ class DecideRefund:
 
 async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers, policy: Policy,
                         clock: Clock = utc_now) -> tuple[RefundRequest, Payment | None, Attempt | None]:
+    note = optional_text(cmd.note, "note", max_length=MAX_TEXT)
     if not cmd.actor.is_staff:
         raise NotAllowedError("only staff decide refund requests")
     async with uow:
@@ -105,16 +107,16 @@ async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers
             raise NotFoundError("refund request", cmd.request_id)
         now = clock()
         if not cmd.approve:
-            request.decide(RequestStatus.REJECTED, cmd.actor, cmd.note, now)
+            request.decide(RequestStatus.REJECTED, cmd.actor, note, now)
             await uow.refund_requests.save(request)
             await uow.audit.record(cmd.actor, "refund_request.reject", "refund_request", request.uuid,
-                                   {"status": "pending"}, {"status": "rejected", "note": cmd.note}, now)
+                                   {"status": "pending"}, {"status": "rejected", "note": note}, now)
             await uow.commit()
             return request, None, None
         payment = existing(await uow.payments.get(request.payment_id, for_update=True), "payment",
                            request.payment_id)
         providers.require(payment.provider, Capability.REFUND)  # before anything is recorded
-        request.decide(RequestStatus.APPROVED, cmd.actor, cmd.note, now)
+        request.decide(RequestStatus.APPROVED, cmd.actor, note, now)
         attempt = payment.start_refund(request.amount, now=now, reason=request.reason)
         await uow.payments.save(payment)
         request.refund_attempt_id = payment.attempt(attempt.seq).id

@@ -23,10 +23,12 @@ from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing, stored
+from domain.text import optional_text
 
 __all__ = ["ask_provider", "settle", "settle_locked"]  # where they lived before attempts.py; still imported from here
 
 SETTLED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
+MAX_REASON = 500  # payment_attempts.reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,8 @@ def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:
     # Checked before anything is written: the provider request would refuse it after the commit.
     if (card is None) == (payment_method is None):
         raise ValidationError("give either a card or a payment method, not both", "payment_method")
+    # A provider's token (pm_…): a card number goes in `card`, where it is never kept.
+    optional_text(payment_method, "payment_method", max_length=255)
 
 
 def payable(order: Order, now: datetime) -> None:
@@ -219,6 +223,7 @@ async def refund_own_payment(cmd: RefundOwnPayment, uow: UnitOfWork, providers: 
 
 async def _refund(actor: Actor, payment_id: int, amount: Amount, reason: str | None, client_key: str | None,
                   uow: UnitOfWork, providers: Providers, policy: Policy, clock: Clock) -> tuple[Payment, Attempt]:
+    reason = optional_text(reason, "reason", max_length=MAX_REASON)  # before anything is written
     async with uow:
         payment = await locked_payment(uow, payment_id)
         # Asked before anything is recorded: a refund the provider can't make must not sit pending.

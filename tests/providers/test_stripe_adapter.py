@@ -174,6 +174,17 @@ async def test_an_unknown_payment_method_is_declined_as_resource_missing(stripe)
     assert answer.provider_ref is None
 
 
+@pytest.mark.parametrize("method", ["4876 5432 1098 7659", "4876-5432-1098-7659", "4876543210987659"])
+async def test_stripes_message_quoting_a_card_number_comes_back_masked(stripe, method):
+    # Stripe answers "No such PaymentMethod: '4876…'", which is stored as the decline message and
+    # shown to the customer. (Use cases refuse such a token before sending it: this is the last line.)
+    answer = await authorize(stripe, method)
+
+    assert isinstance(answer, Declined) and answer.decline_code == "resource_missing"
+    assert "No such PaymentMethod" in answer.message and "****" in answer.message
+    assert "7659" not in answer.message
+
+
 async def test_3d_secure_asks_the_customer_to_act_with_the_client_secret(stripe):
     answer = await authorize(stripe, "pm_card_authenticationRequired", capture=MANUAL)
 
