@@ -61,6 +61,7 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from db.engine import Database
     from paygate.bootstrap import close_services
+    from paygate.events import RedisBus
     from paygate.logs import configure_logging
     from paygate.worker import run_forever, run_once, worker_services
 
@@ -75,6 +76,8 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
             await run_forever(db, services, interval_s)
     finally:
         await close_services(services)
+        if isinstance(services.events, RedisBus):
+            await services.events.close()
         await db.dispose()
 
 

@@ -28,6 +28,7 @@ from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
 from domain.services import Services
 from paygate.bootstrap import build_services
+from paygate.events import RedisBus
 from paygate.idempotency import KEY_TTL
 from paygate.settings import Settings
 
@@ -38,8 +39,10 @@ BATCH = 100  # payments reconciled, or captures released, per job and pass
 
 def worker_services(settings: Settings, db: Database) -> Services:
     """The services of a separate `paygate worker` process, built once: the app's own, the dummy
-    gateway included (its records are in the database, so any process can ask it)."""
-    return build_services(settings, db)
+    gateway included (its records are in the database, so any process can ask it). With
+    PAYGATE_REDIS_URL set, what the jobs change is published there, so live subscribers of every
+    app process hear of a payment the worker settled; the caller closes the bus."""
+    return build_services(settings, db, RedisBus(settings.redis_url) if settings.redis_url else None)
 
 
 @dataclass(frozen=True)

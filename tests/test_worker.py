@@ -53,7 +53,7 @@ from domain.payments.service import (
 from domain.payments.status import AttemptStatus, PaymentStatus
 from domain.services import Services
 from paygate.app import create_app
-from paygate.events import LocalBus
+from paygate.events import LocalBus, RedisBus
 from paygate.worker import run_once, worker_services
 from providers.dummy import DummyGateway
 from tests.conftest import TEST_SECRET, settings_for, start_server, stop_server
@@ -334,6 +334,27 @@ async def test_a_separate_worker_process_settles_a_dummy_refund_whose_answer_was
     assert moved["reconcile-attempts"] == 1
     assert payment.attempt(2).status is AttemptStatus.SUCCEEDED and payment.amount_refunded == paid.amount_captured
     assert _kinds(await assert_ledger_balances(db)) == [EntryKind.CAPTURE, EntryKind.REFUND]
+
+
+async def test_what_a_separate_worker_settles_reaches_the_subscribers_of_app_processes_through_redis(
+        db, shop, database_url, redis_url):
+    order = await order_for(db, shop, {"SAM-MUG-01": 1})
+    network = LossyNetwork(DummyGateway(SqlDummyRecords(db)), lose={"refund"})
+    paid = await _pay(db, shop, order, network)
+    await _refund(db, shop, paid, network)
+    app_process = RedisBus(redis_url)  # an app process's bus, listening
+    await app_process.start()
+    worker = replace(worker_services(settings_for(database_url, redis_url=redis_url), db), clock=at(GRACE_PASSED))
+
+    try:
+        async with app_process.subscribe(f"payment:{paid.id}") as heard:
+            await run_once(db, worker)
+            topic = await asyncio.wait_for(heard.get(), 5)
+    finally:
+        await app_process.close()
+        await worker.events.close()  # type: ignore[attr-defined]
+
+    assert topic == f"payment:{paid.id}"
 
 
 async def test_a_dummy_authorization_the_gateway_answered_before_the_crash_is_found_by_its_key(
