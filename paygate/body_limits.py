@@ -12,7 +12,7 @@
   pass through, for their route to answer.
 
 Refusals come in the surface's error shape: GraphQL's `{"errors": […]}`, or the seed's
-(rest_compat.http.shape_for), as the rate limit answers.
+(rest_compat.shape_for), as the rate limit answers.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rest_compat.http import shape_for
+from rest_compat import shape_for
 from rest_compat.json_body import BadJson, read_json
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -10,7 +10,7 @@ must not claim a key).
   bounded, and it never eats into the budget of customers behind the same address.
 - Not counted: `EXEMPT` (probes, metrics, the OpenAPI document) and WebSockets (a subscription is
   one long request whose token arrives after the upgrade).
-- Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (GraphQL's, or the seed's: rest_compat.http.shape_for).
+- Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (GraphQL's, or the seed's: rest_compat.shape_for).
 
 The window moves, like the Django REST framework throttles the seeds come from: a client has made
 at most `PAYGATE_RATE_LIMIT` requests in any period of its length, and Retry-After is when the oldest of
@@ -35,7 +35,7 @@ from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rest_compat.http import shape_for
+from rest_compat import shape_for
 
 log = logging.getLogger("paygate.ratelimit")
 

@@ -8,11 +8,14 @@ take (405), answers errors in the seed's own shape.
 """
 from __future__ import annotations
 
+import functools
+
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Route
 
 from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_004, webhooks_stripe
+from rest_compat.errors import Shape
 from rest_compat.openapi import Api
 
 
@@ -39,3 +42,17 @@ def mounts(served: list[Api]) -> list[Mount]:
         handlers = group[0].errors.handlers()
         found.append(Mount(base, routes=routes, middleware=[Middleware(ExceptionMiddleware, handlers=handlers)]))
     return found
+
+
+@functools.cache
+def _shapes() -> tuple[tuple[str, Shape], ...]:
+    # Longest base first, so a base inside another (none today) would win over it.
+    found = {(api.base + "/", api.errors.shape) for api in apis()}
+    return tuple(sorted(found, key=lambda pair: -len(pair[0])))
+
+
+def shape_for(path: str) -> Shape:
+    """The error shape of the API whose base `path` is under, from that API's own table; Django
+    REST framework's {"detail": …} elsewhere. For the layers that answer before any route does
+    (rate limits, body limits)."""
+    return next((shape for base, shape in _shapes() if path.startswith(base)), Shape.DETAIL)

@@ -20,20 +20,7 @@ from rest_compat.errors import RestError, Shape, error_response
 from rest_compat.json_body import BadJson, read_json
 
 __all__ = ["Handler", "RestError", "Shape", "caller", "client_key", "database", "error_response", "json_object", "services",
-           "settings", "shape_for"]
-
-
-# The error shape of each seed's base path (shared/seeds/INDEX.md); Django REST framework's
-# {"detail": …} for the others. Used wherever a layer in front of the routes (rate limits)
-# answers for them.
-SEED_ERROR_SHAPES: tuple[tuple[str, Shape], ...] = (
-    ("/api/payments/", Shape.ERROR),     # seed 000
-    ("/api/v1/payments/", Shape.ERROR),  # seed 002
-)
-
-
-def shape_for(path: str) -> Shape:
-    return next((shape for prefix, shape in SEED_ERROR_SHAPES if path.startswith(prefix)), Shape.DETAIL)
+           "settings"]
 
 
 class EdgeSettings(Protocol):

@@ -18,7 +18,8 @@ import pytest
 
 from paygate.app import create_app
 from paygate.ratelimit import LocalCounter, RateLimitMiddleware, parse_rate, throttled_body
-from rest_compat.http import Shape, shape_for
+from rest_compat import shape_for
+from rest_compat.errors import Shape
 from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import Shop
 from tests.test_idempotency import key_rows
