@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.errors import NotAllowedError
+
 
 class Role(StrEnum):
     CUSTOMER = "customer"
@@ -39,6 +41,13 @@ class Actor:
             if role in self.roles:
                 return role.value
         return "none"
+
+
+def customers_only(actor: Actor, what: str) -> None:
+    """Shopping is a customer's: a seller or staff member shops with a token that also carries
+    the customer role. Use cases call this first; the surfaces only authenticate."""
+    if not actor.has(Role.CUSTOMER):
+        raise NotAllowedError(f"only customers may {what}")
 
 
 def parse_roles(values: object) -> frozenset[Role]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from domain.catalog.model import Cart, check_quantity
 from domain.errors import InsufficientStockError, NotFoundError, ValidationError
-from domain.identity import Actor
+from domain.identity import Actor, customers_only
 from domain.ports import UnitOfWork
 
 
@@ -17,6 +17,7 @@ class SetCartItem:
 
 
 async def set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
+    customers_only(cmd.actor, "fill a cart")
     check_quantity(cmd.quantity)
     return await uow.transaction(lambda: _set_cart_item(cmd, uow))
 

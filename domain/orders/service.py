@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 
 from domain.errors import ConflictError, InsufficientStockError, NotFoundError, ValidationError
-from domain.identity import Actor
+from domain.identity import Actor, customers_only
 from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
@@ -38,6 +38,7 @@ ADDRESS_FIELDS = (("name", "name", 200), ("line1", "line1", 200), ("line2", "lin
 
 
 async def create_address(cmd: CreateAddress, uow: UnitOfWork) -> Address:
+    customers_only(cmd.actor, "save shipping addresses")
     text = {attr: free_text(getattr(cmd, attr), field, max_length=width, required=attr != "line2")
             for attr, field, width in ADDRESS_FIELDS}
     # The country needs no guard: Address takes two letters only.
@@ -58,6 +59,7 @@ class Checkout:
 
 
 async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
+    customers_only(cmd.actor, "check out")
     return await uow.transaction(lambda: _checkout(cmd, uow))
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from domain.clock import Clock, utc_now
 from domain.errors import ConflictError, NotFoundError
-from domain.identity import Actor
+from domain.identity import Actor, customers_only
 from domain.money import Money
 from domain.orders.model import Order
 from domain.payments.attempts import ask_provider, run_attempt, settle
@@ -65,6 +65,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
                        clock: Clock = utc_now) -> Payment:
     """Open the order's payment at the provider. Any payment of the order not failed or canceled
     makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
+    customers_only(cmd.actor, "pay for orders")
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
     _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
     now = clock()
@@ -99,6 +100,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     opening was lost, opened again with the same key): still taking payment, it is answered as it
     is (the same page); paid meanwhile, a ConflictError; ended unpaid, a new payment is opened
     while the order still waits for one."""
+    customers_only(cmd.actor, "pay for orders")
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
     provider = _checkout_provider(providers, cmd.provider)
     async with uow:

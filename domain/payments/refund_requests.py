@@ -18,7 +18,7 @@ from domain.errors import (
     RefundExceedsCapturedError,
     ValidationError,
 )
-from domain.identity import Actor
+from domain.identity import Actor, customers_only
 from domain.money import Money
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
@@ -73,6 +73,7 @@ class AskRefund:
 
 
 async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now) -> RefundRequest:
+    customers_only(cmd.actor, "ask for refunds")
     reason = free_text(cmd.reason, "reason", max_length=MAX_TEXT)
     async with uow:
         payment = await uow.payments.get(cmd.payment_id)

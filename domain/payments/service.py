@@ -12,7 +12,7 @@ from datetime import datetime
 from domain.cards import CardInput
 from domain.clock import Clock, utc_now
 from domain.errors import ConflictError, InvalidStateError, NotAllowedError, NotFoundError, ValidationError
-from domain.identity import Actor
+from domain.identity import Actor, customers_only
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
 from domain.payments.access import buyer_or_staff
@@ -68,6 +68,7 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     returned instead of a second one: a client that creates twice (a reload) must not lock itself
     out of its own order. Any other payment not failed or canceled makes this a ConflictError.
     """
+    customers_only(cmd.actor, "pay for orders")
     providers.require(cmd.provider, Capability.AUTHORIZE)
     return await uow.transaction(lambda: _create_payment(cmd, uow, clock()))
 

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from db import order_queries
 from domain.errors import PaymentDeclinedError
-from domain.identity import Role
 from domain.orders import access
 from domain.orders.access import OrderFilter
 from domain.orders.cancel import CancelOrder, cancel_order
@@ -44,7 +43,7 @@ async def shipping_address(context, order: Order) -> Address | None:
 
 
 async def add_address(context, **fields) -> Address:
-    actor = require_actor(context, Role.CUSTOMER)
+    actor = require_actor(context)  # the use case decides who may
     return await create_address(CreateAddress(actor=actor, **fields), context.new_uow())
 
 
@@ -52,7 +51,7 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
                                 return_url: str | None, cancel_url: str | None) -> tuple[Order, Payment]:
     """Check out, then open the order's payment at the provider. Refused there, the order is
     canceled at once (its stock back on sale) and the refusal answered as a decline."""
-    actor = require_actor(context, Role.CUSTOMER)
+    actor = require_actor(context)  # the use case decides who may
     providers, policy = context.services.providers, context.services.policy
     providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
     check_page_urls(CheckoutKind(kind), return_url, cancel_url)
@@ -68,7 +67,7 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
 
 async def resume_at_provider(context, order_id: int, provider: str, kind: str, return_url: str | None,
                              cancel_url: str | None) -> tuple[Order, Payment]:
-    actor = require_actor(context, Role.CUSTOMER)
+    actor = require_actor(context)  # the use case decides who may
     providers, policy = context.services.providers, context.services.policy
     cmd = ResumePayment(actor, order_id, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
     payment = await resume_payment(cmd, context.new_uow(), providers, policy)
@@ -83,7 +82,7 @@ def publishable_key(context, provider: str) -> str | None:
 
 
 async def check_out(context, shipping_address_id: int | None) -> Order:
-    actor = require_actor(context, Role.CUSTOMER)
+    actor = require_actor(context)  # the use case decides who may
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
                    reservation=context.services.policy.reservation)
     return await checkout(cmd, context.new_uow())
