@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.clock import Clock, utc_now
+from domain.payments.attempts import settle_locked
 from domain.payments.consequences import Policy
 from domain.payments.external import EventReceipt, EventState, WebhookEvent, act_once
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Outcome, Providers
 from domain.payments.reconcile import reconcile_payment
-from domain.payments.service import settle_locked
 from domain.payments.status import AttemptKind
 from domain.ports import UnitOfWork
 

@@ -16,7 +16,7 @@ from domain.identity import Actor, customers_only
 from domain.money import Money
 from domain.orders.model import Order, OrderStatus
 from domain.payments.access import buyer_or_staff
-from domain.payments.attempts import ask_provider, locked_payment, run_attempt, settle, settle_locked
+from domain.payments.attempts import ask_provider, locked_payment, run_attempt, settle
 from domain.payments.consequences import Policy, snapshot
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Providers
@@ -24,8 +24,6 @@ from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing, stored
 from domain.text import optional_text
-
-__all__ = ["ask_provider", "settle", "settle_locked"]  # where they lived before attempts.py; still imported from here
 
 SETTLED = (PaymentStatus.FAILED, PaymentStatus.CANCELED)
 MAX_REASON = 500  # payment_attempts.reason
