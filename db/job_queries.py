@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.jobs import PGQUEUER, job_queue
+from db.mapping import aware
 from domain.text import redact_card_numbers
 
 ERROR_CHARS = 500  # a traceback's last line is what staff need; the log has the rest
@@ -59,8 +60,8 @@ async def _sqlite_page(db: Database, states: tuple[str, ...], name: str | None, 
         rows = (await (await session.connection()).execute(page)).mappings().all()
         total = (await (await session.connection()).execute(select(func.count()).select_from(job_queue).where(*where))).scalar_one()
     return [JobRecord(r["id"], r["name"], r["status"], r["attempts"], _error(r["last_error"]),
-                      r["run_after"] if r["status"] == "queued" else None, r["created_at"], r["updated_at"])
-            for r in rows], total
+                      aware(r["run_after"]) if r["status"] == "queued" else None, aware(r["created_at"]),
+                      aware(r["updated_at"])) for r in rows], total
 
 
 def _pg_history() -> str:

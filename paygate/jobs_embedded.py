@@ -55,7 +55,7 @@ async def run_embedded(db: Database, services: Services, stop: asyncio.Event, *,
 
 async def _run(db: Database, services: Services, registry, claimed: queue.ClaimedJob, retry: Backoff) -> None:
     try:
-        await execute(db, services, registry, claimed.name, claimed.args)
+        await execute(db, services, registry, claimed.name, claimed.args, claimed.id)
     except Exception as exc:
         wait = retry.after(claimed.attempts + 1)
         if wait is None:

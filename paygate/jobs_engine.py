@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -45,17 +46,19 @@ def cron(every_s: int) -> str:
 
 
 async def execute(db: Database, services: Services, registry: Mapping[str, Job | Task], name: str,
-                  args: Mapping[str, object]) -> None:
+                  args: Mapping[str, object], job_id: int) -> None:
     """Run one queued job. An exception is the engine's to retry: it propagates."""
     entry = registry.get(name)
     if entry is None:
         raise LookupError(f"no job registered as {name!r} in this process")
+    started = time.perf_counter()
     if isinstance(entry, Task):
         await entry.run(db, services, args)
-        return
-    moved = await entry.run(db, services, services.clock())
-    if moved > 0:
-        log.info("job moved objects", extra={"job": name, "count": moved})
+        moved = None
+    else:
+        moved = await entry.run(db, services, services.clock())
+    log.info("job done", extra={"job": name, "job_id": job_id, "moved": moved,
+                                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
 def registry_of(jobs: tuple[Job, ...], tasks: tuple[Task, ...]) -> dict[str, Job | Task]:
@@ -107,7 +110,7 @@ async def run_pgqueuer(db: Database, services: Services, stop: asyncio.Event, *,
 
         def handler(name: str):
             async def handle(job: models.Job) -> None:
-                await execute(db, services, registry, name, decode_args(job.payload))
+                await execute(db, services, registry, name, decode_args(job.payload), job.id)
             return handle
 
         def retrying(parameters: EntrypointExecutorParameters) -> _Retrying:

@@ -13,7 +13,10 @@ moved), idempotent, claiming its rows so that runs at once never act on the same
   purge-idempotency-keys       Idempotency-Key records older than a day
 
 Jobs deferred by a use case (`TASKS`), each `run(db, services, args) -> None`, enqueued with
-`uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py).
+`uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py):
+
+  reconcile-payment            one payment whose provider's answer was lost, asked about once the
+                               grace has passed (deferred by domain/payments/attempts.py)
 
 Both run on the job engine (paygate/jobs_engine.py): pgqueuer on PostgreSQL (any number of
 `paygate worker` processes), our own queue inside `paygate serve` on SQLite
@@ -33,6 +36,7 @@ from datetime import datetime, timedelta
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.orders.service import expire_reservations
+from domain.payments.attempts import RECONCILE_PAYMENT_JOB
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
@@ -135,7 +139,17 @@ JOBS: tuple[Job, ...] = (
     Job("purge-idempotency-keys", _purge_idempotency_keys, every_s=300),
 )
 
-TASKS: tuple[Task, ...] = ()
+async def _reconcile_payment(db: Database, services: Services, args: Mapping[str, object]) -> None:
+    payment_id = args["payment_id"]
+    if not isinstance(payment_id, int):
+        raise TypeError(f"reconcile-payment wants an integer payment_id, not {payment_id!r}")
+    await reconcile_payment(payment_id, services.uow(), services.providers, services.policy, services.clock)
+
+
+TASKS: tuple[Task, ...] = (
+    # Deferred by domain/payments/attempts.py when a provider's answer is lost (attempt unknown).
+    Task(RECONCILE_PAYMENT_JOB, _reconcile_payment),
+)
 
 
 async def run_once(db: Database, services: Services | None = None,
