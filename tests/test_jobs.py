@@ -33,6 +33,7 @@ from paygate.jobs_engine import execute, registry_of, run_jobs
 from paygate.worker import JOBS, TASKS, Backoff, Job, Task
 from providers.dummy import DummyGateway
 from tests.conftest import TEST_SECRET
+from tests.graphql import gql
 from tests.payments_fixtures import POLICY, VISA, customer, order_for, staff
 from tests.test_worker import LossyNetwork, at
 
@@ -221,6 +222,33 @@ async def test_the_registered_jobs_have_distinct_names_and_schedulable_intervals
     assert all(cron(job.every_s) for job in JOBS)
     with pytest.raises(ValueError):
         cron(7)
+
+
+QUERY = """query($s: [BackgroundJobState!]) {
+  backgroundJobs(first: 10, filter: {state: $s}) {
+    totalCount edges { node { legacyId name state attempts lastError runAfter createdAt updatedAt } } } }"""
+
+
+async def test_staff_see_a_job_that_failed_for_good_with_its_tries_and_error_and_customers_may_not(
+        db, shop, client):
+    async def down(_db, _services, _args) -> None:
+        raise ProviderUnavailableError("card 4242 4242 4242 4242 refused: gateway down")
+
+    async with SqlUnitOfWork(db) as uow:
+        await uow.jobs.defer("always-down", {"payment_id": 1})
+        await uow.commit()
+    async with Engine(db, tasks=(Task("always-down", down),), retry=Backoff(tries=2, first_s=0.1)):
+        await _until(lambda: _state(db, "always-down", "failed"))
+
+    seen = await gql(client, QUERY, {"s": ["FAILED"]}, token=shop.token("staff@example.com"))
+    admin = await gql(client, QUERY, token=shop.token("admin@example.com"))
+    refused = await gql(client, QUERY, token=shop.token("customer@example.com"), expect_status=403)
+
+    [job] = [edge["node"] for edge in seen["data"]["backgroundJobs"]["edges"]]
+    assert (job["name"], job["state"], job["attempts"], job["runAfter"]) == ("always-down", "FAILED", 2, None)
+    assert job["lastError"] == "ProviderUnavailableError: card **** **** **** **** refused: gateway down"
+    assert admin["data"]["backgroundJobs"]["totalCount"] == 1
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 # --- several worker processes ---------------------------------------------------------------------
