@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from db.job_queries import jobs_page
@@ -35,6 +36,7 @@ from providers.dummy import DummyGateway
 from tests.conftest import TEST_SECRET
 from tests.graphql import gql
 from tests.payments_fixtures import POLICY, VISA, customer, order_for, staff
+from tests.test_serve import serve
 from tests.test_worker import LossyNetwork, at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,6 +251,32 @@ async def test_staff_see_a_job_that_failed_for_good_with_its_tries_and_error_and
     assert job["lastError"] == "ProviderUnavailableError: card **** **** **** **** refused: gateway down"
     assert admin["data"]["backgroundJobs"]["totalCount"] == 1
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_on_sqlite_paygate_serve_runs_deferred_and_periodic_jobs_itself_with_no_worker(
+        db, shop, database_url, tmp_path):
+    if not db.is_sqlite:
+        pytest.skip("on PostgreSQL, `paygate worker` processes run the jobs (the burst test below)")
+    async with SqlUnitOfWork(db) as uow:
+        await uow.jobs.defer(RECONCILE_PAYMENT_JOB, {"payment_id": 999_999})
+        await uow.commit()
+    staff_token = shop.token("staff@example.com")
+
+    running = serve(database_url, tmp_path, workers=1, PAYGATE_SECRET_KEY=TEST_SECRET, PAYGATE_RATE_LIMIT="off")
+    serving = next(running)
+    try:
+        async with httpx.AsyncClient(base_url=serving.url, timeout=10) as http:
+            async def done(name: str):
+                body = await gql(http, "query($n: String) { backgroundJobs(filter: {name: $n, state: [SUCCESSFUL]}) "
+                                 "{ totalCount } }", {"n": name}, token=staff_token)
+                return body["data"]["backgroundJobs"]["totalCount"] or None
+
+            deferred = await _until(lambda: done(RECONCILE_PAYMENT_JOB), every_s=0.2)
+            periodic = await _until(lambda: done("expire-reservations"), every_s=0.2)
+    finally:
+        running.close()  # SIGINT, and waits for the server to stop
+
+    assert deferred == 1 and periodic >= 1
 
 
 # --- several worker processes ---------------------------------------------------------------------
