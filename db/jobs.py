@@ -204,3 +204,25 @@ async def requeue_abandoned(db: Database, picked_before: datetime) -> int:
         result = await (await session.connection()).execute(update(job_queue).where(
             job_queue.c.status == "picked", job_queue.c.updated_at < picked_before).values(status="queued"))
     return result.rowcount or 0
+
+
+async def purge_history(db: Database, older_than: datetime) -> int:
+    """Forget jobs that ended successfully before `older_than` (on PostgreSQL, their rows in
+    pgqueuer's log; the per-second statistics it folds them into too). Failed jobs stay until staff
+    have dealt with them; so do jobs still waiting or running."""
+    if db.is_sqlite:
+        async with _writing(db) as session:
+            result = await (await session.connection()).execute(job_queue.delete().where(
+                job_queue.c.status == "successful", job_queue.c.updated_at < older_than))
+        return result.rowcount or 0
+    log, queue = PGQUEUER.qualified.queue_table_log, PGQUEUER.qualified.queue_table
+    async with db.write_sessions() as session, session.begin():
+        conn = await session.connection()
+        # Whole histories only: a job all of whose rows are old and which left the queue.
+        result = await conn.exec_driver_sql(
+            f"""DELETE FROM {log} l WHERE l.job_id IN (
+                    SELECT job_id FROM {log} GROUP BY job_id HAVING max(created) < $1)
+                AND NOT EXISTS (SELECT 1 FROM {queue} q WHERE q.id = l.job_id)""", (older_than,))
+        await conn.exec_driver_sql(f"DELETE FROM {PGQUEUER.qualified.statistics_table} WHERE created < $1",
+                                   (older_than,))
+    return result.rowcount or 0

@@ -40,6 +40,8 @@ def cron(every_s: int) -> str:
     """A cron expression (croniter's, seconds last) for a run every `every_s` seconds."""
     if 0 < every_s < 60 and 60 % every_s == 0:
         return f"* * * * * */{every_s}"
+    if every_s == 3600:
+        return "0 * * * *"
     if every_s % 60 == 0 and 3600 % every_s == 0:
         return f"*/{every_s // 60} * * * *"
     raise ValueError(f"a periodic job runs every divisor of 60 s or of 60 min, not every {every_s} s")

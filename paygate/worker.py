@@ -11,6 +11,7 @@ moved), idempotent, claiming its rows so that runs at once never act on the same
   release-holds                sellers' shares whose hold period has passed: made available
                                (domain/payments/releases.py)
   purge-idempotency-keys       Idempotency-Key records older than a day
+  purge-job-history            jobs that succeeded more than 14 days ago (failed ones stay)
 
 Jobs deferred by a use case (`TASKS`), each `run(db, services, args) -> None`, enqueued with
 `uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py):
@@ -31,10 +32,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
+from db.jobs import purge_history
 from domain.orders.service import expire_reservations
 from domain.payments.attempts import RECONCILE_PAYMENT_JOB
 from domain.payments.give_back import give_back_orphaned, void_abandoned
@@ -49,6 +51,7 @@ from paygate.settings import Settings
 log = logging.getLogger("paygate.worker")
 
 BATCH = 100  # payments reconciled, or captures released, per job and pass
+JOB_HISTORY_KEPT = timedelta(days=14)  # successful jobs, as staff see them (GraphQL backgroundJobs)
 
 
 def worker_services(settings: Settings, db: Database) -> Services:
@@ -128,6 +131,11 @@ async def _purge_idempotency_keys(db: Database, services: Services, now: datetim
     return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
 
 
+async def _purge_job_history(db: Database, services: Services, now: datetime) -> int:
+    # Wall time, as the queue's own timestamps (a test's clock moves only the business's time).
+    return await purge_history(db, datetime.now(UTC) - JOB_HISTORY_KEPT)
+
+
 # Reconciliation first (highest priority, and first in `run_once`): an authorization settled now
 # commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
@@ -137,6 +145,7 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds, every_s=60),
     Job("purge-idempotency-keys", _purge_idempotency_keys, every_s=300),
+    Job("purge-job-history", _purge_job_history, every_s=3600),
 )
 
 async def _reconcile_payment(db: Database, services: Services, args: Mapping[str, object]) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from croniter import croniter
 
 from db.job_queries import jobs_page
 from db.uow import SqlUnitOfWork
@@ -221,7 +222,8 @@ async def test_the_registered_jobs_have_distinct_names_and_schedulable_intervals
     registry = registry_of(JOBS, TASKS)
 
     assert len(registry) == len(JOBS) + len(TASKS)
-    assert all(cron(job.every_s) for job in JOBS)
+    assert all(croniter.is_valid(cron(job.every_s)) for job in JOBS)
+    assert [cron(s) for s in (15, 60, 300, 3600)] == ["* * * * * */15", "*/1 * * * *", "*/5 * * * *", "0 * * * *"]
     with pytest.raises(ValueError):
         cron(7)
 
@@ -277,6 +279,49 @@ async def test_on_sqlite_paygate_serve_runs_deferred_and_periodic_jobs_itself_wi
         running.close()  # SIGINT, and waits for the server to stop
 
     assert deferred == 1 and periodic >= 1
+
+
+async def test_successful_jobs_are_forgotten_after_the_history_period_and_failed_ones_kept(db):
+    from db.jobs import purge_history
+
+    async def ok(_db, _services, _args) -> None:
+        return None
+
+    async def down(_db, _services, _args) -> None:
+        raise ProviderUnavailableError("down")
+
+    async with SqlUnitOfWork(db) as uow:
+        for name in ("ok", "ok", "down"):
+            await uow.jobs.defer(name, None)
+        await uow.commit()
+    async with Engine(db, tasks=(Task("ok", ok), Task("down", down)), retry=Backoff(tries=1)):
+        await _until(lambda: _all_ended(db, 3))
+    old, young = sorted(job.id for job in await _jobs(db, name="ok"))
+    failed = (await _jobs(db, name="down"))[0].id
+    await _age(db, (old, failed), timedelta(days=15))
+
+    forgotten = await purge_history(db, datetime.now(UTC) - timedelta(days=14))
+
+    assert sorted(job.id for job in await _jobs(db)) == sorted([young, failed])
+    assert forgotten >= 1
+
+
+async def _all_ended(db, count: int):
+    ended = [job for job in await _jobs(db) if job.state in ("successful", "failed")]
+    return True if len(ended) == count else None
+
+
+async def _age(db, job_ids, by: timedelta) -> None:
+    from sqlalchemy import text
+
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for job_id in job_ids:
+                await conn.execute(text("UPDATE job_queue SET updated_at = :at WHERE id = :id"),
+                                   {"at": datetime.now(UTC) - by, "id": job_id})
+        else:
+            await conn.exec_driver_sql("UPDATE jobs.pgqueuer_log SET created = created - $1::interval WHERE job_id = ANY($2::bigint[])",
+                                       (by, list(job_ids)))
 
 
 # --- several worker processes ---------------------------------------------------------------------
