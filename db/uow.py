@@ -33,6 +33,7 @@ from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
+from db.outgoing_webhooks import SqlOutgoingEvents, SqlWebhookDeliveries, SqlWebhookEndpoints
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
@@ -77,18 +78,22 @@ class SqlUnitOfWork:
         session = self._session
         sqlite = self.db.is_sqlite
         self.changes = set()
+        # Merchants' events are written by the repositories, in this transaction (the outbox).
+        self.outgoing_events = outbox = SqlOutgoingEvents(session)
+        self.webhook_endpoints = SqlWebhookEndpoints(session, sqlite)
+        self.webhook_deliveries = SqlWebhookDeliveries(session, sqlite)
         self.products = SqlProducts(session)
         self.carts = SqlCarts(session)
         self.addresses = SqlAddresses(session)
-        self.orders = SqlOrders(session, sqlite, self.changes)
+        self.orders = SqlOrders(session, sqlite, self.changes, outbox)
         self.stock = SqlStock(session, sqlite)
         self.audit = SqlAuditTrail(session, self.request_id)
-        self.payments = SqlPayments(session, sqlite, self.changes)
+        self.payments = SqlPayments(session, sqlite, self.changes, outbox)
         self.ledger = SqlLedger(session)
-        self.refund_requests = SqlRefundRequests(session, sqlite)
+        self.refund_requests = SqlRefundRequests(session, sqlite, outbox)
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
-        self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -6,6 +6,8 @@
   release-holds           sellers' shares whose hold period has passed: made available
                           (domain/payments/releases.py)
   purge-idempotency-keys  Idempotency-Key records older than a day
+  deliver-webhooks        merchants' webhooks: events fanned out to endpoints, due deliveries
+                          sent, signed, retried with backoff (domain/outgoing_webhooks/delivery.py)
 
 Each job claims its rows so that workers running at once don't act on the same ones: FOR UPDATE
 SKIP LOCKED on PostgreSQL (reservations, the payments whose holds are released), a lease on the
@@ -23,6 +25,7 @@ from datetime import datetime
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.orders.service import expire_reservations
+from domain.outgoing_webhooks.delivery import deliver_due
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
@@ -86,6 +89,12 @@ async def _purge_idempotency_keys(db: Database, services: Services, now: datetim
     return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
 
 
+async def _deliver_webhooks(db: Database, services: Services, now: datetime) -> int:
+    if services.webhook_sender is None:
+        return 0
+    return await deliver_due(services.uow, services.webhook_sender, now, limit=BATCH)
+
+
 # Reconciliation first: an authorization settled now commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
@@ -94,6 +103,7 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
+    Job("deliver-webhooks", _deliver_webhooks),  # last: it sends what the jobs above changed
 )
 
 
