@@ -256,22 +256,33 @@ async def test_a_disabled_endpoint_is_skipped_and_enabling_it_sends_what_waited(
 
 async def test_concurrent_workers_deliver_each_event_once_and_in_order_per_object(db, shop, receiver, sender):
     await endpoint_for(db, shop, receiver, "order.paid", "order.canceled", "order.created", "order.refunded")
-    receiver.delay_s = 0.01
+    receiver.delay_s = 0.02
     now = datetime.now(UTC)
-    objects, per_object = 8, 4
+    objects, per_object = 20, 4
     async with SqlUnitOfWork(db) as uow:
         for step, type_ in enumerate(("order.created", "order.paid", "order.refunded", "order.canceled")[:per_object]):
             for object_id in range(1, objects + 1):
                 await uow.outgoing_events.record(new_event(type_, object_id, {"step": step}, now))
         await uow.commit()
+    async with SqlUnitOfWork(db) as uow:  # fanned out first: every worker finds deliveries to claim
+        await uow.webhook_deliveries.fan_out(now, 1_000)
+        await uow.commit()
 
-    moved = await asyncio.gather(*(deliver(db, sender, now) for _ in range(4)))
-    while sum(await asyncio.gather(*(deliver(db, sender, now) for _ in range(4)))):
-        pass
+    async def worker(start_s: float) -> int:
+        await asyncio.sleep(start_s)  # staggered: a claim lands while another worker is sending
+        # Small batches: each worker takes a few, the next ones are still there for the others.
+        return await deliver_due(lambda: SqlUnitOfWork(db), sender, now, limit=3)
+
+    starts = (0, 0, 0.004, 0.004, 0.008, 0.008)  # pairs claim at the same moment, the rest meanwhile
+    moved = [0] * len(starts)
+    while rounds := await asyncio.gather(*(worker(s) for s in starts)):
+        moved = [m + r for m, r in zip(moved, rounds, strict=True)]
+        if not sum(rounds):
+            break
 
     ids = [r.msg_id for r in receiver.received]
     assert len(ids) == len(set(ids)) == objects * per_object
-    assert sum(moved) > 0
+    assert sum(1 for m in moved if m) > 1  # several workers took part
     for object_id in range(1, objects + 1):
         steps = [r.data["step"] for r in receiver.received if r.data["id"] == object_id]
         assert steps == list(range(per_object))
