@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, exists, text, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,8 +123,8 @@ class SqlWebhookDeliveries:
 
     async def fan_out(self, now: datetime, limit: int) -> int:
         if not self.is_sqlite:
-            got = (await self.session.exec(text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=FAN_OUT_LOCK)))
-            if not got.scalar():
+            got = (await self.session.exec(select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK)))).one()
+            if not got:
                 return 0  # another worker is fanning out: it will do these
         events = (await self.session.exec(select(OutgoingEventRow).where(OutgoingEventRow.fanned_out == False)  # noqa: E712
                                           .order_by(OutgoingEventRow.id).limit(limit))).all()

@@ -168,9 +168,11 @@ class SqlPayments:
             await self.session.flush()
         for attempt in payment.attempts:
             if attempt.kind is AttemptKind.REFUND:
-                await self.outbox.status_changed("refund", stored[attempt.seq].id, refunds_before.get(attempt.seq),
-                                                 attempt.status.value, lambda a=attempt: refund_data(payment, a),
-                                                 attempt.updated_at)
+                await self._tell_refund(payment, attempt, pk(stored[attempt.seq]), refunds_before.get(attempt.seq))
+
+    async def _tell_refund(self, payment: Payment, refund: Attempt, refund_id: int, before: str | None) -> None:
+        await self.outbox.status_changed("refund", refund_id, before, refund.status.value,
+                                         lambda: refund_data(payment, refund), refund.updated_at)
 
     async def _load(self, query) -> list[Payment]:
         rows = (await self.session.exec(query)).all()  # picks (and, for update, locks) the rows

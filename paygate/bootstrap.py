@@ -10,8 +10,8 @@ from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
 from paygate.providers import build_billing, build_policy, build_providers
-from paygate.webhook_sender import HttpxWebhookSender
 from paygate.settings import Settings
+from paygate.webhook_sender import HttpxWebhookSender
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,

@@ -18,7 +18,13 @@ from db.outgoing_webhook_tables import OutgoingEventRow, WebhookDeliveryAttemptR
 from db.uow import SqlUnitOfWork
 from domain.identity import Actor, Role
 from domain.orders.model import OrderStatus
-from domain.outgoing_webhooks.delivery import MAX_ATTEMPTS, RETRY_WAITS, DeliveryStatus, deliver_due, redeliver
+from domain.outgoing_webhooks.delivery import (
+    MAX_ATTEMPTS,
+    RETRY_WAITS,
+    DeliveryStatus,
+    deliver_due,
+    redeliver,
+)
 from domain.outgoing_webhooks.endpoints import (
     ROTATION_OVERLAP,
     CreateEndpoint,
@@ -27,10 +33,12 @@ from domain.outgoing_webhooks.endpoints import (
     set_endpoint_enabled,
 )
 from domain.outgoing_webhooks.events import new_event
+from domain.money import Money
+from domain.payments.refund_requests import AskRefund, DecideRefund, decide_refund, request_refund
 from domain.payments.service import PayOrder, pay_order
 from paygate.webhook_sender import HttpxWebhookSender
 from tests.conftest import start_server, stop_server
-from tests.payments_fixtures import DECLINED, POLICY, VISA, customer, order_for, providers
+from tests.payments_fixtures import DECLINED, POLICY, VISA, customer, order_for, providers, staff
 from tests.webhook_receiver import Receiver
 
 
@@ -60,10 +68,10 @@ async def endpoint_for(db, shop, receiver: Receiver, *types: str):
     return endpoint
 
 
-async def pay(db, shop, card=VISA):
+async def pay(db, shop, card=VISA, gateway=None):
     order = await order_for(db, shop, {"SAM-MUG-01": 1})
     return order, await pay_order(PayOrder(customer(shop), order.id, "dummy", card=card), SqlUnitOfWork(db),
-                                  providers(), POLICY)
+                                  gateway or providers(), POLICY)
 
 
 def deliver(db, sender, now: datetime):
@@ -289,3 +297,26 @@ async def test_concurrent_workers_deliver_each_event_once_and_in_order_per_objec
     async with db.write_sessions() as session:
         attempts = (await session.exec(select(func.count()).select_from(WebhookDeliveryAttemptRow))).one()
     assert attempts == objects * per_object
+
+
+async def test_a_refund_request_approved_tells_of_the_request_the_refund_and_the_order(db, shop, receiver, sender):
+    await endpoint_for(db, shop, receiver, "refund_request.created", "refund_request.approved", "refund.created",
+                       "refund.succeeded", "order.partially_refunded", "payment.succeeded")
+    gateway = providers()  # the dummy gateway keeps its payments in memory: one for the whole story
+    order, payment = await pay(db, shop, gateway=gateway)
+
+    asked = await request_refund(AskRefund(customer(shop), payment.id, Money.of(500, "USD"), "dented"),
+                                 SqlUnitOfWork(db))
+    _, _, refund = await decide_refund(DecideRefund(staff(shop), asked.pk, True), SqlUnitOfWork(db), gateway, POLICY)
+    await deliver(db, sender, datetime.now(UTC))
+
+    assert sorted(receiver.types()) == sorted(["payment.succeeded", "refund_request.created",
+                                               "refund_request.approved", "refund.created", "refund.succeeded",
+                                               "order.partially_refunded"])
+    by_type = {r.type: r.data for r in receiver.received}
+    assert by_type["refund.succeeded"] == {"id": refund.id, "status": "succeeded", "payment_id": payment.id,
+                                           "payment_uuid": str(payment.uuid), "decline_code": None,
+                                           "amount": {"amount": 500, "currency": "USD"}}
+    assert by_type["refund_request.approved"]["refund_id"] == refund.id
+    assert by_type["order.partially_refunded"]["id"] == order.id
+    assert all(r.verified_by for r in receiver.received)

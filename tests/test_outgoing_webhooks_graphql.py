@@ -18,11 +18,11 @@ CREATE = """mutation($url: String!, $types: [String!]!) {
   webhookEndpointCreate(input: {url: $url, eventTypes: $types, description: "shop backend"}) {
     __typename ... on WebhookEndpoint { %s } ... on ValidationError { field message } ... on Error { code }
   }
-}""" % ENDPOINT_FIELDS
+}""".replace("%s", ENDPOINT_FIELDS)
 DELIVERIES = """query($e: ID) { webhookDeliveries(endpointId: $e) { totalCount edges { node {
   id eventId eventType objectType objectId status attemptCount payload
   attempts { statusCode error durationMs } } } } }"""
-ONE_ID = "mutation($id: ID!) { %s(input: {id: $id}) { __typename ... on %s { %s } ... on Error { code message } } }"
+ONE_ID = "mutation($id: ID!) {{ {}(input: {{id: $id}}) {{ __typename ... on {} {{ {} }} ... on Error {{ code message }} }} }}"
 DELIVER = tuple(job for job in JOBS if job.name == "deliver-webhooks")
 
 
@@ -83,19 +83,19 @@ async def test_an_admin_retries_a_delivery_rotates_the_secret_updates_disables_a
     await worker()
     [edge] = (await gql(client, DELIVERIES, {"e": endpoint["id"]}, token=admin))["data"]["webhookDeliveries"]["edges"]
 
-    retried = await gql(client, ONE_ID % ("webhookDeliveryRetry", "WebhookDelivery", "status attemptCount"),
+    retried = await gql(client, ONE_ID.format("webhookDeliveryRetry", "WebhookDelivery", "status attemptCount"),
                         {"id": edge["node"]["id"]}, token=admin)
     await worker()
-    rotated = await gql(client, ONE_ID % ("webhookEndpointRotateSecret", "WebhookEndpoint", ENDPOINT_FIELDS),
+    rotated = await gql(client, ONE_ID.format("webhookEndpointRotateSecret", "WebhookEndpoint", ENDPOINT_FIELDS),
                         {"id": endpoint["id"]}, token=admin)
     updated = await gql(client, """mutation($id: ID!) { webhookEndpointUpdate(input: {id: $id,
                           eventTypes: ["refund.succeeded", "payment.succeeded"]}) {
                           ... on WebhookEndpoint { eventTypes url } } }""", {"id": endpoint["id"]}, token=admin)
-    disabled = await gql(client, ONE_ID % ("webhookEndpointDisable", "WebhookEndpoint", ENDPOINT_FIELDS),
+    disabled = await gql(client, ONE_ID.format("webhookEndpointDisable", "WebhookEndpoint", ENDPOINT_FIELDS),
                          {"id": endpoint["id"]}, token=admin)
-    enabled = await gql(client, ONE_ID % ("webhookEndpointEnable", "WebhookEndpoint", ENDPOINT_FIELDS),
+    enabled = await gql(client, ONE_ID.format("webhookEndpointEnable", "WebhookEndpoint", ENDPOINT_FIELDS),
                         {"id": endpoint["id"]}, token=admin)
-    deleted = await gql(client, ONE_ID % ("webhookEndpointDelete", "WebhookEndpoint", "id"),
+    deleted = await gql(client, ONE_ID.format("webhookEndpointDelete", "WebhookEndpoint", "id"),
                         {"id": endpoint["id"]}, token=admin)
     left = await gql(client, "{ webhookEndpoints { totalCount } webhookDeliveries { totalCount } }", token=admin)
 

@@ -156,7 +156,7 @@ async def deliver_due(new_uow: Callable[[], UnitOfWork], sender: WebhookSender, 
     made = 0
     for _ in range(ROUNDS):
         uow = new_uow()
-        claimed = await uow.transaction(lambda: _claim(uow, now, limit))
+        claimed = await uow.transaction(lambda: _claim(uow, now, limit))  # noqa: B023 -- awaited here
         if not claimed:
             break
         results = await asyncio.gather(*(send(c) for c in claimed))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -149,7 +149,7 @@ async def create_endpoint(cmd: CreateEndpoint, uow: UnitOfWork, clock: Clock = u
 
 
 async def _change(actor: Actor, endpoint_id: int, action: str, uow: UnitOfWork, now: datetime,
-                  apply) -> Endpoint:
+                  apply: Callable[[Endpoint], None]) -> Endpoint:
     admins_only(actor)
     async with uow:
         endpoint = await uow.webhook_endpoints.get(endpoint_id, for_update=True)
