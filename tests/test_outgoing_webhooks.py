@@ -17,6 +17,7 @@ from sqlmodel import select
 from db.outgoing_webhook_tables import OutgoingEventRow, WebhookDeliveryAttemptRow, WebhookDeliveryRow
 from db.uow import SqlUnitOfWork
 from domain.identity import Actor, Role
+from domain.money import Money
 from domain.orders.model import OrderStatus
 from domain.outgoing_webhooks.delivery import (
     MAX_ATTEMPTS,
@@ -33,7 +34,6 @@ from domain.outgoing_webhooks.endpoints import (
     set_endpoint_enabled,
 )
 from domain.outgoing_webhooks.events import new_event
-from domain.money import Money
 from domain.payments.refund_requests import AskRefund, DecideRefund, decide_refund, request_refund
 from domain.payments.service import PayOrder, pay_order
 from paygate.webhook_sender import HttpxWebhookSender
