@@ -16,8 +16,10 @@ from sqlmodel import select
 
 from db.outgoing_webhook_tables import OutgoingEventRow, WebhookDeliveryAttemptRow, WebhookDeliveryRow
 from db.uow import SqlUnitOfWork
+from domain.cards import CardInput
 from domain.identity import Actor, Role
 from domain.money import Money
+from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import OrderStatus
 from domain.outgoing_webhooks.delivery import (
     MAX_ATTEMPTS,
@@ -40,6 +42,8 @@ from paygate.webhook_sender import HttpxWebhookSender
 from tests.conftest import start_server, stop_server
 from tests.payments_fixtures import DECLINED, POLICY, VISA, customer, order_for, providers, staff
 from tests.webhook_receiver import Receiver
+
+THREE_D_SECURE = CardInput("4000 0025 0000 3155", 12, 2034, "123")
 
 
 @pytest.fixture
@@ -320,3 +324,17 @@ async def test_a_refund_request_approved_tells_of_the_request_the_refund_and_the
     assert by_type["refund_request.approved"]["refund_id"] == refund.id
     assert by_type["order.partially_refunded"]["id"] == order.id
     assert all(r.verified_by for r in receiver.received)
+
+
+async def test_a_payment_asking_for_3ds_then_canceled_with_its_order_tells_each_move(db, shop, receiver, sender):
+    await endpoint_for(db, shop, receiver, "payment.requires_action", "payment.canceled", "order.canceled")
+    gateway = providers()
+    order, payment = await pay(db, shop, card=THREE_D_SECURE, gateway=gateway)
+
+    await cancel_order(CancelOrder(customer(shop), order.id, "changed my mind"), SqlUnitOfWork(db), gateway, POLICY)
+    now = datetime.now(UTC)
+    await deliver(db, sender, now)
+
+    assert sorted(receiver.types()) == ["order.canceled", "payment.canceled", "payment.requires_action"]
+    payment_events = [r.type for r in receiver.received if r.data["id"] == payment.id and r.type.startswith("pay")]
+    assert payment_events == ["payment.requires_action", "payment.canceled"]  # in order, per object
