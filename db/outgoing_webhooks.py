@@ -110,6 +110,9 @@ class SqlWebhookEndpoints:
 
     async def delete(self, endpoint_id: int) -> None:
         d, a = WebhookDeliveryRow, WebhookDeliveryAttemptRow
+        if not self.is_sqlite:  # FOR UPDATE: waits for a fan-out reading it (FOR KEY SHARE) to commit
+            await self.session.exec(select(WebhookEndpointRow.id).where(WebhookEndpointRow.id == endpoint_id)
+                                    .with_for_update())
         ids = select(d.id).where(d.endpoint_id == endpoint_id)
         await self.session.exec(delete(a).where(a.delivery_id.in_(ids)))
         await self.session.exec(delete(d).where(d.endpoint_id == endpoint_id))
@@ -130,8 +133,12 @@ class SqlWebhookDeliveries:
                                           .order_by(OutgoingEventRow.id).limit(limit))).all()
         if not events:
             return 0
-        endpoints = [endpoint_from_row(r) for r in (await self.session.exec(
-            select(WebhookEndpointRow).where(WebhookEndpointRow.enabled == True))).all()]  # noqa: E712
+        # FOR KEY SHARE: an endpoint being deleted (FOR UPDATE) is waited for, so no delivery is
+        # made for it after its deliveries were removed; other changes to it don't wait.
+        wanted = select(WebhookEndpointRow).where(WebhookEndpointRow.enabled == True)  # noqa: E712
+        if not self.is_sqlite:
+            wanted = wanted.with_for_update(read=True, key_share=True)
+        endpoints = [endpoint_from_row(r) for r in (await self.session.exec(wanted)).all()]
         for event in events:
             for endpoint in endpoints:
                 if endpoint.wants(event.type):

@@ -6,9 +6,11 @@ wait on each other in a circle:
     webhook event -> refund request -> payment -> order -> products (ascending id) -> the rest
 
 (the rest: reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
-for billing, customer -> subscription. A use case may skip a step, never go back to an earlier
-one; inserting a row (a payment under its order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
-never FOR UPDATE: no use case changes or deletes a key under its lock, and FOR UPDATE also
+for billing, customer -> subscription, and for merchants' webhooks, endpoint -> delivery. A use
+case may skip a step, never go back to an earlier one; inserting a row (a payment under its
+order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
+never FOR UPDATE: no use case changes or deletes a key under its lock (the one exception,
+deleting a webhook endpoint, db/outgoing_webhooks.py, wants exactly that wait), and FOR UPDATE also
 conflicts with the KEY SHARE lock that PostgreSQL's foreign-key check takes on the referenced
 row for every insert (a cart line, a reservation, an attempt). Held FOR UPDATE by a checkout
 while `cartSetItem` inserted a cart line, a product's row deadlocked (issue 10): the inserting

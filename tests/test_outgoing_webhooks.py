@@ -32,6 +32,7 @@ from domain.outgoing_webhooks.endpoints import (
     ROTATION_OVERLAP,
     CreateEndpoint,
     create_endpoint,
+    delete_endpoint,
     rotate_endpoint_secret,
     set_endpoint_enabled,
 )
@@ -338,3 +339,23 @@ async def test_a_payment_asking_for_3ds_then_canceled_with_its_order_tells_each_
     assert sorted(receiver.types()) == ["order.canceled", "payment.canceled", "payment.requires_action"]
     payment_events = [r.type for r in receiver.received if r.data["id"] == payment.id and r.type.startswith("pay")]
     assert payment_events == ["payment.requires_action", "payment.canceled"]  # in order, per object
+
+
+async def test_deleting_an_endpoint_while_events_fan_out_to_it_leaves_nothing_behind(db, shop, receiver):
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: the fan-out and the delete can't overlap")
+    endpoint = await endpoint_for(db, shop, receiver, "order.created")
+    await order_for(db, shop, {"SAM-MUG-01": 1})
+    fan_out = SqlUnitOfWork(db)
+
+    async with fan_out:  # a worker's fan-out, still open: it made a delivery to the endpoint
+        assert await fan_out.webhook_deliveries.fan_out(datetime.now(UTC), 100) == 1
+        deleting = asyncio.create_task(delete_endpoint(admin(shop), endpoint.pk, SqlUnitOfWork(db)))
+        await asyncio.sleep(0.3)
+        assert not deleting.done()  # the delete waits for it
+        await fan_out.commit()
+    await deleting
+
+    assert await deliveries(db) == []
+    async with SqlUnitOfWork(db) as uow:
+        assert await uow.webhook_endpoints.get(endpoint.pk) is None

@@ -126,14 +126,16 @@ async def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[Claimed]:
 
 async def record_result(delivery_id: int, result: SendResult, uow: UnitOfWork, now: datetime) -> None:
     async with uow:
+        # Lock order: endpoint, then delivery, as an admin's delete takes them.
+        found = await uow.webhook_deliveries.get(delivery_id)
+        endpoint = await uow.webhook_endpoints.get(found.endpoint_id, for_update=True) if found else None
         delivery = await uow.webhook_deliveries.get(delivery_id, for_update=True)
-        if delivery is None:
+        if delivery is None or endpoint is None:
             return  # its endpoint was deleted meanwhile
         gave_up = settle(delivery, result, now)
         await uow.webhook_deliveries.save(delivery, AttemptLog(delivery_id, now, result.status_code,
                                                                 result.error, result.duration_ms))
-        endpoint = await uow.webhook_endpoints.get(delivery.endpoint_id, for_update=True)
-        if endpoint is not None and (result.ok or gave_up):
+        if result.ok or gave_up:
             if result.ok:
                 endpoint.last_success_at = now
             elif endpoint.last_success_at is None or endpoint.last_success_at < delivery.started_at:
