@@ -191,3 +191,18 @@ class SqlWebhookDeliveries:
                 delivery_id=attempt.delivery_id, attempted_at=attempt.attempted_at, status_code=attempt.status_code,
                 error=attempt.error[:300] if attempt.error else None, duration_ms=attempt.duration_ms))
         await self.session.flush()
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        d, a, ev = WebhookDeliveryRow, WebhookDeliveryAttemptRow, OutgoingEventRow
+        query = (select(d.id).where(d.status != DeliveryStatus.PENDING.value, d.created_at < before)
+                 .order_by(d.id).limit(limit))
+        if not self.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await self.session.exec(query)).all())
+        if ids:
+            await self.session.exec(delete(a).where(a.delivery_id.in_(ids)))
+            await self.session.exec(delete(d).where(d.id.in_(ids)))
+        needed = select(d.event_id).where(d.event_id == ev.id)
+        await self.session.exec(delete(ev).where(ev.fanned_out == True, ev.created_at < before,  # noqa: E712
+                                                 ~exists(needed)))
+        return len(ids)

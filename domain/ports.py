@@ -214,6 +214,11 @@ class WebhookDeliveryRepository(Protocol):
         """Write the delivery's state, and append the attempt to the delivery log."""
         ...
 
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Remove up to `limit` finished deliveries (succeeded or failed) created before `before`,
+        with their log, and the fanned-out events older than that which no delivery needs."""
+        ...
+
 
 class WebhookSender(Protocol):
     """Sends one signed delivery and reports what came back; never raises for the receiver's

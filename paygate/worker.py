@@ -8,6 +8,7 @@
   purge-idempotency-keys  Idempotency-Key records older than a day
   deliver-webhooks        merchants' webhooks: events fanned out to endpoints, due deliveries
                           sent, signed, retried with backoff (domain/outgoing_webhooks/delivery.py)
+  purge-webhook-log       finished deliveries, their log and their events, after 30 days
 
 Each job claims its rows so that workers running at once don't act on the same ones: FOR UPDATE
 SKIP LOCKED on PostgreSQL (reservations, the payments whose holds are released), a lease on the
@@ -25,7 +26,7 @@ from datetime import datetime
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.orders.service import expire_reservations
-from domain.outgoing_webhooks.delivery import deliver_due
+from domain.outgoing_webhooks.delivery import deliver_due, purge_delivered
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from domain.payments.releases import release_due_holds
@@ -95,6 +96,10 @@ async def _deliver_webhooks(db: Database, services: Services, now: datetime) -> 
     return await deliver_due(services.uow, services.webhook_sender, now, limit=BATCH)
 
 
+async def _purge_webhook_log(db: Database, services: Services, now: datetime) -> int:
+    return await purge_delivered(services.uow, now)
+
+
 # Reconciliation first: an authorization settled now commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
@@ -103,7 +108,8 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
-    Job("deliver-webhooks", _deliver_webhooks),  # last: it sends what the jobs above changed
+    Job("deliver-webhooks", _deliver_webhooks),  # after the jobs that change things: it sends their news
+    Job("purge-webhook-log", _purge_webhook_log),
 )
 
 

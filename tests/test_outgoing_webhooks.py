@@ -22,10 +22,12 @@ from domain.money import Money
 from domain.orders.cancel import CancelOrder, cancel_order
 from domain.orders.model import OrderStatus
 from domain.outgoing_webhooks.delivery import (
+    KEPT_FOR,
     MAX_ATTEMPTS,
     RETRY_WAITS,
     DeliveryStatus,
     deliver_due,
+    purge_delivered,
     redeliver,
 )
 from domain.outgoing_webhooks.endpoints import (
@@ -359,3 +361,23 @@ async def test_deleting_an_endpoint_while_events_fan_out_to_it_leaves_nothing_be
     assert await deliveries(db) == []
     async with SqlUnitOfWork(db) as uow:
         assert await uow.webhook_endpoints.get(endpoint.pk) is None
+
+
+async def test_finished_deliveries_and_their_events_are_forgotten_after_thirty_days_pending_ones_never(
+        db, shop, receiver, sender):
+    await endpoint_for(db, shop, receiver, "payment.succeeded", "payment.failed")
+    receiver.answer = lambda got: 204 if got.type == "payment.succeeded" else 500
+    await pay(db, shop)
+    await pay(db, shop, card=DECLINED)
+    now = datetime.now(UTC)
+    await deliver(db, sender, now)
+
+    kept = await purge_delivered(lambda: SqlUnitOfWork(db), now + KEPT_FOR - timedelta(minutes=1))
+    purged = await purge_delivered(lambda: SqlUnitOfWork(db), now + KEPT_FOR + timedelta(minutes=1))
+
+    assert (kept, purged) == (0, 1)
+    [left] = await deliveries(db)
+    assert left.status == "pending" and len(await log_of(db, left.id)) == 1
+    async with db.write_sessions() as session:
+        types = (await session.exec(select(OutgoingEventRow.type))).all()
+    assert "payment.succeeded" not in types and "payment.failed" in types

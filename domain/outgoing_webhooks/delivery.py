@@ -40,6 +40,7 @@ MAX_ATTEMPTS = len(RETRY_WAITS) + 1
 LEASE = timedelta(seconds=60)  # longer than a send can take (sender's timeouts), so leases don't overlap
 MAX_IN_FLIGHT = 10  # sends at once, per worker
 ROUNDS = 10  # claims per job pass: each round moves every object one event further
+KEPT_FOR = timedelta(days=30)  # the delivery log's and the outbox's memory (Svix keeps 90 days at most)
 
 
 class DeliveryStatus(StrEnum):
@@ -167,6 +168,19 @@ async def deliver_due(new_uow: Callable[[], UnitOfWork], sender: WebhookSender, 
             await record.transaction(lambda: record_result(c.delivery_id, result, record, now))  # noqa: B023
         made += len(claimed)
     return made
+
+
+async def purge_delivered(new_uow: Callable[[], UnitOfWork], now: datetime, limit: int = 1_000) -> int:
+    """Forget finished deliveries and their events after KEPT_FOR: the outbox and the log would
+    otherwise grow with every payment forever. Pending deliveries are never purged."""
+    uow = new_uow()
+
+    async def purge() -> int:
+        async with uow:
+            removed = await uow.webhook_deliveries.purge(now - KEPT_FOR, limit)
+            await uow.commit()
+        return removed
+    return await uow.transaction(purge)
 
 
 async def redeliver(actor: Actor, delivery_id: int, uow: UnitOfWork, now: datetime) -> Delivery:
