@@ -119,6 +119,7 @@ async def test_an_admin_retries_a_delivery_rotates_the_secret_updates_disables_a
     ("https://user:pw@example.com/hook", ["payment.succeeded"], "url"),
     ("https://example.com:99999/hook", ["payment.succeeded"], "url"),
     ("https:///no-host", ["payment.succeeded"], "url"),
+    ("https://example.com/hook?card=4242424242424242", ["payment.succeeded"], "url"),
     ("https://example.com/hook", ["payment.exploded"], "eventTypes"),
     ("https://example.com/hook", [], "eventTypes"),
 ])

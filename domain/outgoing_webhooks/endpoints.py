@@ -30,7 +30,7 @@ from domain.identity import Actor
 from domain.outgoing_webhooks.events import EVENT_TYPES
 from domain.ports import UnitOfWork
 from domain.stored import stored
-from domain.text import optional_text
+from domain.text import optional_text, refuse_card_numbers
 
 ROTATION_OVERLAP = timedelta(hours=24)  # Svix's: the old secret keeps signing for a day
 MAX_URL = 2048
@@ -97,6 +97,7 @@ def checked_url(value: object) -> str:
         raise ValidationError("url must not carry a user or password", "url")
     if parts.fragment:
         raise ValidationError("url must not have a #fragment", "url")
+    refuse_card_numbers(url, field="url")  # it is kept, shown and logged
     return url
 
 

@@ -177,7 +177,8 @@ async def webhook_endpoint_delete(info: strawberry.Info, input: WebhookEndpointI
 
 async def webhook_delivery_retry(info: strawberry.Info, input: WebhookDeliveryRetryInput
                                  ) -> WebhookDeliveryRetryResult:
-    """Send a delivery again now, with the same webhook-id, and a fresh retry schedule."""
+    """Send a delivery again now, with the same webhook-id, and a fresh retry schedule (once its
+    endpoint is enabled, if it is disabled)."""
     try:
         retried: DomainDelivery = await resolvers.delivery_retry(info.context, _id("WebhookDelivery", input.id))
         view = await resolvers.delivery(info.context, retried.id or 0)
