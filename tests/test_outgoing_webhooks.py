@@ -381,3 +381,22 @@ async def test_finished_deliveries_and_their_events_are_forgotten_after_thirty_d
     async with db.write_sessions() as session:
         types = (await session.exec(select(OutgoingEventRow.type))).all()
     assert "payment.succeeded" not in types and "payment.failed" in types
+
+
+async def test_an_endpoint_that_succeeded_once_and_then_nothing_for_days_is_disabled(db, shop, receiver, sender):
+    endpoint = await endpoint_for(db, shop, receiver, "payment.succeeded")
+    await pay(db, shop)
+    now = datetime.now(UTC)
+    await deliver(db, sender, now)  # accepted
+    receiver.answer = lambda _: 502
+
+    await pay(db, shop)
+    now += timedelta(hours=1)
+    await deliver(db, sender, now)
+    for wait in RETRY_WAITS:
+        now += wait
+        await deliver(db, sender, now)
+
+    assert [d.status for d in await deliveries(db)] == ["succeeded", "failed"]
+    async with SqlUnitOfWork(db) as uow:
+        assert not (await uow.webhook_endpoints.get(endpoint.pk)).enabled
