@@ -11,6 +11,7 @@ from domain.services import Services
 from paygate.logs import request_id_var
 from paygate.providers import build_billing, build_policy, build_providers
 from paygate.settings import Settings
+from paygate.webhook_sender import HttpxWebhookSender
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
@@ -22,12 +23,13 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
     return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=build_policy(settings),
-                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
+                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
+                    webhook_sender=HttpxWebhookSender())
 
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for client in (*services.providers.values(), services.billing):
+    for client in (*services.providers.values(), services.billing, services.webhook_sender):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

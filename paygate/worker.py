@@ -12,6 +12,9 @@ moved), idempotent, claiming its rows so that runs at once never act on the same
                                (domain/payments/releases.py)
   purge-idempotency-keys       Idempotency-Key records older than a day
   purge-job-history            jobs that succeeded more than 14 days ago (failed ones stay)
+  deliver-webhooks             merchants' webhooks: events fanned out to endpoints, due deliveries
+                               sent, signed, retried with backoff (domain/outgoing_webhooks/delivery.py)
+  purge-webhook-log            finished deliveries, their log and their events, after 30 days
 
 Jobs deferred by a use case (`TASKS`), each `run(db, services, args) -> None`, enqueued with
 `uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py):
@@ -38,6 +41,7 @@ from db.engine import Database
 from db.idempotency import IdempotencyStore
 from db.jobs import purge_history
 from domain.orders.service import expire_reservations
+from domain.outgoing_webhooks.delivery import deliver_due, purge_delivered
 from domain.payments.attempts import RECONCILE_PAYMENT_JOB
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -136,6 +140,16 @@ async def _purge_job_history(db: Database, services: Services, now: datetime) ->
     return await purge_history(db, datetime.now(UTC) - JOB_HISTORY_KEPT)
 
 
+async def _deliver_webhooks(db: Database, services: Services, now: datetime) -> int:
+    if services.webhook_sender is None:
+        return 0
+    return await deliver_due(services.uow, services.webhook_sender, now, limit=BATCH)
+
+
+async def _purge_webhook_log(db: Database, services: Services, now: datetime) -> int:
+    return await purge_delivered(services.uow, now)
+
+
 # Reconciliation first (highest priority, and first in `run_once`): an authorization settled now
 # commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
@@ -146,6 +160,8 @@ JOBS: tuple[Job, ...] = (
     Job("release-holds", _release_holds, every_s=60),
     Job("purge-idempotency-keys", _purge_idempotency_keys, every_s=300),
     Job("purge-job-history", _purge_job_history, every_s=3600),
+    Job("deliver-webhooks", _deliver_webhooks, every_s=5),  # lowest priority: it sends the others' news
+    Job("purge-webhook-log", _purge_webhook_log, every_s=3600),
 )
 
 async def _reconcile_payment(db: Database, services: Services, args: Mapping[str, object]) -> None:
