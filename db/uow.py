@@ -33,6 +33,7 @@ from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
+from db.outbox import SqlOutbox
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.outbox = SqlOutbox(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

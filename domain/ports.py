@@ -15,6 +15,7 @@ from uuid import UUID
 from domain.catalog.model import Cart, Product
 from domain.identity import Actor
 from domain.ledger.journal import JournalEntry
+from domain.notifications import Outbox
 from domain.orders.model import Address, Order
 from domain.payments.model import Payment
 
@@ -211,6 +212,9 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> Self: ...
 

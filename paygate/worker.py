@@ -6,6 +6,8 @@
   release-holds           sellers' shares whose hold period has passed: made available
                           (domain/payments/releases.py)
   purge-idempotency-keys  Idempotency-Key records older than a day
+  send-emails             the outbox's due emails, over SMTP (domain/notifications.py); with
+                          no PAYGATE_SMTP_URL they stay in the outbox
 
 Each job claims its rows so that workers running at once don't act on the same ones: FOR UPDATE
 SKIP LOCKED on PostgreSQL (reservations, the payments whose holds are released), a lease on the
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
+from domain.notifications import send_outbox
 from domain.orders.service import expire_reservations
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -86,6 +89,12 @@ async def _purge_idempotency_keys(db: Database, services: Services, now: datetim
     return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
 
 
+async def send_emails(db: Database, services: Services, now: datetime) -> int:
+    if services.mailer is None:
+        return 0  # kept in the outbox, visible to staff, until SMTP is configured
+    return await send_outbox(services.uow(), services.mailer, now, limit=BATCH)
+
+
 # Reconciliation first: an authorization settled now commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
@@ -94,6 +103,7 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
+    Job("send-emails", send_emails),  # last: what the others settled is mailed in the same pass
 )
 
 
