@@ -5,10 +5,10 @@ from __future__ import annotations
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
+from domain.notifications import EmailSender
 from domain.payments.provider import Providers
 from domain.ports import EventPublisher
 from domain.services import Services
-from domain.notifications import EmailSender
 from paygate.logs import request_id_var
 from paygate.mailer import build_sender
 from paygate.providers import build_billing, build_policy, build_providers
