@@ -9,17 +9,14 @@ running at once never send the same email in the same pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.email_tables import EmailOutboxRow
-from db.engine import Database
-from db.mapping import aware
 from db.tables import UserRow
 from domain.notifications import Email, EmailStatus, OutgoingEmail
 
@@ -76,33 +73,3 @@ class SqlOutbox:
             changes["next_attempt_at"] = at
         await self.session.exec(update(EmailOutboxRow).where(col(EmailOutboxRow.id) == email_id)  # type: ignore[call-overload]
                                 .values(**changes))
-
-
-# --- staff's read ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    id: int
-    kind: str
-    to_address: str
-    subject: str
-    body: str
-    status: str
-    tries: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-async def outbox_page(db: Database, *, status: str | None, after_id: int | None, limit: int
-                      ) -> tuple[list[OutboxEntry], int]:
-    """Emails, oldest first, with the total: two statements whatever the page."""
-    where = [EmailOutboxRow.status == status] if status else []
-    page = select(EmailOutboxRow).where(*where)
-    if after_id is not None:
-        page = page.where(EmailOutboxRow.id > after_id)
-    async with db.read_sessions() as session:
-        rows = (await session.exec(page.order_by(EmailOutboxRow.id).limit(limit))).all()
-        total = (await session.exec(select(func.count()).select_from(EmailOutboxRow).where(*where))).one()
-    return [OutboxEntry(r.id or 0, r.kind, r.to_address, r.subject, r.body, r.status, r.tries, r.last_error,
-                        aware(r.created_at), aware(r.sent_at) if r.sent_at else None) for r in rows], int(total)

@@ -40,8 +40,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from db.statistics_queries import payment_statistics
 from db.seed003_queries import PaymentInContext, order_history, payment_in_context, payments_for_admin
+from db.statistics_queries import payment_statistics
 from domain import errors
 from domain.cards import CardInput
 from domain.money import Money, currency
