@@ -74,7 +74,8 @@ def operations(base: str, webhook_providers: list[str]) -> list[Operation]:
         Operation("post", f"{base}/webhooks/{{provider}}", "Handle payment provider webhooks", TAG,
                   {200: ("acknowledged", {"type": "object"}),
                    400: ("bad signature or body", shapes.DETAIL_SCHEMA),
-                   404: ("unknown provider", shapes.DETAIL_SCHEMA)},
+                   404: ("unknown provider", shapes.DETAIL_SCHEMA),
+                   422: ("the body is not JSON paygate reads", shapes.VALIDATION_SCHEMA)},
                   request={"type": "object"}, secured=False,
                   parameters=(path_param("provider", {"type": "string", "enum": webhook_providers}),)),
     ]
