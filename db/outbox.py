@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import literal, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,8 +31,8 @@ class SqlOutbox:
         self.is_sqlite = is_sqlite
 
     async def add(self, email: Email, now: datetime) -> int:
-        recipients = select(
-            literal(email.kind.value), literal(email.key), UserRow.id, UserRow.email, literal(email.subject),
+        recipients = core_select(
+            literal(email.kind.value), literal(email.key), col(UserRow.id), col(UserRow.email), literal(email.subject),
             literal(email.body), literal(EmailStatus.PENDING.value), literal(0), literal(now, type_=EmailOutboxRow.__table__.c.next_attempt_at.type),
             literal(now, type_=EmailOutboxRow.__table__.c.created_at.type))
         if email.to_user_id is not None:
@@ -56,8 +57,8 @@ class SqlOutbox:
             return []
         claimed = (update(EmailOutboxRow).where(col(EmailOutboxRow.id).in_(ids))
                    .values(next_attempt_at=until, tries=EmailOutboxRow.tries + 1)
-                   .returning(EmailOutboxRow.id, EmailOutboxRow.to_address, EmailOutboxRow.subject,
-                              EmailOutboxRow.body, EmailOutboxRow.tries))
+                   .returning(col(EmailOutboxRow.id), col(EmailOutboxRow.to_address), col(EmailOutboxRow.subject),
+                              col(EmailOutboxRow.body), col(EmailOutboxRow.tries)))
         rows = (await self.session.exec(claimed)).all()  # type: ignore[call-overload]
         return sorted((OutgoingEmail(*row) for row in rows), key=lambda e: e.id)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import and_, case, func, or_
-from sqlmodel import col, select
+from sqlalchemy import select as core_select
+from sqlmodel import col
 
 from db.engine import Database
 from db.payment_tables import PaymentAttemptRow, PaymentRow
@@ -41,7 +42,7 @@ def _between(column, flt: StatisticsFilter) -> list:
 async def payment_statistics(db: Database, flt: StatisticsFilter, bucket: Bucket = Bucket.DAY
                              ) -> list[CurrencyStatistics]:
     method = func.coalesce(PaymentRow.card_brand, PaymentRow.provider)
-    tallies = (select(PaymentRow.currency, PaymentRow.provider, method, PaymentRow.status, func.count(),
+    tallies = (core_select(col(PaymentRow.currency), col(PaymentRow.provider), method, col(PaymentRow.status), func.count(),
                       func.sum(PaymentRow.amount_minor))
                .where(*_between(PaymentRow.created_at, flt))
                .group_by(PaymentRow.currency, PaymentRow.provider, method, PaymentRow.status))
@@ -50,7 +51,7 @@ async def payment_statistics(db: Database, flt: StatisticsFilter, bucket: Bucket
                 and_(PaymentAttemptRow.kind == AttemptKind.AUTHORIZE.value, PaymentRow.capture_method == "automatic"))
     is_refund = case((PaymentAttemptRow.kind == AttemptKind.REFUND.value, 1), else_=0)
     day = _day(db, PaymentAttemptRow.updated_at)
-    moved = (select(PaymentRow.currency, day, is_refund, func.sum(PaymentAttemptRow.amount_minor))
+    moved = (core_select(col(PaymentRow.currency), day, is_refund, func.sum(PaymentAttemptRow.amount_minor))
              .join(PaymentRow, PaymentRow.id == PaymentAttemptRow.payment_id)
              .where(PaymentAttemptRow.status == AttemptStatus.SUCCEEDED.value,
                     or_(taken, PaymentAttemptRow.kind == AttemptKind.REFUND.value),
@@ -60,8 +61,8 @@ async def payment_statistics(db: Database, flt: StatisticsFilter, bucket: Bucket
         tallies = tallies.where(PaymentRow.currency == flt.currency)
         moved = moved.where(PaymentRow.currency == flt.currency)
     async with db.read_sessions() as session:
-        tally_rows = (await session.exec(tallies)).all()
-        moved_rows = (await session.exec(moved)).all()
+        tally_rows = (await session.exec(tallies)).all()  # type: ignore[call-overload]
+        moved_rows = (await session.exec(moved)).all()  # type: ignore[call-overload]
     return summarize(
         [PaymentTally(c, p, m, s, int(n), int(a or 0)) for c, p, m, s, n, a in tally_rows],
         [MoneyMoved(c, date.fromisoformat(d), bool(r), int(a or 0)) for c, d, r, a in moved_rows],

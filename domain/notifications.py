@@ -125,7 +125,7 @@ def next_try(tries: int, now: datetime) -> datetime | None:
     """When to try again after `tries` failed tries; None once they are exhausted."""
     if tries >= MAX_TRIES:
         return None
-    return now + FIRST_RETRY * (2 ** (tries - 1))
+    return now + FIRST_RETRY * (1 << (tries - 1))
 
 
 class OutboxUnit(Protocol):
