@@ -4,6 +4,8 @@ reads statistics. Then FastAPI's error conventions, each refusal checked to writ
 """
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import jsonschema
 from sqlmodel import select
@@ -256,3 +258,18 @@ async def test_an_unknown_webhook_provider_is_404(client):
     response = await client.post(f"{BASE}/webhooks/acme", json={"id": "evt_1"})
 
     assert (response.status_code, response.json()) == (404, {"detail": "Unknown payment provider"})
+
+
+async def test_concurrent_admin_refunds_never_exceed_what_was_captured_and_mail_each_once(client, db, shop):
+    payment = await paid(client, db, shop)  # 29.98 USD
+
+    answers = await asyncio.gather(*[
+        client.post(f"{BASE}/admin/{payment['id']}/refund", json={"amount": "10.00", "reason": "dent"},
+                    headers=auth(shop, ADMIN)) for _ in range(8)])
+
+    assert sorted(r.status_code for r in answers) == [200, 200] + [400] * 6, [r.text for r in answers]
+    detail = (await client.get(f"{BASE}/{payment['id']}", headers=auth(shop))).json()
+    assert (detail["amount_refunded"], detail["status"]) == ("20.00", "partially_refunded")
+    async with db.read_sessions() as session:
+        kinds = [e.kind for e in (await session.exec(select(EmailOutboxRow))).all()]
+    assert sorted(kinds) == ["payment_confirmation", "refund_confirmation", "refund_confirmation"]
