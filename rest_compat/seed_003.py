@@ -25,7 +25,9 @@ Decisions where the seed is silent:
 - Admin routes take staff or admin tokens (403 "Not enough permissions" otherwise).
 - A buyer's refund request is checked now (what is left, the window after capture:
   PAYGATE_REFUND_WINDOW_DAYS) and answered 201; staff decide it (GraphQL
-  refundRequestApprove/Reject), or refund directly here.
+  refundRequestApprove/Reject), or refund here: an admin refund with no amount, or the amount
+  of the payment's oldest pending request, approves that request (`request_id` says which);
+  any other amount is a refund of its own.
 - Anyone else's order or payment answers exactly as a missing one: 404.
 """
 from __future__ import annotations
@@ -40,14 +42,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from db.payment_queries import refund_requests_page
 from db.seed003_queries import PaymentInContext, order_history, payment_in_context, payments_for_admin
 from db.statistics_queries import payment_statistics
 from domain import errors
 from domain.cards import CardInput
 from domain.money import Money, currency
-from domain.payments.access import buyer_or_staff
+from domain.payments.access import RefundRequestFilter, buyer_or_staff
 from domain.payments.provider import Capability
-from domain.payments.refund_requests import AskRefund, request_refund
+from domain.payments.refund_requests import (
+    AskRefund,
+    DecideRefund,
+    RefundRequest,
+    RequestStatus,
+    decide_refund,
+    request_refund,
+)
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from domain.payments.statistics import Bucket, StatisticsFilter
 from domain.payments.status import AttemptStatus, PaymentStatus
@@ -292,6 +302,16 @@ async def admin_all(request: Request) -> Response:
     return JSONResponse({"total": total, "skip": skip, "limit": limit, "items": items})
 
 
+async def _pending_request(request: Request, payment_id: int, amount: Money | None) -> RefundRequest | None:
+    """The customer's pending request this refund answers: the oldest one for the payment, when
+    the amount is left out or is the one asked for."""
+    pending, _ = await refund_requests_page(
+        database(request), None, RefundRequestFilter(statuses=(RequestStatus.PENDING,), payment_id=payment_id),
+        before_id=None, limit=PAGE_LIMIT)
+    oldest = min(pending, key=lambda r: r.pk, default=None)
+    return oldest if oldest is not None and amount in (None, oldest.amount) else None
+
+
 async def admin_refund(request: Request) -> Response:
     actor = current_admin(request)
     payment_id = _path_id(request, "payment_id", "payment")
@@ -299,14 +319,23 @@ async def admin_refund(request: Request) -> Response:
     found = await _visible_payment(request, payment_id)
     amount = _amount(raw_amount, found.payment.amount.code)
     s = services(request)
-    payment, attempt = await refund_payment(
-        RefundPayment(actor, payment_id, amount, reason, client_key=client_key(request)),
-        s.uow(), s.providers, s.policy, s.clock)
+    # A customer asked for this refund (POST /{payment_id}/refund): approving their request refunds
+    # it, so it is never left pending to be approved, and refunded, a second time.
+    asked = await _pending_request(request, payment_id, amount)
+    if asked is not None:
+        _, decided, attempt = await decide_refund(DecideRefund(actor, asked.pk, approve=True, note=reason),
+                                                  s.uow(), s.providers, s.policy, s.clock)
+        assert decided is not None and attempt is not None  # an approval always refunds
+        payment = decided
+    else:
+        payment, attempt = await refund_payment(
+            RefundPayment(actor, payment_id, amount, reason, client_key=client_key(request)),
+            s.uow(), s.providers, s.policy, s.clock)
     if attempt.status is AttemptStatus.FAILED:
         raise RestError(400, f"Refund {attempt.decline_code or 'failed'} at the provider: nothing was refunded")
     after = await payment_in_context(database(request), payment_id)
     order_status = after.order.status if after and after.order else None
-    return JSONResponse(shapes.refund(payment, attempt, order_status),
+    return JSONResponse({**shapes.refund(payment, attempt, order_status), "request_id": asked.id if asked else None},
                         status_code=200 if attempt.status is AttemptStatus.SUCCEEDED else 202)
 
 

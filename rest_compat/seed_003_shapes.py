@@ -169,6 +169,7 @@ REFUND_SCHEMA = _obj({
     "status": {"type": "string", "enum": ["pending", "succeeded", "failed", "unknown"]},
     "amount": _DECIMAL, "currency": _STR, "reason": _NSTR, "payment_status": STATUS,
     "order_status": _NSTR, "created_at": _TIME,
+    "request_id": {"type": ["integer", "null"], "description": "the customer's refund request this approved"},
 })
 ADMIN_PAYMENT_SCHEMA = {**PAYMENT_SCHEMA, "properties": {
     **PAYMENT_SCHEMA["properties"],

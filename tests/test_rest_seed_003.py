@@ -143,6 +143,10 @@ async def test_a_refund_request_is_pending_for_admins_who_then_refund_through_th
         "status": "succeeded", "amount": "10.00", "payment_status": "partially_refunded",
         "order_status": "partially_refunded"}
     await documented(client, "post", f"{BASE}/admin/{{payment_id}}/refund", refunded)
+    # The admin's refund was the customer's request, approved: nothing is left pending to refund twice.
+    assert refunded.json()["request_id"] == asked.json()["request_id"]
+    async with db.read_sessions() as session:
+        assert [r.status for r in (await session.exec(select(RefundRequestRow))).all()] == ["approved"]
 
 
 async def test_a_refund_request_past_the_window_after_capture_is_refused(client, db, shop, served):
@@ -273,3 +277,16 @@ async def test_concurrent_admin_refunds_never_exceed_what_was_captured_and_mail_
     async with db.read_sessions() as session:
         kinds = [e.kind for e in (await session.exec(select(EmailOutboxRow))).all()]
     assert sorted(kinds) == ["payment_confirmation", "refund_confirmation", "refund_confirmation"]
+
+
+async def test_an_admin_refund_of_another_amount_leaves_the_customers_request_pending(client, db, shop):
+    payment = await paid(client, db, shop)
+    await client.post(f"{BASE}/{payment['id']}/refund", json={"amount": "10.00", "reason": "dented"},
+                      headers=auth(shop))
+
+    refunded = await client.post(f"{BASE}/admin/{payment['id']}/refund", json={"amount": "3.00", "reason": "goodwill"},
+                                 headers=auth(shop, ADMIN))
+
+    assert (refunded.status_code, refunded.json()["request_id"], refunded.json()["amount"]) == (200, None, "3.00")
+    async with db.read_sessions() as session:
+        assert [r.status for r in (await session.exec(select(RefundRequestRow))).all()] == ["pending"]
