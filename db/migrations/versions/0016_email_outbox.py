@@ -1,7 +1,7 @@
 """email outbox (seed 003's emails)
 
 Revision ID: 0016_email_outbox
-Revises: 0009
+Revises: 0010_jobs
 Create Date: 2026-12-05 19:20:00.000000
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0016_email_outbox'
-down_revision: Union[str, None] = '0009'
+down_revision: Union[str, None] = '0010_jobs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
