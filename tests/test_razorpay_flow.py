@@ -39,9 +39,10 @@ async def open_intent(rhttp, db, shop, fakes, sku: str = "SAM-MUG-01", quantity:
     return order, answer.json()
 
 
-async def reconcile_now(regional_app) -> int:
+async def reconcile_now(regional_app, minutes: int = 30) -> int:
+    """A worker's pass `minutes` from now (a later pass: more minutes, past the earlier claims)."""
     services = services_of(regional_app)
-    later = datetime.now(UTC) + timedelta(minutes=30)
+    later = datetime.now(UTC) + timedelta(minutes=minutes)
     settled = 0
     for payment_id in await claim_open_payments(later, services.uow(), services.providers):
         settled += await reconcile_payment(payment_id, services.uow(), services.providers, services.policy,

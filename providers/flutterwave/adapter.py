@@ -106,16 +106,29 @@ class FlutterwaveProvider:
         if transaction is None or transaction.get("status") != "successful":
             return Declined(None, req.amount, "not_paid", "Flutterwave has no successful transaction to refund.")
         ident = str(transaction["id"])
-        listed = await self._api.call("GET", "/v3/refunds", params={"id": ident})
-        for earlier in listed.get("data") or []:
-            if isinstance(earlier, Mapping) and req.idempotency_key in (earlier.get("comments"), earlier.get("comment")):
-                return wire.refund_outcome(earlier, req.amount.code)  # our refund, made before its answer was lost
+        earlier = await self._our_refund(ident, req.idempotency_key)
+        if earlier is not None:
+            return wire.refund_outcome(earlier, req.amount.code)  # made before its answer was lost
         body = {"amount": wire.wire_amount(req.amount), "comments": req.idempotency_key}
         try:
-            answer = await self._api.call("POST", f"/v3/transactions/{ident}/refund", body=body)
+            # Sent once: Flutterwave would refund twice for a retried request.
+            answer = await self._api.call("POST", f"/v3/transactions/{ident}/refund", body=body, retry=False)
         except Refusal as refusal:
             return _declined(None, req.amount, refusal)
+        except ProviderUnavailableError:
+            earlier = await self._our_refund(ident, req.idempotency_key)
+            if earlier is None:
+                raise  # unknown: reconciliation sends it again, after looking for it first
+            return wire.refund_outcome(earlier, req.amount.code)
         return wire.refund_outcome(_data(answer), req.amount.code)
+
+    async def _our_refund(self, transaction_id: str, key: str) -> Mapping[str, Any] | None:
+        """The transaction's refund carrying our attempt's key in its comments, if one was made."""
+        listed = await self._api.call("GET", "/v3/refunds", params={"id": transaction_id})
+        for refund in listed.get("data") or []:
+            if isinstance(refund, Mapping) and key in (refund.get("comments"), refund.get("comment")):
+                return refund
+        return None
 
     async def fetch(self, provider_ref: str) -> Outcome:
         if provider_ref.startswith(wire.REFUND_PREFIX):
