@@ -14,7 +14,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Route
 
-from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_004, webhooks_regional, webhooks_stripe
+from rest_compat import (
+    seed_000,
+    seed_001,
+    seed_002,
+    seed_002_billing,
+    seed_004,
+    webhooks_regional,
+    webhooks_stripe,
+)
 from rest_compat.errors import Shape
 from rest_compat.openapi import Api
 

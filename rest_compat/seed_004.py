@@ -58,9 +58,9 @@ from domain import errors
 from domain.cards import CardInput
 from domain.money import Money
 from domain.payments.access import buyer_or_staff
-from domain.payments.model import Payment
 from domain.payments.checkout import ResumePayment, resume_payment
 from domain.payments.complete import CompletePayment, complete_payment
+from domain.payments.model import Payment
 from domain.payments.provider import Capability, CheckoutKind
 from domain.payments.service import (
     AuthorizePayment,

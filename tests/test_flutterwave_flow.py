@@ -10,13 +10,10 @@ from urllib.parse import parse_qs, urlparse
 from tests.fake_flutterwave import SECRET_HASH
 from tests.graphql import gql
 from tests.payments_fixtures import assert_ledger_balances, order_for
-from tests.regional_fixtures import (  # noqa: F401 (fixtures)
-    fakes,
+from tests.regional_fixtures import (
     ledger_kinds,
     order_row,
     payment_row,
-    regional_app,
-    rhttp,
 )
 from tests.test_razorpay_flow import reconcile_now
 from tests.test_rest_seed_001 import bearer
@@ -70,7 +67,7 @@ async def test_an_order_is_paid_on_flutterwaves_hosted_page_from_intent_to_ledge
 async def test_a_redirect_naming_another_transaction_or_a_smaller_amount_is_refused(rhttp, db, shop, fakes):
     order, intent = await open_intent(rhttp, db, shop)
     tx_ref, _ = only_link(fakes)
-    _, other = await open_intent(rhttp, db, shop, quantity=1)
+    await open_intent(rhttp, db, shop, quantity=1)
     other_ref = next(r for r in fakes.flutterwave.links if r != tx_ref)
     theirs = fakes.flutterwave.pay(other_ref)
     short = fakes.flutterwave.pay(tx_ref, amount=Decimal("0.50"))
@@ -100,7 +97,7 @@ async def test_a_failed_payment_on_the_page_fails_the_transaction(rhttp, db, sho
 
 async def test_charge_completed_is_verified_by_id_and_pays_the_order_once_for_twenty_deliveries(
         rhttp, db, shop, fakes):
-    order, intent = await open_intent(rhttp, db, shop)
+    order, _ = await open_intent(rhttp, db, shop)
     tx_ref, _ = only_link(fakes)
     tx_id = int(fakes.flutterwave.pay(tx_ref)["transaction_id"])
     raw, headers = fakes.flutterwave.event("charge.completed", fakes.flutterwave.charge_completed(tx_id))
@@ -135,7 +132,7 @@ async def test_forged_webhooks_are_refused_and_a_forged_body_is_not_believed(rht
 
 
 async def test_a_replayed_charge_completed_changes_nothing_and_never_goes_backwards(rhttp, db, shop, fakes):
-    order, intent = await open_intent(rhttp, db, shop)
+    _, intent = await open_intent(rhttp, db, shop)
     tx_ref, _ = only_link(fakes)
     tx_id = int(fakes.flutterwave.pay(tx_ref)["transaction_id"])
     raw, headers = fakes.flutterwave.event("charge.completed", fakes.flutterwave.charge_completed(tx_id))
@@ -209,7 +206,7 @@ async def test_a_pending_refund_is_settled_by_the_worker_asking_for_it(rhttp, db
 
 async def test_a_payment_whose_customer_never_came_back_is_settled_by_the_worker(rhttp, db, shop, regional_app,
                                                                                  fakes):
-    order, intent = await open_intent(rhttp, db, shop)
+    order, _ = await open_intent(rhttp, db, shop)
     tx_ref, _ = only_link(fakes)
     assert await reconcile_now(regional_app) == 0  # not paid yet: still waiting on the page
     fakes.flutterwave.pay(tx_ref)  # paid; the redirect and the webhook never arrive

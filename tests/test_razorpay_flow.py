@@ -9,19 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.uow import SqlUnitOfWork
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
 from tests.fake_razorpay import KEY_ID
 from tests.graphql import gql
 from tests.payments_fixtures import assert_ledger_balances, order_for
-from tests.regional_fixtures import (  # noqa: F401 (fixtures)
-    attempts_of,
-    fakes,
+from tests.regional_fixtures import (
     ledger_kinds,
     order_row,
     payment_row,
-    regional_app,
-    rhttp,
     services_of,
 )
 from tests.test_rest_seed_001 import bearer
@@ -126,7 +121,7 @@ async def test_creating_the_intent_again_answers_the_same_razorpay_order(rhttp, 
 # --- webhooks ----------------------------------------------------------------------------------
 
 async def test_payment_captured_webhook_pays_the_order_without_the_browser(rhttp, db, shop, fakes):
-    order, intent = await open_intent(rhttp, db, shop, fakes)
+    order, _ = await open_intent(rhttp, db, shop, fakes)
     (rzp_order,) = fakes.razorpay.orders.values()
     paid = fakes.razorpay.pay(rzp_order["id"])
 

@@ -76,7 +76,7 @@ class FlutterwaveProvider:
         except Refusal as refusal:
             return _declined(None, req.amount, refusal)
         link = (answer.get("data") or {}).get("link")
-        if not isinstance(link, str) or not link.startswith("https://") and not link.startswith("http://"):
+        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
             raise ProviderUnavailableError("Flutterwave answered no payment link")
         return RequiresAction(ref, req.amount, "", NEXT_ACTION, redirect_url=link)
 
@@ -152,7 +152,8 @@ class FlutterwaveProvider:
         """A webhook's event, its transaction verified by id (Flutterwave's advice: never act on
         a webhook's own data). `charge.completed` settles an open authorization; refund events
         reconcile the payment's open refunds by their own ids."""
-        data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+        found = event.get("data")
+        data: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         kind = str(event.get("event") or event.get("event.type") or "")
         ref = data.get("tx_ref")
         common: dict[str, Any] = {"provider": PROVIDER, "event_id": event_id, "event_type": kind,

@@ -93,7 +93,8 @@ def _entity(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 def object_ref(event: Mapping[str, Any]) -> str | None:
     """The order our payment is known by: the payment's order, or the one a refund's notes name."""
     payment, refund = _entity(event, "payment"), _entity(event, "refund")
-    notes = refund.get("notes") if isinstance(refund.get("notes"), Mapping) else {}
+    found = refund.get("notes")
+    notes: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     ref = payment.get("order_id") or _entity(event, "order").get("id") or notes.get("razorpay_order_id")
     return str(ref) if ref else None
 
@@ -103,7 +104,8 @@ def payment_news(event: Mapping[str, Any]) -> PaymentNews:
     common: dict[str, Any] = {"provider": PROVIDER, "event_id": str(event["_id"]), "event_type": kind,
                               "provider_ref": ref}
     payment = _entity(event, "payment")
-    notes = payment.get("notes") if isinstance(payment.get("notes"), Mapping) else {}
+    found = payment.get("notes")
+    notes: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     if notes.get("payment_uuid"):
         common["payment_uuid"] = str(notes["payment_uuid"])
     if kind in RECONCILED or ref is None or not payment:

@@ -97,7 +97,8 @@ def refund_outcome(refund: Wire) -> Outcome:
 def error_of(body: Wire) -> tuple[str, str]:
     """Razorpay's error body, `{"error": {"code", "description", "reason", …}}`, as (code, message).
     The reason is the most specific word (`input_validation_failed`, `payment_failed`…)."""
-    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    found = body.get("error")
+    error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     reason = error.get("reason")
     code = reason if isinstance(reason, str) and reason and reason != "NA" else error.get("code")
     return str(code or "razorpay_error").lower(), str(error.get("description") or "Razorpay refused the request.")
