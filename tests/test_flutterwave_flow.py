@@ -265,3 +265,41 @@ async def test_graphql_checkout_with_flutterwave_as_an_element_is_refused_before
 
     assert answer["data"]["checkout"]["__typename"] == "ValidationError"
     assert fakes.flutterwave.links == {}
+
+
+async def test_a_customers_refund_request_approved_by_staff_is_refunded_at_flutterwave(rhttp, db, shop, fakes):
+    from gql.schema.relay import to_global_id
+    order, intent = await paid_intent(rhttp, db, shop, fakes)
+    payment = await payment_row(db, intent["transaction_id"])
+    asked = await gql(rhttp, """mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 100,
+                                  reason: "dented"}) { __typename ... on RefundRequest { id } } }""",
+                      {"p": to_global_id("Payment", payment.id)}, token=shop.token(CUSTOMER))
+    request_id = asked["data"]["refundRequest"]["id"]
+
+    approved = await gql(rhttp, """mutation($r: ID!) { refundRequestApprove(input: {id: $r}) { __typename } }""",
+                         {"r": request_id}, token=shop.token(STAFF))
+
+    assert approved["data"]["refundRequestApprove"]["__typename"] != "NotFound", approved
+    (refund,) = fakes.flutterwave.refunds.values()
+    assert refund["amount_refunded"] == Decimal("1.00") and refund["status"] == "completed"
+    assert (await payment_row(db, intent["transaction_id"])).refunded_minor == 100
+    assert await ledger_kinds(db) == ["capture", "refund"]
+
+
+async def test_canceling_an_order_whose_page_is_unpaid_closes_it_and_a_paid_one_is_refunded(rhttp, db, shop, fakes):
+    from gql.schema.relay import to_global_id
+    cancel = 'mutation($o: ID!) { cancel(input: {orderId: $o, reason: "changed my mind"}) { __typename } }'
+    unpaid, unpaid_intent = await open_intent(rhttp, db, shop, quantity=1)
+
+    closed = await gql(rhttp, cancel, {"o": to_global_id("Order", unpaid.pk)}, token=shop.token(CUSTOMER))
+
+    assert closed["data"]["cancel"]["__typename"] == "CancelSuccess", closed
+    assert (await payment_row(db, unpaid_intent["transaction_id"])).status == "canceled"
+
+    fakes.flutterwave.reset()
+    paid, intent = await paid_intent(rhttp, db, shop, fakes)
+    refunded = await gql(rhttp, cancel, {"o": to_global_id("Order", paid.pk)}, token=shop.token(CUSTOMER))
+
+    assert refunded["data"]["cancel"]["__typename"] == "CancelSuccess", refunded
+    (refund,) = fakes.flutterwave.refunds.values()
+    assert refund["amount_refunded"] == Decimal(paid.total.decimal)

@@ -357,3 +357,27 @@ async def test_graphql_checkout_with_a_kind_razorpay_does_not_offer_is_refused_b
 
 def fakes_orders_made(_):  # no order at Razorpay, nothing to look at here beyond the typed refusal
     return None
+
+
+# --- cancels ---------------------------------------------------------------------------------------
+
+async def test_canceling_an_unpaid_order_closes_its_razorpay_payment_and_a_paid_one_is_refunded(
+        rhttp, db, shop, fakes):
+    unpaid, unpaid_intent = await open_intent(rhttp, db, shop, fakes, quantity=1)
+    cancel = 'mutation($o: ID!) { cancel(input: {orderId: $o, reason: "changed my mind"}) { __typename } }'
+    from gql.schema.relay import to_global_id
+
+    closed = await gql(rhttp, cancel, {"o": to_global_id("Order", unpaid.pk)}, token=shop.token(CUSTOMER))
+
+    assert closed["data"]["cancel"]["__typename"] == "CancelSuccess", closed
+    assert (await payment_row(db, unpaid_intent["transaction_id"])).status == "canceled"
+    assert (await order_row(db, unpaid.pk)).status == "canceled"
+
+    fakes.razorpay.reset()
+    paid, paid_intent_ = await paid_intent(rhttp, db, shop, fakes)
+    refunded = await gql(rhttp, cancel, {"o": to_global_id("Order", paid.pk)}, token=shop.token(CUSTOMER))
+
+    assert refunded["data"]["cancel"]["__typename"] == "CancelSuccess", refunded
+    (refund,) = fakes.razorpay.refunds.values()
+    assert refund["amount"] == paid.total.minor
+    assert (await payment_row(db, paid_intent_["transaction_id"])).refunded_minor == paid.total.minor

@@ -13,8 +13,8 @@
                 its id (GET /v3/refunds/{id})
     news        a webhook's `charge.completed`, verified by the transaction's id as on return
 
-Flutterwave Standard charges at once: no separate capture, no void, so a manual-capture opening
-is declined. Bearer auth with the secret key. Errors are `{"status": "error", "message"}`: a
+Flutterwave Standard charges at once: no separate capture, so a manual-capture opening is
+declined; void only closes a page nobody has paid on. Bearer auth with the secret key. Errors are `{"status": "error", "message"}`: a
 refusal is a Declined outcome with that message.
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from domain.payments.provider import (
     Outcome,
     RefundRequest,
     RequiresAction,
+    Succeeded,
     VoidRequest,
 )
 from domain.payments.provider_events import PaymentNews
@@ -50,7 +51,8 @@ PROVIDER = "flutterwave"
 
 class FlutterwaveProvider:
     name = PROVIDER
-    capabilities = frozenset({Capability.CHECKOUT, Capability.COMPLETE, Capability.REFUND, Capability.FETCH})
+    capabilities = frozenset({Capability.CHECKOUT, Capability.COMPLETE, Capability.REFUND, Capability.VOID,
+                              Capability.FETCH})
     checkout_kinds = frozenset({CheckoutKind.HOSTED})
 
     def __init__(self, secret_key: str, *, api_base: str | None = None, retry: RetryPolicy | None = None) -> None:
@@ -99,7 +101,13 @@ class FlutterwaveProvider:
         return Declined(req.provider_ref, None, "not_supported", "Flutterwave Standard has no separate capture.")
 
     async def void(self, req: VoidRequest) -> Outcome:
-        return Declined(req.provider_ref, None, "not_supported", "Flutterwave Standard can't void a payment.")
+        """Close a page nobody has paid on. Flutterwave can't expire a payment link, so this only
+        answers whether the customer paid: not yet, the payment ends (a payment made on the link
+        later finds nothing open here, and is left to operators); paid, declined."""
+        transaction = await self._by_reference(req.provider_ref)
+        if transaction is not None and transaction.get("status") == "successful":
+            return Declined(req.provider_ref, None, "already_paid", "The customer paid on the page.")
+        return Succeeded(req.provider_ref, wire.asked(req.provider_ref))
 
     async def refund(self, req: RefundRequest) -> Outcome:
         transaction = await self._by_reference(req.provider_ref)

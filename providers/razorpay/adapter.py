@@ -14,7 +14,8 @@
     fetch       an order (`order_…`) as the authorization, a refund (`rfnd_…`) as the refund
     find        an opening whose answer was lost: the order with our receipt
 
-No void: Razorpay can't release an authorization (it refunds one left uncaptured by itself).
+Void only closes an order nobody has paid: Razorpay can't cancel an order or release an
+authorization (it refunds one left uncaptured by itself).
 Razorpay's error bodies are read by wire.error_of: a refusal is a Declined outcome with its
 reason; timeouts, 5xx and 409 are retried with the same request, then unknown
 (providers/http_api.py).
@@ -42,6 +43,7 @@ from domain.payments.provider import (
     OpenRequest,
     Outcome,
     RefundRequest,
+    Succeeded,
     VoidRequest,
 )
 from providers.http_api import JsonApi, Refusal
@@ -65,7 +67,7 @@ def checkout_signature(order_id: str, payment_id: str, key_secret: str) -> str:
 class RazorpayProvider:
     name = "razorpay"
     capabilities = frozenset({Capability.CHECKOUT, Capability.COMPLETE, Capability.CAPTURE, Capability.REFUND,
-                              Capability.FETCH, Capability.FIND})
+                              Capability.VOID, Capability.FETCH, Capability.FIND})
     checkout_kinds = frozenset({CheckoutKind.ELEMENTS})
 
     def __init__(self, key_id: str, key_secret: str, *, api_base: str | None = None,
@@ -141,7 +143,21 @@ class RazorpayProvider:
         return wire.payment_outcome(req.provider_ref, payment, CaptureMethod.MANUAL)
 
     async def void(self, req: VoidRequest) -> Outcome:
-        return Declined(req.provider_ref, None, "not_supported", "Razorpay can't release an authorization.")
+        """Close an order nobody has paid: Razorpay has no call to cancel an order, and none to
+        release an authorization, so this only answers whether anything is held. Nothing: the
+        payment ends (a payment made on the order later is Razorpay's late news, left to operators:
+        its webhook finds nothing open). Held or taken: declined, and the money stays where it is."""
+        try:
+            order = await self._api.call("GET", f"/v1/orders/{_path(req.provider_ref)}")
+        except Refusal as refusal:
+            return _declined(req.provider_ref, None, refusal)
+        payment = await self._paid_payment(req.provider_ref)
+        if payment is None:
+            return Succeeded(req.provider_ref, wire.money(order.get("amount"), order.get("currency")))
+        if payment.get("status") == "authorized":
+            return Declined(req.provider_ref, None, "not_supported",
+                            "Razorpay can't release an authorization; left uncaptured, Razorpay refunds it.")
+        return Declined(req.provider_ref, None, "already_captured", "The customer's payment was captured.")
 
     async def refund(self, req: RefundRequest) -> Outcome:
         payment = await self._paid_payment(req.provider_ref)
