@@ -269,7 +269,7 @@ async def test_graphql_checkout_with_flutterwave_as_an_element_is_refused_before
 
 async def test_a_customers_refund_request_approved_by_staff_is_refunded_at_flutterwave(rhttp, db, shop, fakes):
     from gql.schema.relay import to_global_id
-    order, intent = await paid_intent(rhttp, db, shop, fakes)
+    _, intent = await paid_intent(rhttp, db, shop, fakes)
     payment = await payment_row(db, intent["transaction_id"])
     asked = await gql(rhttp, """mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 100,
                                   reason: "dented"}) { __typename ... on RefundRequest { id } } }""",
@@ -297,7 +297,7 @@ async def test_canceling_an_order_whose_page_is_unpaid_closes_it_and_a_paid_one_
     assert (await payment_row(db, unpaid_intent["transaction_id"])).status == "canceled"
 
     fakes.flutterwave.reset()
-    paid, intent = await paid_intent(rhttp, db, shop, fakes)
+    paid, _ = await paid_intent(rhttp, db, shop, fakes)
     refunded = await gql(rhttp, cancel, {"o": to_global_id("Order", paid.pk)}, token=shop.token(CUSTOMER))
 
     assert refunded["data"]["cancel"]["__typename"] == "CancelSuccess", refunded
