@@ -303,3 +303,23 @@ async def test_canceling_an_order_whose_page_is_unpaid_closes_it_and_a_paid_one_
     assert refunded["data"]["cancel"]["__typename"] == "CancelSuccess", refunded
     (refund,) = fakes.flutterwave.refunds.values()
     assert refund["amount_refunded"] == Decimal(paid.total.decimal)
+
+
+async def test_a_pending_refund_ends_by_flutterwaves_refund_event(rhttp, db, shop, fakes):
+    order, intent = await paid_intent(rhttp, db, shop, fakes)
+    fakes.flutterwave.refunds_pending()
+    pending = await rhttp.post(f"{BASE}/refund/", headers=bearer(shop, STAFF),
+                               json={"transaction_id": intent["transaction_id"], "reason": "slow"})
+    (refund,) = fakes.flutterwave.refunds.values()
+    done = fakes.flutterwave.settle_refund(refund["id"], "completed")
+    raw, headers = fakes.flutterwave.event("refund.completed", {k: done[k] for k in (
+        "id", "tx_id", "flw_ref", "amount_refunded", "status", "created_at")}, signature=True)
+
+    answer = await rhttp.post(HOOK, content=raw, headers=headers)
+    again = await rhttp.post(HOOK, content=raw, headers=headers)
+
+    assert pending.status_code == 202
+    assert answer.status_code == 200 and answer.json()["state"] == "processed", answer.text
+    assert again.json()["duplicate"] is True
+    assert (await payment_row(db, intent["transaction_id"])).refunded_minor == order.total.minor
+    assert await ledger_kinds(db) == ["capture", "refund"]
