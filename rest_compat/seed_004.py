@@ -35,6 +35,15 @@ Decisions where the seed is silent:
   A refund the gateway refuses answers {"error": "Refund processing failed"}, 400.
 - Anyone else's transaction answers exactly as a missing one: 404. A seller of the order sees it
   through GraphQL, not here: this API is the buyer's (and staff's).
+- Razorpay and Flutterwave (offered when their keys are set) take payment in their own checkout:
+  `create-intent/` opens it there (the same one again on a reload) and answers what the frontend
+  needs besides the seed's fields: Razorpay's order (`gateway_order_id`, also the
+  `client_secret`) with the key id as `publishable_key`; Flutterwave's hosted page as
+  `redirect_url` (the request's `return_url` is where Flutterwave sends the customer back, the
+  caller's origin + /payment/return by default). `process/` (`payment_method` the gateway's name,
+  or a card word) completes it with what that checkout answered in `payment_data`, verified with
+  the provider before anything is recorded (domain/payments/complete.py): a forged answer is a 400
+  {"detail"} and changes nothing. A gateway that doesn't answer the opening is a 503 {"error"}.
 - `order_id` is read as Django REST framework's IntegerField reads it (7, 7.0 and "7").
 
 Errors, one table (ERRORS, registered on this API's mount): {"detail": …} for what Django REST framework itself would say
@@ -56,6 +65,7 @@ from starlette.routing import Route
 from db.transaction_queries import PaymentWithParties, payment_by_number, payments_of_buyer
 from domain import errors
 from domain.cards import CardInput
+from domain.identity import Actor
 from domain.money import Money
 from domain.payments.access import buyer_or_staff
 from domain.payments.checkout import ResumePayment, resume_payment
@@ -282,7 +292,7 @@ async def create_intent(request: Request) -> Response:
                          "client_secret": secret, "publishable_key": offered[gateway]["public_key"]})
 
 
-async def _open_at_gateway(request: Request, actor: Any, order_id: int, gateway: str, body: dict[str, Any],
+async def _open_at_gateway(request: Request, actor: Actor, order_id: int, gateway: str, body: dict[str, Any],
                            public_key: str) -> Response:
     """The order's payment opened at the gateway's checkout (the same one again on a reload)."""
     kind = CHECKOUT_GATEWAYS[gateway]
@@ -402,7 +412,8 @@ def api() -> Api:
                   {200: ("the transaction, not yet processed", shapes.INTENT_SCHEMA),
                    400: shapes.detail_or_error("invalid input (detail), or the order can't be paid now "
                                                "(error)"),
-                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"), **replay},
+                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"),
+                   503: shapes.error("razorpay, flutterwave: the gateway did not answer the opening"), **replay},
                   request=shapes.CREATE_INTENT_REQUEST),
         Operation("post", f"{BASE}/process/", "Charge a card for a transaction", TAG,
                   {200: ("processed", shapes.PROCESSED_SCHEMA),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.payments.reconcile import claim_open_payments, reconcile_payment
+from paygate.worker import JOBS
 from tests.fake_razorpay import KEY_ID
 from tests.graphql import gql
 from tests.payments_fixtures import assert_ledger_balances, order_for
@@ -35,14 +36,12 @@ async def open_intent(rhttp, db, shop, fakes, sku: str = "SAM-MUG-01", quantity:
 
 
 async def reconcile_now(regional_app, minutes: int = 30) -> int:
-    """A worker's pass `minutes` from now (a later pass: more minutes, past the earlier claims)."""
+    """The worker's reconcile-attempts job (paygate/worker.py), as a pass `minutes` from now would
+    run it (a later pass: more minutes, past the earlier pass's claims)."""
     services = services_of(regional_app)
     later = datetime.now(UTC) + timedelta(minutes=minutes)
-    settled = 0
-    for payment_id in await claim_open_payments(later, services.uow(), services.providers):
-        settled += await reconcile_payment(payment_id, services.uow(), services.providers, services.policy,
-                                           clock=lambda: later) is not None
-    return settled
+    (job,) = [j for j in JOBS if j.name == "reconcile-attempts"]
+    return await job.run(regional_app[1].state.db, replace(services, clock=lambda: later), later)
 
 
 async def test_configurations_list_razorpay_with_its_key_id_and_never_its_secret(rhttp, shop):
