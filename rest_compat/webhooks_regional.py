@@ -30,7 +30,7 @@ from starlette.routing import Route
 from domain.clock import utc_now
 from domain.errors import PaymentsError, ProviderUnavailableError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
-from domain.payments.provider_events import record_payment_news
+from domain.payments.provider_events import PaymentNews, record_payment_news
 from providers.flutterwave import FlutterwaveProvider
 from providers.flutterwave import webhooks as flutterwave_webhooks
 from providers.razorpay import webhooks as razorpay_webhooks
@@ -94,7 +94,7 @@ async def flutterwave_webhook(request: Request) -> Response:
     return await _record(news, request)
 
 
-async def _record(news, request: Request) -> Response:  # type: ignore[no-untyped-def]
+async def _record(news: PaymentNews, request: Request) -> Response:
     svc = services(request)
     try:
         receipt = await record_payment_news(news, svc.uow(), svc.providers, svc.policy)

@@ -380,3 +380,20 @@ async def test_canceling_an_unpaid_order_closes_its_razorpay_payment_and_a_paid_
     (refund,) = fakes.razorpay.refunds.values()
     assert refund["amount"] == paid.total.minor
     assert (await payment_row(db, paid_intent_["transaction_id"])).refunded_minor == paid.total.minor
+
+
+async def test_the_same_checkout_answer_again_changes_nothing_and_a_forged_one_is_still_refused(
+        rhttp, db, shop, fakes):
+    _, intent = await open_intent(rhttp, db, shop, fakes)
+    (rzp_order,) = fakes.razorpay.orders.values()
+    answer = fakes.razorpay.pay(rzp_order["id"])
+    body = {"transaction_id": intent["transaction_id"], "payment_method": "razorpay", "payment_data": answer}
+
+    first = await rhttp.post(f"{BASE}/process/", headers=bearer(shop), json=body)
+    again = await rhttp.post(f"{BASE}/process/", headers=bearer(shop), json=body)
+    forged = await rhttp.post(f"{BASE}/process/", headers=bearer(shop), json=body | {
+        "payment_data": answer | {"razorpay_signature": "f" * 64}})
+
+    assert first.status_code == again.status_code == 200 and again.json()["status"] == "success"
+    assert forged.status_code == 400
+    assert await ledger_kinds(db) == ["capture"]
