@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
+from db.jobs import SqlJobQueue
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
 from db.payments import SqlPayments
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.jobs = SqlJobQueue(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,7 +1,8 @@
 """The ports the domain needs, as Protocols; db/ and providers/ implement them.
 
 A UnitOfWork is one transaction: `async with uow:` opens it, `await uow.commit()` commits it,
-and leaving the block without committing rolls everything back. `await uow.transaction(block)`
+and leaving the block without committing rolls everything back. `uow.jobs.defer(...)` enqueues a
+background job in that same transaction: it exists once the transaction commits, never otherwise. `await uow.transaction(block)`
 runs such a block and runs it again when the database aborted it to break a deadlock (the lock
 order every use case follows is in db/uow.py); a block never calls a provider.
 """
@@ -173,6 +174,22 @@ class SubscriptionRepository(Protocol):
         ...
 
 
+JobArgs = Mapping[str, str | int | bool | None]
+
+
+class JobQueue(Protocol):
+    """Background jobs, enqueued in the unit of work's own transaction (a transactional outbox):
+    a rollback enqueues nothing, a commit never loses one. A worker (or, on SQLite, the serving
+    process) runs each job at least once, retrying a failure with backoff; a job is therefore
+    idempotent, and its arguments are ids (JSON scalars), never objects."""
+
+    async def defer(self, name: str, args: JobArgs | None = None, *, key: str | None = None,
+                    delay_s: float = 0) -> None:
+        """Enqueue the job `name` (a registered job's name) with `args`, to run `delay_s` from now.
+        With `key`, nothing is enqueued while a job with the same key waits or runs."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only (properties): an implementation holds its own repository classes, which a
     # protocol's plain, settable attribute would have to match exactly.
@@ -211,6 +228,9 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -421,6 +421,11 @@ ROWS: list[Row] = [
                       lambda o: {"u": o["id"]}),
         expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
         covers=("Query.auditLog",)),
+    # A job belongs to no user (STAFF_ONLY_LISTS): staff and admins see the queue, nobody else.
+    Row("Query.backgroundJobs", W.buyer_with_a_payment,
+        graphql_field("query", "backgroundJobs", "{ backgroundJobs { totalCount } }", lambda o: {}),
+        expect("forbidden", "forbidden", "forbidden", "forbidden", "empty", "unauthenticated", "forbidden"),
+        covers=("Query.backgroundJobs",)),
     # Products are public: a seller's catalogue is for everyone.
     Row("Query.products(sellerId)", W.seller_with_a_sale,
         graphql_field("query", "products", "query($s: ID!) { products(sellerId: $s) { totalCount } }",
@@ -576,6 +581,10 @@ NO_OBJECT_ROUTES = {
 }
 # Fields taking an id that name no object of anyone's own.
 NO_OBJECT_FIELDS: dict[str, str] = {}
+# Fields that take no id but read what only staff may see: they need a row all the same.
+STAFF_ONLY_LISTS: dict[str, str] = {
+    "Query.backgroundJobs": "the job queue: periodic runs and deferred jobs of every user's objects",
+}
 
 
 # --- the tests --------------------------------------------------------------------------------
@@ -636,7 +645,7 @@ def test_every_schema_field_taking_an_id_and_every_node_type_has_a_row():
 
     covered = {c for row in ROWS for c in row.covers if not c.startswith(("GET ", "POST "))}
 
-    assert covered == wanted - set(NO_OBJECT_FIELDS)
+    assert covered == (wanted | set(STAFF_ONLY_LISTS)) - set(NO_OBJECT_FIELDS)
 
 
 def test_every_route_of_the_app_has_a_row_or_a_reason_to_have_none(database_url):

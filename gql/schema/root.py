@@ -7,7 +7,7 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing, orders, payment_mutations, payment_queries
+from gql.schema import billing, jobs, orders, payment_mutations, payment_queries
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
@@ -66,6 +66,9 @@ class Query:
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
+    background_jobs = strawberry.field(
+        resolver=jobs.resolve_background_jobs,
+        description="Background jobs (periodic runs and deferred jobs), newest first. Staff only.")
 
 
 @strawberry.type
