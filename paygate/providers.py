@@ -10,12 +10,15 @@ from datetime import timedelta
 
 from db.dummy_gateway import SqlDummyRecords
 from db.engine import Database
+from db.paypal_captures import SqlPayPalCaptures
 from domain.billing.provider import BillingProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
 from providers.online import OnlineGateway
+from providers.paypal import PayPalClient, PayPalProvider
+from providers.paypal.webhooks import WebhookVerifier
 from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
 
@@ -32,7 +35,16 @@ def build_providers(settings: Settings, db: Database) -> Providers:
         offered.append(StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base))
         if settings.stripe_publishable_key:
             public["stripe"] = {"publishable_key": settings.stripe_publishable_key}
+    if settings.paypal_client_id and settings.paypal_client_secret:
+        offered.append(paypal(settings, db))
     return Providers(offered, public)
+
+
+def paypal(settings: Settings, db: Database) -> PayPalProvider:
+    client = PayPalClient(settings.paypal_client_id or "", settings.paypal_client_secret or "",
+                          api_base=settings.paypal_api_base)
+    verifier = WebhookVerifier(client, settings.paypal_webhook_id, mode=settings.paypal_webhook_verification)
+    return PayPalProvider(client, captures=SqlPayPalCaptures(db), webhooks=verifier)
 
 
 def build_billing(settings: Settings) -> BillingProvider | None:

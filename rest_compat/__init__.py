@@ -14,14 +14,23 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Route
 
-from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_004, webhooks_stripe
+from rest_compat import (
+    seed_000,
+    seed_001,
+    seed_002,
+    seed_002_billing,
+    seed_002_paypal,
+    seed_004,
+    webhooks_paypal,
+    webhooks_stripe,
+)
 from rest_compat.errors import Shape
 from rest_compat.openapi import Api
 
 
 def apis() -> list[Api]:
-    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_004.api(),
-            webhooks_stripe.api()]
+    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_002_paypal.api(),
+            seed_004.api(), webhooks_stripe.api(), webhooks_paypal.api()]
 
 
 def mounts(served: list[Api]) -> list[Mount]:

@@ -45,3 +45,38 @@ async def adapter(fake_paypal_server, paypal) -> AsyncIterator[PayPalProvider]:
     provider = PayPalProvider(paypal_client(fake_paypal_server[1]))
     yield provider
     await provider.close()
+
+
+def paypal_providers(url: str, db, *, verification: str = "offline", webhook_id: str | None = WEBHOOK_ID):
+    """The app's registry with PayPal against the fake: offline verification trusts the fake's own
+    address for certificates (PayPal's hosts otherwise)."""
+    from db.paypal_captures import SqlPayPalCaptures
+    from domain.payments.provider import Providers
+    from providers.paypal.webhooks import WebhookVerifier
+
+    client = paypal_client(url)
+    verifier = WebhookVerifier(client, webhook_id, mode=verification, cert_origins=(url,))
+    return Providers([PayPalProvider(client, captures=SqlPayPalCaptures(db), webhooks=verifier)])
+
+
+@pytest.fixture(scope="module")
+async def paypal_app(database_url, shared_db, fake_paypal_server) -> AsyncIterator[str]:
+    """The app with PayPal (offline webhook verification) against the fake."""
+    from paygate.app import create_app
+    from tests.conftest import settings_for
+
+    url = fake_paypal_server[1]
+    settings = settings_for(database_url, paypal_client_id=CLIENT_ID, paypal_client_secret=CLIENT_SECRET,
+                            paypal_webhook_id=WEBHOOK_ID, paypal_api_base=url)
+    app = create_app(settings, db=shared_db, providers=paypal_providers(url, shared_db))
+    server, task, app_url = await start_server(app)
+    yield app_url
+    await stop_server(server, task)
+
+
+@pytest.fixture
+async def pp_http(paypal_app, db, paypal) -> AsyncIterator:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=paypal_app, timeout=30) as client:
+        yield client

@@ -51,6 +51,7 @@ from domain.payments.provider import (
 )
 from providers.paypal import wire
 from providers.paypal.client import PayPalClient, PayPalRefusal
+from providers.paypal.webhooks import WebhookVerifier
 
 log = logging.getLogger("paygate.providers.paypal")
 MAX_TEXT = 127  # PayPal's limit for description, custom_id and invoice_id
@@ -68,9 +69,11 @@ class PayPalProvider:
     capabilities = frozenset({Capability.CHECKOUT, Capability.CAPTURE, Capability.VOID,
                               Capability.REFUND, Capability.FETCH})
 
-    def __init__(self, client: PayPalClient, *, captures: CaptureBook | None = None) -> None:
+    def __init__(self, client: PayPalClient, *, captures: CaptureBook | None = None,
+                 webhooks: WebhookVerifier | None = None) -> None:
         self.client = client
         self._captures = captures
+        self.webhooks = webhooks  # what rest_compat/webhooks_paypal.py verifies deliveries with
 
     async def close(self) -> None:
         await self.client.close()
