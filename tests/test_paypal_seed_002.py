@@ -69,12 +69,10 @@ async def test_a_seed_002_client_pays_with_paypal_and_staff_refund_in_two_parts(
     assert order["purchase_units"][0]["amount"] == {"currency_code": "USD", "value": "29.99"}
     assert order["purchase_units"][0]["payments"] == {"captures": [{"id": capture_id}]}
 
-    part = await post(pp_http, shop, "refund-payment", '{"capture_id": "%s", "amount": 10.00, "currency": "USD", '
-                                                       '"note_to_payer": "Refund for course cancellation"}'
-                      % capture_id, STAFF)
+    part = await post(pp_http, shop, "refund-payment", f'{{"capture_id": "{capture_id}", "amount": 10.00, "currency": "USD", '
+                                                       '"note_to_payer": "Refund for course cancellation"}', STAFF)
     rest = await post(pp_http, shop, "refund-payment", {"capture_id": capture_id, "currency": "USD"}, STAFF)
-    too_much = await post(pp_http, shop, "refund-payment", '{"capture_id": "%s", "amount": 0.01, "currency": "USD"}'
-                          % capture_id, STAFF)
+    too_much = await post(pp_http, shop, "refund-payment", f'{{"capture_id": "{capture_id}", "amount": 0.01, "currency": "USD"}}', STAFF)
 
     assert part.status_code == 200, part.text
     assert_shape(part.json(), SEED_REFUND)
