@@ -121,6 +121,7 @@ class FakePayPal:
     token_requests: int = 0
     failing: int = 0
     losing: int = 0
+    losing_path: str = ""
     pending_refunds: bool = False
     signer: WebhookSigner = field(default_factory=WebhookSigner)
 
@@ -139,8 +140,9 @@ class FakePayPal:
     def fail_next(self, n: int) -> None:
         self.failing = n
 
-    def lose_next(self, n: int) -> None:
-        self.losing = n
+    def lose_next(self, n: int, path_ending: str = "") -> None:
+        """The next n answers (to paths ending so) are lost after PayPal acted."""
+        self.losing, self.losing_path = n, path_ending
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -223,15 +225,15 @@ class FakePayPal:
                                      "debug_id": secrets.token_hex(7)}, 500)
             body = await request.json() if request.method == "POST" and await request.body() else {}
             if not request_id:
-                return self._answer(self._run(handler, request, body))
+                return self._answer(self._run(handler, request, body), request.url.path)
             scope = f"{request.url.path.split('/')[2]}:{request_id}"  # ids are kept per API
             async with self.locks.setdefault(scope, asyncio.Lock()):
                 if scope not in self.replies:
                     status, render = self._run(handler, request, body)
                     if status >= 400:
-                        return self._answer((status, render))
+                        return self._answer((status, render), request.url.path)
                     self.replies[scope] = (status, render)
-                return self._answer(self.replies[scope])
+                return self._answer(self.replies[scope], request.url.path)
         return endpoint
 
     def _run(self, handler, request: Request, body: dict[str, Any]) -> tuple[int, Callable[[], dict[str, Any]]]:
@@ -241,9 +243,9 @@ class FakePayPal:
             refused = exc.body()
             return exc.status, lambda: refused
 
-    def _answer(self, reply: tuple[int, Callable[[], dict[str, Any]]]) -> Response:
+    def _answer(self, reply: tuple[int, Callable[[], dict[str, Any]]], path: str) -> Response:
         status, render = reply
-        if self.losing and status < 400:
+        if self.losing and status < 400 and path.endswith(self.losing_path):
             self.losing -= 1  # acted on; the answer never reaches the caller
             return JSONResponse({"name": "INTERNAL_SERVER_ERROR", "message": "An internal server error occurred.",
                                  "debug_id": secrets.token_hex(7)}, 500)

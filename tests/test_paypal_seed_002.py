@@ -144,8 +144,7 @@ async def test_a_capture_whose_answer_is_lost_is_captured_once_when_asked_again(
     created = await post(pp_http, shop, "create-order", {"amount": 5, "currency": "USD"})
     order_id = created.json()["order_id"]
     paypal.approve(order_id)
-    paypal.fail_next(0)
-    paypal.lose_next(3)  # PayPal captures; the answer and both retries' answers are lost
+    paypal.lose_next(3, "/capture")  # PayPal captures; the answer and both retries' answers are lost
 
     lost = await post(pp_http, shop, "capture-order", {"order_id": order_id})
     again = await post(pp_http, shop, "capture-order", {"order_id": order_id})
