@@ -145,8 +145,9 @@ async def capture_order(request: Request) -> JSONResponse:
     if payment.status in (S.FAILED, S.CANCELED):
         raise RestError(400, payment.decline_message or "The PayPal order was voided.")
     if payment.status is S.REQUIRES_ACTION:
-        raise RestError(400, payment.decline_message if payment.decline_code else
-                        "The buyer has not approved the PayPal order yet: send them to its approval_url.")
+        if payment.decline_code:  # PayPal refused the buyer's funding source: they may choose another
+            raise RestError(400, payment.decline_message or f"PayPal declined it ({payment.decline_code}).")
+        raise RestError(400, "The buyer has not approved the PayPal order yet: send them to its approval_url.")
     return JSONResponse({"order_id": order_id, "captured": payment.status is S.SUCCEEDED})
 
 
