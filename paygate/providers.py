@@ -37,6 +37,8 @@ def build_providers(settings: Settings, db: Database) -> Providers:
             public["stripe"] = {"publishable_key": settings.stripe_publishable_key}
     if settings.paypal_client_id and settings.paypal_client_secret:
         offered.append(paypal(settings, db))
+        # The client id is public by design: PayPal's JS SDK is loaded with it in every browser.
+        public["paypal"] = {"publishable_key": settings.paypal_client_id}
     return Providers(offered, public)
 
 

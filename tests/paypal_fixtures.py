@@ -56,7 +56,8 @@ def paypal_providers(url: str, db, *, verification: str = "offline", webhook_id:
 
     client = paypal_client(url)
     verifier = WebhookVerifier(client, webhook_id, mode=verification, cert_origins=(url,))
-    return Providers([PayPalProvider(client, captures=SqlPayPalCaptures(db), webhooks=verifier)])
+    return Providers([PayPalProvider(client, captures=SqlPayPalCaptures(db), webhooks=verifier)],
+                     {"paypal": {"publishable_key": CLIENT_ID}})
 
 
 @pytest.fixture(scope="module")
