@@ -114,6 +114,7 @@ class FakePayPal:
     captures: dict[str, dict[str, Any]] = field(default_factory=dict)
     authorizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunded_capture: dict[str, str] = field(default_factory=dict)  # refund id -> its capture's
     replies: dict[str, tuple[int, Callable[[], dict[str, Any]]]] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     funding: dict[str, str] = field(default_factory=dict)  # order id -> what the buyer paid with
@@ -122,14 +123,18 @@ class FakePayPal:
     failing: int = 0
     losing: int = 0
     losing_path: str = ""
+    slow: int = 0
+    slow_s: float = 0.0
+    slow_path: str = ""
     pending_refunds: bool = False
     signer: WebhookSigner = field(default_factory=WebhookSigner)
 
     def reset(self) -> None:
-        for name in ("tokens", "orders", "captures", "authorizations", "refunds", "replies", "locks", "funding"):
+        for name in ("tokens", "orders", "captures", "authorizations", "refunds", "refunded_capture", "replies",
+                     "locks", "funding"):
             getattr(self, name).clear()
         self.calls.clear()
-        self.token_requests = self.failing = self.losing = 0
+        self.token_requests = self.failing = self.losing = self.slow = 0
         self.pending_refunds = False
 
     def serve_at(self, url: str) -> None:
@@ -143,6 +148,11 @@ class FakePayPal:
     def lose_next(self, n: int, path_ending: str = "") -> None:
         """The next n answers (to paths ending so) are lost after PayPal acted."""
         self.losing, self.losing_path = n, path_ending
+
+    def slow_next(self, n: int, seconds: float, path_ending: str = "") -> None:
+        """The next n answers (to paths ending so) come after `seconds`, PayPal having acted: the
+        caller times out."""
+        self.slow, self.slow_s, self.slow_path = n, seconds, path_ending
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -224,17 +234,25 @@ class FakePayPal:
                 return JSONResponse({"name": "INTERNAL_SERVER_ERROR", "message": "An internal server error occurred.",
                                      "debug_id": secrets.token_hex(7)}, 500)
             body = await request.json() if request.method == "POST" and await request.body() else {}
-            if not request_id:
-                return self._answer(self._run(handler, request, body), request.url.path)
-            scope = f"{request.url.path.split('/')[2]}:{request_id}"  # ids are kept per API
-            async with self.locks.setdefault(scope, asyncio.Lock()):
-                if scope not in self.replies:
-                    status, render = self._run(handler, request, body)
-                    if status >= 400:
-                        return self._answer((status, render), request.url.path)
-                    self.replies[scope] = (status, render)
-                return self._answer(self.replies[scope], request.url.path)
+            if self.slow and request.url.path.endswith(self.slow_path):
+                self.slow -= 1
+                answer = await self._answered(handler, request, body, request_id)
+                await asyncio.sleep(self.slow_s)
+                return answer
+            return await self._answered(handler, request, body, request_id)
         return endpoint
+
+    async def _answered(self, handler, request: Request, body: dict[str, Any], request_id: str | None) -> Response:
+        if not request_id:
+            return self._answer(self._run(handler, request, body), request.url.path)
+        scope = f"{request.url.path.split('/')[2]}:{request_id}"  # ids are kept per API
+        async with self.locks.setdefault(scope, asyncio.Lock()):
+            if scope not in self.replies:
+                status, render = self._run(handler, request, body)
+                if status >= 400:
+                    return self._answer((status, render), request.url.path)
+                self.replies[scope] = (status, render)
+            return self._answer(self.replies[scope], request.url.path)
 
     def _run(self, handler, request: Request, body: dict[str, Any]) -> tuple[int, Callable[[], dict[str, Any]]]:
         try:
@@ -401,7 +419,8 @@ class FakePayPal:
                                 f"The capture is {capture['status']}.")
         code, captured = _value(capture["amount"])
         refunded = sum((_value(r["amount"])[1] for r in self.refunds.values()
-                        if r["capture_id"] == ident and r["status"] in ("COMPLETED", "PENDING")), Decimal(0))
+                        if self.refunded_capture[r["id"]] == ident and r["status"] in ("COMPLETED", "PENDING")),
+                       Decimal(0))
         asked = captured - refunded
         if "amount" in p:
             asked_code, asked = _value(p["amount"])
@@ -411,9 +430,10 @@ class FakePayPal:
             raise unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or equal to the "
                                 "capture amount that has not yet been refunded.")
         refund_id = _id()
+        self.refunded_capture[refund_id] = ident
         self.refunds[refund_id] = {
             "id": refund_id, "status": "PENDING" if self.pending_refunds else "COMPLETED",
-            "amount": _amount(code, asked), "note_to_payer": p.get("note_to_payer"), "capture_id": ident,
+            "amount": _amount(code, asked), "note_to_payer": p.get("note_to_payer"),
             "invoice_id": p.get("invoice_id"), "create_time": _now(), "update_time": _now(),
             "links": [{"href": f"{self.base_url}{PAYMENTS}/refunds/{refund_id}", "rel": "self", "method": "GET"},
                       {"href": f"{self.base_url}{PAYMENTS}/captures/{ident}", "rel": "up", "method": "GET"}]}

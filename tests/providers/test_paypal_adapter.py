@@ -209,3 +209,48 @@ def test_amounts_go_both_ways_exactly(money, wire):
 def test_a_fraction_of_a_currency_paypal_takes_whole_is_refused():
     with pytest.raises(PayPalAmountError):
         paypal_amount(Money.of(1, "TWD"))
+
+
+async def test_a_timeout_is_retried_with_the_same_request_id_and_refunds_once(fake_paypal_server, paypal):
+    from providers.paypal import PayPalProvider
+    from tests.paypal_fixtures import paypal_client
+
+    provider = PayPalProvider(paypal_client(fake_paypal_server[1], timeout_s=0.3))
+    opened = await provider.open(opening())
+    paypal.approve(opened.provider_ref)
+    await provider.fetch(opened.provider_ref)
+    paypal.slow_next(1, 1.0, "/refund")  # PayPal refunds while we stop waiting for its answer
+
+    refunded = await provider.refund(RefundRequest(opened.provider_ref, USD, "refund-key-1"))
+    await provider.close()
+
+    assert isinstance(refunded, Succeeded) and len(paypal.refunds) == 1
+    ids = [rid for _, path, rid in paypal.calls if path.endswith("/refund")]
+    assert ids == ["refund-key-1", "refund-key-1"]
+
+
+async def test_a_refund_sent_again_with_its_key_is_paypals_first_answer(adapter, paypal):
+    opened = await adapter.open(opening())
+    paypal.approve(opened.provider_ref)
+    await adapter.fetch(opened.provider_ref)
+
+    first = await adapter.refund(RefundRequest(opened.provider_ref, Money.of(5_00, "USD"), "same-key"))
+    again = await adapter.refund(RefundRequest(opened.provider_ref, Money.of(5_00, "USD"), "same-key"))
+
+    assert first == again and len(paypal.refunds) == 1
+
+
+async def test_the_token_is_renewed_a_minute_before_paypal_says_it_expires(fake_paypal_server, paypal):
+    from providers.paypal import PayPalProvider
+    from tests.paypal_fixtures import paypal_client
+
+    now = [0.0]
+    provider = PayPalProvider(paypal_client(fake_paypal_server[1], clock=lambda: now[0]))
+    await provider.open(opening())
+    now[0] = 32400 - 61  # the fake's tokens last 32400 s
+    await provider.open(opening())
+    now[0] = 32400 - 59
+    await provider.open(opening())
+    await provider.close()
+
+    assert paypal.token_requests == 2
