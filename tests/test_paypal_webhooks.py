@@ -226,3 +226,16 @@ async def test_without_a_webhook_id_nothing_is_verified(database_url, shared_db,
         await stop_server(server, task)
 
     assert answer.status_code == 400 and "PAYGATE_PAYPAL_WEBHOOK_ID" in answer.json()["error"]
+
+
+async def test_twenty_concurrent_approvals_capture_once_at_paypal_and_in_the_books(pp_http, db, shop, paypal):
+    order_id = await opened(pp_http, shop, paypal)
+    body, headers = paypal.signer.sign(event("CHECKOUT.ORDER.APPROVED", paypal.orders[order_id]), WEBHOOK_ID)
+
+    answers = await asyncio.gather(*(pp_http.post(HOOK, content=body, headers=headers) for _ in range(20)))
+
+    assert [a.status_code for a in answers] == [200] * 20
+    assert len(paypal.captures) == 1
+    assert (await payment(db, order_id)).status == "succeeded"
+    entries = await assert_ledger_balances(db)
+    assert sum(e.kind == "capture" for e in entries) == 1
