@@ -94,6 +94,12 @@ async def test_yen_and_forint_go_to_paypal_without_decimals(pp_http, db, shop, p
                                                                                "value": "1500"}
     order = (await post(pp_http, shop, "get-order", {"order_id": forint["order_id"]})).json()
     assert order["purchase_units"][0]["amount"] == {"currency_code": "HUF", "value": "1500"}
+    yen_capture = next(c for c in paypal.captures if paypal.order_of(c) == yen["order_id"])
+    refund = await post(pp_http, shop, "refund-payment", f'{{"capture_id": "{yen_capture}", "amount": 500, '
+                                                         f'"currency": "JPY"}}', STAFF)
+    assert refund.json()["amount"] == {"currency_code": "JPY", "value": "500"}
+    assert paypal.refunds[refund.json()["refund_id"]]["amount"] == {"currency_code": "JPY", "value": "500"}
+    await assert_ledger_balances(db)
 
 
 @pytest.mark.parametrize(("body", "says"), [
