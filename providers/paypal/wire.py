@@ -20,10 +20,9 @@ and one with a fraction can't be sent at all (`PayPalAmountError`: refused befor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-from domain.errors import ProviderIntegrityError
+from domain.errors import PaymentsError, ProviderIntegrityError
 from domain.money import Money, currency
 from domain.payments.provider import Declined, Outcome, Pending, RequiresAction, Succeeded
 
@@ -56,24 +55,19 @@ def paypal_amount(money: Money) -> Wire:
 def money_of(amount: object) -> Money:
     """PayPal's amount object as our Money, exactly; anything else is PayPal not answering as
     documented (an integrity error: never booked)."""
-    if not isinstance(amount, Mapping):
-        raise ProviderIntegrityError(f"PayPal answered an amount that is not an object: {amount!r}")
-    code, value = amount.get("currency_code"), amount.get("value")
+    code = amount.get("currency_code") if isinstance(amount, Mapping) else None
+    value = amount.get("value") if isinstance(amount, Mapping) else None
     if not (isinstance(code, str) and isinstance(value, str)):
-        raise ProviderIntegrityError(f"PayPal answered an unreadable amount: {dict(amount)!r}")
+        raise ProviderIntegrityError(f"PayPal answered an unreadable amount: {amount!r}")
     try:
         cur = currency(code.upper())
-        if code.upper() in NO_DECIMALS and cur.exponent:
-            return Money(int(Decimal(value).scaleb(cur.exponent)), cur) if value.isdigit() else _bad(amount)
+        if cur.code in NO_DECIMALS and cur.exponent:  # whole units at PayPal, minor units here
+            if not (value.isascii() and value.isdigit()):
+                raise ValueError(value)
+            return Money(int(value) * 10 ** cur.exponent, cur)
         return Money.parse_decimal(value, cur.code)
-    except Exception as exc:  # UnknownCurrencyError, InvalidAmountError: PayPal's answer, not input
-        if isinstance(exc, ProviderIntegrityError):
-            raise
-        raise ProviderIntegrityError(f"PayPal answered an unreadable amount: {dict(amount)!r}") from None
-
-
-def _bad(amount: Mapping[str, Any]) -> Money:
-    raise ProviderIntegrityError(f"PayPal answered a fraction where it takes none: {dict(amount)!r}")
+    except (PaymentsError, ValueError):  # an unknown currency, a malformed value: PayPal's answer
+        raise ProviderIntegrityError(f"PayPal answered an unreadable amount: {amount!r}") from None
 
 
 def link(obj: Mapping[str, Any], *rels: str) -> str | None:

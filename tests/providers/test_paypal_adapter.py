@@ -254,3 +254,14 @@ async def test_the_token_is_renewed_a_minute_before_paypal_says_it_expires(fake_
     await provider.close()
 
     assert paypal.token_requests == 2
+
+
+@pytest.mark.parametrize("wire", [
+    {"currency_code": "HUF", "value": "10.50"}, {"currency_code": "USD", "value": "1.234"},
+    {"currency_code": "XXX", "value": "1"}, {"currency_code": "USD", "value": 1}, {"value": "1.00"}, "1.00",
+])
+def test_an_amount_paypal_answers_that_we_cant_read_exactly_is_an_integrity_error(wire):
+    from domain.errors import ProviderIntegrityError
+
+    with pytest.raises(ProviderIntegrityError):
+        money_of(wire)
