@@ -133,3 +133,23 @@ async def test_a_capture_whose_answer_was_lost_is_settled_once_by_reconciliation
     assert row.status == "succeeded" and row.captured_minor == 2998
     assert len(paypal.captures) == 1
     await assert_ledger_balances(db)
+
+
+async def test_checkout_for_paypals_buttons_answers_the_order_id_as_client_secret(pp_http, db, shop, paypal):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    query = CHECKOUT.replace("kind: HOSTED", "kind: ELEMENTS")
+
+    answer = (await gql(pp_http, query, token=shop.token(CUSTOMER)))["data"]["checkout"]
+
+    (order_id,) = paypal.orders
+    assert answer["clientSecret"] == order_id and answer["redirectUrl"].endswith(f"token={order_id}")
+    assert paypal.orders[order_id]["status"] == "CREATED"
+
+
+async def test_checkout_on_an_embedded_page_paypal_lacks_opens_nothing_at_paypal(pp_http, db, shop, paypal):
+    await fill_cart(db, shop, {"SAM-MUG-01": 1})
+    query = CHECKOUT.replace("kind: HOSTED", "kind: EMBEDDED")
+
+    answer = (await gql(pp_http, query, token=shop.token(CUSTOMER)))["data"]["checkout"]
+
+    assert answer["__typename"] != "CheckoutSuccess" and paypal.orders == {}

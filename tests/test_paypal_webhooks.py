@@ -239,3 +239,13 @@ async def test_twenty_concurrent_approvals_capture_once_at_paypal_and_in_the_boo
     assert (await payment(db, order_id)).status == "succeeded"
     entries = await assert_ledger_balances(db)
     assert sum(e.kind == "capture" for e in entries) == 1
+
+
+async def test_paypals_verify_api_not_answering_is_a_503_and_nothing_is_stored(api_verified_app, db, shop, paypal):
+    async with httpx.AsyncClient(base_url=api_verified_app, timeout=30) as http:
+        order_id = await opened(http, shop, paypal)
+        paypal.fail_next(3)
+        answer = await deliver(http, paypal, event("CHECKOUT.ORDER.APPROVED", paypal.orders[order_id]))
+
+    assert answer.status_code == 503 and list(answer.json()) == ["error"]
+    assert await events(db) == [] and paypal.captures == {}

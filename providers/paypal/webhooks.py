@@ -13,7 +13,9 @@ Two ways to verify, the operator's choice (PAYGATE_PAYPAL_WEBHOOK_VERIFICATION):
 
 Either way the webhook id is ours: a delivery made for another account's (or another app's)
 webhook doesn't verify, and a transmission time more than `TOLERANCE_S` away from now is refused
-(a captured delivery replayed later). Without PAYGATE_PAYPAL_WEBHOOK_ID nothing verifies.
+(a captured delivery replayed later; PayPal signs each delivery attempt anew, and should a late
+one be refused anyway, the worker's reconciliation still asks PayPal about the payment). Without
+PAYGATE_PAYPAL_WEBHOOK_ID nothing verifies.
 
 What the events mean (the order id is the payment's reference in our books):
 
