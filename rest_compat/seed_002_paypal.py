@@ -46,7 +46,7 @@ from domain.text import optional_text
 # PayPal's own amount rules (whole HUF, JPY, TWD; the currencies it takes), checked at the edge
 # so that an amount PayPal can't take is a 400 before anything is written.
 from providers.paypal.wire import PayPalAmountError, paypal_amount
-from rest_compat.http import RestError, caller, database, json_object, services, settings
+from rest_compat.http import RestError, caller, client_key, database, json_object, services, settings
 from rest_compat.openapi import JSON, Api, Operation
 from rest_compat.seed_002 import ERROR, ERRORS, SEED_002_BASE, TAG, UNAUTHENTICATED
 
@@ -177,7 +177,9 @@ async def refund(request: Request) -> JSONResponse:
     if payment is None:
         raise RestError(404, "PayPal capture not found.")
     svc = services(request)
-    payment, attempt = await refund_payment(RefundPayment(actor, payment.pk, amount, note),
+    # The client's Idempotency-Key: sent again after an answer that never came, it resumes the
+    # refund it started (with its own PayPal-Request-Id) instead of refunding again.
+    payment, attempt = await refund_payment(RefundPayment(actor, payment.pk, amount, note, client_key(request)),
                                             svc.uow(), svc.providers, svc.policy)
     if attempt.status is AttemptStatus.FAILED:
         raise RestError(400, f"PayPal refused the refund ({attempt.decline_code}).")

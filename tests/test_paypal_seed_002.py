@@ -3,9 +3,18 @@ tests/fake_paypal.py) opens the order, the test plays the buyer's approval on th
 captures it, and staff refund it, in USD and in yen; errors in the seed's {"error": …} shape."""
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
-from tests.payments_fixtures import assert_ledger_balances
+import pytest
+from sqlmodel import select
+
+from db.payment_tables import PaymentRow
+from db.uow import SqlUnitOfWork
+from domain.services import Services
+from paygate.events import LocalBus
+from paygate.worker import run_once
+from tests.payments_fixtures import POLICY, assert_ledger_balances
+from tests.paypal_fixtures import paypal_providers
 from tests.test_rest_seed_001 import assert_shape, bearer
 
 BASE = "/api/v1/payments/paypal"
@@ -158,4 +167,28 @@ async def test_a_capture_whose_answer_is_lost_is_captured_once_when_asked_again(
     assert lost.status_code == 503
     assert again.json() == {"order_id": order_id, "captured": True}
     assert len(paypal.captures) == 1
+    await assert_ledger_balances(db)
+
+
+async def test_a_refund_whose_answer_was_lost_is_refunded_once_and_settled_by_the_worker(
+        pp_http, db, shop, paypal, fake_paypal_server):
+    await created_and_captured(pp_http, shop, paypal)
+    (capture_id,) = paypal.captures
+    headers = bearer(shop, STAFF) | {"Idempotency-Key": "refund-once-1"}
+    paypal.lose_next(3, "/refund")  # PayPal refunds; every answer is lost
+
+    lost = await pp_http.post(f"{BASE}/refund-payment/", json={"capture_id": capture_id, "amount": 10,
+                                                               "currency": "USD"}, headers=headers)
+    again = await pp_http.post(f"{BASE}/refund-payment/", json={"capture_id": capture_id, "amount": 10,
+                                                                "currency": "USD"}, headers=headers)
+    later = datetime.now(UTC) + timedelta(minutes=2)  # past the reconciliation grace
+    await run_once(db, Services(lambda: SqlUnitOfWork(db), paypal_providers(fake_paypal_server[1], db), POLICY,
+                                LocalBus(), clock=lambda: later))
+
+    assert lost.status_code == 202 and lost.json()["status"] == "PENDING"
+    assert again.json() == lost.json()  # the same key answers the same
+    assert len(paypal.refunds) == 1
+    async with db.read_sessions() as session:
+        (row,) = (await session.exec(select(PaymentRow))).all()
+    assert row.refunded_minor == 1000
     await assert_ledger_balances(db)
