@@ -32,6 +32,7 @@ from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
 from db.ledger import SqlLedger
+from db.market import SqlMarket
 from db.orders import SqlAddresses, SqlOrders
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.market = SqlMarket(session, sqlite)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

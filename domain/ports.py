@@ -20,6 +20,7 @@ from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
+    from domain.marketplace.ports import MarketRepository
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
 
@@ -117,12 +118,6 @@ class Ledger(Protocol):
 
     async def family(self, capture_ref: str) -> list[JournalEntry]: ...
 
-    async def due_captures(self, captured_before: datetime, limit: int) -> list[str]:
-        """Refs of captures made before `captured_before` with a seller's share still held, oldest
-        first, their payments locked for this transaction; payments another transaction holds
-        are skipped."""
-        ...
-
 
 class AuditTrail(Protocol):
     async def record(self, actor: Actor | None, action: str, object_type: str, object_id: object,
@@ -211,6 +206,9 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def market(self) -> MarketRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from domain.ports import EventPublisher, UnitOfWork
 
 if TYPE_CHECKING:
     from domain.billing.provider import BillingProvider
+    from domain.marketplace.connect import ConnectProvider
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +29,4 @@ class Services:
     events: EventPublisher         # live subscribers (GraphQL subscriptions)
     billing: BillingProvider | None = None  # customers and subscriptions; None when no provider offers them
     clock: Clock = utc_now
+    connect: ConnectProvider | None = None  # sellers' accounts, transfers, payouts (Stripe Connect or the dummy)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
+from domain.marketplace.connect import ConnectProvider
 from domain.payments.provider import Providers
 from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
-from paygate.providers import build_billing, build_policy, build_providers
+from paygate.providers import build_billing, build_connect, build_policy, build_providers
 from paygate.settings import Settings
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
-                   providers: Providers | None = None, clock: Clock = utc_now) -> Services:
+                   providers: Providers | None = None, clock: Clock = utc_now,
+                   connect: ConnectProvider | None = None) -> Services:
     """The services; `providers` replaces the registry the settings make (tests inject their own)."""
     def new_uow() -> SqlUnitOfWork:
         # The request id comes from one place: the outermost middleware validated it (or made
@@ -22,7 +24,8 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
     return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=build_policy(settings),
-                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
+                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
+                    connect=connect or build_connect(settings, db))
 
 
 async def close_services(services: Services) -> None:

@@ -38,5 +38,20 @@ async def _three_d_secure(request: Request) -> JSONResponse:
     return JSONResponse({"status": "processing"})
 
 
+async def _onboard(request: Request) -> JSONResponse:
+    """The dummy's stand-in for Stripe's onboarding form: posting here completes it (Stripe then
+    sends `account.updated`; the dummy's account status is read back by `stripe/account-status/`)."""
+    connect = request.app.state.services.connect
+    complete = getattr(connect, "complete_onboarding", None)
+    if complete is None:
+        return JSONResponse({"error": "the dummy gateway is not offered on this server"}, status_code=404)
+    state = await complete(request.path_params["ref"])
+    if state is None:
+        return JSONResponse({"error": "no such account at the dummy gateway"}, status_code=404)
+    return JSONResponse({"account_id": state.provider_ref, "charges_enabled": state.charges_enabled,
+                         "payouts_enabled": state.payouts_enabled})
+
+
 def dummy_routes() -> list[Route]:
-    return [Route("/dummy/3ds/{ref}", _three_d_secure, methods=["POST"])]
+    return [Route("/dummy/3ds/{ref}", _three_d_secure, methods=["POST"]),
+            Route("/dummy/connect/{ref}/onboard", _onboard, methods=["POST"])]

@@ -11,10 +11,12 @@ from datetime import timedelta
 from db.dummy_gateway import SqlDummyRecords
 from db.engine import Database
 from domain.billing.provider import BillingProvider
+from domain.marketplace.connect import ConnectProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
+from providers.dummy_connect import DummyConnect
 from providers.online import OnlineGateway
 from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
@@ -33,6 +35,14 @@ def build_providers(settings: Settings, db: Database) -> Providers:
         if settings.stripe_publishable_key:
             public["stripe"] = {"publishable_key": settings.stripe_publishable_key}
     return Providers(offered, public)
+
+
+def build_connect(settings: Settings, db: Database) -> ConnectProvider | None:
+    """Sellers' accounts, transfers and payouts: Stripe Connect when Stripe is configured, else
+    the dummy gateway's (so the marketplace runs on `make run`), else none."""
+    if settings.offers_dummy_gateway and not settings.stripe_api_key:
+        return DummyConnect(SqlDummyRecords(db))
+    return None
 
 
 def build_billing(settings: Settings) -> BillingProvider | None:

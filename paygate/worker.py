@@ -6,6 +6,10 @@
   release-holds           sellers' shares whose hold period has passed: made available
                           (domain/payments/releases.py)
   purge-idempotency-keys  Idempotency-Key records older than a day
+  claw-back-transfers     transfer reversals booked by refunds after a transfer, sent to the
+                          provider (domain/marketplace/transfers.py)
+  reconcile-sellers       each connected account's balance at the provider against our ledger;
+                          differences recorded, logged and counted (domain/marketplace/reconcile.py)
 
 Each job claims its rows so that workers running at once don't act on the same ones: FOR UPDATE
 SKIP LOCKED on PostgreSQL (reservations, the payments whose holds are released), a lease on the
@@ -22,6 +26,8 @@ from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
+from domain.marketplace.reconcile import reconcile_sellers
+from domain.marketplace.transfers import send_pending_reversals
 from domain.orders.service import expire_reservations
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -30,6 +36,7 @@ from domain.services import Services
 from paygate.bootstrap import build_services
 from paygate.events import RedisBus
 from paygate.idempotency import KEY_TTL
+from paygate.metrics import SELLER_DIFFERENCES
 from paygate.settings import Settings
 
 log = logging.getLogger("paygate.worker")
@@ -86,6 +93,23 @@ async def _purge_idempotency_keys(db: Database, services: Services, now: datetim
     return await IdempotencyStore(db).purge(older_than=now - KEY_TTL)
 
 
+async def _claw_back(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await send_pending_reversals(services.uow(), services.connect, now, limit=BATCH)
+
+
+async def _reconcile_sellers(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    compared, differences = await reconcile_sellers(services.uow(), services.connect, now, limit=BATCH)
+    for found in differences:
+        SELLER_DIFFERENCES.labels(currency=found.currency).inc()
+        log.warning("seller balance differs from the provider's", extra={
+            "seller_id": found.seller_id, "currency": found.currency, "ours": found.ours, "theirs": found.theirs})
+    return compared
+
+
 # Reconciliation first: an authorization settled now commits its order before expiry looks at it.
 JOBS: tuple[Job, ...] = (
     Job("reconcile-attempts", _reconcile),
@@ -94,6 +118,8 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
+    Job("claw-back-transfers", _claw_back),
+    Job("reconcile-sellers", _reconcile_sellers),
 )
 
 
