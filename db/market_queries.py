@@ -104,10 +104,19 @@ async def transfers_of(db: Database, payout_id: int) -> list[TransferRecord]:
     return [transfer_from_row(r) for r in rows]
 
 
-async def transfers_page(db: Database, seller_id: int | None, page: Page) -> tuple[list[TransferRecord], int]:
+async def transfer_by_id(db: Database, transfer_id: int) -> TransferRecord | None:
+    async with db.read_sessions() as session:
+        row = await session.get(MarketTransferRow, transfer_id)
+    return transfer_from_row(row) if row else None
+
+
+async def transfers_page(db: Database, seller_id: int | None, page: Page, before_id: int | None = None
+                         ) -> tuple[list[TransferRecord], int]:
     where = [] if seller_id is None else [MarketTransferRow.seller_id == seller_id]
     async with db.read_sessions() as session:
         total = (await session.exec(select(func.count()).select_from(MarketTransferRow).where(*where))).one()
+        if before_id is not None:
+            where.append(col(MarketTransferRow.id) < before_id)
         rows = (await session.exec(select(MarketTransferRow).where(*where).order_by(col(MarketTransferRow.id).desc())
                                    .offset(page.offset).limit(page.limit))).all()
     return [transfer_from_row(r) for r in rows], total
@@ -145,16 +154,17 @@ def _payout_filters(seller_id: int | None, flt: MarketFilter) -> list:
     return where
 
 
-async def payouts_page(db: Database, seller_id: int | None, flt: MarketFilter, page: Page
-                       ) -> tuple[list[PayoutView], PayoutTotals]:
+async def payouts_page(db: Database, seller_id: int | None, flt: MarketFilter, page: Page,
+                       before_id: int | None = None) -> tuple[list[PayoutView], PayoutTotals]:
     where = _payout_filters(seller_id, flt)
+    keyset = [] if before_id is None else [col(MarketPayoutRow.id) < before_id]
     joined = UserRow.id == MarketPayoutRow.seller_id
     async with db.read_sessions() as session:
         sums = (await session.exec(
             select(MarketPayoutRow.currency, MarketPayoutRow.status, func.count(), func.sum(MarketPayoutRow.amount_minor))
             .join(UserRow, joined).where(*where).group_by(MarketPayoutRow.currency, MarketPayoutRow.status))).all()
         rows = (await session.exec(
-            select(MarketPayoutRow, UserRow.email).join(UserRow, joined).where(*where)
+            select(MarketPayoutRow, UserRow.email).join(UserRow, joined).where(*where, *keyset)
             .order_by(col(MarketPayoutRow.id).desc()).offset(page.offset).limit(page.limit))).all()
         counts = dict((await session.exec(
             select(MarketTransferRow.payout_id, func.count()).where(
@@ -166,9 +176,11 @@ async def payouts_page(db: Database, seller_id: int | None, flt: MarketFilter, p
     return [PayoutView(payout_from_row(r), email, int(counts.get(r.id, 0))) for r, email in rows], totals
 
 
-async def payout_by_uuid(db: Database, payout_uuid: UUID) -> PayoutRecord | None:
+async def payout_by_uuid(db: Database, payout_uuid: UUID | None = None, payout_id: int | None = None
+                         ) -> PayoutRecord | None:
+    where = MarketPayoutRow.uuid == str(payout_uuid) if payout_id is None else MarketPayoutRow.id == payout_id
     async with db.read_sessions() as session:
-        row = (await session.exec(select(MarketPayoutRow).where(MarketPayoutRow.uuid == str(payout_uuid)))).first()
+        row = (await session.exec(select(MarketPayoutRow).where(where))).first()
         if row is None:
             return None
         ids = (await session.exec(select(MarketTransferRow.id).where(MarketTransferRow.payout_id == row.id))).all()

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from db.ledger_queries import all_entries
-from domain.ledger import balance_of
 from domain.ledger import accounts as acc
+from domain.ledger import balance_of
 from paygate.worker import run_once, worker_services
 from tests.conftest import settings_for
 from tests.graphql import gql

@@ -9,7 +9,16 @@ from sqlmodel import select
 
 from db.market_tables import MarketDifferenceRow, MarketTransferRow
 from tests.graphql import gql
-from tests.marketplace_fixtures import BASE, REFUND, bearer, deliver, onboard, paid_order, run_worker, seller_books
+from tests.marketplace_fixtures import (
+    BASE,
+    REFUND,
+    bearer,
+    deliver,
+    onboard,
+    paid_order,
+    run_worker,
+    seller_books,
+)
 
 SELLER = "seller@example.com"
 MUG_NET, KNIFE_NET = 1499 - 150, 3999 - 400

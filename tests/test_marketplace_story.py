@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from db.ledger_queries import all_entries
 from domain.ledger import AccountKind, EntryKind
 from tests.graphql import gql
 from tests.marketplace_fixtures import (

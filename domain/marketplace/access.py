@@ -41,9 +41,10 @@ def visible_payout(actor: Actor, payout: PayoutRecord | None, ident: object) -> 
 class Page:
     limit: int = 20
     offset: int = 0
+    peek: bool = False  # one row more than MAX_PAGE, to learn whether a next page exists (Relay)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.limit <= MAX_PAGE:
+        if not 1 <= self.limit <= MAX_PAGE + self.peek:
             raise ValidationError(f"page_size must be 1..{MAX_PAGE}", "page_size")
         if self.offset < 0:
             raise ValidationError("offset must be 0 or more", "offset")

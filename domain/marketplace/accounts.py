@@ -69,7 +69,7 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork, connect: ConnectPr
 
     account, created = await uow.transaction(record)
     if account.provider_ref is not None:
-        return account, created
+        return await refreshed(uow, connect, seller, now) or account, created
     # New, or a create whose answer was lost: the same key, so the provider makes one account.
     state = await connect.create_account(NewAccount(f"account-{account.uuid}", seller, cmd.actor.email,
                                                     account.country, account.business_type))
@@ -88,6 +88,17 @@ async def _save_state(uow: UnitOfWork, seller: int, state: AccountState, now: da
             return account
 
     return await uow.transaction(block)
+
+
+async def refreshed(uow: UnitOfWork, connect: ConnectProvider, seller_id: int,
+                    now: datetime) -> ConnectedAccount | None:
+    """The seller's account, asked again of the provider while it can't receive money yet: a
+    seller who just finished onboarding can be paid without waiting for `account.updated`."""
+    async with uow:
+        account = await uow.market.account_of(seller_id)
+    if account is None or account.provider_ref is None or account.ready:
+        return account
+    return await _save_state(uow, seller_id, await connect.account(account.provider_ref), now)
 
 
 async def my_account(actor: Actor, uow: UnitOfWork) -> ConnectedAccount | None:

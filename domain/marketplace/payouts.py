@@ -22,6 +22,7 @@ from domain.errors import (
 from domain.identity import Actor, Role
 from domain.ledger import EntryKind, Payout, payout_entry, payout_failure_entry, payout_paid_entry
 from domain.ledger import accounts as acc
+from domain.marketplace.accounts import refreshed
 from domain.marketplace.connect import ConnectProvider, Moved, PayoutOrder
 from domain.marketplace.model import PayoutRecord, PayoutStatus
 from domain.money import Money
@@ -59,6 +60,8 @@ async def create_payout(cmd: RequestPayout, uow: UnitOfWork, connect: ConnectPro
     description = free_text(cmd.description, "description", max_length=MAX_DESCRIPTION, required=False)
     if cmd.amount is not None and cmd.amount.code != cmd.currency:
         raise ValidationError("amount and currency disagree", "currency")
+
+    await refreshed(uow, connect, seller_id, now)
 
     async def book() -> tuple[PayoutRecord, str]:
         async with uow:

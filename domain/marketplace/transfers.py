@@ -33,6 +33,7 @@ from domain.ledger import (
 from domain.ledger import accounts as acc
 from domain.ledger.clawbacks import transfer_reversal_entry
 from domain.marketplace.connect import ConnectProvider, Moved, TransferOrder
+from domain.marketplace.accounts import refreshed
 from domain.marketplace.holds import release_one
 from domain.marketplace.model import (
     HoldStatus,
@@ -65,6 +66,12 @@ async def transfer_payment(cmd: RequestTransfer, uow: UnitOfWork, connect: Conne
     """Transfer the caller's share of a delivered payment (staff: every seller's), releasing a hold
     whose date has passed; answers the transfers, existing ones included (idempotent)."""
     actor = cmd.actor
+    async with uow:  # the sellers' accounts, fresh from the provider if onboarding just ended
+        found = await uow.payments.by_uuid(cmd.payment_uuid)
+        order = await uow.orders.get(found.order_id) if found is not None and found.order_id else None
+    for seller in sorted(order.seller_ids if order is not None else ()):
+        if actor.is_staff or seller == actor.user_id:
+            await refreshed(uow, connect, seller, now)
 
     async def book() -> list[_ToSend]:
         async with uow:

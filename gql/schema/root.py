@@ -7,7 +7,7 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing, orders, payment_mutations, payment_queries
+from gql.schema import billing, market_fields, orders, payment_mutations, payment_queries
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
@@ -66,6 +66,11 @@ class Query:
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
+    connected_account = strawberry.field(resolver=market_fields.resolve_connected_account)
+    transfers = strawberry.field(resolver=market_fields.resolve_transfers)
+    payout = strawberry.field(resolver=market_fields.resolve_payout)
+    payouts = strawberry.field(resolver=market_fields.resolve_payouts)
+    marketplace_report = strawberry.field(resolver=market_fields.resolve_marketplace_report)
 
 
 @strawberry.type
@@ -94,6 +99,12 @@ class Mutation:
     customer_create = strawberry.mutation(resolver=billing.customer_create)
     billing_subscription_create = strawberry.mutation(resolver=billing.billing_subscription_create)
     billing_subscription_cancel = strawberry.mutation(resolver=billing.billing_subscription_cancel)
+    connected_account_create = strawberry.mutation(resolver=market_fields.connected_account_create)
+    onboarding_session_create = strawberry.mutation(resolver=market_fields.onboarding_session_create)
+    transfer = strawberry.mutation(resolver=market_fields.transfer)
+    payout = strawberry.mutation(resolver=market_fields.payout)
+    order_mark_delivered = strawberry.mutation(resolver=market_fields.order_mark_delivered)
+    hold_release = strawberry.mutation(resolver=market_fields.hold_release)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -126,4 +137,5 @@ NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_no
                   "Order": _order_node,
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
                   "RefundRequest": payment_queries.refund_request_node,
-                  "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node}
+                  "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node,
+                  "Payout": market_fields.payout_node, "Transfer": market_fields.transfer_node}
