@@ -30,7 +30,7 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for client in (*services.providers.values(), services.billing):
+    for client in (*services.providers.values(), services.billing, services.connect):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

@@ -20,6 +20,7 @@ from providers.dummy_connect import DummyConnect
 from providers.online import OnlineGateway
 from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
+from providers.stripe.connect import StripeConnect
 
 
 def build_providers(settings: Settings, db: Database) -> Providers:
@@ -40,7 +41,9 @@ def build_providers(settings: Settings, db: Database) -> Providers:
 def build_connect(settings: Settings, db: Database) -> ConnectProvider | None:
     """Sellers' accounts, transfers and payouts: Stripe Connect when Stripe is configured, else
     the dummy gateway's (so the marketplace runs on `make run`), else none."""
-    if settings.offers_dummy_gateway and not settings.stripe_api_key:
+    if settings.stripe_api_key:
+        return StripeConnect(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    if settings.offers_dummy_gateway:
         return DummyConnect(SqlDummyRecords(db))
     return None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from domain.errors import ConflictError
+from domain.errors import ConflictError, NotFoundError
 from domain.marketplace.connect import (
     AccountState,
     Moved,
@@ -78,7 +78,7 @@ class DummyConnect:
         async with self._records.transaction() as book:
             record = await book.get(_ACCOUNT + account_ref)
         if record is None:
-            raise ConflictError(f"no such account at the dummy gateway: {account_ref}")
+            raise NotFoundError("connected account", account_ref)
         return _state(record)
 
     async def onboarding_session(self, account_ref: str, *, return_url: str | None = None) -> OnboardingSession:

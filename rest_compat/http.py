@@ -30,6 +30,7 @@ class EdgeSettings(Protocol):
     default_currency: str
     gateway_webhook_secret: str | None
     stripe_webhook_secret: str | None
+    stripe_connect_webhook_secret: str | None
 
 
 def services(request: Request) -> Services:

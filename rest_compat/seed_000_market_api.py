@@ -4,6 +4,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from rest_compat import seed_000_market as market
+from rest_compat import webhooks_stripe_connect
 from rest_compat.errors import Shape
 from rest_compat.openapi import JSON, Operation, error_schema, path_param, query_param
 
@@ -79,6 +80,7 @@ def operations() -> list[Operation]:
                   TAG, {200: ("Delivered; the holds' release dates", OBJECT), **common,
                         404: ("No such order the caller may act on", ERROR), 409: ("Not paid", ERROR)},
                   request=DELIVER_BODY, parameters=(ORDER_ID,)),
+        webhooks_stripe_connect.operation(f"{BASE}/stripe_webhook/connect/", TAG),
     ]
 
 
@@ -97,4 +99,5 @@ def routes() -> list[Route]:
         Route(f"{BASE}/admin/payouts/", market.admin_payouts, methods=["GET"]),
         Route(f"{BASE}/admin/transactions/", market.admin_transactions, methods=["GET"]),
         Route(f"{BASE}/orders/{{order_id}}/deliver/", market.deliver, methods=["POST"]),
+        Route(f"{BASE}/stripe_webhook/connect/", webhooks_stripe_connect.handle, methods=["POST"]),
     ]

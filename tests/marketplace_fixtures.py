@@ -61,10 +61,11 @@ async def deliver(client, shop, order: dict, email: str, **body) -> dict:
     return answer.json()
 
 
-async def run_worker(database_url: str, db, days_later: float = 0) -> dict[str, int]:
-    """One pass of the worker's jobs, with its clock `days_later` (holds come due)."""
+async def run_worker(database_url: str, db, days_later: float = 0, **settings) -> dict[str, int]:
+    """One pass of the worker's jobs, with its clock `days_later` (holds come due), configured as
+    the app under test is (`settings`: Stripe's keys and base when it talks to the fake)."""
     moment = datetime.now(UTC) + timedelta(days=days_later)
-    services = replace(worker_services(settings_for(database_url), db), clock=lambda: moment)
+    services = replace(worker_services(settings_for(database_url, **settings), db), clock=lambda: moment)
     return await run_once(db, services)
 
 

@@ -553,6 +553,7 @@ ROWS: list[Row] = [
 NO_OBJECT_ROUTES = {
     "POST /api/payments/checkout_session/": "the caller's own cart",
     "POST /api/payments/stripe_webhook/": "Stripe's signature is the caller",
+    "POST /api/payments/stripe_webhook/connect/": "Stripe's signature (the Connect endpoint's) is the caller",
     "GET /orders/api/payments/": "the caller's own payments",
     "POST /orders/api/stripe-webhook/": "Stripe's signature is the caller",
     "POST /orders/api/payment-webhook/": "the gateway's signature is the caller",

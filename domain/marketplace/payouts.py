@@ -114,44 +114,41 @@ async def apply_payout_status(uow: UnitOfWork, payout_uuid: uuid.UUID, status: P
 
     async def block() -> PayoutRecord | None:
         async with uow:
-            found = await uow.market.payout(payout_uuid)
-            if found is None:
-                return None
-            await uow.market.account_of(found.seller_id, for_update=True)
-            payout = await uow.market.payout(payout_uuid, for_update=True)
-            if payout is None:
-                return None
-            if provider_ref and payout.provider_ref is None:
-                payout.provider_ref = provider_ref
-            before = payout.status
-            if payout.move_to(status, now):
-                booked = Payout(str(payout.uuid), payout.seller_id, payout.amount)
-                if status is PayoutStatus.PAID:
-                    await uow.ledger.append(payout_paid_entry(booked, now))
-                elif status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
-                    if before is PayoutStatus.PAID:  # returned by the bank after it was paid
-                        await uow.ledger.append(payout_paid_entry(booked, now).reversal(
-                            EntryKind.REVERSAL, f"payout_returned:{payout.uuid}", now))
-                    await uow.ledger.append(payout_failure_entry(booked, now))
-                    payout.failure_code = failure_code or payout.failure_code
-                    await uow.market.release_transfers(payout.pk)
-            payout.updated_at = now
-            await uow.market.save_payout(payout)
+            payout = await move_payout(uow, payout_uuid, status, now, provider_ref=provider_ref,
+                                       failure_code=failure_code)
             await uow.commit()
             return payout
 
     return await uow.transaction(block)
 
 
-async def apply_provider_payout(uow: UnitOfWork, provider: str, provider_ref: str, status: str, now: datetime,
-                                failure_code: str | None = None) -> PayoutRecord | None:
-    """A provider's payout event (payout.paid, payout.failed, payout.canceled); None: not ours."""
-    async with uow:
-        payout = await uow.market.payout_by_ref(provider, provider_ref)
+async def move_payout(uow: UnitOfWork, payout_uuid: uuid.UUID, status: PayoutStatus, now: datetime, *,
+                      provider_ref: str | None = None, failure_code: str | None = None) -> PayoutRecord | None:
+    """`apply_payout_status` inside the caller's transaction (a webhook's): the seller's account,
+    then the payout, locked; False-y `moved` when the payout was there already or past it."""
+    found = await uow.market.payout(payout_uuid)
+    if found is None:
+        return None
+    await uow.market.account_of(found.seller_id, for_update=True)
+    payout = await uow.market.payout(payout_uuid, for_update=True)
     if payout is None:
         return None
-    try:
-        target = PayoutStatus(status)
-    except ValueError:
-        return payout
-    return await apply_payout_status(uow, payout.uuid, target, now, failure_code=failure_code)
+    if provider_ref and payout.provider_ref is None:
+        payout.provider_ref = provider_ref
+    before = payout.status
+    if payout.move_to(status, now):
+        booked = Payout(str(payout.uuid), payout.seller_id, payout.amount)
+        if status is PayoutStatus.PAID:
+            await uow.ledger.append(payout_paid_entry(booked, now))
+        elif status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
+            if before is PayoutStatus.PAID:  # returned by the bank after it was paid
+                await uow.ledger.append(payout_paid_entry(booked, now).reversal(
+                    EntryKind.REVERSAL, f"payout_returned:{payout.uuid}", now))
+            await uow.ledger.append(payout_failure_entry(booked, now))
+            payout.failure_code = failure_code or payout.failure_code
+            await uow.market.release_transfers(payout.pk)
+    payout.updated_at = now
+    await uow.market.save_payout(payout)
+    return payout
+
+

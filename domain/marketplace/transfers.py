@@ -32,8 +32,8 @@ from domain.ledger import (
 )
 from domain.ledger import accounts as acc
 from domain.ledger.clawbacks import transfer_reversal_entry
-from domain.marketplace.connect import ConnectProvider, Moved, TransferOrder
 from domain.marketplace.accounts import refreshed
+from domain.marketplace.connect import ConnectProvider, Moved, TransferOrder
 from domain.marketplace.holds import release_one
 from domain.marketplace.model import (
     HoldStatus,
