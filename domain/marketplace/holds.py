@@ -111,7 +111,7 @@ async def release_due_holds(now: datetime, uow: UnitOfWork, hold_period: timedel
 @dataclass(frozen=True, slots=True)
 class ReleaseEarly:
     actor: Actor
-    payment_uuid: str
+    payment_id: int
     seller_id: int
 
 
@@ -122,17 +122,17 @@ async def release_early(cmd: ReleaseEarly, uow: UnitOfWork, hold_period: timedel
 
     async def block() -> HoldRecord:
         async with uow:
-            found = await uow.payments.by_uuid(cmd.payment_uuid)
-            if found is None:
-                raise NotFoundError("payment", cmd.payment_uuid)
-            await uow.payments.get(found.pk, for_update=True)  # refunds spend the same hold under it
-            record = await uow.market.hold(cmd.payment_uuid, cmd.seller_id)
+            payment = await uow.payments.get(cmd.payment_id, for_update=True)  # refunds spend the hold under it
+            if payment is None:
+                raise NotFoundError("payment", cmd.payment_id)
+            payment_uuid = str(payment.uuid)
+            record = await uow.market.hold(payment_uuid, cmd.seller_id)
             if record is None:
-                raise NotFoundError("hold", f"{cmd.payment_uuid}/{cmd.seller_id}")
+                raise NotFoundError("hold", f"{cmd.payment_id}/{cmd.seller_id}")
             if record.status is not HoldStatus.HELD:
                 raise InvalidStateError(f"the hold is {record.status}")
-            await release_one(uow, cmd.payment_uuid, cmd.seller_id, now, hold_period)
-            after = await uow.market.hold(cmd.payment_uuid, cmd.seller_id) or record
+            await release_one(uow, payment_uuid, cmd.seller_id, now, hold_period)
+            after = await uow.market.hold(payment_uuid, cmd.seller_id) or record
             await uow.commit()
             return after
 

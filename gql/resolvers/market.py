@@ -65,10 +65,10 @@ async def mark_delivered(context, order_id: int, seller_id: int | None) -> tuple
     return order, [v.hold for v in await queries.holds_of_order(context.db, order.pk)]
 
 
-async def release_hold(context, payment_uuid: str, seller_id: int) -> HoldRecord:
+async def release_hold(context, payment_id: int, seller_id: int) -> HoldRecord:
     actor = require_actor(context)
     svc = context.services
-    return await holds.release_early(holds.ReleaseEarly(actor, payment_uuid, seller_id), svc.uow(),
+    return await holds.release_early(holds.ReleaseEarly(actor, payment_id, seller_id), svc.uow(),
                                      svc.policy.hold_period, svc.clock())
 
 

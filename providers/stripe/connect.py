@@ -122,16 +122,23 @@ class StripeConnect:
         return OnboardingSession(account_ref, str(_plain(session)["client_secret"]), url)
 
     async def _charge_of(self, payment_ref: str | None) -> str | None:
+        """The charge a Stripe payment made; None for a payment Stripe doesn't know (one taken by
+        another provider), which is then transferred without `source_transaction`."""
         if not payment_ref or payment_ref.startswith("ch_"):
             return payment_ref
-        if payment_ref.startswith("cs_"):
-            session = await call("retrieve session", lambda: self._client.v1.checkout.sessions.retrieve_async(
-                payment_ref, {"expand": ["payment_intent"]}), self._retry)
-            intent = _plain(session).get("payment_intent")
-            return _plain(intent).get("latest_charge") if isinstance(intent, dict) else None
-        intent = await call("retrieve payment intent", lambda: self._client.v1.payment_intents.retrieve_async(
-            payment_ref), self._retry)
-        return _plain(intent).get("latest_charge")
+        try:
+            if payment_ref.startswith("cs_"):
+                session = await call("retrieve session", lambda: self._client.v1.checkout.sessions.retrieve_async(
+                    payment_ref, {"expand": ["payment_intent"]}), self._retry)
+                intent = _plain(session).get("payment_intent")
+                return intent.get("latest_charge") if isinstance(intent, dict) else None
+            if payment_ref.startswith("pi_"):
+                found = await call("retrieve payment intent",
+                                   lambda: self._client.v1.payment_intents.retrieve_async(payment_ref), self._retry)
+                return _plain(found).get("latest_charge")
+        except stripe.StripeError:  # a refusal (call re-raises only those): not a payment of Stripe's
+            return None
+        return None
 
     async def transfer(self, req: TransferOrder) -> Moved | Refused:
         params: dict[str, Any] = {"amount": req.amount.minor, "currency": req.amount.code.lower(),
