@@ -104,6 +104,16 @@ async def transfers_of(db: Database, payout_id: int) -> list[TransferRecord]:
     return [transfer_from_row(r) for r in rows]
 
 
+async def transfers_of_payouts(db: Database, payout_ids: Sequence[int]) -> dict[int, list[TransferRecord]]:
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(MarketTransferRow).where(MarketTransferRow.payout_id.in_(list(payout_ids)))
+                                   .order_by(MarketTransferRow.id))).all()
+    found: dict[int, list[TransferRecord]] = {}
+    for row in rows:
+        found.setdefault(row.payout_id or 0, []).append(transfer_from_row(row))
+    return found
+
+
 async def transfer_by_id(db: Database, transfer_id: int) -> TransferRecord | None:
     async with db.read_sessions() as session:
         row = await session.get(MarketTransferRow, transfer_id)

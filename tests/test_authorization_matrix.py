@@ -42,7 +42,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationW
 OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ANONYMOUS, MISSING = (
     "owner", "other_customer", "seller_of", "seller_not", "staff", "anonymous", "missing")
 CALLERS = (OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ANONYMOUS, MISSING)
-EMAILS = {OWNER: "customer@example.com", OTHER: "customer2@example.com", SELLER_OF: "seller@example.com",
+ADMIN = "admin"  # not a column of the table: the admins' listings (tests/test_statement_counts.py)
+EMAILS = {ADMIN: "admin@example.com", OWNER: "customer@example.com", OTHER: "customer2@example.com", SELLER_OF: "seller@example.com",
           SELLER_NOT: "seller2@example.com", STAFF: "staff@example.com", MISSING: "customer@example.com"}
 SKU = "SAM-MUG-01"  # sold by seller@example.com
 PAN, THREE_D_SECURE = "4242424242424242", "4000002500003155"

@@ -102,7 +102,8 @@ async def transfers_page(context, limit: int, before_id: int | None) -> tuple[li
 
 
 async def transfers_of(context, payout_id: int) -> list[TransferRecord]:
-    return await queries.transfers_of(context.db, payout_id)
+    found: list[TransferRecord] = await context.loaders.transfers_by_payout.load(payout_id)
+    return found
 
 
 async def report(context, flt: MarketFilter):
