@@ -661,6 +661,7 @@ NO_OBJECT_ROUTES = {
     "GET /api/payment/transactions/": "the caller's own payments",
     "POST /api/v1/payments/webhooks/stripe/": "Stripe's signature is the caller",
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
+    "POST /dummy/checkout/{ref}": "the dummy's checkout page, no caller (development and tests)",
     "POST /dummy/connect/{ref}/onboard": "the dummy's onboarding form, no caller (development and tests)",
     "GET /api/payments/stripe/account/": "the calling seller's own account",
     "POST /api/payments/stripe/account/": "the calling seller's own account",
