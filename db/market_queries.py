@@ -7,14 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import case, func, or_
 from sqlmodel import col, select
 
 from db.engine import Database
+from db.mapping import aware
 from db.market import account_from_row, hold_from_row, payout_from_row, transfer_from_row
-from db.market_tables import MarketAccountRow, MarketHoldRow, MarketPayoutRow, MarketTransferRow
+from db.market_tables import (
+    MarketAccountRow,
+    MarketDifferenceRow,
+    MarketHoldRow,
+    MarketPayoutRow,
+    MarketTransferRow,
+)
 from db.payment_tables import LedgerPostingRow, PaymentRow
 from db.payments import payments_with_attempts
 from db.tables import OrderLineRow, OrderRow, UserRow
@@ -289,3 +297,21 @@ async def transactions_page(db: Database, flt: MarketFilter, page: Page
 async def emails_of(db: Database, ids: Sequence[int]) -> dict[int, str]:
     async with db.read_sessions() as session:
         return dict((await session.exec(select(UserRow.id, UserRow.email).where(UserRow.id.in_(list(ids))))).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    seller_id: int
+    currency: str
+    ours_minor: int
+    theirs_minor: int
+    found_at: datetime
+
+
+async def latest_differences(db: Database, seller_id: int | None, limit: int = 20) -> list[Difference]:
+    """What reconciliation found lately (worker's reconcile-sellers), newest first."""
+    where = [] if seller_id is None else [MarketDifferenceRow.seller_id == seller_id]
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(MarketDifferenceRow).where(*where)
+                                   .order_by(col(MarketDifferenceRow.id).desc()).limit(limit))).all()
+    return [Difference(r.seller_id, r.currency, r.ours_minor, r.theirs_minor, aware(r.found_at)) for r in rows]

@@ -160,3 +160,28 @@ async def test_the_connect_webhook_refuses_what_its_secret_did_not_sign(http, sh
 
     assert forged.status_code == 400 and set(forged.json()) == {"error"}
     assert unknown.json() == {"received": True, "state": "ignored", "duplicate": False}
+
+
+async def test_a_balance_stripe_disagrees_with_is_recorded_logged_and_counted(http, shop, fake, db, database_url,
+                                                                             caplog):
+    account_id = await _onboarded(http, shop, fake)
+    _, payment = await _paid_and_released(http, shop)
+    await http.post(f"{BASE}/transfer/", json={"transaction_id": payment["uuid"]}, headers=bearer(shop, SELLER))
+    fake.connect.balances[account_id]["usd"] += 5  # money moved at Stripe that our books don't know of
+    before = _differences_counted()
+
+    moved = await run_worker(database_url, db, **STRIPE)
+    report = await gql(http, "{ marketplaceReport { differences { sellerId currency ours theirs } } }",
+                       token=shop.token("admin@example.com"))
+
+    assert moved["reconcile-sellers"] >= 1
+    assert report["data"]["marketplaceReport"]["differences"] == [
+        {"sellerId": to_global_id("User", shop.id_of(SELLER)), "currency": "USD", "ours": 2698, "theirs": 2703}]
+    assert _differences_counted() == before + 1
+    assert any(r.message == "seller balance differs from the provider's" for r in caplog.records)
+
+
+def _differences_counted() -> float:
+    from paygate.metrics import SELLER_DIFFERENCES
+
+    return SELLER_DIFFERENCES.labels(currency="USD")._value.get()

@@ -111,7 +111,8 @@ async def report(context, flt: MarketFilter):
     _, payout_totals = await queries.payouts_page(context.db, None, flt, Page(limit=1))
     _, stats = await queries.transactions_page(context.db, flt, Page(limit=1))
     balances = await queries.seller_balances(context.db, flt.seller_id)
-    return payout_totals, stats, balances
+    differences = await queries.latest_differences(context.db, flt.seller_id)
+    return payout_totals, stats, balances, differences
 
 
 async def payment_uuid(context, payment_id: int) -> str:

@@ -170,6 +170,16 @@ class SellerBalances:
     paid_out: MinorUnits
 
 
+@strawberry.type(description="What reconciliation found: our ledger and the provider disagree on a connected "
+                             "account's balance (the worker's reconcile-sellers job).")
+class BalanceDifference:
+    seller_id: strawberry.ID
+    currency: str
+    ours: MinorUnits
+    theirs: MinorUnits
+    found_at: datetime
+
+
 @strawberry.type(description="The admins' marketplace report: payouts and payments with the filters applied.")
 class MarketplaceReport:
     payout_count: int
@@ -178,6 +188,7 @@ class MarketplaceReport:
     payments: list[PaymentTotals]
     payments_by_status: list[AmountByStatus]
     seller_balances: list[SellerBalances]
+    differences: list[BalanceDifference] = strawberry.field(description="The latest 20, newest first.")
 
 
 @strawberry.input

@@ -11,6 +11,7 @@ from gql.resolvers import market as resolvers
 from gql.schema.errors import expected_error
 from gql.schema.market import (
     AmountByStatus,
+    BalanceDifference,
     ConnectedAccount,
     ConnectedAccountCreateInput,
     ConnectedAccountCreateResult,
@@ -37,7 +38,7 @@ from gql.schema.market import (
     _id,
 )
 from gql.schema.orders import Order
-from gql.schema.relay import Connection, connection, global_id_of, page_request
+from gql.schema.relay import Connection, connection, global_id_of, page_request, to_global_id
 from gql.schema.scalars import MinorUnits
 
 
@@ -95,7 +96,7 @@ async def resolve_marketplace_report(info: strawberry.Info, filter: MarketplaceF
                                      ) -> MarketplaceReport | None:
     """Admins: totals of payouts and payments under the filters, and sellers' balances from the ledger."""
     try:
-        payouts, stats, balances = await resolvers.report(info.context, (filter or MarketplaceFilter()).to_domain())
+        payouts, stats, balances, differences = await resolvers.report(info.context, (filter or MarketplaceFilter()).to_domain())
     except PaymentsError:
         return None
     return MarketplaceReport(
@@ -108,7 +109,10 @@ async def resolve_marketplace_report(info: strawberry.Info, filter: MarketplaceF
         payments_by_status=[AmountByStatus(currency="", status=s, amount=MinorUnits(0), count=n)
                             for s, n in sorted(stats.by_status.items())],
         seller_balances=[SellerBalances(currency=code, **{k: MinorUnits(v) for k, v in b.items()})
-                         for code, b in sorted(balances.items())])
+                         for code, b in sorted(balances.items())],
+        differences=[BalanceDifference(seller_id=strawberry.ID(to_global_id("User", d.seller_id)), currency=d.currency,
+                                       ours=MinorUnits(d.ours_minor), theirs=MinorUnits(d.theirs_minor),
+                                       found_at=d.found_at) for d in differences])
 
 
 async def connected_account_create(info: strawberry.Info, input: ConnectedAccountCreateInput
