@@ -4,6 +4,7 @@ Revision ID: 0015_marketplace
 Revises: 0009
 Create Date: 2026-12-05 19:09:02.761741
 """
+from datetime import timedelta
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -171,7 +172,55 @@ def upgrade() -> None:
         batch_op.create_index('ix_market_reversals_status', ['status', 'id'], unique=False)
         batch_op.create_index('ix_market_reversals_transfer', ['transfer_id'], unique=False)
 
+    _backfill_holds()
     # ### end Alembic commands ###
+
+
+# Captures booked before this migration had no hold records: their shares were released
+# HOLD_DAYS after capture, delivery or not. They keep that date (as if delivered at capture, with
+# the default HOLD_DAYS of 7), so no share already captured waits for a delivery nobody records.
+BACKFILL_HOLD = timedelta(days=7)
+
+
+def _backfill_holds() -> None:
+    bind = op.get_bind()
+    entries = sa.table("ledger_entries", sa.column("id"), sa.column("kind"), sa.column("ref"),
+                       sa.column("parent_ref"), sa.column("created_at", sa.DateTime(timezone=True)))
+    postings = sa.table("ledger_postings", sa.column("entry_id"), sa.column("account_kind"), sa.column("owner_id"),
+                        sa.column("currency"), sa.column("side"), sa.column("amount_minor"))
+    payments = sa.table("payments", sa.column("uuid"), sa.column("order_id"))
+    holds = sa.table("market_holds", sa.column("payment_uuid"), sa.column("order_id"), sa.column("seller_id"),
+                     sa.column("currency"), sa.column("amount_minor"), sa.column("status"),
+                     *(sa.column(name, sa.DateTime(timezone=True))
+                       for name in ("captured_at", "delivered_at", "releases_at", "released_at")))
+    rows = bind.execute(sa.select(entries.c.id, entries.c.kind, entries.c.ref, entries.c.parent_ref,
+                                  entries.c.created_at, postings.c.owner_id, postings.c.currency, postings.c.side,
+                                  postings.c.amount_minor)
+                        .join(postings, postings.c.entry_id == entries.c.id)
+                        .where(postings.c.account_kind == "seller_held")).all()
+    captured: dict[tuple[str, int], dict] = {}
+    held: dict[tuple[str, int], int] = {}
+    released: dict[tuple[str, int], object] = {}
+    for _id, kind, ref, parent, at, seller, currency, side, amount in rows:
+        capture = ref if kind == "capture" else parent
+        if not capture or not capture.startswith("capture:"):
+            continue
+        key = (capture[len("capture:"):], seller)
+        held[key] = held.get(key, 0) + (amount if side == "credit" else -amount)
+        if kind == "capture":
+            captured[key] = {"currency": currency, "amount": amount, "at": at}
+        elif kind == "release":
+            released[key] = at
+    orders = dict(bind.execute(sa.select(payments.c.uuid, payments.c.order_id)).all())
+    for (payment_uuid, seller), first in captured.items():
+        key = (payment_uuid, seller)
+        status = "released" if key in released else ("held" if held[key] > 0 else "refunded")
+        at = first["at"]
+        bind.execute(holds.insert().values(
+            payment_uuid=payment_uuid, order_id=orders.get(payment_uuid), seller_id=seller,
+            currency=first["currency"], amount_minor=first["amount"], status=status, captured_at=at,
+            delivered_at=at, releases_at=at + BACKFILL_HOLD,
+            released_at=released.get(key)))
 
 
 def downgrade() -> None:
