@@ -151,3 +151,15 @@ async def test_pages_are_bounded_and_bad_filters_are_refused(client, shop):
 
     assert too_big.status_code == bad_date.status_code == 400
     assert fine.status_code == 200 and fine.json()["pagination"]["page_size"] == 100
+
+
+async def test_an_admin_payout_names_its_seller_and_an_amount_within_the_balance(client, shop):
+    admin = bearer(shop, "admin@example.com")
+
+    nameless = await client.post(f"{BASE}/payout/", json={"amount": 100, "currency": "usd"}, headers=admin)
+    fraction = await client.post(f"{BASE}/payout/", json={"amount": 1.5, "seller_id": 1}, headers=admin)
+    by_seller = await client.post(f"{BASE}/payout/", json={"amount": 100}, headers=bearer(shop, SELLER))
+
+    assert nameless.status_code == 400 and "seller_id" in nameless.json()["error"]
+    assert fraction.status_code == 400 and "cents" in fraction.json()["error"]
+    assert by_seller.status_code == 403 and set(by_seller.json()) == {"error"}

@@ -56,6 +56,8 @@ async def create_payout(cmd: RequestPayout, uow: UnitOfWork, connect: ConnectPro
             raise NotAllowedError("only admins name a payout's amount or seller")
     elif not actor.has(Role.SELLER):
         raise NotAllowedError("only sellers and admins create payouts")
+    if cmd.seller_id is None and not actor.has(Role.SELLER):
+        raise ValidationError("name the seller whose balance is paid out (seller_id)", "seller_id")
     seller_id = cmd.seller_id if cmd.seller_id is not None else actor.user_id
     description = free_text(cmd.description, "description", max_length=MAX_DESCRIPTION, required=False)
     if cmd.amount is not None and cmd.amount.code != cmd.currency:

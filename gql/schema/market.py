@@ -148,6 +148,11 @@ class AmountByStatus:
     currency: str
     status: str
     amount: MinorUnits
+
+
+@strawberry.type
+class StatusCount:
+    status: str
     count: int
 
 
@@ -186,7 +191,7 @@ class MarketplaceReport:
     payouts: list[AmountByStatus]
     payment_count: int
     payments: list[PaymentTotals]
-    payments_by_status: list[AmountByStatus]
+    payments_by_status: list[StatusCount]
     seller_balances: list[SellerBalances]
     differences: list[BalanceDifference] = strawberry.field(description="The latest 20, newest first.")
 

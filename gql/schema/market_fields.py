@@ -31,6 +31,7 @@ from gql.schema.market import (
     PayoutResult,
     SellerBalances,
     SellerHold,
+    StatusCount,
     Transfer,
     TransferInput,
     TransferResult,
@@ -101,13 +102,12 @@ async def resolve_marketplace_report(info: strawberry.Info, filter: MarketplaceF
         return None
     return MarketplaceReport(
         payout_count=payouts.count,
-        payouts=[AmountByStatus(currency=code, status=status, amount=MinorUnits(amount), count=0)
+        payouts=[AmountByStatus(currency=code, status=status, amount=MinorUnits(amount))
                  for code, by in sorted(payouts.by_currency.items()) for status, amount in sorted(by.items())],
         payment_count=stats.count,
         payments=[PaymentTotals(currency=code, amount=MinorUnits(t["amount"]), captured=MinorUnits(t["captured"]),
                                 refunded=MinorUnits(t["refunded"])) for code, t in sorted(stats.by_currency.items())],
-        payments_by_status=[AmountByStatus(currency="", status=s, amount=MinorUnits(0), count=n)
-                            for s, n in sorted(stats.by_status.items())],
+        payments_by_status=[StatusCount(status=s, count=n) for s, n in sorted(stats.by_status.items())],
         seller_balances=[SellerBalances(currency=code, **{k: MinorUnits(v) for k, v in b.items()})
                          for code, b in sorted(balances.items())],
         differences=[BalanceDifference(seller_id=strawberry.ID(to_global_id("User", d.seller_id)), currency=d.currency,
