@@ -219,6 +219,15 @@ class SqlMarket:
             status=transfer.status.value, provider_ref=transfer.provider_ref,
             reversed_minor=transfer.reversed.minor, payout_id=transfer.payout_id, updated_at=transfer.updated_at))
 
+    async def unsent(self, older_than: datetime, limit: int) -> tuple[list[TransferRecord], list[PayoutRecord]]:
+        transfers = (await self.session.exec(select(MarketTransferRow).where(
+            MarketTransferRow.status == TransferStatus.PENDING.value, MarketTransferRow.provider_ref.is_(None),
+            col(MarketTransferRow.updated_at) <= older_than).order_by(MarketTransferRow.id).limit(limit))).all()
+        payouts = (await self.session.exec(select(MarketPayoutRow).where(
+            MarketPayoutRow.status == PayoutStatus.PENDING.value, MarketPayoutRow.provider_ref.is_(None),
+            col(MarketPayoutRow.updated_at) <= older_than).order_by(MarketPayoutRow.id).limit(limit))).all()
+        return [transfer_from_row(r) for r in transfers], [payout_from_row(r) for r in payouts]
+
     async def unpaid_out_transfers(self, seller_id: int, currency: str) -> list[TransferRecord]:
         rows = (await self.session.exec(select(MarketTransferRow).where(
             MarketTransferRow.seller_id == seller_id, MarketTransferRow.currency == currency,

@@ -6,6 +6,9 @@
   release-holds           sellers' shares whose hold period has passed: made available
                           (domain/payments/releases.py)
   purge-idempotency-keys  Idempotency-Key records older than a day
+  resend-unanswered-transfers
+                          transfers and payouts booked but never answered by the provider, sent
+                          again with their own idempotency keys (domain/marketplace/transfers.py)
   claw-back-transfers     transfer reversals booked by refunds after a transfer, sent to the
                           provider (domain/marketplace/transfers.py)
   reconcile-sellers       each connected account's balance at the provider against our ledger;
@@ -27,7 +30,7 @@ from datetime import datetime
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.marketplace.reconcile import reconcile_sellers
-from domain.marketplace.transfers import send_pending_reversals
+from domain.marketplace.transfers import send_pending_reversals, send_unsent
 from domain.orders.service import expire_reservations
 from domain.payments.give_back import give_back_orphaned, void_abandoned
 from domain.payments.reconcile import claim_open_payments, reconcile_payment
@@ -99,6 +102,12 @@ async def _claw_back(db: Database, services: Services, now: datetime) -> int:
     return await send_pending_reversals(services.uow(), services.connect, now, limit=BATCH)
 
 
+async def _resend_unanswered(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await send_unsent(services.uow(), services.connect, now, limit=BATCH)
+
+
 async def _reconcile_sellers(db: Database, services: Services, now: datetime) -> int:
     if services.connect is None:
         return 0
@@ -118,6 +127,7 @@ JOBS: tuple[Job, ...] = (
     Job("void-abandoned-payments", _void_abandoned),
     Job("release-holds", _release_holds),
     Job("purge-idempotency-keys", _purge_idempotency_keys),
+    Job("resend-unanswered-transfers", _resend_unanswered),
     Job("claw-back-transfers", _claw_back),
     Job("reconcile-sellers", _reconcile_sellers),
 )

@@ -99,6 +99,12 @@ async def create_payout(cmd: RequestPayout, uow: UnitOfWork, connect: ConnectPro
             return record, account.provider_ref
 
     record, account_ref = await uow.transaction(book)
+    return await send_payout(uow, connect, record, account_ref, now)
+
+
+async def send_payout(uow: UnitOfWork, connect: ConnectProvider, record: PayoutRecord, account_ref: str,
+                      now: datetime) -> PayoutRecord:
+    """Ask the provider for a booked payout (again, with its own key, after no answer)."""
     try:
         answer = await connect.payout(PayoutOrder(f"payout-{record.uuid}", account_ref, record.amount,
                                                   record.description or f"payout {record.uuid}"))

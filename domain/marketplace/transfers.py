@@ -42,6 +42,7 @@ from domain.marketplace.model import (
     TransferRecord,
     TransferStatus,
 )
+from domain.marketplace.payouts import send_payout
 from domain.money import Money
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
@@ -174,6 +175,33 @@ async def _send(item: _ToSend, uow: UnitOfWork, connect: ConnectProvider, now: d
             return current
 
     return await uow.transaction(settle)
+
+
+async def send_unsent(uow: UnitOfWork, connect: ConnectProvider, now: datetime, *,
+                      older_than: timedelta = timedelta(minutes=1), limit: int = 100) -> int:
+    """Transfers and payouts booked but left without the provider's answer (a timeout, a crash
+    between booking and asking), sent again with their original keys: the provider makes each
+    once (the worker's `resend-unanswered-transfers`). How many got an answer."""
+    async with uow:
+        transfers, payouts = await uow.market.unsent(now - older_than, limit)
+        sources = {t.payment_uuid: await uow.payments.by_uuid(t.payment_uuid) for t in transfers}
+        accounts = {s: await uow.market.account_of(s) for s in {t.seller_id for t in transfers}
+                    | {p.seller_id for p in payouts}}
+    answered = 0
+    for transfer in transfers:
+        account, payment = accounts.get(transfer.seller_id), sources.get(transfer.payment_uuid)
+        if account is None or account.provider_ref is None:
+            continue
+        sent = await _send(_ToSend(transfer, account.provider_ref, payment.provider_ref if payment else None),
+                           uow, connect, now)
+        answered += sent.status is not TransferStatus.PENDING
+    for payout in payouts:
+        account = accounts.get(payout.seller_id)
+        if account is None or account.provider_ref is None:
+            continue
+        done = await send_payout(uow, connect, payout, account.provider_ref, now)
+        answered += done.provider_ref is not None or done.status is not payout.status
+    return answered
 
 
 async def note_clawbacks(uow: UnitOfWork, payment_uuid: str, refund: JournalEntry, now: datetime) -> None:
