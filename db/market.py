@@ -228,6 +228,13 @@ class SqlMarket:
             col(MarketPayoutRow.updated_at) <= older_than).order_by(MarketPayoutRow.id).limit(limit))).all()
         return [transfer_from_row(r) for r in transfers], [payout_from_row(r) for r in payouts]
 
+    async def payouts_in_transit(self, older_than: datetime, limit: int) -> list[PayoutRecord]:
+        rows = (await self.session.exec(select(MarketPayoutRow).where(
+            MarketPayoutRow.status.in_([PayoutStatus.PENDING.value, PayoutStatus.IN_TRANSIT.value]),
+            MarketPayoutRow.provider_ref.is_not(None), col(MarketPayoutRow.updated_at) <= older_than)
+            .order_by(MarketPayoutRow.updated_at, MarketPayoutRow.id).limit(limit))).all()
+        return [payout_from_row(r) for r in rows]
+
     async def unpaid_out_transfers(self, seller_id: int, currency: str) -> list[TransferRecord]:
         rows = (await self.session.exec(select(MarketTransferRow).where(
             MarketTransferRow.seller_id == seller_id, MarketTransferRow.currency == currency,

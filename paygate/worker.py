@@ -11,6 +11,8 @@
                           again with their own idempotency keys (domain/marketplace/transfers.py)
   claw-back-transfers     transfer reversals booked by refunds after a transfer, sent to the
                           provider (domain/marketplace/transfers.py)
+  check-payouts           payouts in transit for an hour without news, asked about at the provider
+                          (a lost payout.paid / .failed event) (domain/marketplace/payouts.py)
   reconcile-sellers       each connected account's balance at the provider against our ledger;
                           differences recorded, logged and counted (domain/marketplace/reconcile.py)
 
@@ -29,6 +31,7 @@ from datetime import datetime
 
 from db.engine import Database
 from db.idempotency import IdempotencyStore
+from domain.marketplace.payouts import check_payouts
 from domain.marketplace.reconcile import reconcile_sellers
 from domain.marketplace.transfers import send_pending_reversals, send_unsent
 from domain.orders.service import expire_reservations
@@ -108,6 +111,12 @@ async def _resend_unanswered(db: Database, services: Services, now: datetime) ->
     return await send_unsent(services.uow(), services.connect, now, limit=BATCH)
 
 
+async def _check_payouts(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await check_payouts(services.uow(), services.connect, now, limit=BATCH)
+
+
 async def _reconcile_sellers(db: Database, services: Services, now: datetime) -> int:
     if services.connect is None:
         return 0
@@ -129,6 +138,7 @@ JOBS: tuple[Job, ...] = (
     Job("purge-idempotency-keys", _purge_idempotency_keys),
     Job("resend-unanswered-transfers", _resend_unanswered),
     Job("claw-back-transfers", _claw_back),
+    Job("check-payouts", _check_payouts),
     Job("reconcile-sellers", _reconcile_sellers),
 )
 

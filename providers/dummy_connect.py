@@ -152,6 +152,10 @@ class DummyConnect:
 
         return _moved(await self._once(req.idempotency_key, ["payout", req.account_ref, money_json(req.amount)], act))
 
+    async def payout_status(self, account_ref: str, payout_ref: str) -> tuple[str, str | None]:
+        # The dummy pays at once and keeps no payout after answering: every payout of its is paid.
+        return ("paid", None) if payout_ref.startswith("po_dummy_") else ("failed", "resource_missing")
+
     async def balance(self, account_ref: str) -> ProviderBalance:
         async with self._records.transaction() as book:
             record = await book.get(_ACCOUNT + account_ref)

@@ -9,6 +9,7 @@
     GET  /v1/transfers/{id}
     POST /v1/transfers/{id}/reversals    amount (all that is left when absent)
     POST /v1/payouts                     amount, currency, description; Stripe-Account: the connected account
+    GET  /v1/payouts/{id}                Stripe-Account: the connected account
     GET  /v1/balance                     Stripe-Account: the connected account (else the platform's)
 
 As Stripe documents them: a new Express account has requirements currently due and neither
@@ -66,6 +67,7 @@ class FakeConnect:
             Route("/v1/transfers/{id}", endpoint(self._retrieve_transfer), methods=["GET"]),
             Route("/v1/transfers/{id}/reversals", endpoint(self._create_reversal), methods=["POST"]),
             Route("/v1/payouts", endpoint(self._create_payout), methods=["POST"]),
+            Route("/v1/payouts/{id}", endpoint(self._retrieve_payout), methods=["GET"]),
             Route("/v1/balance", endpoint(self._retrieve_balance), methods=["GET"]),
         ]
 
@@ -208,6 +210,13 @@ class FakeConnect:
                   "status": "pending", "description": p.get("description"), "failure_code": None,
                   "arrival_date": int(time.time()) + 2 * 86400, "created": int(time.time()), "_account": account["id"]}
         self.payouts[payout["id"]] = payout
+        return {k: v for k, v in payout.items() if not k.startswith("_")}
+
+    def _retrieve_payout(self, ident: str, _p: dict[str, Any]) -> dict[str, Any]:
+        payout = self.payouts.get(ident)
+        # A connected account's payout is found with its Stripe-Account header only.
+        if payout is None or payout["_account"] != self.stripe_account:
+            raise _missing("payout", ident)
         return {k: v for k, v in payout.items() if not k.startswith("_")}
 
     def _retrieve_balance(self, _id: None, _p: dict[str, Any]) -> dict[str, Any]:

@@ -185,3 +185,22 @@ def _differences_counted() -> float:
     from paygate.metrics import SELLER_DIFFERENCES
 
     return SELLER_DIFFERENCES.labels(currency="USD")._value.get()
+
+
+async def test_a_payout_whose_event_was_lost_is_asked_about_and_settled_by_the_worker(http, shop, fake, db,
+                                                                                      database_url):
+    await _onboarded(http, shop, fake)
+    _, payment = await _paid_and_released(http, shop)
+    await http.post(f"{BASE}/transfer/", json={"transaction_id": payment["uuid"]}, headers=bearer(shop, SELLER))
+    body = (await http.post(f"{BASE}/payout/", json={}, headers=bearer(shop, SELLER))).json()["payout"]
+    fake.connect.settle_payout(body["stripe_payout_id"], "failed", "account_closed")  # its event never comes
+
+    early = await run_worker(database_url, db, **STRIPE)
+    later = await run_worker(database_url, db, days_later=0.1, **STRIPE)  # 2.4 hours on
+
+    detail = (await http.get(f"{BASE}/payouts/{body['payout_id']}/", headers=bearer(shop, SELLER))).json()["payout"]
+    assert (early["check-payouts"], later["check-payouts"]) == (0, 1)
+    assert (detail["status"], detail["failure_code"]) == ("failed", "account_closed")
+    # The money is back on the connected account, in our books as at Stripe.
+    assert await seller_books(db, shop.id_of(SELLER)) == {"held": 0, "available": 0, "transferred": 2698,
+                                                          "in_transit": 0, "paid_out": 0}

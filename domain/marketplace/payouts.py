@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.errors import (
     InvalidStateError,
@@ -128,6 +128,32 @@ async def apply_payout_status(uow: UnitOfWork, payout_uuid: uuid.UUID, status: P
             return payout
 
     return await uow.transaction(block)
+
+
+async def check_payouts(uow: UnitOfWork, connect: ConnectProvider, now: datetime, *,
+                        older_than: timedelta = timedelta(hours=1), limit: int = 100) -> int:
+    """Payouts still in transit an hour after their last news, asked about at the provider (an
+    event lost on the way): settled as the provider says, forward only (the worker's
+    `check-payouts`). How many moved."""
+    async with uow:
+        waiting = await uow.market.payouts_in_transit(now - older_than, limit)
+        accounts = {s: await uow.market.account_of(s) for s in {p.seller_id for p in waiting}}
+    moved = 0
+    for payout in waiting:
+        account = accounts.get(payout.seller_id)
+        if account is None or account.provider_ref is None or payout.provider_ref is None:
+            continue
+        try:
+            status, failure = await connect.payout_status(account.provider_ref, payout.provider_ref)
+        except (ProviderUnavailableError, NotFoundError):
+            continue
+        target = {"paid": PayoutStatus.PAID, "failed": PayoutStatus.FAILED,
+                  "canceled": PayoutStatus.CANCELED}.get(status)
+        if target is None:
+            continue
+        done = await apply_payout_status(uow, payout.uuid, target, now, failure_code=failure)
+        moved += done is not None and done.status is not payout.status
+    return moved
 
 
 async def move_payout(uow: UnitOfWork, payout_uuid: uuid.UUID, status: PayoutStatus, now: datetime, *,

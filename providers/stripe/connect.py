@@ -181,6 +181,11 @@ class StripeConnect:
             raise
         return Moved(str(_plain(made)["id"]), _echoed(made, req.amount, "payout"), str(_plain(made).get("status") or "pending"))
 
+    async def payout_status(self, account_ref: str, payout_ref: str) -> tuple[str, str | None]:
+        found = _plain(await call("retrieve payout", lambda: self._client.v1.payouts.retrieve_async(
+            payout_ref, None, {"stripe_account": account_ref}), self._retry))
+        return str(found.get("status") or "pending"), found.get("failure_code")
+
     async def balance(self, account_ref: str) -> ProviderBalance:
         found = await call("retrieve balance", lambda: self._client.v1.balance.retrieve_async(
             None, {"stripe_account": account_ref}), self._retry)
