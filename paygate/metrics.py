@@ -16,6 +16,11 @@ DURATION = Histogram("paygate_http_request_duration_seconds", "Time to answer an
                      ["method", "route"],
                      buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
 
+# The marketplace's reconciliation (paygate/worker.py `reconcile-sellers`): a seller's balance at
+# the provider differs from our ledger's. Any increase wants a human.
+SELLER_DIFFERENCES = Counter("paygate_seller_balance_differences_total",
+                             "Connected accounts whose provider balance differed from the ledger.", ["currency"])
+
 
 def observe(scope, status: int, duration_s: float) -> None:
     route = scope.get("route")
