@@ -22,6 +22,7 @@ from db.market_tables import (
     MarketReversalRow,
     MarketTransferRow,
 )
+from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import LedgerPostingRow, PaymentRow
 from db.row_ids import pk
 from domain.ledger import Account, AccountKind
@@ -37,6 +38,7 @@ from domain.marketplace.model import (
     TransferStatus,
 )
 from domain.money import Money
+from domain.outgoing_webhooks.payloads import payout_data, transfer_data
 
 
 def _maybe(value: datetime | None) -> datetime | None:
@@ -86,9 +88,11 @@ def payout_from_row(row: MarketPayoutRow, transfer_ids: list[int] | None = None)
 
 
 class SqlMarket:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        # Merchants' webhooks: transfers' and payouts' moves, written in this transaction.
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
     def _locked(self, query, for_update: bool):
         return query.with_for_update(key_share=True) if for_update and not self.is_sqlite else query
@@ -212,12 +216,18 @@ class SqlMarket:
         self.session.add(row)
         await self.session.flush()
         transfer.id = row.id
+        await self.outbox.status_changed("transfer", row.id, None, transfer.status.value,
+                                         lambda: transfer_data(transfer), transfer.created_at)
         return transfer
 
     async def save_transfer(self, transfer: TransferRecord) -> None:
+        before = (await self.session.exec(select(MarketTransferRow.status).where(
+            MarketTransferRow.id == transfer.pk))).one()
         await self.session.exec(update(MarketTransferRow).where(MarketTransferRow.id == transfer.pk).values(
             status=transfer.status.value, provider_ref=transfer.provider_ref,
             reversed_minor=transfer.reversed.minor, payout_id=transfer.payout_id, updated_at=transfer.updated_at))
+        await self.outbox.status_changed("transfer", transfer.pk, before, transfer.status.value,
+                                         lambda: transfer_data(transfer), transfer.updated_at)
 
     async def unsent(self, older_than: datetime, limit: int) -> tuple[list[TransferRecord], list[PayoutRecord]]:
         transfers = (await self.session.exec(select(MarketTransferRow).where(
@@ -286,6 +296,8 @@ class SqlMarket:
         self.session.add(row)
         await self.session.flush()
         payout.id = row.id
+        await self.outbox.status_changed("payout", row.id, None, payout.status.value,
+                                         lambda: payout_data(payout), payout.created_at)
         return payout
 
     async def payout(self, payout_uuid: UUID, *, for_update: bool = False) -> PayoutRecord | None:
@@ -299,9 +311,12 @@ class SqlMarket:
         return payout_from_row(row) if row else None
 
     async def save_payout(self, payout: PayoutRecord) -> None:
+        before = (await self.session.exec(select(MarketPayoutRow.status).where(MarketPayoutRow.id == payout.pk))).one()
         await self.session.exec(update(MarketPayoutRow).where(MarketPayoutRow.id == payout.pk).values(
             status=payout.status.value, provider_ref=payout.provider_ref, failure_code=payout.failure_code,
             updated_at=payout.updated_at))
+        await self.outbox.status_changed("payout", payout.pk, before, payout.status.value,
+                                         lambda: payout_data(payout), payout.updated_at)
 
     async def release_transfers(self, payout_id: int) -> None:
         await self.session.exec(update(MarketTransferRow).where(MarketTransferRow.payout_id == payout_id)

@@ -101,7 +101,7 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
         self.emails = SqlOutbox(session, sqlite)
         self.jobs = SqlJobQueue(session, sqlite)
-        self.market = SqlMarket(session, sqlite)
+        self.market = SqlMarket(session, sqlite, outbox)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
