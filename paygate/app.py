@@ -21,11 +21,14 @@ from paygate.bootstrap import build_services, close_services
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
+from paygate.graphql_metrics import GraphQLMetrics
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
-from paygate.metrics import metrics_endpoint
+from paygate.metrics import QueueProbe, metrics_endpoint_for, process_started, process_stopping, watch_pool
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
+from paygate.queue_stats import job_queue_stats
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
+from paygate.readiness import Check, close_checks, readiness_checks, readyz_endpoint
 from paygate.settings import Settings
 from paygate.worker import run_forever
 from rest_compat import apis, mounts
@@ -36,29 +39,28 @@ log = logging.getLogger("paygate.app")
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
-               providers: Providers | None = None) -> Starlette:
+               providers: Providers | None = None, queue_probe: QueueProbe | None = None,
+               readiness: list[Check] | None = None) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
     (the embedded SQLite setup, where no separate `paygate worker` runs).
-    `providers` replaces the registry the settings make (tests inject providers of their own)."""
+    `providers` replaces the registry the settings make (tests inject providers of their own);
+    `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
+    of /readyz (paygate/queue_stats.py, paygate/readiness.py)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
     services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
-    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
+    if owns_db:  # a database handed in is watched by whoever made it
+        watch_pool(db.engine)
+    checks = readiness if readiness is not None else readiness_checks(db, settings.redis_url)
+    schema = build_schema(production=settings.is_production, observers=[GraphQLMetrics])
+    graphql = GraphQLView(schema, db=db, tokens=tokens, settings=settings,
                           services=services)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> JSONResponse:
-        try:
-            await db.ping()
-        except Exception:
-            log.exception("readiness check: database did not answer")
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
 
     rest = apis()
     spec = openapi_document(op for api in rest for op in api.operations)
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):
         settings.warn_about_defaults()
+        process_started()
         if isinstance(events, RedisBus):
             await events.start()
         stop_jobs = asyncio.Event()
@@ -78,19 +81,21 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             stop_jobs.set()
             await jobs
         await events.close()
+        await close_checks(checks)
         await close_services(services)
         if owns_db:
             await db.dispose()
+        process_stopping()
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", readyz_endpoint(checks), methods=["GET"]),
         *dummy_routes(),
         *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db)), methods=["GET"]),
         *(extra_routes or []),
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused

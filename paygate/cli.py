@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
+import os
+import shutil
 import sys
+import tempfile
 
 from paygate.settings import Settings
 
@@ -88,12 +92,37 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     if not settings.is_production:
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    metrics_dir = _metrics_dir(workers)
     # log_config is applied by uvicorn in this process and in every worker process it starts.
     # proxy_headers off: the app itself believes X-Forwarded-For only from
     # PAYGATE_FORWARDED_ALLOW_IPS (create_app), whatever server runs it; left on, uvicorn would
     # believe it from 127.0.0.1 (its default) before the app sees the request.
-    uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
-                log_config=logging_config(), access_log=False, proxy_headers=False, lifespan="on")
+    try:
+        uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
+                    log_config=logging_config(), access_log=False, proxy_headers=False, lifespan="on")
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """Several worker processes answer /metrics with the sum of all of them (prometheus_client's
+    multiprocess mode, paygate/metrics.py): they share a directory named by
+    PROMETHEUS_MULTIPROC_DIR, which must be set before any of them imports prometheus_client and
+    emptied between runs (a killed process's files would be counted again). An operator's own
+    directory is emptied here; else a fresh one is made, and removed when the server stops
+    (returned for that)."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for stale in glob.glob(os.path.join(configured, "*.db")):
+            os.remove(stale)
+        return None
+    if workers < 2:
+        return None
+    made = tempfile.mkdtemp(prefix="paygate-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # inherited by the worker processes uvicorn spawns
+    return made
 
 
 def main(argv: list[str] | None = None) -> None:

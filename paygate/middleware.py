@@ -11,6 +11,7 @@ from domain.text import looks_like_card_number
 from paygate.auth import AuthError, bearer_token
 from paygate.logs import request_id_var
 from paygate.metrics import observe
+from paygate.webhook_metrics import observe_webhook
 
 log = logging.getLogger("paygate.http")
 
@@ -52,6 +53,7 @@ class RequestContextMiddleware:
             if scope["type"] == "http":
                 elapsed_s = time.perf_counter() - started
                 observe(scope, status["code"], elapsed_s)
+                observe_webhook(scope, status["code"])
                 peer = scope.get("client")
                 log.info("request", extra={
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
