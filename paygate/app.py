@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -30,6 +31,13 @@ from paygate.queue_stats import job_queue_stats
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.readiness import Check, close_checks, readiness_checks, readyz_endpoint
 from paygate.settings import Settings
+from paygate.tracing import (
+    asgi_middleware,
+    graphql_tracing,
+    instrument_engine,
+    instrument_httpx,
+    tracer_provider_from_environment,
+)
 from paygate.worker import run_forever
 from rest_compat import apis, mounts
 from rest_compat.openapi import document as openapi_document
@@ -40,12 +48,14 @@ log = logging.getLogger("paygate.app")
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
                providers: Providers | None = None, queue_probe: QueueProbe | None = None,
-               readiness: list[Check] | None = None) -> Starlette:
+               readiness: list[Check] | None = None,
+               tracer_provider: TracerProvider | None = None) -> Starlette:
     """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
     (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own);
     `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
-    of /readyz (paygate/queue_stats.py, paygate/readiness.py)."""
+    of /readyz (paygate/queue_stats.py, paygate/readiness.py); `tracer_provider` the one that
+    OTEL_EXPORTER_OTLP_ENDPOINT makes (paygate/tracing.py)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
@@ -55,7 +65,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     if owns_db:  # a database handed in is watched by whoever made it
         watch_pool(db.engine)
     checks = readiness if readiness is not None else readiness_checks(db, settings.redis_url)
-    schema = build_schema(production=settings.is_production, observers=[GraphQLMetrics])
+    tracing = tracer_provider or tracer_provider_from_environment()
+    observers: list = [GraphQLMetrics]
+    if tracing is not None:
+        instrument_engine(db.engine, tracing)
+        instrument_httpx(tracing)
+        observers.append(graphql_tracing(tracing))
+    schema = build_schema(production=settings.is_production, observers=observers)
     graphql = GraphQLView(schema, db=db, tokens=tokens, settings=settings,
                           services=services)
 
@@ -86,6 +102,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if owns_db:
             await db.dispose()
         process_stopping()
+        if tracing is not None and tracer_provider is None:
+            tracing.force_flush()  # the spans of the last requests, before the process ends
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -100,7 +118,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused
     # request claims no key), then idempotency (keyed by caller).
-    middleware = [*proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
+    middleware = [*([asgi_middleware(tracing)] if tracing is not None else []),
+                  *proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
                   Middleware(BodyLimitsMiddleware),  # size and JSON depth, before anything reads the body
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),

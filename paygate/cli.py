@@ -67,11 +67,16 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
     from paygate.logs import configure_logging
+    from paygate.tracing import instrument_engine, instrument_httpx, tracer_provider_from_environment
     from paygate.worker import run_forever, run_once, worker_services
 
     configure_logging()
     settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
+    tracing = tracer_provider_from_environment()
+    if tracing is not None:  # a trace per job and pass: its SQL and provider calls
+        instrument_engine(db.engine, tracing)
+        instrument_httpx(tracing)
     services = worker_services(settings, db)
     try:
         if once:
@@ -83,6 +88,8 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
         if isinstance(services.events, RedisBus):
             await services.events.close()
         await db.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -75,11 +75,15 @@ def process_stopping() -> None:
         mark_process_dead(os.getpid())
 
 
-def observe(scope, status: int, duration_s: float) -> None:
+def route_template(scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     # A seed's routes live under its API's mount, whose prefix Starlette leaves in root_path.
-    template = scope.get("root_path", "") + path if path else "unmatched"
+    return scope.get("root_path", "") + path if path else "unmatched"
+
+
+def observe(scope, status: int, duration_s: float) -> None:
+    template = route_template(scope)
     method = scope.get("method", "GET")
     REQUESTS.labels(method, template, str(status)).inc()
     DURATION.labels(method, template).observe(duration_s)

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from opentelemetry import trace
+
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from domain.orders.service import expire_reservations
@@ -33,6 +35,7 @@ from paygate.idempotency import KEY_TTL
 from paygate.settings import Settings
 
 log = logging.getLogger("paygate.worker")
+_tracer = trace.get_tracer("paygate.worker")
 
 BATCH = 100  # payments reconciled, or captures released, per job and pass
 
@@ -104,7 +107,9 @@ async def run_once(db: Database, services: Services | None = None,
     done: dict[str, int] = {}
     for job in jobs:
         try:
-            done[job.name] = await job.run(db, services, services.clock())
+            # One trace a job and pass (a no-op unless paygate/tracing.py exports traces).
+            with _tracer.start_as_current_span(f"job {job.name}"):
+                done[job.name] = await job.run(db, services, services.clock())
         except Exception:
             log.exception("job failed", extra={"job": job.name})
             done[job.name] = -1
