@@ -22,6 +22,7 @@ from paygate.bootstrap import build_services, close_services
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
+from paygate.graphiql import routes as graphiql_routes
 from paygate.graphql_metrics import GraphQLMetrics
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(checks), methods=["GET"]),
         *dummy_routes(),
+        *([] if settings.is_production else graphiql_routes()),  # GraphiQL's own assets
         *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db)), methods=["GET"]),
