@@ -62,7 +62,8 @@ async def _token(settings: Settings, who: str, role: str) -> None:
     print(TokenCodec(settings.secret_key, settings.jwt_public_key).issue(user.id, user.email, [role]))
 
 
-async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
+async def _worker(settings: Settings, interval_s: float, once: bool, metrics_port: int | None = None,
+                  metrics_host: str = "127.0.0.1") -> None:
     from db.engine import Database
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
@@ -73,6 +74,8 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
     configure_logging()
     settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
+    if metrics_port is not None:
+        _serve_worker_metrics(db, metrics_host, metrics_port)
     tracing = tracer_provider_from_environment()
     if tracing is not None:  # a trace per job and pass: its SQL and provider calls
         instrument_engine(db.engine, tracing)
@@ -90,6 +93,18 @@ async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
         await db.dispose()
         if tracing is not None:
             tracing.shutdown()
+
+
+def _serve_worker_metrics(db, host: str, port: int) -> None:
+    """The worker's own /metrics (its provider calls, its pool), on a port of its own: a worker
+    process answers no HTTP otherwise (paygate/metrics.py)."""
+    from prometheus_client import start_http_server
+
+    from paygate.metrics import process_started, watch_pool
+
+    watch_pool(db.engine)
+    process_started()
+    start_http_server(port, addr=host)
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -147,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="run the periodic jobs (reservation expiry, reconciliation, …)")
     worker.add_argument("--interval", type=float, default=15.0, help="seconds between passes")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus metrics on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="the address --metrics-port binds")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
@@ -169,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         case "token":
             asyncio.run(_token(settings, args.user, args.role))
         case "worker":
-            asyncio.run(_worker(settings, args.interval, args.once))
+            asyncio.run(_worker(settings, args.interval, args.once, args.metrics_port, args.metrics_host))
 
 
 if __name__ == "__main__":

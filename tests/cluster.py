@@ -108,7 +108,9 @@ class Cluster:
         self.apps = started
 
     def start_worker(self, interval_s: float = 0.5) -> None:
-        self.worker = self._spawn("worker", "worker", "--interval", str(interval_s))
+        port = free_port()
+        self.worker = self._spawn("worker", "worker", "--interval", str(interval_s), "--metrics-port", str(port))
+        self.worker.url = f"http://127.0.0.1:{port}"
 
     def kill_apps(self) -> None:
         """SIGKILL: no shutdown, no cleanup, whatever each process was doing."""

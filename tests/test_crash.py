@@ -36,6 +36,7 @@ from gql.schema.relay import from_global_id
 from tests.cluster import Cluster, fresh_database
 from tests.conftest import PG_URL, REDIS_URL
 from tests.payments_fixtures import assert_ledger_balances
+from tests.test_metrics import samples
 from tests.test_processes import (
     CHECKOUT,
     PAY,
@@ -187,5 +188,10 @@ async def check_crash(cluster: Cluster, db: Database) -> None:
 
     await assert_ledger_balances(db)
     assert await open_attempts(db) == []
+    # The worker's own /metrics counted the questions it asked the gateway about them.
+    asked = samples(httpx.get(f"{cluster.worker.url}/metrics").text)
+    found = sum(v for (name, labels), v in asked.items() if name == "paygate_provider_calls_total"
+                and ("operation", "find_authorization") in labels)
+    assert found >= (1 if left_open else 0)
     print(f"crash: {len(seen.payments)} payments answered, {seen.cut} requests cut, "
           f"{left_open} attempts left open by the kill, {len(succeeded)} charged")

@@ -2,13 +2,17 @@
 (prometheus_client's multiprocess mode, set up by the CLI)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.test_metrics import samples, value
-from tests.test_serve import Serving, _paygate, serve
+from tests.test_serve import ROOT, Serving, _env, _paygate, serve
+from tests.test_serve import _free_port as free_port
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +36,27 @@ def test_every_scrape_counts_the_requests_of_both_worker_processes(two_workers):
     assert [healthz(s) - before for s in scrapes] == [16.0] * 6
     pids = {dict(labels)["pid"] for s in scrapes for name, labels in s if name == "paygate_process_start_time_seconds"}
     assert len(pids) == 2, pids
+
+
+def test_a_worker_serves_its_own_metrics_on_the_port_it_is_given(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'paygate.db'}"
+    _paygate(url, "migrate")
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "paygate.cli", "worker", "--interval", "0.2",
+                               "--metrics-port", str(port)], cwd=ROOT, env=_env(url),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                scraped = samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+                break
+            except httpx.TransportError:
+                assert worker.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait(15)
+
+    assert [labels for name, labels in scraped if name == "paygate_process_start_time_seconds"]
+    assert ("paygate_db_pool_connections_in_use", frozenset()) in scraped
