@@ -564,6 +564,7 @@ NO_OBJECT_ROUTES = {
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
+    "GET /graphiql/{name}": "GraphiQL's own scripts and styles, public files (development and tests)",
 }
 # Fields taking an id that name no object of anyone's own.
 NO_OBJECT_FIELDS: dict[str, str] = {}
