@@ -54,8 +54,8 @@ pytestmark = pytest.mark.postgres
 SKU, STOCK = "SAM-LAMP-01", 40
 SHOPPERS = 16
 KILL_AFTER_PAYMENTS = 10   # payments seen succeeding before the kill: the burst is well under way
-BURST_LIMIT_S = 10.0
-SETTLE_LIMIT_S = 20.0
+BURST_LIMIT_S = 30.0     # limits for a loaded machine; on an idle one the whole test takes ~10 s
+SETTLE_LIMIT_S = 30.0
 OPEN = ("pending", "unknown")
 
 
@@ -168,7 +168,8 @@ async def check_crash(cluster: Cluster, db: Database) -> None:
             OrderLineRow.product_id == product_id, OrderRow.status == "paid"))).all()
     assert seen.orders and set(orders) == seen.orders
     told = {pid: status.lower() for pid, status in seen.payments.items()}
-    assert {pid: payments[pid].status for pid in told if pid in payments} == told
+    assert set(told) <= set(payments)
+    assert {pid: payments[pid].status for pid in told} == told
     assert [orders[p.order_id].status for p in payments.values() if p.id in told and told[p.id] == "succeeded"] \
         == ["paid"] * sum(s == "succeeded" for s in told.values())
 
