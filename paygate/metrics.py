@@ -158,5 +158,3 @@ def _registry() -> CollectorRegistry:
     MultiProcessCollector(registry)
     return registry
 
-
-metrics_endpoint = metrics_endpoint_for(None)
