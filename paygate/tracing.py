@@ -77,12 +77,22 @@ def instrument_httpx(provider: TracerProvider) -> None:
         instrumentor.instrument(tracer_provider=provider)
 
 
+# Probes and scrapes every few seconds would be most of the traces and tell nothing.
+DEFAULT_EXCLUDED_URLS = "/healthz$,/readyz$,/metrics$"
+EXCLUDED_URLS_VARIABLES = ("OTEL_PYTHON_ASGI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS")
+
+
 def asgi_middleware(provider: TracerProvider):
-    """The outermost layer: the request's span is current for everything inside, logs included."""
+    """The outermost layer: the request's span is current for everything inside, logs included.
+    URLs matching OTEL_PYTHON_EXCLUDED_URLS (comma-separated regular expressions, OpenTelemetry's
+    variable) get no trace; unset, the probes and /metrics."""
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from opentelemetry.util.http import get_excluded_urls, parse_excluded_urls
     from starlette.middleware import Middleware
 
-    return Middleware(OpenTelemetryMiddleware, tracer_provider=provider)
+    configured = any(os.environ.get(name) for name in EXCLUDED_URLS_VARIABLES)
+    excluded = get_excluded_urls("ASGI") if configured else parse_excluded_urls(DEFAULT_EXCLUDED_URLS)
+    return Middleware(OpenTelemetryMiddleware, tracer_provider=provider, excluded_urls=excluded)
 
 
 def name_request_span(scope, template: str) -> None:

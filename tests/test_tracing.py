@@ -145,10 +145,17 @@ async def test_a_payment_traces_its_call_to_stripe_and_no_span_carries_the_card_
 
 
 async def test_the_request_log_line_carries_the_trace_id_beside_the_request_id(traced, http):
-    await http.get("/healthz", headers={"X-Request-Id": "trace-log-1"})
+    await http.get("/openapi.json", headers={"X-Request-Id": "trace-log-1"})
 
     [line] = [json.loads(text) for text in traced.lines if '"trace-log-1"' in text]
     [server] = [s for s in traced.spans.get_finished_spans()
-                if s.kind is SpanKind.SERVER and s.name == "GET /healthz"]
+                if s.kind is SpanKind.SERVER and s.name == "GET /openapi.json"]
     assert line["request_id"] == "trace-log-1"
     assert line["trace_id"] == format(server.context.trace_id, "032x")
+
+
+async def test_probes_and_scrapes_make_no_trace(traced, http):
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await http.get(path)).status_code == 200
+
+    assert [s.name for s in traced.spans.get_finished_spans() if s.kind is SpanKind.SERVER] == []
