@@ -64,6 +64,9 @@ async def _token(settings: Settings, who: str, role: str) -> None:
 
 async def _worker(settings: Settings, interval_s: float, once: bool, metrics_port: int | None = None,
                   metrics_host: str = "127.0.0.1") -> None:
+    # A worker counts on its own (--metrics-port): in an app's multiprocess directory its samples
+    # would be summed into the app's scrapes too. Before anything imports prometheus_client.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from db.engine import Database
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
