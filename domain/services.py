@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
 from domain.payments.provider import Providers
-from domain.ports import EventPublisher, UnitOfWork
+from domain.ports import EventPublisher, UnitOfWork, WebhookSender
 
 if TYPE_CHECKING:
     from domain.billing.provider import BillingProvider
@@ -28,3 +28,4 @@ class Services:
     events: EventPublisher         # live subscribers (GraphQL subscriptions)
     billing: BillingProvider | None = None  # customers and subscriptions; None when no provider offers them
     clock: Clock = utc_now
+    webhook_sender: WebhookSender | None = None  # merchants' webhooks (domain/outgoing_webhooks); None sends none

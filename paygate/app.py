@@ -16,6 +16,7 @@ from db.engine import Database
 from db.users import UserMirror
 from domain.payments.provider import Providers
 from gql.schema import build_schema
+from paygate import jobs_engine
 from paygate.auth import TokenCodec
 from paygate.body_limits import BodyLimitsMiddleware
 from paygate.bootstrap import build_services, close_services
@@ -39,7 +40,6 @@ from paygate.tracing import (
     instrument_httpx,
     tracer_provider_from_environment,
 )
-from paygate.worker import run_forever
 from rest_compat import apis, mounts
 from rest_compat.openapi import document as openapi_document
 
@@ -51,8 +51,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                providers: Providers | None = None, queue_probe: QueueProbe | None = None,
                readiness: list[Check] | None = None,
                tracer_provider: TracerProvider | None = None) -> Starlette:
-    """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup, where no separate `paygate worker` runs).
+    """The app. With `run_jobs`, the background jobs of `paygate worker` run inside this process,
+    from the same queue (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own);
     `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
     of /readyz (paygate/queue_stats.py, paygate/readiness.py); `tracer_provider` the one that
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if isinstance(events, RedisBus):
             await events.start()
         stop_jobs = asyncio.Event()
-        jobs = asyncio.create_task(run_forever(db, services, stop=stop_jobs)) if run_jobs else None
+        jobs = asyncio.create_task(jobs_engine.run_jobs(db, services, stop_jobs)) if run_jobs else None
         yield
         if jobs is not None:
             stop_jobs.set()

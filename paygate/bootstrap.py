@@ -12,6 +12,7 @@ from paygate.logs import request_id_var
 from paygate.provider_metrics import instrumented
 from paygate.providers import build_billing, build_policy, build_providers
 from paygate.settings import Settings
+from paygate.webhook_sender import HttpxWebhookSender
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
@@ -25,12 +26,13 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
     # Every provider call counted and timed, the injected ones too.
     registry = instrumented(providers if providers is not None else build_providers(settings, db))
     return Services(uow=new_uow, providers=registry, policy=build_policy(settings),
-                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
+                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
+                    webhook_sender=HttpxWebhookSender())
 
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for client in (*services.providers.values(), services.billing):
+    for client in (*services.providers.values(), services.billing, services.webhook_sender):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

@@ -57,6 +57,7 @@ async def reset_postgres_schema(url: str) -> None:
     try:
         async with engine.begin() as conn:
             await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await conn.exec_driver_sql("DROP SCHEMA IF EXISTS jobs CASCADE")  # pgqueuer's (db/jobs.py)
             await conn.exec_driver_sql("CREATE SCHEMA public")
     finally:
         await engine.dispose()
@@ -90,10 +91,12 @@ async def truncate_all(db: Database) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     async with db.engine.begin() as conn:
         if db.is_sqlite:
-            for name in tables:
+            for name in [*tables, "job_queue"]:
                 await conn.execute(text(f'DELETE FROM "{name}"'))
         else:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            jobs = [f"jobs.{name}" for name in ("pgqueuer", "pgqueuer_log", "pgqueuer_schedules",
+                                                "pgqueuer_statistics")]
+            await conn.execute(text(f"TRUNCATE {', '.join(tables + jobs)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

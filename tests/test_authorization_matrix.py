@@ -23,6 +23,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -31,6 +32,8 @@ from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQL
 from starlette.routing import Mount, Route, WebSocketRoute
 from websockets.asyncio.client import connect
 
+from db.uow import SqlUnitOfWork
+from domain.outgoing_webhooks.delivery import SendResult, record_result
 from gql.schema import build_schema
 from gql.schema.relay import from_global_id, to_global_id
 from paygate.app import create_app
@@ -39,19 +42,22 @@ from tests.graphql import Shop, gql
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
-OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ANONYMOUS, MISSING = (
-    "owner", "other_customer", "seller_of", "seller_not", "staff", "anonymous", "missing")
-CALLERS = (OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ANONYMOUS, MISSING)
+OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ADMIN, ANONYMOUS, MISSING = (
+    "owner", "other_customer", "seller_of", "seller_not", "staff", "admin", "anonymous", "missing")
+CALLERS = (OWNER, OTHER, SELLER_OF, SELLER_NOT, STAFF, ADMIN, ANONYMOUS, MISSING)
 EMAILS = {OWNER: "customer@example.com", OTHER: "customer2@example.com", SELLER_OF: "seller@example.com",
-          SELLER_NOT: "seller2@example.com", STAFF: "staff@example.com", MISSING: "customer@example.com"}
+          SELLER_NOT: "seller2@example.com", STAFF: "staff@example.com", ADMIN: "admin@example.com",
+          MISSING: "customer@example.com"}
 SKU = "SAM-MUG-01"  # sold by seller@example.com
 PAN, THREE_D_SECURE = "4242424242424242", "4000002500003155"
 NO_ID = 2**31 - 1  # the largest id a 32-bit column holds: never one of this test's rows
 
 
-def expect(owner, other, seller_of, seller_not, staff, anonymous, missing="not_found") -> dict[str, str]:
+def expect(owner, other, seller_of, seller_not, staff, anonymous, missing="not_found",
+           admin: str | None = None) -> dict[str, str]:
+    """An admin (admin@example.com, role admin only) is answered as staff unless the row says."""
     return {OWNER: owner, OTHER: other, SELLER_OF: seller_of, SELLER_NOT: seller_not, STAFF: staff,
-            ANONYMOUS: anonymous, MISSING: missing}
+            ADMIN: staff if admin is None else admin, ANONYMOUS: anonymous, MISSING: missing}
 
 
 # Who may act, in words: "private" objects are seen by their buyer, the sellers in their order and
@@ -69,6 +75,10 @@ STAFF_ONLY = expect("forbidden", "forbidden", "forbidden", "forbidden", "ok", "u
 # refused as NotAllowed in the mutation's union, before the object is looked up.
 STAFF_DECIDES = expect("not_allowed", "not_allowed", "not_allowed", "not_allowed", "ok", "unauthenticated",
                        "not_allowed")
+# Merchants' webhooks are an admin's alone (domain/outgoing_webhooks/endpoints.admins_only).
+ADMIN_DECIDES = expect("not_allowed", "not_allowed", "not_allowed", "not_allowed", "not_allowed", "unauthenticated",
+                       "not_allowed", admin="ok")
+ADMIN_SEES = expect("not_found", "not_found", "not_found", "not_found", "not_found", "not_found", admin="ok")
 
 
 # --- the world each row's object lives in -----------------------------------------------------
@@ -76,8 +86,8 @@ STAFF_DECIDES = expect("not_allowed", "not_allowed", "not_allowed", "not_allowed
 class World:
     """Builds objects through the public APIs, as their owner (customer@example.com) would."""
 
-    def __init__(self, http: httpx.AsyncClient, shop: Shop, fake, url: str) -> None:
-        self.http, self.shop, self.fake, self.url = http, shop, fake, url
+    def __init__(self, http: httpx.AsyncClient, shop: Shop, fake, url: str, db=None) -> None:
+        self.http, self.shop, self.fake, self.url, self.db = http, shop, fake, url, db
         self._product: str | None = None
 
     def token(self, caller: str) -> str | None:
@@ -180,6 +190,28 @@ class World:
                                    priceId: $p}) { __typename ... on BillingSubscription { id legacyId providerRef } } }""",
                               {"c": customer["id"], "p": self.fake.billing.price()})
         return made["data"]["billingSubscriptionCreate"]
+
+    async def webhook_endpoint(self) -> dict:
+        made = await self.gql("""mutation { webhookEndpointCreate(input: {url: "https://merchant.example/hook",
+                                   eventTypes: ["payment.succeeded"]}) { __typename ... on WebhookEndpoint { id legacyId
+                                   uuid } } }""", caller=ADMIN)
+        return made["data"]["webhookEndpointCreate"]
+
+    async def webhook_delivery(self) -> dict:
+        """A delivery made by the job's fan-out and attempted once (its endpoint refused it), as the
+        job would have done: nothing is sent from here."""
+        endpoint = await self.webhook_endpoint()
+        await self.payment()
+        now = datetime.now(UTC)
+        async with SqlUnitOfWork(self.db) as uow:
+            await uow.webhook_deliveries.fan_out(now, 100)
+            claimed = await uow.webhook_deliveries.claim_due(now, now, 100)
+            await uow.commit()
+        for one in claimed:
+            await record_result(one.delivery_id, SendResult(None, "ConnectError", 1), SqlUnitOfWork(self.db), now)
+        page = await self.gql("query($e: ID!) { webhookDeliveries(first: 1, endpointId: $e) { edges { node "
+                              "{ id legacyId endpointId } } } }", {"e": endpoint["id"]}, caller=ADMIN)
+        return page["data"]["webhookDeliveries"]["edges"][0]["node"]
 
     async def product_node(self) -> dict:
         return {"id": await self.product()}
@@ -421,6 +453,11 @@ ROWS: list[Row] = [
                       lambda o: {"u": o["id"]}),
         expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
         covers=("Query.auditLog",)),
+    # A job belongs to no user (STAFF_ONLY_LISTS): staff and admins see the queue, nobody else.
+    Row("Query.backgroundJobs", W.buyer_with_a_payment,
+        graphql_field("query", "backgroundJobs", "{ backgroundJobs { totalCount } }", lambda o: {}),
+        expect("forbidden", "forbidden", "forbidden", "forbidden", "empty", "unauthenticated", "forbidden"),
+        covers=("Query.backgroundJobs",)),
     # Products are public: a seller's catalogue is for everyone.
     Row("Query.products(sellerId)", W.seller_with_a_sale,
         graphql_field("query", "products", "query($s: ID!) { products(sellerId: $s) { totalCount } }",
@@ -437,6 +474,8 @@ ROWS: list[Row] = [
     node_row("Product", W.product_node, expect("ok", "ok", "ok", "ok", "ok", "ok")),
     node_row("BillingCustomer", W.billing_customer, BUYER_AND_STAFF),
     node_row("BillingSubscription", W.billing_subscription, BUYER_AND_STAFF),
+    node_row("WebhookEndpoint", W.webhook_endpoint, ADMIN_SEES),
+    node_row("WebhookDelivery", W.webhook_delivery, ADMIN_SEES),
     # --- GraphQL mutations ---
     Row("Mutation.cartSetItem", W.product_node,
         graphql_field("mutation", "cartSetItem", "mutation($p: ID!) { cartSetItem(input: {productId: $p, "
@@ -495,6 +534,35 @@ ROWS: list[Row] = [
         graphql_field("mutation", "billingSubscriptionCancel", "mutation($s: ID!) { billingSubscriptionCancel("
                       "input: {subscriptionId: $s}) { __typename } }", lambda o: {"s": o["id"]}),
         BUYER_AND_STAFF, covers=("Mutation.billingSubscriptionCancel",)),
+    Row("Mutation.webhookEndpointUpdate", W.webhook_endpoint,
+        graphql_field("mutation", "webhookEndpointUpdate", "mutation($e: ID!) { webhookEndpointUpdate(input: {id: $e}) { __typename } }",
+                      lambda o: {"e": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookEndpointUpdate",)),
+    Row("Mutation.webhookEndpointDisable", W.webhook_endpoint,
+        graphql_field("mutation", "webhookEndpointDisable", "mutation($e: ID!) { webhookEndpointDisable(input: {id: $e}) { __typename } }",
+                      lambda o: {"e": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookEndpointDisable",)),
+    Row("Mutation.webhookEndpointEnable", W.webhook_endpoint,
+        graphql_field("mutation", "webhookEndpointEnable", "mutation($e: ID!) { webhookEndpointEnable(input: {id: $e}) { __typename } }",
+                      lambda o: {"e": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookEndpointEnable",)),
+    Row("Mutation.webhookEndpointRotateSecret", W.webhook_endpoint,
+        graphql_field("mutation", "webhookEndpointRotateSecret", "mutation($e: ID!) { webhookEndpointRotateSecret(input: {id: $e}) { __typename } }",
+                      lambda o: {"e": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookEndpointRotateSecret",)),
+    Row("Mutation.webhookEndpointDelete", W.webhook_endpoint,
+        graphql_field("mutation", "webhookEndpointDelete", "mutation($e: ID!) { webhookEndpointDelete(input: {id: $e}) { __typename } }",
+                      lambda o: {"e": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookEndpointDelete",)),
+    Row("Mutation.webhookDeliveryRetry", W.webhook_delivery,
+        graphql_field("mutation", "webhookDeliveryRetry", "mutation($d: ID!) { webhookDeliveryRetry(input: {id: $d}) "
+                      "{ __typename } }", lambda o: {"d": o["id"]}),
+        ADMIN_DECIDES, covers=("Mutation.webhookDeliveryRetry",)),
+    Row("Query.webhookDeliveries(endpointId)", W.webhook_delivery,
+        graphql_field("query", "webhookDeliveries", "query($e: ID!) { webhookDeliveries(endpointId: $e) "
+                      "{ totalCount } }", lambda o: {"e": o["endpointId"]}),
+        expect("forbidden", "forbidden", "forbidden", "forbidden", "forbidden", "unauthenticated", "forbidden",
+               admin="sees"), covers=("Query.webhookDeliveries",)),
     # --- GraphQL subscriptions, over graphql-transport-ws ---
     Row("Subscription.paymentUpdated", W.payment, live("paymentUpdated"),
         PRIVATE, covers=("Subscription.paymentUpdated",)),
@@ -568,13 +636,17 @@ NO_OBJECT_ROUTES = {
 }
 # Fields taking an id that name no object of anyone's own.
 NO_OBJECT_FIELDS: dict[str, str] = {}
+# Fields that take no id but read what only staff may see: they need a row all the same.
+STAFF_ONLY_LISTS: dict[str, str] = {
+    "Query.backgroundJobs": "the job queue: periodic runs and deferred jobs of every user's objects",
+}
 
 
 # --- the tests --------------------------------------------------------------------------------
 
 @pytest.fixture
-def world(http, shop, fake, app_url) -> World:
-    return World(http, shop, fake, app_url)
+def world(http, shop, fake, app_url, db) -> World:
+    return World(http, shop, fake, app_url, db)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
@@ -628,7 +700,7 @@ def test_every_schema_field_taking_an_id_and_every_node_type_has_a_row():
 
     covered = {c for row in ROWS for c in row.covers if not c.startswith(("GET ", "POST "))}
 
-    assert covered == wanted - set(NO_OBJECT_FIELDS)
+    assert covered == (wanted | set(STAFF_ONLY_LISTS)) - set(NO_OBJECT_FIELDS)
 
 
 def test_every_route_of_the_app_has_a_row_or_a_reason_to_have_none(database_url):
