@@ -36,6 +36,7 @@ from db.engine import Database
 from db.jobs import SqlJobQueue
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
+from db.outbox import SqlOutbox
 from db.outgoing_webhooks import SqlOutgoingEvents, SqlWebhookDeliveries, SqlWebhookEndpoints
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
+        self.emails = SqlOutbox(session, sqlite)
         self.jobs = SqlJobQueue(session, sqlite)
         return self
 

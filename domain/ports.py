@@ -16,6 +16,7 @@ from uuid import UUID
 from domain.catalog.model import Cart, Product
 from domain.identity import Actor
 from domain.ledger.journal import JournalEntry
+from domain.notifications import Outbox
 from domain.orders.model import Address, Order
 from domain.payments.model import Payment
 
@@ -282,6 +283,9 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def emails(self) -> Outbox: ...
 
     @property
     def jobs(self) -> JobQueue: ...

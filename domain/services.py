@@ -18,6 +18,7 @@ from domain.ports import EventPublisher, UnitOfWork, WebhookSender
 
 if TYPE_CHECKING:
     from domain.billing.provider import BillingProvider
+    from domain.notifications import EmailSender
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,4 @@ class Services:
     billing: BillingProvider | None = None  # customers and subscriptions; None when no provider offers them
     clock: Clock = utc_now
     webhook_sender: WebhookSender | None = None  # merchants' webhooks (domain/outgoing_webhooks); None sends none
+    mailer: EmailSender | None = None  # SMTP; None keeps emails in the outbox (PAYGATE_SMTP_URL unset)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
+from domain.notifications import EmailSender
 from domain.payments.provider import Providers
 from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
+from paygate.mailer import build_sender
 from paygate.provider_metrics import instrumented
 from paygate.providers import build_billing, build_policy, build_providers
 from paygate.settings import Settings
@@ -16,8 +18,10 @@ from paygate.webhook_sender import HttpxWebhookSender
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
-                   providers: Providers | None = None, clock: Clock = utc_now) -> Services:
-    """The services; `providers` replaces the registry the settings make (tests inject their own)."""
+                   providers: Providers | None = None, clock: Clock = utc_now,
+                   mailer: EmailSender | None = None) -> Services:
+    """The services; `providers` replaces the registry the settings make (tests inject their own),
+    `mailer` the SMTP sender PAYGATE_SMTP_URL makes."""
     def new_uow() -> SqlUnitOfWork:
         # The request id comes from one place: the outermost middleware validated it (or made
         # one) and set it for this request's context; the worker has none.
@@ -27,7 +31,8 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
     registry = instrumented(providers if providers is not None else build_providers(settings, db))
     return Services(uow=new_uow, providers=registry, policy=build_policy(settings),
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
-                    webhook_sender=HttpxWebhookSender())
+                    webhook_sender=HttpxWebhookSender(),
+                    mailer=mailer or build_sender(settings.smtp_url, settings.email_from))
 
 
 async def close_services(services: Services) -> None:

@@ -44,4 +44,5 @@ def build_billing(settings: Settings) -> BillingProvider | None:
 
 def build_policy(settings: Settings) -> Policy:
     return Policy(fee_bps=settings.platform_fee_bps, hold_period=timedelta(days=settings.hold_days),
-                  reservation=timedelta(minutes=settings.reservation_minutes))
+                  reservation=timedelta(minutes=settings.reservation_minutes),
+                  refund_window=timedelta(days=settings.refund_window_days))

@@ -15,6 +15,8 @@ moved), idempotent, claiming its rows so that runs at once never act on the same
   deliver-webhooks             merchants' webhooks: events fanned out to endpoints, due deliveries
                                sent, signed, retried with backoff (domain/outgoing_webhooks/delivery.py)
   purge-webhook-log            finished deliveries, their log and their events, after 30 days
+  send-emails                  the outbox's due emails over SMTP (domain/notifications.py, which
+                               retries each one itself); with no PAYGATE_SMTP_URL they stay put
 
 Jobs deferred by a use case (`TASKS`), each `run(db, services, args) -> None`, enqueued with
 `uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py):
@@ -42,6 +44,7 @@ from opentelemetry import trace
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from db.jobs import purge_history
+from domain.notifications import send_outbox
 from domain.orders.service import expire_reservations
 from domain.outgoing_webhooks.delivery import deliver_due, purge_delivered
 from domain.payments.attempts import RECONCILE_PAYMENT_JOB
@@ -151,6 +154,10 @@ async def _deliver_webhooks(db: Database, services: Services, now: datetime) -> 
 
 async def _purge_webhook_log(db: Database, services: Services, now: datetime) -> int:
     return await purge_delivered(services.uow, now)
+async def send_emails(db: Database, services: Services, now: datetime) -> int:
+    if services.mailer is None:
+        return 0  # kept in the outbox, visible to staff, until SMTP is configured
+    return await send_outbox(services.uow(), services.mailer, now, limit=BATCH)
 
 
 # Reconciliation first (highest priority, and first in `run_once`): an authorization settled now
@@ -165,6 +172,7 @@ JOBS: tuple[Job, ...] = (
     Job("purge-job-history", _purge_job_history, every_s=3600),
     Job("deliver-webhooks", _deliver_webhooks, every_s=5),  # lowest priority: it sends the others' news
     Job("purge-webhook-log", _purge_webhook_log, every_s=3600),
+    Job("send-emails", send_emails),  # every 15 s: what the others settled is mailed soon after
 )
 
 async def _reconcile_payment(db: Database, services: Services, args: Mapping[str, object]) -> None:

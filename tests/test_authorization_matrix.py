@@ -316,7 +316,7 @@ class Rest:
 
 
 def rest_word(response: httpx.Response, shape: str) -> Rest:
-    if response.status_code in (200, 202):
+    if response.status_code in (200, 201, 202):
         return Rest("ok")
     words = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
     word = words.get(response.status_code, f"{response.status_code}: {response.text[:200]}")
@@ -405,6 +405,7 @@ def live(name: str) -> Ask:
 
 
 CARD_DATA = {"card_number": PAN, "expiry_month": 12, "expiry_year": 2034, "cvv": "123"}
+SEED_003_CARD = {"card_number": PAN, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 W = World
 
 ROWS: list[Row] = [
@@ -600,6 +601,23 @@ ROWS: list[Row] = [
         rest("POST", "/api/v1/payments/stripe/cancel-subscription/", "error",
              lambda o: {"subscription_id": o["providerRef"]}),
         BUYER_AND_STAFF, covers=("POST /api/v1/payments/stripe/cancel-subscription/",)),
+    # --- seed 003, /payments/ (FastAPI's {"detail": …}) ---
+    Row("seed 003 process", W.pending_order,
+        rest("POST", "/payments/process?order_id={legacyId}", "detail",
+             lambda o: {"payment_method": "card", "payment_details": SEED_003_CARD}),
+        CUSTOMERS_ONLY, covers=("POST /payments/process",)),
+    Row("seed 003 order history", W.paid_order, rest("GET", "/payments/order/{order_legacyId}", "detail"),
+        BUYER_AND_STAFF, covers=("GET /payments/order/{order_id}",)),
+    Row("seed 003 payment detail", W.payment, rest("GET", "/payments/{legacyId}", "detail"),
+        BUYER_AND_STAFF, covers=("GET /payments/{payment_id}",)),
+    # Staff see the payment, but asking for a refund is a customer's: refused once it is found.
+    Row("seed 003 refund request", W.payment,
+        rest("POST", "/payments/{legacyId}/refund", "detail", lambda o: {"reason": "dented"}),
+        expect("ok", "not_found", "not_found", "not_found", "forbidden", "unauthenticated"),
+        covers=("POST /payments/{payment_id}/refund",)),
+    Row("seed 003 admin refund", W.payment,
+        rest("POST", "/payments/admin/{legacyId}/refund", "detail", lambda o: {"amount": "1.00", "reason": "x"}),
+        STAFF_ONLY, covers=("POST /payments/admin/{payment_id}/refund",)),
     # --- seed 004, /api/payment/ ({"detail": …} for not found) ---
     Row("seed 004 transaction detail", W.payment, rest("GET", "/api/payment/transactions/{number}/", "detail"),
         BUYER_AND_STAFF, covers=("GET /api/payment/transactions/{transaction_id}/",)),
@@ -627,6 +645,10 @@ NO_OBJECT_ROUTES = {
     "POST /api/v1/payments/stripe/create-payment-intent/": "a new payment of the caller's",
     "POST /api/v1/payments/stripe/create-customer/": "a new customer of the caller's",
     "GET /api/payment/configurations/": "the deployment's gateways",
+    "GET /payments/methods": "the deployment's payment methods",
+    "GET /payments/admin/all": "every payment: staff and admins only, whoever's it is",
+    "GET /payments/admin/statistics": "figures over every payment: staff and admins only",
+    "POST /payments/webhooks/{provider}": "the provider's signature is the caller",
     "GET /api/payment/transactions/": "the caller's own payments",
     "POST /api/v1/payments/webhooks/stripe/": "Stripe's signature is the caller",
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",

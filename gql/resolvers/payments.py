@@ -72,7 +72,10 @@ async def cancel(context, order_id: int, reason: str) -> Cancellation:
 
 async def ask_refund(context, payment_id: int, amount: int | None, reason: str) -> RefundRequest:
     actor = require_actor(context)  # the use case decides who may
-    return await request_refund(AskRefund(actor, payment_id, amount, reason), context.new_uow())
+    # The same window after capture as seed 003's refund requests (PAYGATE_REFUND_WINDOW_DAYS).
+    window = context.services.policy.refund_window
+    return await request_refund(AskRefund(actor, payment_id, amount, reason, window=window), context.new_uow(),
+                                context.services.clock)
 
 
 async def decide(context, request_id: int, approve: bool, note: str | None):

@@ -7,7 +7,15 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing, jobs, orders, outgoing_webhooks, payment_mutations, payment_queries
+from gql.schema import (
+    billing,
+    jobs,
+    orders,
+    outgoing_webhooks,
+    payment_mutations,
+    payment_queries,
+    statistics,
+)
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
@@ -66,6 +74,12 @@ class Query:
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
+    payment_statistics = strawberry.field(
+        resolver=statistics.resolve_payment_statistics,
+        description="Volumes, success rates, revenue over time and refund rate, per currency. Staff only.")
+    email_outbox = strawberry.field(
+        resolver=statistics.resolve_email_outbox,
+        description="Emails to customers and admins, newest first: sent, waiting or failed. Staff only.")
     background_jobs = strawberry.field(
         resolver=jobs.resolve_background_jobs,
         description="Background jobs (periodic runs and deferred jobs), newest first. Staff only.")
