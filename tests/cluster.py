@@ -107,10 +107,15 @@ class Cluster:
             _wait_ready(process)
         self.apps = started
 
-    def start_worker(self, interval_s: float = 0.5) -> None:
+    def start_worker(self) -> None:
         port = free_port()
-        self.worker = self._spawn("worker", "worker", "--interval", str(interval_s), "--metrics-port", str(port))
+        self.worker = self._spawn("worker", "worker", "--metrics-port", str(port))
         self.worker.url = f"http://127.0.0.1:{port}"
+
+    def kill_worker(self) -> None:
+        assert self.worker is not None
+        os.killpg(self.worker.popen.pid, signal.SIGKILL)
+        self.worker.popen.wait(10)
 
     def kill_apps(self) -> None:
         """SIGKILL: no shutdown, no cleanup, whatever each process was doing."""
