@@ -31,7 +31,7 @@ from paygate.metrics import QueueProbe, metrics_endpoint_for, process_started, p
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.queue_stats import job_queue_stats
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
-from paygate.readiness import Check, close_checks, readiness_checks, readyz_endpoint
+from paygate.readiness import Check, JobsRunning, close_checks, readiness_checks, readyz_endpoint
 from paygate.settings import Settings
 from paygate.tracing import (
     asgi_middleware,
@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
     if owns_db:  # a database handed in is watched by whoever made it
         watch_pool(db.engine)
-    checks = readiness if readiness is not None else readiness_checks(db, settings.redis_url)
+    jobs_running = JobsRunning()
+    checks = readiness if readiness is not None else readiness_checks(
+        db, settings.redis_url, Check("jobs", jobs_running) if run_jobs else None)
     tracing = tracer_provider or tracer_provider_from_environment()
     observers: list = [GraphQLMetrics]
     if tracing is not None:
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             await events.start()
         stop_jobs = asyncio.Event()
         jobs = asyncio.create_task(jobs_engine.run_jobs(db, services, stop_jobs)) if run_jobs else None
+        jobs_running.task = jobs
         yield
         if jobs is not None:
             stop_jobs.set()

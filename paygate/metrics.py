@@ -7,7 +7,8 @@
   paygate_payments_total, paygate_refunds_total  what providers answered, by provider and status
   paygate_webhooks_received_total, paygate_webhook_lag_seconds   incoming webhooks (webhook_metrics.py)
   paygate_db_pool_connections_in_use, paygate_db_pool_size   per process, summed over live ones
-  paygate_job_queue_depth, paygate_job_queue_oldest_age_seconds   read at scrape time (queue_stats.py)
+  paygate_job_queue_depth, paygate_job_queue_oldest_age_seconds   by job and state, read at scrape time
+                                                                  (queue_stats.py)
 
 Labels use the route's template (`/api/payment/transactions/{transaction_id}/`), never the raw
 path, so a client can't create unbounded label values.
@@ -103,9 +104,9 @@ def watch_pool(engine) -> None:
 
 @dataclass(frozen=True, slots=True)
 class QueueStat:
-    """One job queue as a job engine sees it at scrape time."""
-    queue: str
-    state: str            # "ready", "scheduled", "running", "failed", … as the engine names them
+    """One job's runs in one state, as the queue holds them at scrape time."""
+    job: str
+    state: str            # due, scheduled, picked, failed (db/job_queries.py)
     depth: int
     oldest_age_s: float   # the oldest job in this state, 0 when none
 
@@ -122,13 +123,14 @@ class _Scraped:
         self.stats = list(stats)
 
     def collect(self):
-        depth = GaugeMetricFamily("paygate_job_queue_depth", "Jobs in the queue, by state.",
-                                  labels=["queue", "state"])
-        age = GaugeMetricFamily("paygate_job_queue_oldest_age_seconds", "Age of the oldest job, by state.",
-                                labels=["queue", "state"])
+        depth = GaugeMetricFamily("paygate_job_queue_depth", "Job runs in the queue, by job and state.",
+                                  labels=["job", "state"])
+        age = GaugeMetricFamily("paygate_job_queue_oldest_age_seconds",
+                                "How late the oldest due run is, or how long the oldest picked one has run.",
+                                labels=["job", "state"])
         for stat in self.stats:
-            depth.add_metric([stat.queue, stat.state], stat.depth)
-            age.add_metric([stat.queue, stat.state], stat.oldest_age_s)
+            depth.add_metric([stat.job, stat.state], stat.depth)
+            age.add_metric([stat.job, stat.state], stat.oldest_age_s)
         yield depth
         yield age
 

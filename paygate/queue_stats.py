@@ -1,23 +1,26 @@
-"""The job queue's depth and age for GET /metrics (paygate_job_queue_depth and
-paygate_job_queue_oldest_age_seconds, by queue and state), read from the database at each scrape.
+"""The job queue's depth and age for GET /metrics, read from the database at each scrape
+(db/job_queries.py `queue_depths`: one statement over pgqueuer's table on PostgreSQL, or the
+embedded queue's on SQLite):
 
-This is the hook for the job engine: `job_queue_stats(db)` returns what create_app passes to
-`metrics_endpoint_for`, a `QueueProbe`. The loop of our own (paygate/worker.py) keeps no queue,
-so there is nothing to report yet; the engine replaces the body of `job_queue_stats` with one
-query over its jobs table, e.g. on procrastinate:
+  paygate_job_queue_depth{job, state}                 runs waiting (due: their time has come;
+                                                      scheduled: a retry's backoff or a deferred
+                                                      job's delay), running (picked), or failed
+  paygate_job_queue_oldest_age_seconds{job, state}    due: how late the oldest waiting run is;
+                                                      picked: how long the oldest has been running
 
-    SELECT queue_name, status, count(*), extract(epoch FROM now() - min(scheduled_at))
-    FROM procrastinate_jobs GROUP BY queue_name, status
-
-and returns a `QueueStat(queue, state, depth, oldest_age_s)` per row. Keep it one cheap query:
-every scrape runs it (with a 2 s deadline; a failure leaves the scrape answering the rest).
+Every process of a deployment reads the same queue, so any one scrape tells it all; a failing
+read (2 s deadline) leaves the scrape answering the rest.
 """
 from __future__ import annotations
 
 from db.engine import Database
-from paygate.metrics import QueueProbe
+from db.job_queries import queue_depths
+from domain.clock import utc_now
+from paygate.metrics import QueueProbe, QueueStat
 
 
-def job_queue_stats(db: Database) -> QueueProbe | None:
-    """None while no job engine keeps a queue (the metrics are then absent, not zero)."""
-    return None
+def job_queue_stats(db: Database) -> QueueProbe:
+    async def probe() -> list[QueueStat]:
+        return [QueueStat(d.name, d.state, d.depth, d.oldest_age_s) for d in await queue_depths(db, utc_now())]
+
+    return probe

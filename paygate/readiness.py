@@ -4,9 +4,10 @@ concurrently with a deadline each; 200 when all answer, 503 naming each one down
     {"status": "ok", "database": "up", "redis": "up"}
     {"status": "unavailable", "database": "up", "redis": "down"}
 
-Redis is checked only when PAYGATE_REDIS_URL is set. The job engine adds its own check: a
-`Check("jobs", probe)` in the list `readiness_checks` returns (probe: an async function that
-raises or times out when the engine can't take work).
+Redis is checked only when PAYGATE_REDIS_URL is set. `jobs` is the job engine as this process
+depends on it: where the process runs the jobs itself (`paygate serve` on SQLite), that they are
+still running; elsewhere, that the queue's table answers (jobs can be queued; the `paygate
+worker` processes that run them are watched through paygate_job_queue_* in /metrics).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from db.engine import Database
+from db.job_queries import queue_reachable
 
 log = logging.getLogger("paygate.readiness")
 
@@ -43,11 +45,25 @@ def redis_check(url: str) -> Check:
     return Check("redis", ping, client.aclose)
 
 
-def readiness_checks(db: Database, redis_url: str | None) -> list[Check]:
+def readiness_checks(db: Database, redis_url: str | None, jobs: Check | None = None) -> list[Check]:
     checks = [Check("database", db.ping)]
     if redis_url:
         checks.append(redis_check(redis_url))
+    checks.append(jobs or Check("jobs", lambda: queue_reachable(db)))
     return checks
+
+
+class JobsRunning:
+    """The check of a process that runs the jobs itself: down once its job task has ended (it
+    stops only at shutdown; before that, its end is a crash)."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task | None = None
+
+    async def __call__(self) -> None:
+        if self.task is None or self.task.done():
+            failure = self.task.exception() if self.task is not None and not self.task.cancelled() else None
+            raise RuntimeError(f"the job engine of this process is not running ({failure!r})")
 
 
 async def close_checks(checks: list[Check]) -> None:

@@ -5,6 +5,7 @@ difference.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -15,9 +16,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from db.migrate import upgrade
+from db.uow import SqlUnitOfWork
 from paygate.app import create_app
 from paygate.metrics import QueueStat
-from paygate.readiness import Check
+from paygate.readiness import Check, JobsRunning
 from tests.conftest import REDIS_URL, settings_for, start_server, stop_server
 from tests.graphql import gql
 from tests.test_payment_mutations import PAN, PAY, REFUND, _checked_out
@@ -156,9 +159,25 @@ async def test_the_pool_gauge_counts_connections_out_and_back(database_url):
     assert ("paygate_db_pool_size", frozenset()) in scraped
 
 
+async def test_the_job_queue_is_read_at_scrape_time_by_job_and_state(http, db):
+    uow = SqlUnitOfWork(db)
+    async with uow:
+        await uow.jobs.defer("reconcile-payment", {"payment_id": 1}, key="metrics-due")
+        await uow.jobs.defer("reconcile-payment", {"payment_id": 2}, key="metrics-later", delay_s=3600)
+        await uow.jobs.defer("deliver-webhook", {"delivery_id": 3}, key="metrics-webhook", delay_s=3600)
+        await uow.commit()
+
+    scraped = await scrape(http)  # nothing works this queue off: the test's app runs no jobs
+
+    assert value(scraped, "paygate_job_queue_depth", job="reconcile-payment", state="due") == 1
+    assert value(scraped, "paygate_job_queue_depth", job="reconcile-payment", state="scheduled") == 1
+    assert value(scraped, "paygate_job_queue_depth", job="deliver-webhook", state="scheduled") == 1
+    assert 0 <= value(scraped, "paygate_job_queue_oldest_age_seconds", job="reconcile-payment", state="due") < 60
+
+
 async def test_the_job_queue_hook_is_reported_at_scrape_time_and_a_failing_one_spoils_nothing(database_url,
                                                                                              shared_db):
-    stats = [QueueStat("default", "ready", 7, 42.5), QueueStat("default", "failed", 1, 3600.0)]
+    stats = [QueueStat("send-email", "due", 7, 42.5), QueueStat("send-email", "failed", 1, 3600.0)]
 
     async def queue_probe():
         return stats
@@ -177,8 +196,8 @@ async def test_the_job_queue_hook_is_reported_at_scrape_time_and_a_failing_one_s
             await stop_server(server, task)
 
     working, broken = scraped
-    assert value(working, "paygate_job_queue_depth", queue="default", state="ready") == 7
-    assert value(working, "paygate_job_queue_oldest_age_seconds", queue="default", state="failed") == 3600.0
+    assert value(working, "paygate_job_queue_depth", job="send-email", state="due") == 7
+    assert value(working, "paygate_job_queue_oldest_age_seconds", job="send-email", state="failed") == 3600.0
     assert not [key for key in broken if key[0].startswith("paygate_job_queue")]
     assert [key for key in broken if key[0] == "paygate_http_requests_total"]
 
@@ -195,7 +214,8 @@ async def _ready(app) -> httpx.Response:
 async def test_readyz_names_redis_when_it_is_configured_and_answers(database_url, shared_db):
     response = await _ready(create_app(settings_for(database_url, redis_url=REDIS_URL), db=shared_db))
 
-    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "up", "redis": "up"})
+    assert (response.status_code, response.json()) == (
+        200, {"status": "ok", "database": "up", "redis": "up", "jobs": "up"})
 
 
 async def test_readyz_says_503_and_which_dependency_is_down(database_url, shared_db):
@@ -204,7 +224,7 @@ async def test_readyz_says_503_and_which_dependency_is_down(database_url, shared
     response = await _ready(create_app(settings_for(database_url, redis_url=nothing_there), db=shared_db))
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "up", "redis": "down"}
+    assert response.json() == {"status": "unavailable", "database": "up", "redis": "down", "jobs": "up"}
 
 
 async def test_readyz_reports_a_job_engine_check_it_is_given(database_url, shared_db):
@@ -219,3 +239,26 @@ async def test_readyz_reports_a_job_engine_check_it_is_given(database_url, share
 
     assert (response.status_code, response.json()) == (
         503, {"status": "unavailable", "database": "up", "jobs": "down"})
+
+
+async def test_readyz_says_jobs_are_down_once_a_process_s_own_job_engine_has_stopped(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'paygate.db'}"
+    await asyncio.to_thread(upgrade, url)
+    app = create_app(settings_for(url), run_jobs=True)  # as `paygate serve` on SQLite
+    server, task, base = await start_server(app)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            running = await http.get("/readyz")
+    finally:
+        await stop_server(server, task)
+
+    async def crashed() -> None:
+        raise OSError("disk full")
+
+    engine = JobsRunning()
+    engine.task = asyncio.create_task(crashed())
+    await asyncio.wait([engine.task])
+
+    assert (running.status_code, running.json()) == (200, {"status": "ok", "database": "up", "jobs": "up"})
+    with pytest.raises(RuntimeError, match="disk full"):
+        await engine()
