@@ -14,6 +14,7 @@ from paygate.mailer import build_sender
 from paygate.provider_metrics import instrumented
 from paygate.providers import build_billing, build_policy, build_providers
 from paygate.settings import Settings
+from paygate.webhook_metrics import MeasuredWebhookSender
 from paygate.webhook_sender import HttpxWebhookSender
 
 
@@ -31,7 +32,7 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
     registry = instrumented(providers if providers is not None else build_providers(settings, db))
     return Services(uow=new_uow, providers=registry, policy=build_policy(settings),
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
-                    webhook_sender=HttpxWebhookSender(),
+                    webhook_sender=MeasuredWebhookSender(HttpxWebhookSender()),
                     mailer=mailer or build_sender(settings.smtp_url, settings.email_from))
 
 

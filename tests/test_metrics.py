@@ -18,12 +18,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from db.migrate import upgrade
 from db.uow import SqlUnitOfWork
+from domain.outgoing_webhooks.delivery import SendRequest
 from paygate.app import create_app
 from paygate.metrics import QueueStat
 from paygate.readiness import Check, JobsRunning
+from paygate.webhook_metrics import MeasuredWebhookSender
+from paygate.webhook_sender import HttpxWebhookSender
 from tests.conftest import REDIS_URL, settings_for, start_server, stop_server
 from tests.graphql import gql
 from tests.test_payment_mutations import PAN, PAY, REFUND, _checked_out
+from tests.test_serve import _free_port
+from tests.webhook_receiver import Receiver
 
 SECRET = "metrics-gateway-secret"
 WEBHOOK = "/orders/api/payment-webhook/"
@@ -262,3 +267,35 @@ async def test_readyz_says_jobs_are_down_once_a_process_s_own_job_engine_has_sto
     assert (running.status_code, running.json()) == (200, {"status": "ok", "database": "up", "jobs": "up"})
     with pytest.raises(RuntimeError, match="disk full"):
         await engine()
+
+
+async def test_outgoing_webhooks_are_counted_by_outcome_and_their_lag_measured(http):
+    receiver = Receiver(answer=lambda got: 500 if got.data["id"] == "refused" else 204)
+    server, task, receiver.url = await start_server(receiver.app())
+    sender = MeasuredWebhookSender(HttpxWebhookSender(timeout_s=5, connect_timeout_s=1))
+    made = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+
+    def delivery(object_id: str, url: str) -> SendRequest:
+        body = json.dumps({"type": "payment.succeeded", "timestamp": made, "data": {"id": object_id}})
+        return SendRequest(url, ("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",), f"msg_{object_id}", body)
+
+    before = await scrape(http)
+    try:
+        results = [await sender.send(delivery("ok", receiver.url + "/hook")),
+                   await sender.send(delivery("refused", receiver.url + "/hook")),
+                   await sender.send(delivery("nobody", f"http://127.0.0.1:{_free_port()}/hook"))]
+    finally:
+        await sender.close()
+        await stop_server(server, task)
+    after = await scrape(http)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert [r.status_code for r in results] == [204, 500, None]
+    for outcome in ("delivered", "refused", "unreachable"):
+        assert grew("paygate_webhook_deliveries_total", type="payment.succeeded", outcome=outcome) == 1
+    assert grew("paygate_webhook_delivery_duration_seconds_count") == 3
+    # Only the delivered one has a lag: 30 s after its event.
+    assert grew("paygate_webhook_delivery_lag_seconds_bucket", type="payment.succeeded", le="15.0") == 0
+    assert grew("paygate_webhook_delivery_lag_seconds_bucket", type="payment.succeeded", le="60.0") == 1
