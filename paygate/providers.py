@@ -15,7 +15,9 @@ from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
+from providers.flutterwave import FlutterwaveProvider
 from providers.online import OnlineGateway
+from providers.razorpay import RazorpayProvider
 from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
 
@@ -32,6 +34,12 @@ def build_providers(settings: Settings, db: Database) -> Providers:
         offered.append(StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base))
         if settings.stripe_publishable_key:
             public["stripe"] = {"publishable_key": settings.stripe_publishable_key}
+    if settings.razorpay_key_id and settings.razorpay_key_secret:
+        offered.append(RazorpayProvider(settings.razorpay_key_id, settings.razorpay_key_secret,
+                                        api_base=settings.razorpay_api_base))
+        public["razorpay"] = {"key_id": settings.razorpay_key_id}  # Razorpay Checkout's `key`: public
+    if settings.flutterwave_secret_key:
+        offered.append(FlutterwaveProvider(settings.flutterwave_secret_key, api_base=settings.flutterwave_api_base))
     return Providers(offered, public)
 
 

@@ -14,14 +14,23 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Route
 
-from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_003, seed_004, webhooks_stripe
+from rest_compat import (
+    seed_000,
+    seed_001,
+    seed_002,
+    seed_002_billing,
+    seed_003,
+    seed_004,
+    webhooks_regional,
+    webhooks_stripe,
+)
 from rest_compat.errors import ErrorTable, Shape
 from rest_compat.openapi import Api
 
 
 def apis() -> list[Api]:
     return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_003.api(), seed_004.api(),
-            webhooks_stripe.api()]
+            webhooks_stripe.api(), webhooks_regional.api()]
 
 
 def mounts(served: list[Api]) -> list[Mount]:

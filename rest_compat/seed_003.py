@@ -18,7 +18,8 @@ Decisions where the seed is silent:
 - Methods: `card` pays through the built-in test gateway with {card_number, exp_month, exp_year,
   cvc} (or {token: "pm_card_visa"}); `stripe` with {payment_method_id: "pm_…"} from Stripe.js
   (card numbers never reach paygate with Stripe). Each is offered when its provider is.
-  PayPal, Razorpay and Flutterwave join METHODS and WEBHOOKS when their providers land.
+  PayPal, Razorpay and Flutterwave are in WEBHOOKS; they join METHODS (checkout-style methods
+  answered 202 with the provider's next step) in a later step.
 - `process` answers 200 with the payment when paid (or authorized), 202 when it waits for the
   customer or the provider (`next_action` says what the frontend does next), and 402 with the
   decline in `detail` when declined (paying again starts a new payment).
@@ -61,7 +62,7 @@ from domain.payments.refund_requests import (
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from domain.payments.statistics import Bucket, StatisticsFilter
 from domain.payments.status import AttemptStatus, PaymentStatus
-from rest_compat import seed_003_operations, webhooks_gateway, webhooks_stripe
+from rest_compat import seed_003_operations, webhooks_gateway, webhooks_regional, webhooks_stripe
 from rest_compat import seed_003_shapes as shapes
 from rest_compat.fastapi_errors import (
     ERRORS,
@@ -131,6 +132,8 @@ METHODS: Mapping[str, Method] = {
 WEBHOOKS: Mapping[str, Handler] = {
     "stripe": webhooks_stripe.handle,
     "gateway": webhooks_gateway.payment_webhook,
+    "razorpay": webhooks_regional.razorpay_webhook,
+    "flutterwave": webhooks_regional.flutterwave_webhook,
 }
 
 

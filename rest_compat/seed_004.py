@@ -35,6 +35,15 @@ Decisions where the seed is silent:
   A refund the gateway refuses answers {"error": "Refund processing failed"}, 400.
 - Anyone else's transaction answers exactly as a missing one: 404. A seller of the order sees it
   through GraphQL, not here: this API is the buyer's (and staff's).
+- Razorpay and Flutterwave (offered when their keys are set) take payment in their own checkout:
+  `create-intent/` opens it there (the same one again on a reload) and answers what the frontend
+  needs besides the seed's fields: Razorpay's order (`gateway_order_id`, also the
+  `client_secret`) with the key id as `publishable_key`; Flutterwave's hosted page as
+  `redirect_url` (the request's `return_url` is where Flutterwave sends the customer back, the
+  caller's origin + /payment/return by default). `process/` (`payment_method` the gateway's name,
+  or a card word) completes it with what that checkout answered in `payment_data`, verified with
+  the provider before anything is recorded (domain/payments/complete.py): a forged answer is a 400
+  {"detail"} and changes nothing. A gateway that doesn't answer the opening is a 503 {"error"}.
 - `order_id` is read as Django REST framework's IntegerField reads it (7, 7.0 and "7").
 
 Errors, one table (ERRORS, registered on this API's mount): {"detail": …} for what Django REST framework itself would say
@@ -56,10 +65,13 @@ from starlette.routing import Route
 from db.transaction_queries import PaymentWithParties, payment_by_number, payments_of_buyer
 from domain import errors
 from domain.cards import CardInput
+from domain.identity import Actor
 from domain.money import Money
 from domain.payments.access import buyer_or_staff
+from domain.payments.checkout import ResumePayment, resume_payment
+from domain.payments.complete import CompletePayment, complete_payment
 from domain.payments.model import Payment
-from domain.payments.provider import Capability
+from domain.payments.provider import Capability, CheckoutKind
 from domain.payments.service import (
     AuthorizePayment,
     CreatePayment,
@@ -90,6 +102,11 @@ TAG = "seed 004: /api/payment/"
 FAILED_PAYMENT = "Payment processing failed"
 FAILED_REFUND = "Refund processing failed"
 CARD_METHODS = ("credit_card", "debit_card", "card")
+# Gateways whose customer pays in the provider's own checkout (its script, or its hosted page):
+# create-intent/ opens it there, and process/ completes it with what that checkout answered.
+CHECKOUT_GATEWAYS = {"razorpay": CheckoutKind.ELEMENTS, "flutterwave": CheckoutKind.HOSTED}
+CHECKOUT_ANSWERS = {"razorpay": ("razorpay_payment_id", "razorpay_order_id", "razorpay_signature"),
+                    "flutterwave": ("transaction_id", "tx_ref")}
 MAX_REASON = 500
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one can't exist
@@ -216,14 +233,16 @@ def _configurations(request: Request, configured_at: datetime) -> list[dict[str,
     a payment (a webhook-only gateway isn't one), each payable through `process/`."""
     providers = services(request).providers
     offered = []
-    for gateway in providers.supporting(Capability.AUTHORIZE):
+    payable = {*providers.supporting(Capability.AUTHORIZE), *(g for g in CHECKOUT_GATEWAYS if g in providers)}
+    for gateway in payable:
         if gateway not in GATEWAY_IDS:
             continue
         public = providers.public_config(gateway)
         offered.append({
             "id": GATEWAY_IDS[gateway], "gateway": gateway, "is_active": True,
             "merchant_id": DUMMY_MERCHANT if gateway == "dummy" else "",
-            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public.get("publishable_key", ""),
+            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public.get("publishable_key",
+                                                                                public.get("key_id", "")),
             "currency": settings(request).default_currency,
             "created_at": shapes.timestamp(configured_at), "updated_at": shapes.timestamp(configured_at),
         })
@@ -263,6 +282,8 @@ async def create_intent(request: Request) -> Response:
     if gateway not in offered:
         raise RestError(400, f"gateway: {gateway!r} is not an active gateway; "
                              f"choose one of {sorted(offered)}.")
+    if gateway in CHECKOUT_GATEWAYS:
+        return await _open_at_gateway(request, actor, order_id, gateway, body, offered[gateway]["public_key"])
     payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
                                    s.policy)
     secret = payment.client_secret or (f"dummy_secret_{payment.number}" if gateway == "dummy" else "")
@@ -271,18 +292,68 @@ async def create_intent(request: Request) -> Response:
                          "client_secret": secret, "publishable_key": offered[gateway]["public_key"]})
 
 
+async def _open_at_gateway(request: Request, actor: Actor, order_id: int, gateway: str, body: dict[str, Any],
+                           public_key: str) -> Response:
+    """The order's payment opened at the gateway's checkout (the same one again on a reload)."""
+    kind = CHECKOUT_GATEWAYS[gateway]
+    return_url = None
+    if kind is CheckoutKind.HOSTED:
+        origin = request.headers.get("origin") or str(request.base_url).rstrip("/")
+        return_url = _text(body, "return_url", required=False, default=f"{origin}/payment/return", max_length=2048)
+    s = services(request)
+    payment = await resume_payment(ResumePayment(actor, order_id, gateway, kind, return_url=return_url),
+                                   s.uow(), s.providers, s.policy)
+    if payment.status is PaymentStatus.FAILED:
+        return error_response(Shape.ERROR, 400, f"{FAILED_PAYMENT}: {payment.decline_message or payment.decline_code}")
+    if payment.status is not PaymentStatus.REQUIRES_ACTION or not payment.provider_ref:
+        return error_response(Shape.ERROR, 503, f"{gateway} did not answer; try again shortly")
+    answer = {"transaction_id": payment.number, "amount": payment.amount.decimal, "currency": payment.amount.code,
+              "gateway": gateway, "client_secret": payment.client_secret or "", "publishable_key": public_key}
+    if gateway == "razorpay":
+        answer["gateway_order_id"] = payment.provider_ref
+    if payment.redirect_url:
+        answer["redirect_url"] = payment.redirect_url
+    return JSONResponse(answer)
+
+
+def _checkout_answer(data: object, gateway: str) -> dict[str, str]:
+    names = CHECKOUT_ANSWERS[gateway]
+    if not isinstance(data, dict):
+        raise RestError(400, f"payment_data: this field is required: {gateway}'s answer, as {{{', '.join(names)}}}.")
+    answer = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # Flutterwave's transaction id is a number in its redirect's JSON form
+        if value is not None:
+            answer[name] = _text({name: value}, name, max_length=255, within="payment_data.")
+    return answer
+
+
 async def process(request: Request) -> Response:
     actor = caller(request)
     body = await json_object(request)
     number = _text(body, "transaction_id", max_length=64)
     method = _text(body, "payment_method")
-    if method not in CARD_METHODS:
+    if method not in CARD_METHODS and method not in CHECKOUT_GATEWAYS:
         raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
     found = await _transaction(request, number)
+    if found.payment.provider in CHECKOUT_GATEWAYS:
+        s = services(request)
+        answer = _checkout_answer(body.get("payment_data"), found.payment.provider)
+        payment = await complete_payment(CompletePayment(actor, found.payment.pk, answer), s.uow(), s.providers,
+                                         s.policy)
+        return _processed(payment)
+    if method not in CARD_METHODS:
+        raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
     payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method), s.uow(),
                                       s.providers, s.policy)
+    return _processed(payment)
+
+
+def _processed(payment: Payment) -> Response:
     if payment.status is PaymentStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
     status = shapes.transaction_status(payment)
@@ -341,7 +412,8 @@ def api() -> Api:
                   {200: ("the transaction, not yet processed", shapes.INTENT_SCHEMA),
                    400: shapes.detail_or_error("invalid input (detail), or the order can't be paid now "
                                                "(error)"),
-                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"), **replay},
+                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"),
+                   503: shapes.error("razorpay, flutterwave: the gateway did not answer the opening"), **replay},
                   request=shapes.CREATE_INTENT_REQUEST),
         Operation("post", f"{BASE}/process/", "Charge a card for a transaction", TAG,
                   {200: ("processed", shapes.PROCESSED_SCHEMA),

@@ -257,3 +257,7 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+# The app with Razorpay and Flutterwave against their fakes (imported last: it uses the above).
+from tests.regional_fixtures import fakes, regional_app, rhttp  # noqa: E402, F401

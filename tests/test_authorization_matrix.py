@@ -502,6 +502,13 @@ ROWS: list[Row] = [
         graphql_field("mutation", "paymentConfirm", "mutation($p: ID!) { paymentConfirm(input: {paymentId: $p}) "
                       "{ __typename } }", lambda o: {"p": o["id"]}),
         BUYER_AND_STAFF, covers=("Mutation.paymentConfirm",)),
+    # The world's payment is the dummy gateway's, which has no checkout to complete: its buyer and
+    # staff get past authorization to that refusal; everyone else learns nothing of the payment.
+    Row("Mutation.paymentComplete", W.payment_awaiting_3ds,
+        graphql_field("mutation", "paymentComplete", "mutation($p: ID!) { paymentComplete(input: {paymentId: $p, "
+                      "razorpayPaymentId: \"pay_x\"}) { __typename } }", lambda o: {"p": o["id"]}),
+        expect("ValidationError", "not_found", "not_found", "not_found", "ValidationError", "unauthenticated"),
+        covers=("Mutation.paymentComplete",)),
     Row("Mutation.capture", W.authorized_payment,
         graphql_field("mutation", "capture", "mutation($p: ID!) { capture(input: {paymentId: $p}) { __typename } }",
                       lambda o: {"p": o["id"]}),
@@ -651,6 +658,8 @@ NO_OBJECT_ROUTES = {
     "POST /payments/webhooks/{provider}": "the provider's signature is the caller",
     "GET /api/payment/transactions/": "the caller's own payments",
     "POST /api/v1/payments/webhooks/stripe/": "Stripe's signature is the caller",
+    "POST /webhooks/razorpay/": "Razorpay's signature is the caller",
+    "POST /webhooks/flutterwave/": "Flutterwave's secret hash (or signature) is the caller",
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from domain.cards import CardInput
 from domain.orders.cancel import Cancellation, CancelOrder, cancel_order
+from domain.payments.complete import CompletePayment, complete_payment
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import CaptureMethod
 from domain.payments.refund_requests import (
@@ -41,6 +42,12 @@ async def pay(context, order_id: int, provider: str, capture_method: str, card: 
     providers, policy = _services(context)
     cmd = PayOrder(actor, order_id, provider, CaptureMethod(capture_method), card, payment_method)
     return await pay_order(cmd, context.new_uow(), providers, policy)
+
+
+async def complete(context, payment_id: int, answer: dict[str, str]) -> Payment:
+    actor = require_actor(context)  # the use case decides who may (the buyer, or staff)
+    providers, policy = _services(context)
+    return await complete_payment(CompletePayment(actor, payment_id, answer), context.new_uow(), providers, policy)
 
 
 async def confirm(context, payment_id: int) -> Payment:

@@ -109,6 +109,7 @@ class Mutation:
     checkout = strawberry.mutation(resolver=orders.checkout)
     process_payment = strawberry.mutation(resolver=payment_mutations.process_payment)
     payment_confirm = strawberry.mutation(resolver=payment_mutations.payment_confirm)
+    payment_complete = strawberry.mutation(resolver=payment_mutations.payment_complete)
     capture = strawberry.mutation(resolver=payment_mutations.capture)
     cancel = strawberry.mutation(resolver=payment_mutations.cancel)
     refund = strawberry.mutation(resolver=payment_mutations.refund)
