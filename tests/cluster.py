@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import make_engine
 from paygate.auth import TokenCodec
+from tests.conftest import reset_postgres_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "cluster-test-secret-long-enough-for-hs256-tokens"
@@ -46,13 +47,7 @@ async def fresh_database(base_url: str, suffix: str) -> str:
     finally:
         await admin.dispose()
     own = url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(own, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            await conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        await engine.dispose()
+    await reset_postgres_schema(own)  # the suite's own reset: every schema paygate migrates
     return own
 
 
