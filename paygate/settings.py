@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     paypal_client_secret: str | None = None
     paypal_webhook_id: str | None = None
     paypal_api_base: str = "https://api-m.sandbox.paypal.com"
+    # How PayPal's webhook deliveries are verified: "api" asks PayPal's verify-webhook-signature
+    # API (one call per delivery); "offline" checks the RSA signature here with PayPal's
+    # certificate, fetched only from PayPal's hosts and cached (providers/paypal/webhooks.py).
+    paypal_webhook_verification: Literal["api", "offline"] = "api"
     razorpay_key_id: str | None = None
     razorpay_key_secret: str | None = None
     razorpay_webhook_secret: str | None = None

@@ -19,8 +19,10 @@ from rest_compat import (
     seed_001,
     seed_002,
     seed_002_billing,
+    seed_002_paypal,
     seed_003,
     seed_004,
+    webhooks_paypal,
     webhooks_regional,
     webhooks_stripe,
 )
@@ -29,8 +31,8 @@ from rest_compat.openapi import Api
 
 
 def apis() -> list[Api]:
-    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_003.api(), seed_004.api(),
-            webhooks_stripe.api(), webhooks_regional.api()]
+    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_002_paypal.api(),
+            seed_003.api(), seed_004.api(), webhooks_stripe.api(), webhooks_paypal.api(), webhooks_regional.api()]
 
 
 def mounts(served: list[Api]) -> list[Mount]:

@@ -62,7 +62,13 @@ from domain.payments.refund_requests import (
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from domain.payments.statistics import Bucket, StatisticsFilter
 from domain.payments.status import AttemptStatus, PaymentStatus
-from rest_compat import seed_003_operations, webhooks_gateway, webhooks_regional, webhooks_stripe
+from rest_compat import (
+    seed_003_operations,
+    webhooks_gateway,
+    webhooks_paypal,
+    webhooks_regional,
+    webhooks_stripe,
+)
 from rest_compat import seed_003_shapes as shapes
 from rest_compat.fastapi_errors import (
     ERRORS,
@@ -132,6 +138,7 @@ METHODS: Mapping[str, Method] = {
 WEBHOOKS: Mapping[str, Handler] = {
     "stripe": webhooks_stripe.handle,
     "gateway": webhooks_gateway.payment_webhook,
+    "paypal": webhooks_paypal.handle,
     "razorpay": webhooks_regional.razorpay_webhook,
     "flutterwave": webhooks_regional.flutterwave_webhook,
 }

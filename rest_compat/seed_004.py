@@ -27,6 +27,12 @@ Decisions where the seed is silent:
   and the payment stays `failed` with the gateway's message in `error_message`: paying again
   starts with a new intent.
   The card number is never stored or logged: it lives in a CardInput for this request only.
+- PayPal (`gateway: "paypal"`, when configured): the buyer approves on PayPal's side, so
+  `create-intent/` opens the order's PayPal order at once (its `client_secret` is the PayPal order
+  id, what PayPal's JS SDK buttons take in `createOrder`; creating again answers the same open
+  order), and `process/` with `payment_method` "paypal" (no `payment_data`) captures it once the
+  buyer approved: 200 captured, 202 while PayPal holds the capture or the buyer hasn't approved
+  yet, 400 {"error": "Payment processing failed"} when PayPal refused it.
 - `refund/`: the seed says only "authenticated". Staff and admins may refund any transaction; the
   buyer may refund their own, here only (the legacy app allowed it; elsewhere customers ask with
   a refund request that staff decide). That is the domain's own use case for this rule,
@@ -74,13 +80,15 @@ from domain.payments.model import Payment
 from domain.payments.provider import Capability, CheckoutKind
 from domain.payments.service import (
     AuthorizePayment,
+    ConfirmPayment,
     CreatePayment,
     RefundOwnPayment,
     authorize_payment,
+    confirm_payment,
     create_payment,
     refund_own_payment,
 )
-from domain.payments.status import AttemptStatus, PaymentStatus
+from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from rest_compat import seed_004_shapes as shapes
 from rest_compat.errors import Answer, ErrorTable
 from rest_compat.http import (
@@ -107,6 +115,9 @@ CARD_METHODS = ("credit_card", "debit_card", "card")
 CHECKOUT_GATEWAYS = {"razorpay": CheckoutKind.ELEMENTS, "flutterwave": CheckoutKind.HOSTED}
 CHECKOUT_ANSWERS = {"razorpay": ("razorpay_payment_id", "razorpay_order_id", "razorpay_signature"),
                     "flutterwave": ("transaction_id", "tx_ref")}
+# Gateways where the buyer approves at the provider, and process/ completes what they approved.
+APPROVED_AT_PROVIDER = ("paypal",)
+PAYPAL_METHOD = "paypal"
 MAX_REASON = 500
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one can't exist
@@ -233,7 +244,9 @@ def _configurations(request: Request, configured_at: datetime) -> list[dict[str,
     a payment (a webhook-only gateway isn't one), each payable through `process/`."""
     providers = services(request).providers
     offered = []
-    payable = {*providers.supporting(Capability.AUTHORIZE), *(g for g in CHECKOUT_GATEWAYS if g in providers)}
+    approved_there = [g for g in providers.supporting(Capability.CHECKOUT) if g in APPROVED_AT_PROVIDER]
+    payable = {*providers.supporting(Capability.AUTHORIZE), *(g for g in CHECKOUT_GATEWAYS if g in providers),
+               *approved_there}
     for gateway in payable:
         if gateway not in GATEWAY_IDS:
             continue
@@ -284,8 +297,14 @@ async def create_intent(request: Request) -> Response:
                              f"choose one of {sorted(offered)}.")
     if gateway in CHECKOUT_GATEWAYS:
         return await _open_at_gateway(request, actor, order_id, gateway, body, offered[gateway]["public_key"])
-    payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
-                                   s.policy)
+    if gateway in APPROVED_AT_PROVIDER:
+        payment = await resume_payment(ResumePayment(actor, order_id, gateway, CheckoutKind.ELEMENTS),
+                                       s.uow(), s.providers, s.policy)
+        if payment.status is PaymentStatus.FAILED:
+            return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
+    else:
+        payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
+                                       s.policy)
     secret = payment.client_secret or (f"dummy_secret_{payment.number}" if gateway == "dummy" else "")
     return JSONResponse({"transaction_id": payment.number, "amount": payment.amount.decimal,
                          "currency": payment.amount.code, "gateway": payment.provider,
@@ -335,6 +354,8 @@ async def process(request: Request) -> Response:
     body = await json_object(request)
     number = _text(body, "transaction_id", max_length=64)
     method = _text(body, "payment_method")
+    if method == PAYPAL_METHOD:
+        return await _process_approved(request, actor, number)
     if method not in CARD_METHODS and method not in CHECKOUT_GATEWAYS:
         raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
     found = await _transaction(request, number)
@@ -346,6 +367,9 @@ async def process(request: Request) -> Response:
         return _processed(payment)
     if method not in CARD_METHODS:
         raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
+    if found.payment.provider in APPROVED_AT_PROVIDER:
+        raise RestError(400, f"payment_method: the buyer pays a {found.payment.provider} transaction at "
+                             f"{found.payment.provider}; send \"payment_method\": \"{PAYPAL_METHOD}\" once they approved.")
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
     payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method), s.uow(),
@@ -358,6 +382,26 @@ def _processed(payment: Payment) -> Response:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
     status = shapes.transaction_status(payment)
     if payment.status is PaymentStatus.SUCCEEDED:
+        return JSONResponse({"message": "Payment processed successfully", "transaction_id": payment.number,
+                             "status": status})
+    return JSONResponse({"message": "Payment is being processed", "transaction_id": payment.number,
+                         "status": status}, status_code=202)
+
+
+async def _process_approved(request: Request, actor: Actor, number: str) -> Response:
+    """`process/` for a payment the buyer approved at the provider: ask it, and complete it."""
+    found = await _transaction(request, number)
+    if found.payment.provider not in APPROVED_AT_PROVIDER:
+        raise RestError(400, f"payment_method: {PAYPAL_METHOD!r} pays only a transaction created with the "
+                             f"paypal gateway; this one is {found.payment.provider}'s.")
+    payment = found.payment
+    if payment.in_flight(AttemptKind.AUTHORIZE):
+        s = services(request)
+        payment = await confirm_payment(ConfirmPayment(actor, payment.pk), s.uow(), s.providers, s.policy)
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED) or payment.decline_code:
+        return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
+    status = shapes.transaction_status(payment)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_CAPTURE):
         return JSONResponse({"message": "Payment processed successfully", "transaction_id": payment.number,
                              "status": status})
     return JSONResponse({"message": "Payment is being processed", "transaction_id": payment.number,

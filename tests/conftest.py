@@ -27,6 +27,9 @@ from paygate.auth import TokenCodec
 from paygate.settings import Settings
 from tests.fake_stripe import FakeStripe
 
+# PayPal's fake and adapters (fixtures: fake_paypal_server, paypal, adapter).
+pytest_plugins = ["tests.paypal_fixtures"]
+
 REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

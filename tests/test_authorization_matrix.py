@@ -88,6 +88,7 @@ class World:
 
     def __init__(self, http: httpx.AsyncClient, shop: Shop, fake, url: str, db=None) -> None:
         self.http, self.shop, self.fake, self.url, self.db = http, shop, fake, url, db
+        self.paypal: Any = None  # tests/fake_paypal.py's, where PayPal is served
         self._product: str | None = None
 
     def token(self, caller: str) -> str | None:
@@ -179,6 +180,21 @@ class World:
         assert made.status_code == 200, made.text
         return {"ref": made.json()["payment_intent_id"]}
 
+    async def paypal_order(self) -> dict:
+        made = await self.http.post("/api/v1/payments/paypal/create-order/",
+                                    json={"amount": 29.99, "currency": "USD"}, headers=self.headers(OWNER))
+        assert made.status_code == 200, made.text
+        self.paypal.approve(made.json()["order_id"])
+        return {"paypalRef": made.json()["order_id"]}
+
+    async def paypal_capture(self) -> dict:
+        order = await self.paypal_order()
+        captured = await self.http.post("/api/v1/payments/paypal/capture-order/", json={"order_id": order["paypalRef"]},
+                                        headers=self.headers(OWNER))
+        assert captured.json()["captured"] is True, captured.text
+        unit = self.paypal.orders[order["paypalRef"]]["purchase_units"][0]
+        return {"paypalRef": unit["payments"]["captures"][0]["id"]}
+
     async def billing_customer(self) -> dict:
         made = await self.gql("mutation { customerCreate(input: {}) { __typename ... on BillingCustomer "
                               "{ id legacyId providerRef } } }")
@@ -262,6 +278,8 @@ def missing(obj: dict) -> dict:
                 return "TXN-FFFFFFFFFFFF"
             case "providerRef" | "ref":
                 return value[:4] + "missing0000"
+            case "paypalRef":  # PayPal's ids are capitals and digits
+                return value[:4] + "MISSING0000"
         return value
     return {k: swap(k, v) for k, v in obj.items()}
 
@@ -625,6 +643,16 @@ ROWS: list[Row] = [
     Row("seed 003 admin refund", W.payment,
         rest("POST", "/payments/admin/{legacyId}/refund", "detail", lambda o: {"amount": "1.00", "reason": "x"}),
         STAFF_ONLY, covers=("POST /payments/admin/{payment_id}/refund",)),
+    Row("seed 002 paypal capture-order", W.paypal_order,
+        rest("POST", "/api/v1/payments/paypal/capture-order/", "error", lambda o: {"order_id": o["paypalRef"]}),
+        BUYER_AND_STAFF, covers=("POST /api/v1/payments/paypal/capture-order/",)),
+    Row("seed 002 paypal get-order", W.paypal_order,
+        rest("POST", "/api/v1/payments/paypal/get-order/", "error", lambda o: {"order_id": o["paypalRef"]}),
+        BUYER_AND_STAFF, covers=("POST /api/v1/payments/paypal/get-order/",)),
+    Row("seed 002 paypal refund-payment", W.paypal_capture,
+        rest("POST", "/api/v1/payments/paypal/refund-payment/", "error",
+             lambda o: {"capture_id": o["paypalRef"], "amount": 1, "currency": "USD"}),
+        STAFF_ONLY, covers=("POST /api/v1/payments/paypal/refund-payment/",)),
     # --- seed 004, /api/payment/ ({"detail": …} for not found) ---
     Row("seed 004 transaction detail", W.payment, rest("GET", "/api/payment/transactions/{number}/", "detail"),
         BUYER_AND_STAFF, covers=("GET /api/payment/transactions/{transaction_id}/",)),
@@ -660,6 +688,8 @@ NO_OBJECT_ROUTES = {
     "POST /api/v1/payments/webhooks/stripe/": "Stripe's signature is the caller",
     "POST /webhooks/razorpay/": "Razorpay's signature is the caller",
     "POST /webhooks/flutterwave/": "Flutterwave's secret hash (or signature) is the caller",
+    "POST /api/v1/payments/paypal/create-order/": "a new payment of the caller's",
+    "POST /api/v1/payments/webhooks/paypal/": "PayPal's signature is the caller",
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
@@ -675,9 +705,26 @@ STAFF_ONLY_LISTS: dict[str, str] = {
 
 # --- the tests --------------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+async def app_url(database_url, shared_db, fake_stripe, fake_paypal_server):
+    """conftest's app (Stripe against its fake), with PayPal against tests/fake_paypal.py too."""
+    from tests.conftest import STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, start_server, stop_server
+    from tests.fake_paypal import CLIENT_ID, CLIENT_SECRET
+
+    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
+                            stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+                            stripe_publishable_key=STRIPE_PUBLISHABLE_KEY, paypal_client_id=CLIENT_ID,
+                            paypal_client_secret=CLIENT_SECRET, paypal_api_base=fake_paypal_server[1])
+    server, task, url = await start_server(create_app(settings, db=shared_db))
+    yield url
+    await stop_server(server, task)
+
+
 @pytest.fixture
-def world(http, shop, fake, app_url, db) -> World:
-    return World(http, shop, fake, app_url, db)
+def world(http, shop, fake, app_url, db, fake_paypal_server) -> World:
+    made = World(http, shop, fake, app_url, db)
+    made.paypal = fake_paypal_server[0]
+    return made
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])

@@ -97,4 +97,4 @@ async def test_the_generic_gateways_event_on_the_seed_003_path_confirms_the_orde
 
 
 def test_every_provider_with_a_webhook_path_is_in_the_table():
-    assert set(WEBHOOKS) == {"stripe", "gateway", "razorpay", "flutterwave"}
+    assert set(WEBHOOKS) == {"stripe", "gateway", "paypal", "razorpay", "flutterwave"}
