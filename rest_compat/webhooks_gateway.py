@@ -96,16 +96,6 @@ def _check_optional(body: dict, outcome: ExternalOutcome) -> None:
             raise RestError(400, "timestamp must be an ISO 8601 date and time") from None
 
 
-def _sent_at(body: dict) -> datetime | None:
-    """The event's own timestamp when it is a valid one with a zone (for the lag metric only)."""
-    stamp = body.get("timestamp")
-    try:
-        sent = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if isinstance(stamp, str) else None
-    except ValueError:
-        return None
-    return sent if sent is not None and sent.tzinfo is not None else None
-
-
 def _message(receipt: EventReceipt) -> str:
     event = receipt.event
     match EVENTS.get(event.event_type):
@@ -129,7 +119,7 @@ async def payment_webhook(request: Request) -> JSONResponse:
     if not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
         raise RestError(400, f"missing or invalid {SIGNATURE_HEADER}")
     body = await json_object(request)
-    note_webhook(request, NAME, _sent_at(body))
+    note_webhook(request, NAME, body.get("timestamp"))
     event_type = _text(body, "event_type", 80)
     payment_id = _text(body, "payment_id", 160)
     event_id = f"{event_type}:{payment_id}"
