@@ -12,8 +12,10 @@ from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
 from paygate.mailer import build_sender
+from paygate.provider_metrics import instrumented
 from paygate.providers import build_billing, build_connect, build_policy, build_providers
 from paygate.settings import Settings
+from paygate.webhook_metrics import MeasuredWebhookSender
 from paygate.webhook_sender import HttpxWebhookSender
 
 
@@ -27,9 +29,11 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
         # one) and set it for this request's context; the worker has none.
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
-    return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=build_policy(settings),
+    # Every provider call counted and timed, the injected ones too.
+    registry = instrumented(providers if providers is not None else build_providers(settings, db))
+    return Services(uow=new_uow, providers=registry, policy=build_policy(settings),
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
-                    webhook_sender=HttpxWebhookSender(),
+                    webhook_sender=MeasuredWebhookSender(HttpxWebhookSender()),
                     mailer=mailer or build_sender(settings.smtp_url, settings.email_from),
                     connect=connect or build_connect(settings, db))
 

@@ -47,6 +47,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry import trace
+
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from db.jobs import purge_history
@@ -68,6 +70,7 @@ from paygate.metrics import SELLER_DIFFERENCES
 from paygate.settings import Settings
 
 log = logging.getLogger("paygate.worker")
+_tracer = trace.get_tracer("paygate.worker")
 
 BATCH = 100  # payments reconciled, or captures released, per job and pass
 JOB_HISTORY_KEPT = timedelta(days=14)  # successful jobs, as staff see them (GraphQL backgroundJobs)
@@ -240,7 +243,9 @@ async def run_once(db: Database, services: Services | None = None,
     done: dict[str, int] = {}
     for job in jobs:
         try:
-            done[job.name] = await job.run(db, services, services.clock())
+            # One trace a job and pass (a no-op unless paygate/tracing.py exports traces).
+            with _tracer.start_as_current_span(f"job {job.name}"):
+                done[job.name] = await job.run(db, services, services.clock())
         except Exception:
             log.exception("job failed", extra={"job": job.name})
             done[job.name] = -1

@@ -803,6 +803,7 @@ NO_OBJECT_ROUTES = {
     "GET /api/payments/admin/transactions/": "admins' listing of everything",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
+    "GET /graphiql/{name}": "GraphiQL's own scripts and styles, public files (development and tests)",
 }
 # Fields taking an id that name no object of anyone's own.
 NO_OBJECT_FIELDS: dict[str, str] = {
