@@ -125,6 +125,7 @@ async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers
         providers.require(payment.provider, Capability.REFUND)  # before anything is recorded
         request.decide(RequestStatus.APPROVED, cmd.actor, note, now)
         attempt = payment.start_refund(request.amount, now=now, reason=request.reason)
+        providers.check_amount(payment.provider, attempt.amount)  # raised here: the block rolls back
         await uow.payments.save(payment)
         request.refund_attempt_id = payment.attempt(attempt.seq).id
         await uow.refund_requests.save(request)
