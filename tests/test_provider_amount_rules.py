@@ -95,3 +95,35 @@ async def test_seed_002_create_order_refuses_10_50_huf_with_nothing_written(pp_h
     assert list(answer.json()) == ["error"] and "whole units" in answer.json()["error"]
     assert await counts(db) == before == (0, 0, 0, 0)
     assert paypal.calls == []
+
+
+async def test_a_razorpay_refund_under_one_unit_is_refused_with_nothing_written(rhttp, db, shop, fakes):
+    from tests.test_razorpay_flow import paid_intent
+
+    _, intent = await paid_intent(rhttp, db, shop, fakes)
+    before = await counts(db)
+
+    answer = await rhttp.post("/api/payment/refund/", headers=bearer(shop, "staff@example.com"),
+                              json={"transaction_id": intent["transaction_id"], "reason": "a scratch",
+                                    "amount": "0.50"})
+
+    assert answer.status_code == 400, answer.text
+    assert list(answer.json()) == ["detail"] and "at least" in answer.json()["detail"]
+    assert await counts(db) == before  # no refund attempt recorded
+    assert fakes.razorpay.refunds == {}
+
+
+def test_razorpay_takes_three_decimal_currencies_with_their_last_decimal_0():
+    from providers.razorpay import RazorpayProvider
+
+    razorpay = RazorpayProvider("rzp_test_key", "secret")
+
+    razorpay.check_amount(Money.parse_decimal("99.990", "KWD"))
+    razorpay.check_amount(Money.parse_decimal("1", "JPY"))
+    for refused in (Money.parse_decimal("99.991", "KWD"), Money.parse_decimal("0.99", "INR")):
+        try:
+            razorpay.check_amount(refused)
+        except ValidationError as exc:
+            assert exc.field == "amount"
+        else:
+            raise AssertionError(f"{refused} was taken")
