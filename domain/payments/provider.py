@@ -17,6 +17,11 @@ An authorization whose answer was lost leaves us without the provider's referenc
 with Capability.FIND finds it by what we sent (`find_authorization`), so the worker settles it
 without a webhook (domain/payments/reconcile.py).
 
+A provider with rules of its own about amounts (PayPal's currencies and whole-unit HUF/JPY/TWD,
+Razorpay's minimum) says so with `check_amount` (AmountRulesProvider), which every use case asks
+through `Providers.check_amount` before anything is recorded: such an amount is invalid input,
+refused with nothing written, never a decline booked after the fact.
+
 `fetch(provider_ref)` answers the state of a payment (an authorization: Succeeded means
 authorized, or captured when capture is automatic) or of a refund, by the reference the
 provider gave it. A capture, void or refund whose answer was lost is settled by sending the same
