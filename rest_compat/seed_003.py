@@ -305,7 +305,7 @@ async def refund_request(request: Request) -> Response:
     amount = _amount(raw_amount, found.payment.amount.code)
     s = services(request)
     asked = await request_refund(AskRefund(actor, payment_id, amount, reason, window=s.policy.refund_window),
-                                 s.uow(), s.clock)
+                                 s.uow(), s.clock, providers=s.providers)
     return JSONResponse(shapes.refund_request(asked, found.payment), status_code=201)
 
 

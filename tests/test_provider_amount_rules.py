@@ -127,3 +127,19 @@ def test_razorpay_takes_three_decimal_currencies_with_their_last_decimal_0():
             assert exc.field == "amount"
         else:
             raise AssertionError(f"{refused} was taken")
+
+
+async def test_a_customers_refund_request_razorpay_could_never_refund_is_refused_when_asked(rhttp, db, shop, fakes):
+    from db.payment_tables import RefundRequestRow
+    from tests.regional_fixtures import payment_row
+    from tests.test_razorpay_flow import paid_intent
+
+    _, intent = await paid_intent(rhttp, db, shop, fakes)
+    payment_id = (await payment_row(db, intent["transaction_id"])).id
+
+    asked = await rhttp.post(f"/payments/{payment_id}/refund", headers=bearer(shop),
+                             json={"amount": "0.50", "reason": "a scratch"})
+
+    assert asked.status_code == 400 and "at least" in asked.json()["detail"], asked.text
+    async with db.read_sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(RefundRequestRow))).one() == 0
