@@ -194,6 +194,16 @@ class World:
         self.paypal.approve(made.json()["order_id"])
         return {"paypalRef": made.json()["order_id"]}
 
+    async def seed_003_paypal_order(self) -> dict:
+        """An order opened at PayPal by seed 003's process (and approved by its buyer), to complete."""
+        order = await self.pending_order()
+        opened = await self.http.post(f"/payments/process?order_id={order['legacyId']}", headers=self.headers(OWNER),
+                                      json={"payment_method": "paypal", "payment_details": {}})
+        assert opened.status_code == 202, opened.text
+        paypal_ref = opened.json()["next_action"]["paypal_order_id"]
+        self.paypal.approve(paypal_ref)
+        return {**order, "paypalRef": paypal_ref}
+
     async def paypal_capture(self) -> dict:
         order = await self.paypal_order()
         captured = await self.http.post("/api/v1/payments/paypal/capture-order/", json={"order_id": order["paypalRef"]},
@@ -729,6 +739,15 @@ ROWS: list[Row] = [
         rest("POST", "/payments/process?order_id={legacyId}", "detail",
              lambda o: {"payment_method": "card", "payment_details": SEED_003_CARD}),
         CUSTOMERS_ONLY, covers=("POST /payments/process",)),
+    Row("seed 003 process, opened at PayPal", W.pending_order,
+        rest("POST", "/payments/process?order_id={legacyId}", "detail",
+             lambda o: {"payment_method": "paypal", "payment_details": {}}),
+        CUSTOMERS_ONLY, covers=("POST /payments/process",)),
+    # Completing is the buyer's: the checkout's answer belongs to the payment they opened.
+    Row("seed 003 process, completed with PayPal's approval", W.seed_003_paypal_order,
+        rest("POST", "/payments/process?order_id={legacyId}", "detail",
+             lambda o: {"payment_method": "paypal", "payment_details": {"paypal_order_id": o["paypalRef"]}}),
+        BUYER_ONLY, covers=("POST /payments/process",)),
     Row("seed 003 order history", W.paid_order, rest("GET", "/payments/order/{order_legacyId}", "detail"),
         BUYER_AND_STAFF, covers=("GET /payments/order/{order_id}",)),
     Row("seed 003 payment detail", W.payment, rest("GET", "/payments/{legacyId}", "detail"),
