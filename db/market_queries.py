@@ -95,6 +95,16 @@ async def holds_of(db: Database, seller_id: int | None, page: Page, status: str 
     return [HoldView(hold_from_row(h), o, n) for h, o, n in rows], total, totals
 
 
+async def release_dates(db: Database, payment_uuids: Sequence[str]) -> dict[tuple[str, int], datetime | None]:
+    """When each (payment, seller) hold releases: None until the seller's lines are delivered."""
+    if not payment_uuids:
+        return {}
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(MarketHoldRow.payment_uuid, MarketHoldRow.seller_id, MarketHoldRow.releases_at)
+                                   .where(col(MarketHoldRow.payment_uuid).in_(sorted(set(payment_uuids)))))).all()
+    return {(uuid, seller): aware(at) if at is not None else None for uuid, seller, at in rows}
+
+
 async def holds_of_order(db: Database, order_id: int) -> list[HoldView]:
     async with db.read_sessions() as session:
         rows = (await session.exec(

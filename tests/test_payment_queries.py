@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from db.ledger_queries import all_entries
 from db.uow import SqlUnitOfWork
-from domain.ledger import EntryKind
 from domain.money import Money
 from domain.numbers import refund_number
 from domain.payments.refund_requests import AskRefund, request_refund
@@ -173,9 +171,8 @@ async def test_staff_read_balanced_ledger_transactions_and_a_customer_is_forbidd
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-async def test_a_seller_sees_their_hold_after_a_capture_releasing_hold_days_later(client, db, shop):
-    _, payment = await _paid(db, shop, {"SAM-MUG-01": 2, "SORA-NOTE-01": 1})
-    captured_at = next(e.created_at for e in await all_entries(db) if e.kind is EntryKind.CAPTURE)
+async def test_a_seller_sees_their_hold_after_a_capture_releasing_hold_days_after_delivery(client, db, shop):
+    order, payment = await _paid(db, shop, {"SAM-MUG-01": 2, "SORA-NOTE-01": 1})
     query = """query($f: HoldFilterInput) { holds(filter: $f) { totalCount edges { node {
                  paymentId sellerId amount { amount } held { amount } releasesAt releasedAt status } } } }"""
     sam = to_global_id("User", shop.id_of("seller@example.com"))
@@ -186,13 +183,22 @@ async def test_a_seller_sees_their_hold_after_a_capture_releasing_hold_days_late
     refused = await gql(client, query, token=shop.token("customer@example.com"), expect_status=403)
 
     (hold,) = [e["node"] for e in seller["data"]["holds"]["edges"]]
-    assert hold | {"releasesAt": None} == {
+    assert hold == {
         "paymentId": to_global_id("Payment", payment.id), "sellerId": sam, "amount": {"amount": 2698},
-        "held": {"amount": 2698}, "releasesAt": None, "releasedAt": None, "status": "HELD"}
-    assert datetime.fromisoformat(hold["releasesAt"]) == captured_at + timedelta(days=7)
+        "held": {"amount": 2698}, "releasesAt": None, "releasedAt": None, "status": "HELD"}  # not delivered yet
     assert staff_all["data"]["holds"]["totalCount"] == 2
     assert staff_one["data"]["holds"] == seller["data"]["holds"]
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    before = datetime.now(UTC)
+    delivered = await client.post(f"/api/payments/orders/{order.uuid}/deliver/", json={},
+                                  headers={"Authorization": f"Bearer {shop.token('seller@example.com')}"})
+    after = datetime.now(UTC)
+    (hold,) = [e["node"] for e in (await gql(client, query, token=shop.token("seller@example.com")))
+               ["data"]["holds"]["edges"]]
+
+    assert delivered.status_code == 200, delivered.text
+    assert before + timedelta(days=7) <= datetime.fromisoformat(hold["releasesAt"]) <= after + timedelta(days=7)
 
 
 async def test_staff_read_the_audit_log_of_checkouts_and_payments(client, db, shop):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from db import payment_queries
+from db import market_queries, payment_queries
 from db.payment_queries import AuditFilter, LedgerFilter
 from domain.audit import AuditRecord
 from domain.identity import Role
@@ -103,6 +103,7 @@ class HoldRow:
     cursor_id: int
     hold: Hold
     payment_id: int | None  # None only if the capture's payment is gone (it never is)
+    releases_at: datetime | None  # the marketplace's: delivery + HOLD_DAYS, None until delivered
 
 
 async def holds_page(context, flt: HoldFilter, *, before_id: int | None,
@@ -113,10 +114,15 @@ async def holds_page(context, flt: HoldFilter, *, before_id: int | None,
                                             limit=limit)
     period = context.services.policy.hold_period
     derived = {(h.capture_ref, h.seller_id): h for h in holds(page.entries, hold_period=period)}
+    # The money comes from the journal; when it releases, from the marketplace's holds (delivery
+    # plus HOLD_DAYS), so this field and seed 000's stripe/holds/ tell the same date.
+    dates = await market_queries.release_dates(context.db, [h.payment_id for h in derived.values()])
     rows = []
     for key in page.keys:
         hold = derived[(key.capture_ref, key.seller_id)]
-        rows.append(HoldRow(key.posting_id, hold, page.payment_ids.get(hold.payment_id)))
+        at = dates.get((hold.payment_id, hold.seller_id), hold.releases_at)
+        rows.append(HoldRow(key.posting_id, hold, page.payment_ids.get(hold.payment_id),
+                            at))
     return rows, page.total
 
 

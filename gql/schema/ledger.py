@@ -84,15 +84,17 @@ class Hold:
     capture_ref: str
     amount: Money = strawberry.field(description="The seller's net share at capture (after the platform's fee).")
     held: Money = strawberry.field(description="Still on hold: less what was refunded from it or released.")
-    releases_at: datetime
+    releases_at: datetime | None = strawberry.field(
+        description="When the share becomes available: HOLD_DAYS after the seller's lines are delivered; "
+                    "null until they are.")
     released_at: datetime | None
     status: HoldStatus
 
     @classmethod
-    def from_domain(cls, h: DomainHold, payment_id: int | None) -> Hold:
+    def from_domain(cls, h: DomainHold, payment_id: int | None, releases_at: datetime | None) -> Hold:
         return cls(payment_id=strawberry.ID(to_global_id("Payment", payment_id)) if payment_id else None,
                    seller_id=strawberry.ID(to_global_id("User", h.seller_id)), capture_ref=h.capture_ref,
-                   amount=Money.from_domain(h.amount), held=Money.from_domain(h.held), releases_at=h.releases_at,
+                   amount=Money.from_domain(h.amount), held=Money.from_domain(h.held), releases_at=releases_at,
                    released_at=h.released_at, status=HoldStatus(h.status))
 
 

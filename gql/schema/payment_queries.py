@@ -154,7 +154,7 @@ async def resolve_holds(info: strawberry.Info, first: int | None = None, after: 
     f = filter or HoldFilterInput()
     flt = HoldFilter(seller_id=_id("User", f.seller_id), created_from=f.created_from, created_to=f.created_to)
     rows, total = await resolvers.holds_page(info.context, flt, before_id=req.after_id, limit=req.limit)
-    return connection([Hold.from_domain(r.hold, r.payment_id) for r in rows], [r.cursor_id for r in rows],
+    return connection([Hold.from_domain(r.hold, r.payment_id, r.releases_at) for r in rows], [r.cursor_id for r in rows],
                       req, total)
 
 
