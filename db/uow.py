@@ -5,7 +5,7 @@ wait on each other in a circle:
 
     webhook event -> refund request -> payment -> order -> products (ascending id) -> the rest
 
-(the rest: reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
+(the rest: disputes, reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
 for billing, customer -> subscription. A use case may skip a step, never go back to an earlier
 one; inserting a row (a payment under its order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
 never FOR UPDATE: no use case changes or deletes a key under its lock, and FOR UPDATE also
@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
+from db.disputes import SqlDisputes
 from db.engine import Database
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.disputes = SqlDisputes(session, sqlite, self.changes)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

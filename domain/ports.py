@@ -20,6 +20,7 @@ from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
+    from domain.disputes.model import Dispute
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
 
@@ -173,6 +174,16 @@ class SubscriptionRepository(Protocol):
         ...
 
 
+class DisputeRepository(Protocol):
+    """Disputes (domain/disputes), one per (provider, provider_ref)."""
+
+    async def add(self, dispute: Dispute) -> Dispute: ...
+
+    async def get_by_ref(self, provider: str, provider_ref: str, *, for_update: bool = False) -> Dispute | None: ...
+
+    async def save(self, dispute: Dispute) -> None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only (properties): an implementation holds its own repository classes, which a
     # protocol's plain, settable attribute would have to match exactly.
@@ -211,6 +222,9 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def disputes(self) -> DisputeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

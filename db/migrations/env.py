@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.billing_tables
+import db.dispute_tables
 import db.payment_tables
 import db.tables  # noqa: F401
 from db.engine import make_engine

@@ -37,6 +37,9 @@ class EntryKind(StrEnum):
     PAYOUT_PAID = "payout_paid"              # the bank received it
     PAYOUT_FAILED = "payout_failed"          # the bank refused it: the money goes back where it came from
     REVERSAL = "reversal"                    # a manual correction undoing another entry
+    DISPUTE = "dispute"                      # the provider withdrew a disputed amount: taken from the shares
+    DISPUTE_REINSTATED = "dispute_reinstated"  # the dispute ended in our favour: given back to the shares
+    DISPUTE_LOST = "dispute_lost"            # the dispute was lost: the withdrawn money is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,10 @@ def release_ref(payment_id: str, seller_id: int) -> str:
 
 def refund_ref(refund_id: str) -> str:
     return f"refund:{refund_id}"
+
+
+def dispute_ref(dispute_id: str) -> str:
+    return f"dispute:{dispute_id}"
 
 
 def transfer_ref(transfer_id: str) -> str:
