@@ -205,6 +205,23 @@ class World:
                        "{ __typename } }", {"p": paid["payment"]["id"]})
         return paid
 
+    async def disputed_payment(self) -> dict:
+        """The owner's Stripe payment, disputed by the buyer's bank (Stripe's signed webhook)."""
+        from tests.test_stripe_webhooks import deliver
+
+        order = await self.pending_order()
+        paid = await self.gql("""mutation($o: ID!) { processPayment(input: {orderId: $o, provider: "stripe",
+            paymentMethod: "pm_card_visa"}) { __typename ... on Payment { id legacyId } } }""", {"o": order["id"]})
+        payment = paid["data"]["processPayment"]
+        intent = next(i for i in reversed(self.fake.intents.values())
+                      if i["metadata"].get("order_id") == str(order["legacyId"]))
+        dispute = self.fake.disputes.open(intent)
+        event = self.fake.event(dispute, "charge.dispute.created", f"evt_{dispute['id']}")
+        assert (await deliver(self.http, event)).json()["state"] == "processed"
+        found = await self.gql("query($p: ID!) { disputes(filter: {paymentId: $p}) { edges { node { id } } } }",
+                               {"p": payment["id"]}, STAFF)
+        return {"payment": payment, "id": found["data"]["disputes"]["edges"][0]["node"]["id"]}
+
     async def transaction(self) -> dict:
         """A seed 004 payment created for the owner's order, not processed yet."""
         order = await self.pending_order()
@@ -421,6 +438,12 @@ ROWS: list[Row] = [
                       lambda o: {"u": o["id"]}),
         expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
         covers=("Query.auditLog",)),
+    # Disputes are staff's: the list refuses other roles, a dispute's node is nobody else's to see.
+    Row("Query.disputes(filter.paymentId)", W.disputed_payment,
+        graphql_field("query", "disputes", "query($p: ID!) { disputes(filter: {paymentId: $p}) { totalCount } }",
+                      lambda o: {"p": o["payment"]["id"]}),
+        expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
+        covers=("Query.disputes",)),
     # Products are public: a seller's catalogue is for everyone.
     Row("Query.products(sellerId)", W.seller_with_a_sale,
         graphql_field("query", "products", "query($s: ID!) { products(sellerId: $s) { totalCount } }",
@@ -437,6 +460,8 @@ ROWS: list[Row] = [
     node_row("Product", W.product_node, expect("ok", "ok", "ok", "ok", "ok", "ok")),
     node_row("BillingCustomer", W.billing_customer, BUYER_AND_STAFF),
     node_row("BillingSubscription", W.billing_subscription, BUYER_AND_STAFF),
+    node_row("Dispute", W.disputed_payment, expect("not_found", "not_found", "not_found", "not_found", "ok",
+                                                   "unauthenticated")),
     # --- GraphQL mutations ---
     Row("Mutation.cartSetItem", W.product_node,
         graphql_field("mutation", "cartSetItem", "mutation($p: ID!) { cartSetItem(input: {productId: $p, "

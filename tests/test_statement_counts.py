@@ -51,6 +51,7 @@ LISTINGS = [
     connection("transactions", f"kind ref entries {{ account ownerId side amount {MONEY} }}"),
     connection("holds", f"paymentId sellerId amount {MONEY} held {MONEY} status"),
     connection("auditLog", "action objectType objectId actorId"),
+    connection("disputes", f"status amount {MONEY} withheld {MONEY} payment {{ number disputes {{ status }} }}"),
     connection("billingSubscriptions", "status customerId priceId metadata { key value }"),
     Listing("cart", f"{{ cart {{ itemCount lines {{ quantity total {MONEY} product {{ sku seller {{ name }} }} }} }} }}",
             caller=OTHER),
@@ -63,7 +64,7 @@ LISTINGS = [
 
 async def one_round(world: World, n: int) -> None:
     """An order shipped to a new address, paid, partly refunded, with a refund request; a billing
-    subscription; one more line in customer2's cart."""
+    subscription; a disputed Stripe payment; one more line in customer2's cart."""
     address = await world.address()
     await world.fill_cart()
     made = await world.gql("mutation($a: ID!) { checkout(input: {shippingAddressId: $a}) { __typename "
@@ -74,6 +75,7 @@ async def one_round(world: World, n: int) -> None:
     await world.gql("mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 100, reason: \"dent\"}) "
                     "{ __typename } }", {"p": payment["id"]})
     await world.billing_subscription()
+    await world.disputed_payment()
     products = await world.gql("{ products(first: 100) { edges { node { id sku } } } }")
     product = next(e["node"]["id"] for e in products["data"]["products"]["edges"] if e["node"]["sku"] == CART_SKUS[n])
     await world.gql("mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) { __typename } }",

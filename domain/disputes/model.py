@@ -89,7 +89,7 @@ class Dispute:
                 evidence_due_by: datetime | None, now: datetime) -> str | None:
         """Apply the provider's news; why it changed nothing (stale or final), or None."""
         if self.status.final:
-            return None if status is self.status else f"dispute {self.provider_ref} is {self.status.value}"
+            return f"dispute {self.provider_ref} is {'already ' if status is self.status else ''}{self.status.value}"
         if RANK[status] < RANK[self.status]:
             return f"dispute {self.provider_ref} is {self.status.value}: {status.value} is stale news"
         before = (self.status, self.amount, self.reason, self.evidence_due_by)
@@ -110,3 +110,14 @@ class Dispute:
                 "withheld": self.withheld.decimal, "reason": self.reason, "provider": self.provider,
                 "provider_ref": self.provider_ref,
                 "evidence_due_by": self.evidence_due_by.isoformat() if self.evidence_due_by else None}
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFilter:
+    """Staff's filter of the disputes list."""
+
+    statuses: tuple[DisputeStatus, ...] = ()
+    payment_id: int | None = None
+    provider: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None

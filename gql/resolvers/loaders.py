@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import order_queries, payment_queries, queries
+from db import dispute_queries, order_queries, payment_queries, queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -66,3 +66,16 @@ class Loaders:
     @cached_property
     def refund_requests(self) -> DataLoader:
         return _by_key(lambda ids: payment_queries.refund_requests_by_ids(self.db, ids))
+
+    @cached_property
+    def disputes(self) -> DataLoader:
+        return _by_key(lambda ids: dispute_queries.disputes_by_ids(self.db, ids))
+
+    @cached_property
+    def disputes_by_payment(self) -> DataLoader:
+        """A payment's disputes, oldest first; an empty list for a payment without any."""
+        async def batch(payment_ids: list[int]) -> list[list]:
+            found = await dispute_queries.disputes_by_payment_ids(self.db, payment_ids)
+            return [found.get(payment_id, []) for payment_id in payment_ids]
+
+        return DataLoader(batch)

@@ -7,7 +7,7 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing, orders, payment_mutations, payment_queries
+from gql.schema import billing, disputes, orders, payment_mutations, payment_queries
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
@@ -63,6 +63,8 @@ class Query:
                                        description="The ways to pay offered to the caller, with public configuration.")
     audit_log = strawberry.field(resolver=payment_queries.resolve_audit_log,
                                  description="Every recorded change, newest first. Staff only.")
+    disputes = strawberry.field(resolver=disputes.resolve_disputes,
+                                description="Disputes (chargebacks and inquiries), newest first. Staff only.")
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
@@ -126,4 +128,5 @@ NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_no
                   "Order": _order_node,
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
                   "RefundRequest": payment_queries.refund_request_node,
-                  "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node}
+                  "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node,
+                  "Dispute": disputes.dispute_node}
