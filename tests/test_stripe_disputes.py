@@ -34,7 +34,7 @@ async def _ledger(db, code: str = "USD"):
 
 
 async def test_a_chargeback_withholds_the_amount_once_and_a_won_one_gives_it_back(http, db, shop, fake):
-    payment_id, intent_id = await stripe_payment(http, db, shop, "pm_card_visa")
+    _, intent_id = await stripe_payment(http, db, shop, "pm_card_visa")
     seller = shop.id_of("seller@example.com")
     dispute = fake.disputes.open(fake.intents[intent_id], status="needs_response")
 
