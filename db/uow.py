@@ -37,6 +37,7 @@ from db.orders import SqlAddresses, SqlOrders
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
+from db.risk import SqlRiskAssessments
 from db.stock import SqlStock
 from db.webhook_events import SqlWebhookEvents
 from domain.ports import EventPublisher
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite)
         self.disputes = SqlDisputes(session, sqlite, self.changes)
+        self.risk = SqlRiskAssessments(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

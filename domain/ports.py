@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.disputes.model import Dispute
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
+    from domain.risk.model import Assessment
 
 
 T = TypeVar("T")
@@ -184,6 +185,16 @@ class DisputeRepository(Protocol):
     async def save(self, dispute: Dispute) -> None: ...
 
 
+class RiskAssessmentRepository(Protocol):
+    """Risk assessments (domain/risk), stored with their payment; the latest one speaks for it."""
+
+    async def add(self, assessment: Assessment) -> Assessment: ...
+
+    async def latest(self, payment_id: int) -> Assessment | None: ...
+
+    async def save(self, assessment: Assessment) -> None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only (properties): an implementation holds its own repository classes, which a
     # protocol's plain, settable attribute would have to match exactly.
@@ -225,6 +236,9 @@ class UnitOfWork(Protocol):
 
     @property
     def disputes(self) -> DisputeRepository: ...
+
+    @property
+    def risk(self) -> RiskAssessmentRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,6 +2,8 @@
 `build_services`, and everything else receives what it builds."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
@@ -10,6 +12,7 @@ from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
 from paygate.providers import build_billing, build_policy, build_providers
+from paygate.risk_counters import build_risk
 from paygate.settings import Settings
 
 
@@ -21,13 +24,15 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
         # one) and set it for this request's context; the worker has none.
         return SqlUnitOfWork(db, request_id_var.get(), events)
 
-    return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=build_policy(settings),
+    policy = replace(build_policy(settings), risk=build_risk(settings))
+    return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=policy,
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
 
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for client in (*services.providers.values(), services.billing):
+    risk = services.policy.risk
+    for client in (*services.providers.values(), services.billing, risk.counters if risk else None):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

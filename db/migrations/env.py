@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import db.billing_tables
 import db.dispute_tables
 import db.payment_tables
+import db.risk
 import db.tables  # noqa: F401
 from db.engine import make_engine
 

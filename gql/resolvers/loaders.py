@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import dispute_queries, order_queries, payment_queries, queries
+from db import dispute_queries, order_queries, payment_queries, queries, risk_queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -79,3 +79,7 @@ class Loaders:
             return [found.get(payment_id, []) for payment_id in payment_ids]
 
         return DataLoader(batch)
+
+    @cached_property
+    def risk_by_payment(self) -> DataLoader:
+        return _by_key(lambda ids: risk_queries.latest_by_payment_ids(self.db, ids))

@@ -17,10 +17,12 @@ from domain.payments.status import AttemptKind, AttemptStatus, DisplayStatus, Pa
 from domain.stored import stored
 from gql.resolvers import disputes as dispute_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
+from gql.resolvers import risk as risk_resolvers
 from gql.schema.disputes import Dispute
 from gql.schema.money import Money
 from gql.schema.orders import Order
 from gql.schema.relay import Node, to_global_id
+from gql.schema.risk import RiskAssessment
 from gql.schema.users import User
 
 # GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
@@ -158,6 +160,12 @@ class Payment(Node):
                                   "only: empty for anyone else.")
     async def disputes(self, info: strawberry.Info) -> list[Dispute]:
         return [Dispute.from_domain(d) for d in await dispute_resolvers.payment_disputes(info.context, self.domain)]
+
+    @strawberry.field(description="The risk checks' latest assessment of this payment. Staff only: null for "
+                                  "anyone else.")
+    async def risk_assessment(self, info: strawberry.Info) -> RiskAssessment | None:
+        found = await risk_resolvers.latest_assessment(info.context, self.domain)
+        return RiskAssessment.from_domain(found) if found else None
 
     @strawberry.field(description="The buyer, for the buyer and staff; null for sellers.")
     async def buyer(self, info: strawberry.Info) -> User | None:

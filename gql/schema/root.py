@@ -93,6 +93,8 @@ class Mutation:
     refund_request = strawberry.mutation(resolver=payment_mutations.refund_request)
     refund_request_approve = strawberry.mutation(resolver=payment_mutations.refund_request_approve)
     refund_request_reject = strawberry.mutation(resolver=payment_mutations.refund_request_reject)
+    risk_review_approve = strawberry.mutation(resolver=payment_mutations.risk_review_approve)
+    risk_review_reject = strawberry.mutation(resolver=payment_mutations.risk_review_reject)
     customer_create = strawberry.mutation(resolver=billing.customer_create)
     billing_subscription_create = strawberry.mutation(resolver=billing.billing_subscription_create)
     billing_subscription_cancel = strawberry.mutation(resolver=billing.billing_subscription_cancel)

@@ -44,9 +44,32 @@ def upgrade() -> None:
     )
     op.create_index('ix_disputes_payment', 'disputes', ['payment_id'], unique=False)
     op.create_index('ix_disputes_status_created', 'disputes', ['status', 'created_at'], unique=False)
+    op.create_table('risk_assessments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uuid', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('verdicts', sa.JSON(), nullable=False),
+    sa.Column('review', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("decision IN ('allow','review','block')", name='ck_risk_assessments_decision'),
+    sa.CheckConstraint("review IN ('none','pending','approved','rejected')", name='ck_risk_assessments_review'),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], ),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('uuid')
+    )
+    op.create_index('ix_risk_assessments_payment', 'risk_assessments', ['payment_id', 'id'], unique=False)
+    op.create_index('ix_risk_assessments_review', 'risk_assessments', ['review', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_risk_assessments_review', table_name='risk_assessments')
+    op.drop_index('ix_risk_assessments_payment', table_name='risk_assessments')
+    op.drop_table('risk_assessments')
     op.drop_index('ix_disputes_status_created', table_name='disputes')
     op.drop_index('ix_disputes_payment', table_name='disputes')
     op.drop_table('disputes')
