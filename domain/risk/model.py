@@ -53,7 +53,7 @@ class Thresholds:
     velocity_score: int = 50
     amount_limits: Mapping[str, int] = field(default_factory=dict)  # currency -> max minor units
     amount_score: int = 60
-    small_minor: int = 1000              # a decline of at most this many minor units is "small"
+    small_minor: int = 500               # a decline of at most this many minor units is "small"
     card_testing_declines: int = 5       # small declines of distinct cards in the window: card testing
     card_testing_score: int = 100
     country_mismatch_score: int = 30
