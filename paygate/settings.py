@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     # up: at RISK_REVIEW_SCORE staff must approve, at RISK_BLOCK_SCORE it is refused.
     risk_checks: Literal["on", "off"] = "on"
     risk_window_s: int = 600
-    risk_buyer_attempts: int = 100
-    risk_card_attempts: int = 20
-    risk_address_attempts: int = 200
+    risk_buyer_attempts: int = 1000
+    risk_card_attempts: int = 1000
+    risk_address_attempts: int = 10000
     risk_velocity_score: int = 50
     risk_amount_limits: dict[str, int] = {}  # JSON, e.g. {"USD": 500000}: minor units per currency
     risk_amount_score: int = 60

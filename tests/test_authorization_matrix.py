@@ -222,6 +222,19 @@ class World:
                                {"p": payment["id"]}, STAFF)
         return {"payment": payment, "id": found["data"]["disputes"]["edges"][0]["node"]["id"]}
 
+    async def held_payment(self) -> dict:
+        """The owner's payment held by the risk checks for review (EUR is limited in this module's app)."""
+        products = await gql(self.http, "{ products(first: 100) { edges { node { id sku } } } }")
+        lamp = next(e["node"]["id"] for e in products["data"]["products"]["edges"] if e["node"]["sku"] == "SAM-LAMP-01")
+        await self.gql("mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) { __typename } }",
+                       {"p": lamp})
+        made = await self.gql("mutation { checkout { __typename ... on CheckoutSuccess { order { id } } } }")
+        held = await self.gql("""mutation($o: ID!) { processPayment(input: {orderId: $o, card: {number: "4242424242424242",
+            expMonth: 12, expYear: 2034, cvc: "123"}}) { __typename } }""", {"o": made["data"]["checkout"]["order"]["id"]})
+        assert held["data"]["processPayment"]["__typename"] == "RiskReview", held
+        found = await self.gql("{ payments(first: 1) { edges { node { id } } } }")
+        return {"id": found["data"]["payments"]["edges"][0]["node"]["id"]}
+
     async def transaction(self) -> dict:
         """A seed 004 payment created for the owner's order, not processed yet."""
         order = await self.pending_order()
@@ -511,6 +524,14 @@ ROWS: list[Row] = [
         graphql_field("mutation", "refundRequestReject", "mutation($r: ID!) { refundRequestReject(input: "
                       "{id: $r}) { __typename } }", lambda o: {"r": o["id"]}),
         STAFF_DECIDES, covers=("Mutation.refundRequestReject",)),
+    Row("Mutation.riskReviewApprove", W.held_payment,
+        graphql_field("mutation", "riskReviewApprove", "mutation($p: ID!) { riskReviewApprove(input: "
+                      "{paymentId: $p}) { __typename } }", lambda o: {"p": o["id"]}),
+        STAFF_DECIDES, covers=("Mutation.riskReviewApprove",)),
+    Row("Mutation.riskReviewReject", W.held_payment,
+        graphql_field("mutation", "riskReviewReject", "mutation($p: ID!) { riskReviewReject(input: "
+                      "{paymentId: $p}) { __typename } }", lambda o: {"p": o["id"]}),
+        STAFF_DECIDES, covers=("Mutation.riskReviewReject",)),
     Row("Mutation.billingSubscriptionCreate", W.billing_customer,
         graphql_field("mutation", "billingSubscriptionCreate", "mutation($c: ID!, $p: String!) { "
                       "billingSubscriptionCreate(input: {customerId: $c, priceId: $p}) { __typename } }",
@@ -595,6 +616,20 @@ NO_OBJECT_FIELDS: dict[str, str] = {}
 
 
 # --- the tests --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def app_url(database_url, shared_db, fake_stripe):
+    """conftest's app with Stripe on the fake, and a risk limit on EUR payments, so that a payment
+    can be held for review (W.held_payment); the other rows pay in USD."""
+    from tests.conftest import STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, start_server, stop_server
+
+    settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
+                            stripe_webhook_secret=STRIPE_WEBHOOK_SECRET, stripe_publishable_key=STRIPE_PUBLISHABLE_KEY,
+                            risk_amount_limits={"EUR": 1000})
+    server, task, url = await start_server(create_app(settings, db=shared_db))
+    yield url
+    await stop_server(server, task)
+
 
 @pytest.fixture
 def world(http, shop, fake, app_url) -> World:

@@ -47,9 +47,9 @@ class Thresholds:
     """PAYGATE_RISK_* settings."""
 
     window_s: int = 600                  # the window every velocity and card-testing count covers
-    buyer_attempts: int = 100            # attempts per buyer in the window before `velocity_buyer`
-    card_attempts: int = 20              # per card fingerprint
-    address_attempts: int = 200          # per client address
+    buyer_attempts: int = 1000           # attempts per buyer in the window before `velocity_buyer`
+    card_attempts: int = 1000            # per card fingerprint
+    address_attempts: int = 10000        # per client address
     velocity_score: int = 50
     amount_limits: Mapping[str, int] = field(default_factory=dict)  # currency -> max minor units
     amount_score: int = 60
