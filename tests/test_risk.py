@@ -159,3 +159,37 @@ async def test_without_redis_each_instance_counts_alone(database_url, shared_db,
         made = [await pay(instance, shop, "SAM-MUG-01", VISA) for instance in (one, two, one)]
 
     assert [m["status"] for m in made] == ["SUCCEEDED"] * 3
+
+
+CHECKOUT = """mutation($o: ID) { checkout(input: {provider: "stripe", orderId: $o}) { __typename
+  ... on CheckoutSuccess { order { id } payment { id status } } ... on Error { code } } }"""
+
+
+async def test_a_page_at_the_provider_is_opened_only_once_staff_approved_the_held_payment(
+        database_url, shared_db, db, shop, fake_stripe):
+    from tests.conftest import STRIPE_WEBHOOK_SECRET
+
+    fake, base = fake_stripe
+    fake.reset()
+    stripe = {"stripe_api_key": "sk_test_paygate", "stripe_api_base": base,
+              "stripe_webhook_secret": STRIPE_WEBHOOK_SECRET, "risk_amount_limits": {"USD": 2000}}
+    buyer, staff = shop.token(CUSTOMER), shop.token("staff@example.com")
+    async with app(database_url, shared_db, **stripe) as http:
+        products = await gql(http, "{ products(first: 100) { edges { node { id sku } } } }")
+        knife = next(e["node"]["id"] for e in products["data"]["products"]["edges"] if e["node"]["sku"] == "SAM-KNIFE-01")
+        await gql(http, "mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) { __typename } }",
+                  {"p": knife}, token=buyer)
+        held = (await gql(http, CHECKOUT, token=buyer))["data"]["checkout"]
+        sent_while_held = len(fake.intents)
+        listed = await gql(http, "{ payments(first: 1) { edges { node { id order { id } } } } }", token=staff)
+        node = listed["data"]["payments"]["edges"][0]["node"]
+        still_held = (await gql(http, CHECKOUT, {"o": node["order"]["id"]}, token=buyer))["data"]["checkout"]
+        await gql(http, REVIEW % "riskReviewApprove", {"p": node["id"]}, token=staff)
+
+        opened = (await gql(http, CHECKOUT, {"o": node["order"]["id"]}, token=buyer))["data"]["checkout"]
+
+    assert held == {"__typename": "RiskReview", "code": "risk_review"} and sent_while_held == 0
+    assert still_held == {"__typename": "RiskReview", "code": "risk_review"}
+    assert opened["__typename"] == "CheckoutSuccess"
+    assert opened["payment"] == {"id": node["id"], "status": "REQUIRES_ACTION"}  # the same payment, opened now
+    assert len(fake.intents) == 1
