@@ -15,6 +15,7 @@ from paygate.app import create_app
 from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import gql
 
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 CUSTOMER = "customer@example.com"
 PAY = """mutation($o: ID!, $n: String!) {
   processPayment(input: {orderId: $o, card: {number: $n, expMonth: 12, expYear: 2034, cvc: "123"}}) {
