@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from db.risk import RiskAssessmentRow
