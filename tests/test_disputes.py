@@ -196,3 +196,35 @@ async def test_twenty_concurrent_deliveries_of_one_opening_withhold_once(db, sho
     assert [e.kind for e in entries].count(EntryKind.DISPUTE) == 1
     assert balance_of(entries, disputes("USD")) == USD(4297)
     assert (await _payment(db, payment.id)).disputed == USD(4297)
+
+
+async def test_each_step_of_a_dispute_is_in_the_audit_trail_once(db, shop):
+    from sqlmodel import select
+
+    from db.tables import AuditRow
+
+    payment = await _paid(db, shop)
+    for event_id, status in (("evt_1", DisputeStatus.EVIDENCE_DUE), ("evt_1", DisputeStatus.EVIDENCE_DUE),
+                             ("evt_2", DisputeStatus.UNDER_REVIEW), ("evt_3", DisputeStatus.LOST)):
+        await record_dispute(news(payment, event_id, status), SqlUnitOfWork(db))
+
+    async with db.read_sessions() as session:
+        actions = (await session.exec(select(AuditRow.action).where(AuditRow.object_type == "dispute")
+                                      .order_by(AuditRow.id))).all()
+    assert actions == ["dispute.evidence_due", "dispute.under_review", "dispute.lost"]
+
+
+async def test_a_release_during_a_partial_dispute_releases_only_what_the_dispute_left_in_the_hold(db, shop):
+    payment = await _paid(db, shop, {"SAM-MUG-01": 1})  # 13.49 the seller's, 1.50 the platform's fee
+    seller = shop.id_of("seller@example.com")
+    await record_dispute(news(payment, "evt_1", DisputeStatus.OPENED, amount=USD(500)), SqlUnitOfWork(db))
+    opened = await assert_ledger_balances(db)
+    taken = sum(p.amount.minor for e in opened if e.kind is EntryKind.DISPUTE
+                for p in e.postings_to(seller_held(seller, "USD")))
+
+    await release_due_holds(datetime.now(UTC) + timedelta(days=30), SqlUnitOfWork(db), POLICY)
+
+    entries = await assert_ledger_balances(db)
+    assert 0 < taken < 500
+    assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
+    assert balance_of(entries, seller_available(seller, "USD")) == USD(1349 - taken)
