@@ -15,7 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.billing_tables import BillingCustomerRow, BillingSubscriptionRow
 from db.mapping import aware
+from db.outgoing_webhooks import SqlOutgoingEvents
 from domain.billing.model import Customer, Subscription
+from domain.outgoing_webhooks.payloads import subscription_data
 
 
 def _aware(value):
@@ -86,9 +88,17 @@ class SqlCustomers:
 
 
 class SqlSubscriptions:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
+
+    async def _tell(self, s: Subscription, before_ref: str | None, before_status: str | None) -> None:
+        # A subscription exists for merchants once the provider confirmed it (it has a reference):
+        # one the provider refused is forgotten (forget_unsent) and must never have been news.
+        if s.provider_ref is not None:
+            await self.outbox.status_changed("subscription", s.pk, before_status if before_ref else None,
+                                             s.status.value, lambda: subscription_data(s), s.updated_at)
 
     async def add(self, subscription: Subscription) -> Subscription:
         row = BillingSubscriptionRow(uuid=str(subscription.uuid), user_id=subscription.user_id,
@@ -99,6 +109,7 @@ class SqlSubscriptions:
         self.session.add(row)
         await self.session.flush()
         subscription.id = row.id
+        await self._tell(subscription, None, None)
         return subscription
 
     async def get(self, subscription_id: int, *, for_update: bool = False) -> Subscription | None:
@@ -120,9 +131,11 @@ class SqlSubscriptions:
 
     async def save(self, subscription: Subscription) -> None:
         row = await self.session.get(BillingSubscriptionRow, subscription.id)
+        before_ref, before_status = row.provider_ref, row.status
         _fill(row, subscription)
         self.session.add(row)
         await self.session.flush()
+        await self._tell(subscription, before_ref, before_status)
 
     async def forget_unsent(self, subscription_id: int) -> None:
         await self.session.exec(delete(BillingSubscriptionRow).where(

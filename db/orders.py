@@ -8,9 +8,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import address_from_row, order_from_rows
+from db.outgoing_webhooks import SqlOutgoingEvents
 from db.tables import AddressRow, OrderLineRow, OrderRow
 from domain.numbers import order_number
 from domain.orders.model import Address, Order
+from domain.outgoing_webhooks.payloads import order_data
 
 
 class SqlAddresses:
@@ -30,10 +32,12 @@ class SqlAddresses:
 
 
 class SqlOrders:
-    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
+                 outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
         self.changes = changes if changes is not None else set()
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
     async def add(self, order: Order) -> Order:
         row = OrderRow(uuid=str(order.uuid), buyer_id=order.buyer_id, status=order.status.value,
@@ -50,6 +54,8 @@ class SqlOrders:
         self.session.add_all([row, *lines])
         await self.session.flush()
         order.id, order.number = row.id, row.number
+        await self.outbox.status_changed("order", row.id, None, order.status.value, lambda: order_data(order),
+                                         order.updated_at)
         self.changes.add(f"order:{order.id}")
         return order
 
@@ -90,6 +96,8 @@ class SqlOrders:
 
     async def save(self, order: Order) -> None:
         row = await self.session.get(OrderRow, order.id)
+        await self.outbox.status_changed("order", order.pk, row.status, order.status.value, lambda: order_data(order),
+                                         order.updated_at)
         row.status = order.status.value
         row.updated_at = order.updated_at
         row.cancellation_reason = order.cancellation_reason

@@ -16,13 +16,16 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
+from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
 from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
 from domain.numbers import attempt_uuid, payment_number, refund_number
+from domain.outgoing_webhooks.payloads import payment_data, refund_data
 from domain.payments import Attempt, Payment
+from domain.payments.status import AttemptKind
 
 
 def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Payment:
@@ -92,10 +95,12 @@ _OPEN = ("pending", "unknown")
 
 
 class SqlPayments:
-    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
+                 outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
         self.changes = changes if changes is not None else set()
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
     async def add(self, payment: Payment) -> Payment:
         row = PaymentRow(uuid=str(payment.uuid), order_id=payment.order_id, buyer_id=payment.buyer_id,
@@ -113,19 +118,27 @@ class SqlPayments:
         await self.session.flush()
         payment.id, payment.number = row.id, row.number
         await self._save_attempts(payment)
+        await self.outbox.status_changed("payment", row.id, None, payment.status.value,
+                                         lambda: payment_data(payment), payment.updated_at)
         self.changes.add(f"payment:{payment.id}")
         return payment
 
     async def save(self, payment: Payment) -> None:
         row = await self.session.get(PaymentRow, payment.id)
+        before = row.status
         _fill(row, payment)
         self.session.add(row)
         await self._save_attempts(payment)
+        # A merchant hears of the move (domain/outgoing_webhooks/events.py): "created" is not in
+        # the payment's catalog, so only its later moves are events.
+        await self.outbox.status_changed("payment", payment.id, before, payment.status.value,
+                                         lambda: payment_data(payment), payment.updated_at)
         self.changes.add(f"payment:{payment.id}")
 
     async def _save_attempts(self, payment: Payment) -> None:
         stored = {a.seq: a for a in (await self.session.exec(
             select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id == payment.id))).all()}
+        refunds_before = {seq: row.status for seq, row in stored.items() if row.kind == AttemptKind.REFUND.value}
         for attempt in payment.attempts:
             row = stored.get(attempt.seq)
             if row is None:
@@ -155,6 +168,13 @@ class SqlPayments:
             self.session.add(row)
         if numbered:
             await self.session.flush()
+        for attempt in payment.attempts:
+            if attempt.kind is AttemptKind.REFUND:
+                await self._tell_refund(payment, attempt, pk(stored[attempt.seq]), refunds_before.get(attempt.seq))
+
+    async def _tell_refund(self, payment: Payment, refund: Attempt, refund_id: int, before: str | None) -> None:
+        await self.outbox.status_changed("refund", refund_id, before, refund.status.value,
+                                         lambda: refund_data(payment, refund), refund.updated_at)
 
     async def _load(self, query) -> list[Payment]:
         rows = (await self.session.exec(query)).all()  # picks (and, for update, locks) the rows

@@ -7,8 +7,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
+from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import RefundRequestRow
 from domain.money import Money
+from domain.outgoing_webhooks.payloads import refund_request_data
 from domain.payments.refund_requests import RefundRequest, RequestStatus
 
 
@@ -21,9 +23,10 @@ def request_from_row(row: RefundRequestRow) -> RefundRequest:
 
 
 class SqlRefundRequests:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
     async def add(self, request: RefundRequest) -> RefundRequest:
         row = RefundRequestRow(uuid=str(request.uuid), payment_id=request.payment_id,
@@ -33,6 +36,8 @@ class SqlRefundRequests:
         self.session.add(row)
         await self.session.flush()
         request.id = row.id
+        await self.outbox.status_changed("refund_request", row.id, None, request.status.value,
+                                         lambda: refund_request_data(request), request.created_at)
         return request
 
     async def get(self, request_id: int, *, for_update: bool = False) -> RefundRequest | None:
@@ -44,6 +49,8 @@ class SqlRefundRequests:
 
     async def save(self, request: RefundRequest) -> None:
         row = await self.session.get(RefundRequestRow, request.id)
+        await self.outbox.status_changed("refund_request", request.pk, row.status, request.status.value,
+                                         lambda: refund_request_data(request), request.decided_at or request.created_at)
         row.status = request.status.value
         row.decided_by = request.decided_by
         row.decision_note = request.decision_note

@@ -5,10 +5,12 @@ wait on each other in a circle:
 
     webhook event -> refund request -> payment -> order -> products (ascending id) -> the rest
 
-(the rest: disputes, reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
-for billing, customer -> subscription. A use case may skip a step, never go back to an earlier
-one; inserting a row (a payment under its order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
-never FOR UPDATE: no use case changes or deletes a key under its lock, and FOR UPDATE also
+(the rest: disputes, risk assessments, reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
+for billing, customer -> subscription, and for merchants' webhooks, endpoint -> delivery. A use
+case may skip a step, never go back to an earlier one; inserting a row (a payment under its
+order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
+never FOR UPDATE: no use case changes or deletes a key under its lock (the one exception,
+deleting a webhook endpoint, db/outgoing_webhooks.py, wants exactly that wait), and FOR UPDATE also
 conflicts with the KEY SHARE lock that PostgreSQL's foreign-key check takes on the referenced
 row for every insert (a cart line, a reservation, an attempt). Held FOR UPDATE by a checkout
 while `cartSetItem` inserted a cart line, a product's row deadlocked (issue 10): the inserting
@@ -32,8 +34,11 @@ from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
 from db.disputes import SqlDisputes
 from db.engine import Database
+from db.jobs import SqlJobQueue
 from db.ledger import SqlLedger
 from db.orders import SqlAddresses, SqlOrders
+from db.outbox import SqlOutbox
+from db.outgoing_webhooks import SqlOutgoingEvents, SqlWebhookDeliveries, SqlWebhookEndpoints
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
@@ -79,18 +84,24 @@ class SqlUnitOfWork:
         session = self._session
         sqlite = self.db.is_sqlite
         self.changes = set()
+        # Merchants' events are written by the repositories, in this transaction (the outbox).
+        self.outgoing_events = outbox = SqlOutgoingEvents(session)
+        self.webhook_endpoints = SqlWebhookEndpoints(session, sqlite)
+        self.webhook_deliveries = SqlWebhookDeliveries(session, sqlite)
         self.products = SqlProducts(session)
         self.carts = SqlCarts(session)
         self.addresses = SqlAddresses(session)
-        self.orders = SqlOrders(session, sqlite, self.changes)
+        self.orders = SqlOrders(session, sqlite, self.changes, outbox)
         self.stock = SqlStock(session, sqlite)
         self.audit = SqlAuditTrail(session, self.request_id)
-        self.payments = SqlPayments(session, sqlite, self.changes)
+        self.payments = SqlPayments(session, sqlite, self.changes, outbox)
         self.ledger = SqlLedger(session)
-        self.refund_requests = SqlRefundRequests(session, sqlite)
+        self.refund_requests = SqlRefundRequests(session, sqlite, outbox)
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
-        self.subscriptions = SqlSubscriptions(session, sqlite)
+        self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
+        self.emails = SqlOutbox(session, sqlite)
+        self.jobs = SqlJobQueue(session, sqlite)
         self.disputes = SqlDisputes(session, sqlite, self.changes)
         self.risk = SqlRiskAssessments(session)
         return self

@@ -1,7 +1,8 @@
 """The ports the domain needs, as Protocols; db/ and providers/ implement them.
 
 A UnitOfWork is one transaction: `async with uow:` opens it, `await uow.commit()` commits it,
-and leaving the block without committing rolls everything back. `await uow.transaction(block)`
+and leaving the block without committing rolls everything back. `uow.jobs.defer(...)` enqueues a
+background job in that same transaction: it exists once the transaction commits, never otherwise. `await uow.transaction(block)`
 runs such a block and runs it again when the database aborted it to break a deadlock (the lock
 order every use case follows is in db/uow.py); a block never calls a provider.
 """
@@ -15,12 +16,16 @@ from uuid import UUID
 from domain.catalog.model import Cart, Product
 from domain.identity import Actor
 from domain.ledger.journal import JournalEntry
+from domain.notifications import Outbox
 from domain.orders.model import Address, Order
 from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
     from domain.disputes.model import Dispute
+    from domain.outgoing_webhooks.delivery import AttemptLog, Claimed, Delivery, SendRequest, SendResult
+    from domain.outgoing_webhooks.endpoints import Endpoint
+    from domain.outgoing_webhooks.events import OutgoingEvent
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
     from domain.risk.model import Assessment
@@ -195,6 +200,73 @@ class RiskAssessmentRepository(Protocol):
     async def save(self, assessment: Assessment) -> None: ...
 
 
+JobArgs = Mapping[str, str | int | bool | None]
+
+
+class JobQueue(Protocol):
+    """Background jobs, enqueued in the unit of work's own transaction (a transactional outbox):
+    a rollback enqueues nothing, a commit never loses one. A worker (or, on SQLite, the serving
+    process) runs each job at least once, retrying a failure with backoff; a job is therefore
+    idempotent, and its arguments are ids (JSON scalars), never objects."""
+
+    async def defer(self, name: str, args: JobArgs | None = None, *, key: str | None = None,
+                    delay_s: float = 0) -> None:
+        """Enqueue the job `name` (a registered job's name) with `args`, to run `delay_s` from now.
+        With `key`, nothing is enqueued while a job with the same key waits or runs."""
+        ...
+
+
+class OutgoingEvents(Protocol):
+    """The outbox of events for merchants' endpoints (domain/outgoing_webhooks/events.py),
+    written in the transaction of the change they report."""
+
+    async def record(self, event: OutgoingEvent) -> None: ...
+
+
+class WebhookEndpointRepository(Protocol):
+    async def add(self, endpoint: Endpoint) -> Endpoint: ...
+
+    async def get(self, endpoint_id: int, *, for_update: bool = False) -> Endpoint | None: ...
+
+    async def save(self, endpoint: Endpoint) -> None: ...
+
+    async def delete(self, endpoint_id: int) -> None:
+        """Remove the endpoint, its deliveries and their log."""
+        ...
+
+
+class WebhookDeliveryRepository(Protocol):
+    async def fan_out(self, now: datetime, limit: int) -> int:
+        """Make a pending delivery of each event written since the last fan-out for every enabled
+        endpoint that wants its type, oldest events first; answer how many events were handled.
+        Fan-outs never run at once (they would race on an object's order)."""
+        ...
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+        """Pending deliveries due by `now` to enabled endpoints, each the earliest still pending of
+        its object for its endpoint; claimed until `lease_until` (their next attempt moves there),
+        so no other worker claims them meanwhile. Workers claiming at once never get the same one."""
+        ...
+
+    async def get(self, delivery_id: int, *, for_update: bool = False) -> Delivery | None: ...
+
+    async def save(self, delivery: Delivery, attempt: AttemptLog | None) -> None:
+        """Write the delivery's state, and append the attempt to the delivery log."""
+        ...
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Remove up to `limit` finished deliveries (succeeded or failed) created before `before`,
+        with their log, and the fanned-out events older than that which no delivery needs."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """Sends one signed delivery and reports what came back; never raises for the receiver's
+    trouble (refused, timed out, 5xx are results)."""
+
+    async def send(self, request: SendRequest) -> SendResult: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only (properties): an implementation holds its own repository classes, which a
     # protocol's plain, settable attribute would have to match exactly.
@@ -239,6 +311,21 @@ class UnitOfWork(Protocol):
 
     @property
     def risk(self) -> RiskAssessmentRepository: ...
+
+    @property
+    def emails(self) -> Outbox: ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
+
+    @property
+    def outgoing_events(self) -> OutgoingEvents: ...
+
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

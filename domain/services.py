@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from domain.clock import Clock, utc_now
 from domain.payments.consequences import Policy
 from domain.payments.provider import Providers
-from domain.ports import EventPublisher, UnitOfWork
+from domain.ports import EventPublisher, UnitOfWork, WebhookSender
 
 if TYPE_CHECKING:
     from domain.billing.provider import BillingProvider
+    from domain.notifications import EmailSender
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +29,5 @@ class Services:
     events: EventPublisher         # live subscribers (GraphQL subscriptions)
     billing: BillingProvider | None = None  # customers and subscriptions; None when no provider offers them
     clock: Clock = utc_now
+    webhook_sender: WebhookSender | None = None  # merchants' webhooks (domain/outgoing_webhooks); None sends none
+    mailer: EmailSender | None = None  # SMTP; None keeps emails in the outbox (PAYGATE_SMTP_URL unset)

@@ -15,6 +15,7 @@ from db.engine import Database
 from db.users import UserMirror
 from domain.payments.provider import Providers
 from gql.schema import build_schema
+from paygate import jobs_engine
 from paygate.auth import TokenCodec
 from paygate.body_limits import BodyLimitsMiddleware
 from paygate.bootstrap import build_services, close_services
@@ -27,7 +28,6 @@ from paygate.metrics import metrics_endpoint
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
 from paygate.settings import Settings
-from paygate.worker import run_forever
 from rest_compat import apis, mounts
 from rest_compat.openapi import document as openapi_document
 
@@ -37,8 +37,8 @@ log = logging.getLogger("paygate.app")
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
                providers: Providers | None = None) -> Starlette:
-    """The app. With `run_jobs`, the periodic jobs of `paygate worker` run inside this process
-    (the embedded SQLite setup, where no separate `paygate worker` runs).
+    """The app. With `run_jobs`, the background jobs of `paygate worker` run inside this process,
+    from the same queue (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own)."""
     settings = settings or Settings()
     owns_db = db is None
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if isinstance(events, RedisBus):
             await events.start()
         stop_jobs = asyncio.Event()
-        jobs = asyncio.create_task(run_forever(db, services, stop=stop_jobs)) if run_jobs else None
+        jobs = asyncio.create_task(jobs_engine.run_jobs(db, services, stop_jobs)) if run_jobs else None
         yield
         if jobs is not None:
             stop_jobs.set()

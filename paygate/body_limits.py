@@ -20,7 +20,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rest_compat import shape_for
+from rest_compat import malformed_for, shape_for
 from rest_compat.json_body import BadJson, read_json
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -111,6 +111,8 @@ async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str
     path = scope["path"]
     if path.startswith("/graphql"):
         payload: dict = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    elif status == 400:
+        status, payload = malformed_for(path, message)
     else:
         payload = {shape_for(path).value: message}
     body = json.dumps(payload).encode()

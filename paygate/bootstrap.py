@@ -7,18 +7,23 @@ from dataclasses import replace
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
+from domain.notifications import EmailSender
 from domain.payments.provider import Providers
 from domain.ports import EventPublisher
 from domain.services import Services
 from paygate.logs import request_id_var
+from paygate.mailer import build_sender
 from paygate.providers import build_billing, build_policy, build_providers
 from paygate.risk_counters import build_risk
 from paygate.settings import Settings
+from paygate.webhook_sender import HttpxWebhookSender
 
 
 def build_services(settings: Settings, db: Database, events: EventPublisher | None = None, *,
-                   providers: Providers | None = None, clock: Clock = utc_now) -> Services:
-    """The services; `providers` replaces the registry the settings make (tests inject their own)."""
+                   providers: Providers | None = None, clock: Clock = utc_now,
+                   mailer: EmailSender | None = None) -> Services:
+    """The services; `providers` replaces the registry the settings make (tests inject their own),
+    `mailer` the SMTP sender PAYGATE_SMTP_URL makes."""
     def new_uow() -> SqlUnitOfWork:
         # The request id comes from one place: the outermost middleware validated it (or made
         # one) and set it for this request's context; the worker has none.
@@ -26,13 +31,16 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
 
     policy = replace(build_policy(settings), risk=build_risk(settings))
     return Services(uow=new_uow, providers=providers or build_providers(settings, db), policy=policy,
-                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock)
+                    events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
+                    webhook_sender=HttpxWebhookSender(),
+                    mailer=mailer or build_sender(settings.smtp_url, settings.email_from))
 
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
     risk = services.policy.risk
-    for client in (*services.providers.values(), services.billing, risk.counters if risk else None):
+    for client in (*services.providers.values(), services.billing, services.webhook_sender,
+                   risk.counters if risk else None):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

@@ -58,22 +58,31 @@ async def _token(settings: Settings, who: str, role: str) -> None:
     print(TokenCodec(settings.secret_key, settings.jwt_public_key).issue(user.id, user.email, [role]))
 
 
-async def _worker(settings: Settings, interval_s: float, once: bool) -> None:
+async def _worker(settings: Settings, once: bool) -> None:
+    import signal
+
     from db.engine import Database
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
+    from paygate.jobs_engine import run_jobs
     from paygate.logs import configure_logging
-    from paygate.worker import run_forever, run_once, worker_services
+    from paygate.worker import run_once, worker_services
 
     configure_logging()
     settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
     services = worker_services(settings, db)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # finish the jobs in hand, then exit
+        loop.add_signal_handler(signum, stop.set)
     try:
         if once:
-            print(await run_once(db, services))
+            moved = await run_once(db, services)
+            await run_jobs(db, services, stop, drain=True)
+            print(moved)
         else:
-            await run_forever(db, services, interval_s)
+            await run_jobs(db, services, stop)
     finally:
         await close_services(services)
         if isinstance(services.events, RedisBus):
@@ -108,9 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("token", help="print a bearer token for local use")
     token.add_argument("user", help="the user's email or integer id")
     token.add_argument("--role", required=True, choices=["customer", "seller", "staff", "admin"])
-    worker = sub.add_parser("worker", help="run the periodic jobs (reservation expiry, reconciliation, …)")
-    worker.add_argument("--interval", type=float, default=15.0, help="seconds between passes")
-    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker = sub.add_parser("worker", help="run the background jobs (reconciliation, reservation expiry, …)")
+    worker.add_argument("--once", action="store_true",
+                        help="run every periodic job once, then the queued jobs that are due, then exit")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
@@ -133,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         case "token":
             asyncio.run(_token(settings, args.user, args.role))
         case "worker":
-            asyncio.run(_worker(settings, args.interval, args.once))
+            asyncio.run(_worker(settings, args.once))
 
 
 if __name__ == "__main__":

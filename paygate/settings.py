@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     paypal_client_secret: str | None = None
     paypal_webhook_id: str | None = None
     paypal_api_base: str = "https://api-m.sandbox.paypal.com"
+    # How PayPal's webhook deliveries are verified: "api" asks PayPal's verify-webhook-signature
+    # API (one call per delivery); "offline" checks the RSA signature here with PayPal's
+    # certificate, fetched only from PayPal's hosts and cached (providers/paypal/webhooks.py).
+    paypal_webhook_verification: Literal["api", "offline"] = "api"
     razorpay_key_id: str | None = None
     razorpay_key_secret: str | None = None
     razorpay_webhook_secret: str | None = None
@@ -52,7 +56,12 @@ class Settings(BaseSettings):
     flutterwave_secret_hash: str | None = None
     flutterwave_api_base: str = "https://api.flutterwave.com"
     gateway_webhook_secret: str | None = None
+    # Customer and admin emails (domain/notifications.py): kept in the outbox while unset.
+    # smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://host:465.
     smtp_url: str | None = None
+    email_from: str = "paygate@localhost"
+    # Seed 003: how many days after capture a customer may still ask for a refund.
+    refund_window_days: int = 30
     # The built-in test gateway takes test cards and moves no money: offered in development and
     # tests, and in production only when an operator sets it "on" explicitly (CONTRACT.md).
     dummy_gateway: Literal["on", "off"] | None = None

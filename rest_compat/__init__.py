@@ -14,14 +14,25 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Route
 
-from rest_compat import seed_000, seed_001, seed_002, seed_002_billing, seed_004, webhooks_stripe
-from rest_compat.errors import Shape
+from rest_compat import (
+    seed_000,
+    seed_001,
+    seed_002,
+    seed_002_billing,
+    seed_002_paypal,
+    seed_003,
+    seed_004,
+    webhooks_paypal,
+    webhooks_regional,
+    webhooks_stripe,
+)
+from rest_compat.errors import ErrorTable, Shape
 from rest_compat.openapi import Api
 
 
 def apis() -> list[Api]:
-    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_004.api(),
-            webhooks_stripe.api()]
+    return [seed_000.api(), seed_001.api(), seed_002.api(), seed_002_billing.api(), seed_002_paypal.api(),
+            seed_003.api(), seed_004.api(), webhooks_stripe.api(), webhooks_paypal.api(), webhooks_regional.api()]
 
 
 def mounts(served: list[Api]) -> list[Mount]:
@@ -45,14 +56,26 @@ def mounts(served: list[Api]) -> list[Mount]:
 
 
 @functools.cache
-def _shapes() -> tuple[tuple[str, Shape], ...]:
+def _tables() -> tuple[tuple[str, ErrorTable], ...]:
     # Longest base first, so a base inside another (none today) would win over it.
-    found = {(api.base + "/", api.errors.shape) for api in apis()}
-    return tuple(sorted(found, key=lambda pair: -len(pair[0])))
+    found = {api.base + "/": api.errors for api in apis()}
+    return tuple(sorted(found.items(), key=lambda pair: -len(pair[0])))
+
+
+def _table_for(path: str) -> ErrorTable | None:
+    return next((table for base, table in _tables() if path.startswith(base)), None)
 
 
 def shape_for(path: str) -> Shape:
     """The error shape of the API whose base `path` is under, from that API's own table; Django
     REST framework's {"detail": …} elsewhere. For the layers that answer before any route does
     (rate limits, body limits)."""
-    return next((shape for base, shape in _shapes() if path.startswith(base)), Shape.DETAIL)
+    table = _table_for(path)
+    return table.shape if table else Shape.DETAIL
+
+
+def malformed_for(path: str, message: str) -> tuple[int, dict[str, object]]:
+    """Status and body for a request body that isn't JSON we read, in the words of the API
+    `path` is under (400 in most seeds; FastAPI's 422 under seed 003's)."""
+    table = _table_for(path)
+    return table.malformed(message) if table else (400, {Shape.DETAIL.value: message})

@@ -71,6 +71,10 @@ class ErrorTable:
     # A seed's own wording of an error (Django's "No Transaction matches the given query.").
     message: Callable[[domain.PaymentsError], str] = lambda exc: exc.message
 
+    def malformed(self, message: str) -> tuple[int, dict[str, object]]:
+        """The status and body for a request body that isn't JSON we read (paygate/body_limits.py)."""
+        return 400, {self.shape.value: message}
+
     def answer_for(self, exc: domain.PaymentsError) -> Answer | None:
         for kind in type(exc).__mro__:
             if kind is domain.PaymentsError:

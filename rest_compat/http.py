@@ -30,6 +30,8 @@ class EdgeSettings(Protocol):
     default_currency: str
     gateway_webhook_secret: str | None
     stripe_webhook_secret: str | None
+    razorpay_webhook_secret: str | None
+    flutterwave_secret_hash: str | None
 
 
 def services(request: Request) -> Services:

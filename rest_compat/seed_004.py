@@ -27,6 +27,12 @@ Decisions where the seed is silent:
   and the payment stays `failed` with the gateway's message in `error_message`: paying again
   starts with a new intent.
   The card number is never stored or logged: it lives in a CardInput for this request only.
+- PayPal (`gateway: "paypal"`, when configured): the buyer approves on PayPal's side, so
+  `create-intent/` opens the order's PayPal order at once (its `client_secret` is the PayPal order
+  id, what PayPal's JS SDK buttons take in `createOrder`; creating again answers the same open
+  order), and `process/` with `payment_method` "paypal" (no `payment_data`) captures it once the
+  buyer approved: 200 captured, 202 while PayPal holds the capture or the buyer hasn't approved
+  yet, 400 {"error": "Payment processing failed"} when PayPal refused it.
 - `refund/`: the seed says only "authenticated". Staff and admins may refund any transaction; the
   buyer may refund their own, here only (the legacy app allowed it; elsewhere customers ask with
   a refund request that staff decide). That is the domain's own use case for this rule,
@@ -35,6 +41,15 @@ Decisions where the seed is silent:
   A refund the gateway refuses answers {"error": "Refund processing failed"}, 400.
 - Anyone else's transaction answers exactly as a missing one: 404. A seller of the order sees it
   through GraphQL, not here: this API is the buyer's (and staff's).
+- Razorpay and Flutterwave (offered when their keys are set) take payment in their own checkout:
+  `create-intent/` opens it there (the same one again on a reload) and answers what the frontend
+  needs besides the seed's fields: Razorpay's order (`gateway_order_id`, also the
+  `client_secret`) with the key id as `publishable_key`; Flutterwave's hosted page as
+  `redirect_url` (the request's `return_url` is where Flutterwave sends the customer back, the
+  caller's origin + /payment/return by default). `process/` (`payment_method` the gateway's name,
+  or a card word) completes it with what that checkout answered in `payment_data`, verified with
+  the provider before anything is recorded (domain/payments/complete.py): a forged answer is a 400
+  {"detail"} and changes nothing. A gateway that doesn't answer the opening is a 503 {"error"}.
 - `order_id` is read as Django REST framework's IntegerField reads it (7, 7.0 and "7").
 
 Errors, one table (ERRORS, registered on this API's mount): {"detail": …} for what Django REST framework itself would say
@@ -56,19 +71,24 @@ from starlette.routing import Route
 from db.transaction_queries import PaymentWithParties, payment_by_number, payments_of_buyer
 from domain import errors
 from domain.cards import CardInput
+from domain.identity import Actor
 from domain.money import Money
 from domain.payments.access import buyer_or_staff
+from domain.payments.checkout import ResumePayment, resume_payment
+from domain.payments.complete import CompletePayment, complete_payment
 from domain.payments.model import Payment
-from domain.payments.provider import Capability
+from domain.payments.provider import Capability, CheckoutKind
 from domain.payments.service import (
     AuthorizePayment,
+    ConfirmPayment,
     CreatePayment,
     RefundOwnPayment,
     authorize_payment,
+    confirm_payment,
     create_payment,
     refund_own_payment,
 )
-from domain.payments.status import AttemptStatus, PaymentStatus
+from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from rest_compat import seed_004_shapes as shapes
 from rest_compat.errors import Answer, ErrorTable
 from rest_compat.http import (
@@ -90,6 +110,14 @@ TAG = "seed 004: /api/payment/"
 FAILED_PAYMENT = "Payment processing failed"
 FAILED_REFUND = "Refund processing failed"
 CARD_METHODS = ("credit_card", "debit_card", "card")
+# Gateways whose customer pays in the provider's own checkout (its script, or its hosted page):
+# create-intent/ opens it there, and process/ completes it with what that checkout answered.
+CHECKOUT_GATEWAYS = {"razorpay": CheckoutKind.ELEMENTS, "flutterwave": CheckoutKind.HOSTED}
+CHECKOUT_ANSWERS = {"razorpay": ("razorpay_payment_id", "razorpay_order_id", "razorpay_signature"),
+                    "flutterwave": ("transaction_id", "tx_ref")}
+# Gateways where the buyer approves at the provider, and process/ completes what they approved.
+APPROVED_AT_PROVIDER = ("paypal",)
+PAYPAL_METHOD = "paypal"
 MAX_REASON = 500
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MAX_ID = 2**31 - 1  # ids are 32-bit columns: a larger one can't exist
@@ -218,14 +246,18 @@ def _configurations(request: Request, configured_at: datetime) -> list[dict[str,
     a payment (a webhook-only gateway isn't one), each payable through `process/`."""
     providers = services(request).providers
     offered = []
-    for gateway in providers.supporting(Capability.AUTHORIZE):
+    approved_there = [g for g in providers.supporting(Capability.CHECKOUT) if g in APPROVED_AT_PROVIDER]
+    payable = {*providers.supporting(Capability.AUTHORIZE), *(g for g in CHECKOUT_GATEWAYS if g in providers),
+               *approved_there}
+    for gateway in payable:
         if gateway not in GATEWAY_IDS:
             continue
         public = providers.public_config(gateway)
         offered.append({
             "id": GATEWAY_IDS[gateway], "gateway": gateway, "is_active": True,
             "merchant_id": DUMMY_MERCHANT if gateway == "dummy" else "",
-            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public.get("publishable_key", ""),
+            "public_key": DUMMY_PUBLIC_KEY if gateway == "dummy" else public.get("publishable_key",
+                                                                                public.get("key_id", "")),
             "currency": settings(request).default_currency,
             "created_at": shapes.timestamp(configured_at), "updated_at": shapes.timestamp(configured_at),
         })
@@ -265,12 +297,58 @@ async def create_intent(request: Request) -> Response:
     if gateway not in offered:
         raise RestError(400, f"gateway: {gateway!r} is not an active gateway; "
                              f"choose one of {sorted(offered)}.")
-    payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
-                                   s.policy)
+    if gateway in CHECKOUT_GATEWAYS:
+        return await _open_at_gateway(request, actor, order_id, gateway, body, offered[gateway]["public_key"])
+    if gateway in APPROVED_AT_PROVIDER:
+        payment = await resume_payment(ResumePayment(actor, order_id, gateway, CheckoutKind.ELEMENTS),
+                                       s.uow(), s.providers, s.policy)
+        if payment.status is PaymentStatus.FAILED:
+            return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
+    else:
+        payment = await create_payment(CreatePayment(actor, order_id, gateway), s.uow(), s.providers,
+                                       s.policy)
     secret = payment.client_secret or (f"dummy_secret_{payment.number}" if gateway == "dummy" else "")
     return JSONResponse({"transaction_id": payment.number, "amount": payment.amount.decimal,
                          "currency": payment.amount.code, "gateway": payment.provider,
                          "client_secret": secret, "publishable_key": offered[gateway]["public_key"]})
+
+
+async def _open_at_gateway(request: Request, actor: Actor, order_id: int, gateway: str, body: dict[str, Any],
+                           public_key: str) -> Response:
+    """The order's payment opened at the gateway's checkout (the same one again on a reload)."""
+    kind = CHECKOUT_GATEWAYS[gateway]
+    return_url = None
+    if kind is CheckoutKind.HOSTED:
+        origin = request.headers.get("origin") or str(request.base_url).rstrip("/")
+        return_url = _text(body, "return_url", required=False, default=f"{origin}/payment/return", max_length=2048)
+    s = services(request)
+    payment = await resume_payment(ResumePayment(actor, order_id, gateway, kind, return_url=return_url),
+                                   s.uow(), s.providers, s.policy)
+    if payment.status is PaymentStatus.FAILED:
+        return error_response(Shape.ERROR, 400, f"{FAILED_PAYMENT}: {payment.decline_message or payment.decline_code}")
+    if payment.status is not PaymentStatus.REQUIRES_ACTION or not payment.provider_ref:
+        return error_response(Shape.ERROR, 503, f"{gateway} did not answer; try again shortly")
+    answer = {"transaction_id": payment.number, "amount": payment.amount.decimal, "currency": payment.amount.code,
+              "gateway": gateway, "client_secret": payment.client_secret or "", "publishable_key": public_key}
+    if gateway == "razorpay":
+        answer["gateway_order_id"] = payment.provider_ref
+    if payment.redirect_url:
+        answer["redirect_url"] = payment.redirect_url
+    return JSONResponse(answer)
+
+
+def _checkout_answer(data: object, gateway: str) -> dict[str, str]:
+    names = CHECKOUT_ANSWERS[gateway]
+    if not isinstance(data, dict):
+        raise RestError(400, f"payment_data: this field is required: {gateway}'s answer, as {{{', '.join(names)}}}.")
+    answer = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # Flutterwave's transaction id is a number in its redirect's JSON form
+        if value is not None:
+            answer[name] = _text({name: value}, name, max_length=255, within="payment_data.")
+    return answer
 
 
 async def process(request: Request) -> Response:
@@ -278,18 +356,55 @@ async def process(request: Request) -> Response:
     body = await json_object(request)
     number = _text(body, "transaction_id", max_length=64)
     method = _text(body, "payment_method")
-    if method not in CARD_METHODS:
+    if method == PAYPAL_METHOD:
+        return await _process_approved(request, actor, number)
+    if method not in CARD_METHODS and method not in CHECKOUT_GATEWAYS:
         raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
     found = await _transaction(request, number)
+    if found.payment.provider in CHECKOUT_GATEWAYS:
+        s = services(request)
+        answer = _checkout_answer(body.get("payment_data"), found.payment.provider)
+        payment = await complete_payment(CompletePayment(actor, found.payment.pk, answer), s.uow(), s.providers,
+                                         s.policy)
+        return _processed(payment)
+    if method not in CARD_METHODS:
+        raise RestError(400, f"payment_method: {method!r} is not supported; use one of {list(CARD_METHODS)}.")
+    if found.payment.provider in APPROVED_AT_PROVIDER:
+        raise RestError(400, f"payment_method: the buyer pays a {found.payment.provider} transaction at "
+                             f"{found.payment.provider}; send \"payment_method\": \"{PAYPAL_METHOD}\" once they approved.")
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
     payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method,
                                                        request.client.host if request.client else None), s.uow(),
                                       s.providers, s.policy)
+    return _processed(payment)
+
+
+def _processed(payment: Payment) -> Response:
     if payment.status is PaymentStatus.FAILED:
         return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
     status = shapes.transaction_status(payment)
     if payment.status is PaymentStatus.SUCCEEDED:
+        return JSONResponse({"message": "Payment processed successfully", "transaction_id": payment.number,
+                             "status": status})
+    return JSONResponse({"message": "Payment is being processed", "transaction_id": payment.number,
+                         "status": status}, status_code=202)
+
+
+async def _process_approved(request: Request, actor: Actor, number: str) -> Response:
+    """`process/` for a payment the buyer approved at the provider: ask it, and complete it."""
+    found = await _transaction(request, number)
+    if found.payment.provider not in APPROVED_AT_PROVIDER:
+        raise RestError(400, f"payment_method: {PAYPAL_METHOD!r} pays only a transaction created with the "
+                             f"paypal gateway; this one is {found.payment.provider}'s.")
+    payment = found.payment
+    if payment.in_flight(AttemptKind.AUTHORIZE):
+        s = services(request)
+        payment = await confirm_payment(ConfirmPayment(actor, payment.pk), s.uow(), s.providers, s.policy)
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED) or payment.decline_code:
+        return error_response(Shape.ERROR, 400, FAILED_PAYMENT)
+    status = shapes.transaction_status(payment)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_CAPTURE):
         return JSONResponse({"message": "Payment processed successfully", "transaction_id": payment.number,
                              "status": status})
     return JSONResponse({"message": "Payment is being processed", "transaction_id": payment.number,
@@ -344,7 +459,8 @@ def api() -> Api:
                   {200: ("the transaction, not yet processed", shapes.INTENT_SCHEMA),
                    400: shapes.detail_or_error("invalid input (detail), or the order can't be paid now "
                                                "(error)"),
-                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"), **replay},
+                   401: unauthenticated, 404: shapes.detail("no such order, or someone else's"),
+                   503: shapes.error("razorpay, flutterwave: the gateway did not answer the opening"), **replay},
                   request=shapes.CREATE_INTENT_REQUEST),
         Operation("post", f"{BASE}/process/", "Charge a card for a transaction", TAG,
                   {200: ("processed", shapes.PROCESSED_SCHEMA),

@@ -151,7 +151,10 @@ INTENT_SCHEMA = _obj({
     "transaction_id": _TXN, "amount": _DECIMAL, "currency": _STRING, "gateway": _STRING,
     "client_secret": {"type": "string", "examples": ["dummy_secret_TXN-A1B2C3D4E5F6"]},
     "publishable_key": _STRING,
-})
+    "gateway_order_id": {"type": "string", "description": "razorpay: the Razorpay order to open Razorpay Checkout "
+                                                          "with (`order_id`), `publishable_key` being its `key`"},
+    "redirect_url": {"type": "string", "description": "flutterwave: the hosted payment page to send the customer to"},
+}, ["transaction_id", "amount", "currency", "gateway", "client_secret", "publishable_key"])
 PROCESSED_SCHEMA = _obj({
     "message": _STRING, "transaction_id": _TXN,
     "status": {"type": "string", "enum": sorted(set(TRANSACTION_STATUS.values()))},
@@ -166,13 +169,15 @@ CREATE_INTENT_REQUEST = _obj({
 }, ["order_id"], closed=False)
 PROCESS_REQUEST = _obj({
     "transaction_id": _TXN,
-    "payment_method": {"type": "string", "enum": ["credit_card", "debit_card", "card"]},
+    "payment_method": {"type": "string", "enum": ["credit_card", "debit_card", "card", "razorpay", "flutterwave"]},
     "payment_data": _obj({
         "card_number": {"type": "string", "maxLength": 32, "examples": ["4111111111111111"]},
         "expiry_month": _EXPIRY | {"examples": ["12"]},
         "expiry_year": _EXPIRY | {"examples": ["2027"]},
         "cvv": {"type": "string", "maxLength": 32, "examples": ["123"]},
-    }, closed=False),
+    }, [], closed=False) | {"description": "dummy: the card. stripe: {payment_method: pm_…}. razorpay: Razorpay "
+                                           "Checkout's answer {razorpay_payment_id, razorpay_order_id, "
+                                           "razorpay_signature}. flutterwave: the redirect's {transaction_id, tx_ref}"},
 }, closed=False)
 REFUND_REQUEST = _obj({
     "transaction_id": _TXN,

@@ -27,6 +27,9 @@ from paygate.auth import TokenCodec
 from paygate.settings import Settings
 from tests.fake_stripe import FakeStripe
 
+# PayPal's fake and adapters (fixtures: fake_paypal_server, paypal, adapter).
+pytest_plugins = ["tests.paypal_fixtures"]
+
 REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -57,6 +60,7 @@ async def reset_postgres_schema(url: str) -> None:
     try:
         async with engine.begin() as conn:
             await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await conn.exec_driver_sql("DROP SCHEMA IF EXISTS jobs CASCADE")  # pgqueuer's (db/jobs.py)
             await conn.exec_driver_sql("CREATE SCHEMA public")
     finally:
         await engine.dispose()
@@ -90,10 +94,12 @@ async def truncate_all(db: Database) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     async with db.engine.begin() as conn:
         if db.is_sqlite:
-            for name in tables:
+            for name in [*tables, "job_queue"]:
                 await conn.execute(text(f'DELETE FROM "{name}"'))
         else:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            jobs = [f"jobs.{name}" for name in ("pgqueuer", "pgqueuer_log", "pgqueuer_schedules",
+                                                "pgqueuer_statistics")]
+            await conn.execute(text(f"TRUNCATE {', '.join(tables + jobs)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -254,3 +260,7 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+# The app with Razorpay and Flutterwave against their fakes (imported last: it uses the above).
+from tests.regional_fixtures import fakes, regional_app, rhttp  # noqa: E402, F401

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAYGATE = ROOT / ".venv" / "bin" / "paygate"
 ADDRESS = "http://127.0.0.1:8000"  # where the README's examples expect `make run`
-WALKTHROUGH = ("Trying it", "Paying an order (GraphQL)", "REST compatibility (legacy clients)")
+WALKTHROUGH = ("Trying it", "Paying an order (GraphQL)", "REST compatibility (legacy clients)",
+               "The multi-provider API (seed 003)", "Background jobs")
 RUNNABLE = ("graphql", "sh")
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _HEADER_TOKEN = re.compile(r"Bearer <(\w+) token>")

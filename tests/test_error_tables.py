@@ -71,7 +71,7 @@ def test_a_table_that_forgets_an_expected_error_raises_it_rather_than_guess_a_st
     ("/api/payment/nothing-here/", "GET", 404, {"detail": "Not found."}),          # seed 004
     ("/orders/api/nothing-here/", "GET", 404, {"detail": "Not found."}),           # seed 001
     ("/api/payments/nothing-here/", "GET", 404, {"error": "Not found"}),           # seed 000
-    ("/api/v1/payments/paypal/create-order/", "POST", 404, {"error": "Not found"}),  # seed 002
+    ("/api/v1/payments/paypal/nothing-here/", "POST", 404, {"error": "Not found"}),  # seed 002
     ("/api/payment/refund/", "GET", 405, {"detail": 'Method "GET" not allowed.'}),
     ("/api/v1/payments/stripe/create-payment-intent/", "GET", 405, {"error": 'Method "GET" not allowed.'}),
 ])

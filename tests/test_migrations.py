@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from db import jobs
 from db.engine import make_engine
 from db.migrate import downgrade, upgrade
 
@@ -25,9 +26,12 @@ async def _drift(url: str) -> list:
     engine = make_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
+            # The job queue's own table exists on SQLite only (on PostgreSQL pgqueuer's, in their
+            # own schema, hold the jobs): db/jobs.py.
+            metadata = [SQLModel.metadata, jobs.METADATA] if conn.dialect.name == "sqlite" else SQLModel.metadata
             return await conn.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
-                                              SQLModel.metadata))
+                                              metadata))
     finally:
         await engine.dispose()
 

@@ -28,7 +28,7 @@ from tests.graphql import Shop
 from tests.payments_fixtures import order_for
 
 # The seeds' base paths (shared/seeds/INDEX.md): every REST route lives under one of them.
-SEED_PREFIXES = ("/api/payments/", "/orders/api/", "/api/v1/payments/", "/payments/", "/api/payment/")
+SEED_PREFIXES = ("/api/payments/", "/orders/api/", "/api/v1/payments/", "/payments/", "/api/payment/", "/webhooks/")
 CUSTOMER = "customer@example.com"
 
 # Fixed and derandomized, so a run is the same run every time: about 30 requests per operation.

@@ -351,12 +351,13 @@ async def test_configurations_offer_a_provider_only_with_its_settings_and_never_
     finally:
         await stop_server(server, task)
 
-    # Only what the provider registry offers: PayPal, Razorpay and Flutterwave have keys here but no
-    # provider in this build, so listing them would promise gateways whose process/ can't pay.
+    # Only what the provider registry offers, each with its public key, never a secret: PayPal's
+    # is its client id (its JS SDK's), Razorpay's its key id; Flutterwave's checkout needs none.
     assert response.status_code == 200
-    assert_shaped_like(response.json(), SEED_CONFIGURATIONS * 2)
+    assert_shaped_like(response.json(), SEED_CONFIGURATIONS * 5)
     assert [(c["id"], c["gateway"], c["public_key"]) for c in response.json()] == [
-        (1, "dummy", "dummy_public_key"), (2, "stripe", "pk_test_public")]
+        (1, "dummy", "dummy_public_key"), (2, "stripe", "pk_test_public"), (3, "paypal", "paypal-client"),
+        (4, "razorpay", "rzp_test_public"), (5, "flutterwave", "")]
     assert not any(secret in response.text for secret in secrets.values())
 
 

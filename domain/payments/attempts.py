@@ -55,6 +55,10 @@ def send(provider: PaymentProvider, payment: Payment, attempt: Attempt) -> Await
     raise ValueError(f"an {attempt.kind.value} attempt is sent with the request that made it")
 
 
+RECONCILE_PAYMENT_JOB = "reconcile-payment"  # paygate/worker.py TASKS
+ASK_AGAIN_AFTER_S = 90  # past domain/payments/reconcile.py RECONCILE_GRACE (60 s)
+
+
 async def run_attempt(payment: Payment, attempt: Attempt, actor: Actor | None, uow: UnitOfWork,
                       providers: Providers, policy: Policy, clock: Clock = utc_now, *,
                       request: AuthorizeRequest | OpenRequest | None = None) -> Payment:
@@ -109,6 +113,11 @@ async def settle_locked(payment: Payment, seq: int, outcome: Outcome | None, act
     now = clock()
     if outcome is None:
         attempt = payment.mark_unknown(seq, now=now)
+        # Ask the provider again once the reconciliation's grace has passed: queued in this same
+        # transaction, so an unknown attempt always has its question pending (the periodic
+        # reconcile-attempts sweep asks again after that, as long as the answer stays unknown).
+        await uow.jobs.defer(RECONCILE_PAYMENT_JOB, {"payment_id": payment.pk},
+                             key=f"{RECONCILE_PAYMENT_JOB}:{payment.pk}", delay_s=ASK_AGAIN_AFTER_S)
     else:
         attempt = payment.finish_attempt(seq, outcome, now=now)
     await consequences.apply(payment, order, uow, policy, now)

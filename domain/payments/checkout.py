@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.clock import Clock, utc_now
-from domain.errors import ConflictError, NotFoundError
+from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.identity import Actor, customers_only
 from domain.money import Money
 from domain.orders.model import Order
@@ -41,6 +41,7 @@ from domain.payments.provider import (
     Outcome,
     Providers,
     check_page_urls,
+    checkout_kinds,
 )
 from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
@@ -71,7 +72,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
     one the risk checks held before anything was sent, which is opened now if staff approved it."""
     customers_only(cmd.actor, "pay for orders")
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
-    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
+    _checkout_provider(providers, cmd.provider, cmd.kind)  # refused before anything is recorded
     now = clock()
     if policy.risk is not None:
         return await _screened_open(cmd, uow, providers, policy, clock, now)
@@ -156,7 +157,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     while the order still waits for one."""
     customers_only(cmd.actor, "pay for orders")
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
-    provider = _checkout_provider(providers, cmd.provider)
+    provider = _checkout_provider(providers, cmd.provider, cmd.kind)
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, clock())  # a closed order's page is never handed out, nor made again
@@ -196,7 +197,7 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
                               clock: Clock = utc_now) -> Payment:
     """A payment for an amount the caller names (a course, a top-up): no order, no stock; once
     captured the platform keeps it all (consequences.apply)."""
-    _checkout_provider(providers, cmd.provider)  # refused before anything is recorded
+    _checkout_provider(providers, cmd.provider, cmd.kind)  # refused before anything is recorded
     now = clock()
     async with uow:
         payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,
@@ -241,8 +242,13 @@ async def _reopen(provider: CheckoutProvider, payment: Payment, attempt: Attempt
         return Declined(None, payment.amount, NOT_REOPENED, exc.message)
 
 
-def _checkout_provider(providers: Providers, name: str) -> CheckoutProvider:
-    return providers.require(name, Capability.CHECKOUT)  # type: ignore[return-value]
+def _checkout_provider(providers: Providers, name: str, kind: CheckoutKind) -> CheckoutProvider:
+    provider: CheckoutProvider = providers.require(name, Capability.CHECKOUT)  # type: ignore[assignment]
+    offered = checkout_kinds(provider)
+    if CheckoutKind(kind) not in offered:
+        raise ValidationError(f"provider {name!r} takes payment as {', '.join(sorted(k.upper() for k in offered))}, "
+                              f"not {CheckoutKind(kind).upper()}", "kind")
+    return provider
 
 
 async def _buyers_order(uow: UnitOfWork, actor: Actor, order_id: int) -> Order:

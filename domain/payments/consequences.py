@@ -1,8 +1,10 @@
-"""What a settled attempt means for the order, the stock and the ledger.
+"""What a settled attempt means for the order, the stock, the ledger and the customer's emails.
 
 Applied after every change to a payment (the call's own answer, a webhook, a reconciliation),
 always inside the transaction that holds the payment and its order locked. Every step checks
-what is already done, so applying it twice changes nothing.
+what is already done, so applying it twice changes nothing. The customer's emails
+(domain/notifications.py) are written with the ledger entry that makes them true: once per
+capture, once per refund, in the same transaction.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from domain.ledger import (
     refund_ref,
 )
 from domain.money import Money
+from domain.notifications import payment_confirmation, refund_confirmation
 from domain.orders.model import Order, OrderStatus
 from domain.payments.model import EXPIRED_DECLINE_CODE, Payment
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus, RefundStatus
@@ -39,6 +42,7 @@ class Policy:
     hold_period: timedelta  # HOLD_DAYS
     reservation: timedelta = timedelta(minutes=30)  # RESERVATION_MINUTES: how long checkout holds stock
     risk: RiskScreen | None = None  # the risk checks before an authorization is sent (domain/risk)
+    refund_window: timedelta | None = None  # REFUND_WINDOW_DAYS: how long after capture a customer may ask
 
 
 def seller_shares(order: Order, captured: Money) -> tuple[SellerShare, ...]:
@@ -122,6 +126,8 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
                                             fee_bps=policy.fee_bps, captured_at=now))
         await uow.ledger.append(capture)
         family = [capture]
+        await uow.emails.add(payment_confirmation(str(payment.uuid), payment.number or "", order.number if order else None,
+                                                  payment.amount_captured, payment.buyer_id), now)
     posted = {e.ref for e in family}
     for attempt in payment.attempts:
         if attempt.kind is not AttemptKind.REFUND or attempt.status is not AttemptStatus.SUCCEEDED:
@@ -132,6 +138,8 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
         entry = refund_entry(view, attempt.idempotency_key, attempt.amount, payment.buyer_id, now)
         await uow.ledger.append(entry)
         family.append(entry)
+        await uow.emails.add(refund_confirmation(attempt.idempotency_key, payment.number or "", attempt.amount,
+                                                 payment.buyer_id), now)
         posted.add(entry.ref)
 
 

@@ -93,7 +93,11 @@ def _require(condition: bool, message: str) -> None:
 
 # Declines that end a payment opened at the provider: the page is gone, not just a card refused.
 EXPIRED_DECLINE_CODE = "expired"
-CLOSING_DECLINES = frozenset({VOIDED_DECLINE_CODE, EXPIRED_DECLINE_CODE})
+# PayPal's: an order whose capture (or authorization) PayPal denied, or that it voided, is over;
+# the buyer can't approve it again (providers/paypal/wire.py).
+PAYPAL_CLOSING = frozenset({"capture_denied", "capture_declined", "capture_failed", "authorization_denied",
+                            "authorization_voided", "authorization_expired", "order_voided"})
+CLOSING_DECLINES = frozenset({VOIDED_DECLINE_CODE, EXPIRED_DECLINE_CODE}) | PAYPAL_CLOSING
 # Stripe takes at most eight digits of minor units ($999,999.99); a larger amount is refused here,
 # before anything is recorded, rather than by the provider after.
 MAX_AMOUNT_MINOR = 99_999_999

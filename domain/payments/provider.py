@@ -47,6 +47,7 @@ class Capability(StrEnum):
     SUBSCRIPTIONS = "subscriptions"
     CHECKOUT = "checkout"  # `open`: the customer pays on the provider's own page or element
     FIND = "find"  # `find_authorization`: an authorization found without its reference
+    COMPLETE = "complete"  # `complete`: the customer's answer from the provider's checkout, verified
 
 
 class CheckoutKind(StrEnum):
@@ -207,6 +208,24 @@ class FindRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class CompleteRequest:
+    """What the provider's checkout handed the customer's browser when it ended (Razorpay Checkout's
+    signed `razorpay_payment_id` / `razorpay_order_id` / `razorpay_signature`, Flutterwave's redirect
+    `transaction_id`), for the payment opened as `provider_ref` for `amount`. Never trusted as it
+    comes: the adapter verifies it (a signature, or asking the provider) before any outcome."""
+
+    provider_ref: str
+    amount: Money
+    answer: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        _positive(self.amount)
+        for name, value in self.answer.items():
+            if not isinstance(value, str) or len(value) > 255:
+                raise ValidationError(f"{name} must be a string of at most 255 characters", name)
+
+
+@dataclass(frozen=True, slots=True)
 class Succeeded:
     provider_ref: str
     amount: Money
@@ -280,6 +299,23 @@ class CheckoutProvider(PaymentProvider, Protocol):
     behind a Checkout Session itself)."""
 
     async def open(self, req: OpenRequest) -> Outcome: ...
+
+
+class CompletingProvider(CheckoutProvider, Protocol):
+    """A provider with Capability.COMPLETE: its checkout ends in the customer's browser with an
+    answer we verify server-side before recording anything paid."""
+
+    async def complete(self, req: CompleteRequest) -> Outcome:
+        """The payment's outcome once the answer is verified (told under `provider_ref`).
+        Raises ValidationError for an answer that doesn't verify (a forged or tampered signature,
+        another payment's transaction): refused, nothing recorded."""
+        ...
+
+
+def checkout_kinds(provider: PaymentProvider) -> frozenset[CheckoutKind]:
+    """The kinds of page a checkout provider offers (every kind unless it names them)."""
+    kinds = getattr(provider, "checkout_kinds", None)
+    return frozenset(kinds) if kinds is not None else frozenset(CheckoutKind)
 
 
 class FindingProvider(PaymentProvider, Protocol):

@@ -6,7 +6,7 @@ hears at once) and again, under the payment's lock, when it is approved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -20,11 +20,12 @@ from domain.errors import (
 )
 from domain.identity import Actor, customers_only
 from domain.money import Money
+from domain.notifications import refund_requested
 from domain.payments.consequences import Policy
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, Providers
 from domain.payments.service import Amount, in_currency_of, send_refund
-from domain.payments.status import PaymentStatus
+from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.ports import UnitOfWork
 from domain.stored import existing, stored
 from domain.text import free_text, optional_text
@@ -70,6 +71,8 @@ class AskRefund:
     payment_id: int
     amount: Amount  # None asks for everything still refundable
     reason: str
+    # How long after the capture a customer may still ask (seed 003's "timing"); None: any time.
+    window: timedelta | None = None
 
 
 async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now) -> RefundRequest:
@@ -80,11 +83,14 @@ async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
         amount = _checked(payment, in_currency_of(payment, cmd.amount))
+        now = clock()
+        _within(payment, cmd.window, now)
         request = RefundRequest(None, uuid4(), payment.pk, cmd.actor.user_id, amount, reason,
-                                RequestStatus.PENDING, clock())
+                                RequestStatus.PENDING, now)
         request = await uow.refund_requests.add(request)
         await uow.audit.record(cmd.actor, "refund_request.create", "refund_request", request.uuid, None,
                                {"amount": amount.decimal, "currency": amount.code, "reason": reason}, request.created_at)
+        await uow.emails.add(refund_requested(str(request.uuid), payment.number or "", amount, reason), request.created_at)
         await uow.commit()
     return request
 
@@ -139,3 +145,17 @@ def _checked(payment: Payment, amount: Money | None) -> Money:
     if amount > refundable:
         raise RefundExceedsCapturedError(f"at most {refundable} of payment {payment.number} can be refunded")
     return amount
+
+
+def captured_at(payment: Payment) -> datetime | None:
+    """When the money was taken: the last authorization (automatic capture) or capture that succeeded."""
+    times = [a.updated_at for a in payment.attempts if a.status is AttemptStatus.SUCCEEDED
+             and a.kind in (AttemptKind.AUTHORIZE, AttemptKind.CAPTURE)]
+    return max(times) if times else None
+
+
+def _within(payment: Payment, window: timedelta | None, now: datetime) -> None:
+    taken = captured_at(payment)
+    if window is not None and taken is not None and now - taken > window:
+        raise InvalidStateError(f"payment {payment.number} was captured more than {window.days} days ago: "
+                                "too late to ask for a refund")

@@ -79,8 +79,10 @@ async def resume_at_provider(context, order_id: int, provider: str, kind: str, r
 
 
 def publishable_key(context, provider: str) -> str | None:
-    # Public by design (Stripe's pk_… goes into every browser); the only provider key ever answered.
-    return context.services.providers.public_config(provider).get("publishable_key")
+    # Public by design (Stripe's pk_…, Razorpay's key id go into every browser); the only provider
+    # keys ever answered.
+    public = context.services.providers.public_config(provider)
+    return public.get("publishable_key") or public.get("key_id")
 
 
 async def check_out(context, shipping_address_id: int | None) -> Order:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from domain.cards import CardInput
 from domain.orders.cancel import Cancellation, CancelOrder, cancel_order
+from domain.payments.complete import CompletePayment, complete_payment
 from domain.payments.model import Attempt, Payment
 from domain.payments.provider import CaptureMethod
 from domain.payments.refund_requests import (
@@ -50,6 +51,12 @@ async def pay(context, order_id: int, provider: str, capture_method: str, card: 
     return await pay_order(cmd, context.new_uow(), providers, policy)
 
 
+async def complete(context, payment_id: int, answer: dict[str, str]) -> Payment:
+    actor = require_actor(context)  # the use case decides who may (the buyer, or staff)
+    providers, policy = _services(context)
+    return await complete_payment(CompletePayment(actor, payment_id, answer), context.new_uow(), providers, policy)
+
+
 async def confirm(context, payment_id: int) -> Payment:
     actor = require_actor(context)
     providers, policy = _services(context)
@@ -79,7 +86,10 @@ async def cancel(context, order_id: int, reason: str) -> Cancellation:
 
 async def ask_refund(context, payment_id: int, amount: int | None, reason: str) -> RefundRequest:
     actor = require_actor(context)  # the use case decides who may
-    return await request_refund(AskRefund(actor, payment_id, amount, reason), context.new_uow())
+    # The same window after capture as seed 003's refund requests (PAYGATE_REFUND_WINDOW_DAYS).
+    window = context.services.policy.refund_window
+    return await request_refund(AskRefund(actor, payment_id, amount, reason, window=window), context.new_uow(),
+                                context.services.clock)
 
 
 async def decide(context, request_id: int, approve: bool, note: str | None):

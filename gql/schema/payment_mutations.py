@@ -43,6 +43,24 @@ class PaymentConfirmInput:
     payment_id: strawberry.ID
 
 
+@strawberry.input(description="What the provider's checkout answered in the customer's browser: Razorpay "
+                               "Checkout's handler response, or the query of Flutterwave's redirect back.")
+class PaymentCompleteInput:
+    payment_id: strawberry.ID
+    razorpay_payment_id: str | None = None
+    razorpay_order_id: str | None = None
+    razorpay_signature: str | None = None
+    flutterwave_transaction_id: str | None = strawberry.field(default=None,
+                                                               description="The redirect's `transaction_id`.")
+    flutterwave_tx_ref: str | None = strawberry.field(default=None, description="The redirect's `tx_ref`.")
+
+    def answer(self) -> dict[str, str]:
+        given = {"razorpay_payment_id": self.razorpay_payment_id, "razorpay_order_id": self.razorpay_order_id,
+                 "razorpay_signature": self.razorpay_signature, "transaction_id": self.flutterwave_transaction_id,
+                 "tx_ref": self.flutterwave_tx_ref}
+        return {name: value for name, value in given.items() if value is not None}
+
+
 @strawberry.input
 class CaptureInput:
     payment_id: strawberry.ID
@@ -134,6 +152,19 @@ async def payment_confirm(info: strawberry.Info, input: PaymentConfirmInput) -> 
     provider's answer. With the dummy gateway, POST /dummy/3ds/{clientSecret's ref} first."""
     try:
         payment = await payment_resolvers.confirm(info.context, _id("Payment", input.payment_id))
+    except PaymentsError as exc:
+        return expected_error(exc)
+    if payment.status is PaymentStatus.FAILED:
+        return _declined(payment.decline_code, payment.decline_message)
+    return Payment.from_domain(payment)
+
+
+async def payment_complete(info: strawberry.Info, input: PaymentCompleteInput) -> ProcessPaymentResult:
+    """Complete a payment opened at Razorpay or Flutterwave with what its checkout answered in the
+    browser. The answer is verified server-side (Razorpay's signature; Flutterwave's transaction,
+    asked for by id) before anything is recorded: a forged one is a ValidationError."""
+    try:
+        payment = await payment_resolvers.complete(info.context, _id("Payment", input.payment_id), input.answer())
     except PaymentsError as exc:
         return expected_error(exc)
     if payment.status is PaymentStatus.FAILED:

@@ -7,7 +7,16 @@ from domain.errors import NotFoundError, PaymentsError
 from gql.resolvers import catalog as catalog_resolvers
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
-from gql.schema import billing, disputes, orders, payment_mutations, payment_queries
+from gql.schema import (
+    billing,
+    disputes,
+    jobs,
+    orders,
+    outgoing_webhooks,
+    payment_mutations,
+    payment_queries,
+    statistics,
+)
 from gql.schema.catalog import Cart, CartSetItemInput, CartSetItemResult, Product
 from gql.schema.errors import expected_error
 from gql.schema.relay import Connection, Node, connection, from_global_id, global_id_of, page_request
@@ -68,6 +77,22 @@ class Query:
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
+    payment_statistics = strawberry.field(
+        resolver=statistics.resolve_payment_statistics,
+        description="Volumes, success rates, revenue over time and refund rate, per currency. Staff only.")
+    email_outbox = strawberry.field(
+        resolver=statistics.resolve_email_outbox,
+        description="Emails to customers and admins, newest first: sent, waiting or failed. Staff only.")
+    background_jobs = strawberry.field(
+        resolver=jobs.resolve_background_jobs,
+        description="Background jobs (periodic runs and deferred jobs), newest first. Staff only.")
+    webhook_endpoints = strawberry.field(resolver=outgoing_webhooks.resolve_webhook_endpoints,
+                                         description="Merchants' webhook endpoints, newest first. Admins only.")
+    webhook_deliveries = strawberry.field(
+        resolver=outgoing_webhooks.resolve_webhook_deliveries,
+        description="Webhook deliveries with their attempts (the delivery log), newest first. Admins only.")
+    webhook_event_types = strawberry.field(resolver=outgoing_webhooks.resolve_webhook_event_types,
+                                           description="The event types an endpoint may subscribe to.")
 
 
 @strawberry.type
@@ -87,6 +112,7 @@ class Mutation:
     checkout = strawberry.mutation(resolver=orders.checkout)
     process_payment = strawberry.mutation(resolver=payment_mutations.process_payment)
     payment_confirm = strawberry.mutation(resolver=payment_mutations.payment_confirm)
+    payment_complete = strawberry.mutation(resolver=payment_mutations.payment_complete)
     capture = strawberry.mutation(resolver=payment_mutations.capture)
     cancel = strawberry.mutation(resolver=payment_mutations.cancel)
     refund = strawberry.mutation(resolver=payment_mutations.refund)
@@ -98,6 +124,13 @@ class Mutation:
     customer_create = strawberry.mutation(resolver=billing.customer_create)
     billing_subscription_create = strawberry.mutation(resolver=billing.billing_subscription_create)
     billing_subscription_cancel = strawberry.mutation(resolver=billing.billing_subscription_cancel)
+    webhook_endpoint_create = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_create)
+    webhook_endpoint_update = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_update)
+    webhook_endpoint_disable = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_disable)
+    webhook_endpoint_enable = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_enable)
+    webhook_endpoint_rotate_secret = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_rotate_secret)
+    webhook_endpoint_delete = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_delete)
+    webhook_delivery_retry = strawberry.mutation(resolver=outgoing_webhooks.webhook_delivery_retry)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -131,4 +164,6 @@ NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_no
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
                   "RefundRequest": payment_queries.refund_request_node,
                   "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node,
-                  "Dispute": disputes.dispute_node}
+                  "Dispute": disputes.dispute_node,
+                  "WebhookEndpoint": outgoing_webhooks.endpoint_node,
+                  "WebhookDelivery": outgoing_webhooks.delivery_node}

@@ -1,7 +1,7 @@
 """disputes and risk assessments
 
 Revision ID: 0017_disputes_risk
-Revises: 0009_dummy_gateway_records
+Revises: 0013_paypal_captures
 Create Date: 2026-12-05 19:30:00.000000
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0017_disputes_risk'
-down_revision: Union[str, None] = '0009'  # 0009_dummy_gateway_records' id is '0009'
+down_revision: Union[str, None] = '0013_paypal_captures'  # the head when merged with main
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
