@@ -22,6 +22,8 @@ from domain.ledger.accounts import (
 )
 from domain.money import Money
 from domain.payments.external import EventState
+from domain.marketplace.holds import MarkDelivered, mark_delivered
+from domain.marketplace.model import HoldStatus
 from domain.payments.releases import release_due_holds
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from tests.payments_fixtures import (
@@ -50,6 +52,17 @@ async def _paid(db, shop, items=None):
     order = await order_for(db, shop, items or {"SAM-MUG-01": 2, "SORA-NOTE-01": 1})
     return await pay_order(PayOrder(customer(shop), order.id, "dummy", card=VISA), SqlUnitOfWork(db),
                            GATEWAY, POLICY)
+
+
+async def _delivered(db, shop, payment):
+    """Holds release HOLD_DAYS after delivery (domain/marketplace/holds.py): deliver the order now."""
+    await mark_delivered(MarkDelivered(staff(shop), payment.order_id), SqlUnitOfWork(db), POLICY.hold_period,
+                         datetime.now(UTC))
+
+
+async def _hold(db, payment, seller):
+    async with SqlUnitOfWork(db) as uow:
+        return await uow.market.hold(str(payment.uuid), seller)
 
 
 async def _payment(db, payment_id):
@@ -150,7 +163,8 @@ async def test_a_dispute_after_a_partial_refund_takes_what_is_left_and_the_rest_
 async def test_a_dispute_after_the_hold_was_released_takes_available_money_and_gives_it_back_there(db, shop):
     payment = await _paid(db, shop, {"SAM-MUG-01": 1})
     seller = shop.id_of("seller@example.com")
-    await release_due_holds(datetime.now(UTC) + timedelta(days=30), SqlUnitOfWork(db), POLICY)
+    await _delivered(db, shop, payment)
+    assert await release_due_holds(datetime.now(UTC) + timedelta(days=30), SqlUnitOfWork(db), POLICY) == 1
 
     await record_dispute(news(payment, "evt_1", DisputeStatus.OPENED), SqlUnitOfWork(db))
     opened = await assert_ledger_balances(db)
@@ -166,15 +180,38 @@ async def test_a_hold_taken_by_an_open_dispute_is_not_released_until_the_dispute
     payment = await _paid(db, shop, {"SAM-MUG-01": 1})
     seller = shop.id_of("seller@example.com")
     later = datetime.now(UTC) + timedelta(days=30)
+    await _delivered(db, shop, payment)
     await record_dispute(news(payment, "evt_1", DisputeStatus.OPENED), SqlUnitOfWork(db))
 
     released_while_open = await release_due_holds(later, SqlUnitOfWork(db), POLICY)
+    parked = await _hold(db, payment, seller)
     await record_dispute(news(payment, "evt_2", DisputeStatus.WON), SqlUnitOfWork(db))
     released_after = await release_due_holds(later, SqlUnitOfWork(db), POLICY)
 
     assert (released_while_open, released_after) == (0, 1)
+    assert (parked.status, parked.releases_at) == (HoldStatus.HELD, None)  # the job stops reading it
+    assert (await _hold(db, payment, seller)).status is HoldStatus.RELEASED
     entries = await assert_ledger_balances(db)
+    assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
     assert balance_of(entries, seller_available(seller, "USD")) == USD(1349)
+
+
+async def test_a_hold_taken_whole_by_a_lost_dispute_ends_with_nothing_released(db, shop):
+    payment = await _paid(db, shop, {"SAM-MUG-01": 1})
+    seller = shop.id_of("seller@example.com")
+    later = datetime.now(UTC) + timedelta(days=30)
+    await _delivered(db, shop, payment)
+    await record_dispute(news(payment, "evt_1", DisputeStatus.OPENED), SqlUnitOfWork(db))
+    assert await release_due_holds(later, SqlUnitOfWork(db), POLICY) == 0
+
+    await record_dispute(news(payment, "evt_2", DisputeStatus.LOST), SqlUnitOfWork(db))
+
+    assert await release_due_holds(later, SqlUnitOfWork(db), POLICY) == 0
+    assert (await _hold(db, payment, seller)).status is HoldStatus.REFUNDED  # nothing left to release
+    entries = await assert_ledger_balances(db)
+    assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
+    assert balance_of(entries, seller_available(seller, "USD")) == USD(0)
+    assert balance_of(entries, chargebacks("USD")) == payment.amount_captured
 
 
 async def test_news_about_a_payment_that_is_not_ours_is_stored_as_ignored(db, shop):
@@ -222,9 +259,17 @@ async def test_a_release_during_a_partial_dispute_releases_only_what_the_dispute
     taken = sum(p.amount.minor for e in opened if e.kind is EntryKind.DISPUTE
                 for p in e.postings_to(seller_held(seller, "USD")))
 
+    await _delivered(db, shop, payment)
     await release_due_holds(datetime.now(UTC) + timedelta(days=30), SqlUnitOfWork(db), POLICY)
 
     entries = await assert_ledger_balances(db)
     assert 0 < taken < 500
     assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
     assert balance_of(entries, seller_available(seller, "USD")) == USD(1349 - taken)
+    assert (await _hold(db, payment, seller)).status is HoldStatus.RELEASED
+
+    await record_dispute(news(payment, "evt_2", DisputeStatus.WON, amount=USD(500)), SqlUnitOfWork(db))
+
+    entries = await assert_ledger_balances(db)  # won after the release: back as available money
+    assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
+    assert balance_of(entries, seller_available(seller, "USD")) == USD(1349)

@@ -43,6 +43,7 @@ from domain.ledger import (
     dispute_reinstated_entry,
     taken_from_shares,
 )
+from domain.marketplace.holds import rearm_after_dispute
 from domain.money import Money
 from domain.payments.external import EventReceipt, WebhookEvent, act_once
 from domain.payments.model import Payment
@@ -165,6 +166,8 @@ async def _follow_in_ledger(dispute: Dispute, payment: Payment, family: list[Jou
         view = capture_view(capture, [e for e in family if e is not capture])
         await uow.ledger.append(dispute_reinstated_entry(view, taken, now))
         payment.release_dispute(dispute.withheld, now=now)
+        await rearm_after_dispute(uow, str(payment.uuid), payment.order_id, now)
     elif dispute.status is DisputeStatus.LOST and EntryKind.DISPUTE_LOST not in posted:
         await uow.ledger.append(dispute_lost_entry(taken, now))
+        await rearm_after_dispute(uow, str(payment.uuid), payment.order_id, now)
         await losses.lost(dispute, payment, taken, uow, now)
