@@ -43,6 +43,7 @@ from domain.ledger import (
     dispute_reinstated_entry,
     taken_from_shares,
 )
+from domain.marketplace.debt import LostDisputeDebts
 from domain.marketplace.holds import rearm_after_dispute
 from domain.money import Money
 from domain.payments.external import EventReceipt, WebhookEvent, act_once
@@ -95,7 +96,7 @@ async def record_dispute(news: DisputeNews, uow: UnitOfWork, clock: Clock = utc_
                          on_lost: LostDisputes | None = None) -> EventReceipt:
     """Act on the news once; see the module's table. Raises what refused it (kept as failed)."""
     now = clock()
-    losses = on_lost or NothingMore()
+    losses = on_lost or LostDisputeDebts()
 
     async def act() -> tuple[Payment | None, str | None]:
         found = await uow.payments.by_provider_ref(news.provider, news.payment_ref)
