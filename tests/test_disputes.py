@@ -20,10 +20,10 @@ from domain.ledger.accounts import (
     seller_available,
     seller_held,
 )
-from domain.money import Money
-from domain.payments.external import EventState
 from domain.marketplace.holds import MarkDelivered, mark_delivered
 from domain.marketplace.model import HoldStatus
+from domain.money import Money
+from domain.payments.external import EventState
 from domain.payments.releases import release_due_holds
 from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_payment
 from tests.payments_fixtures import (
