@@ -9,8 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.dispute_tables import DisputeRow
 from db.mapping import aware
+from db.outgoing_webhooks import SqlOutgoingEvents
 from domain.disputes.model import Dispute
 from domain.money import Money
+from domain.outgoing_webhooks.payloads import dispute_data
 
 
 def dispute_from_row(row: DisputeRow) -> Dispute:
@@ -34,10 +36,13 @@ def _fill(row: DisputeRow, d: Dispute) -> None:
 
 
 class SqlDisputes:
-    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
+                 outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
         self.changes = changes if changes is not None else set()
+        # Merchants' `dispute.*` events, written in this transaction (domain/outgoing_webhooks).
+        self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
     async def add(self, dispute: Dispute) -> Dispute:
         row = DisputeRow(uuid=str(dispute.uuid), payment_id=dispute.payment_id, provider=dispute.provider,
@@ -49,6 +54,8 @@ class SqlDisputes:
         await self.session.flush()
         dispute.id = row.id
         self.changes.add(f"payment:{dispute.payment_id}")
+        await self.outbox.status_changed("dispute", row.id, None, dispute.status.value,
+                                         lambda: dispute_data(dispute), dispute.updated_at)
         return dispute
 
     async def get_by_ref(self, provider: str, provider_ref: str, *, for_update: bool = False) -> Dispute | None:
@@ -60,7 +67,10 @@ class SqlDisputes:
 
     async def save(self, dispute: Dispute) -> None:
         row = (await self.session.exec(select(DisputeRow).where(DisputeRow.id == dispute.pk))).one()
+        before = row.status
         _fill(row, dispute)
         self.session.add(row)
         await self.session.flush()
         self.changes.add(f"payment:{dispute.payment_id}")
+        await self.outbox.status_changed("dispute", dispute.pk, before, dispute.status.value,
+                                         lambda: dispute_data(dispute), dispute.updated_at)

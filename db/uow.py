@@ -104,7 +104,7 @@ class SqlUnitOfWork:
         self.emails = SqlOutbox(session, sqlite)
         self.jobs = SqlJobQueue(session, sqlite)
         self.market = SqlMarket(session, sqlite, outbox)
-        self.disputes = SqlDisputes(session, sqlite, self.changes)
+        self.disputes = SqlDisputes(session, sqlite, self.changes, outbox)
         self.risk = SqlRiskAssessments(session)
         return self
 

@@ -125,9 +125,8 @@ async def _apply(news: DisputeNews, payment: Payment, uow: UnitOfWork, losses: L
     dispute = await uow.disputes.get_by_ref(news.provider, news.provider_dispute_id, for_update=True)
     created = dispute is None
     if dispute is None:
-        dispute = await uow.disputes.add(Dispute.new(payment_id=payment.pk, provider=news.provider,
-                                                     provider_ref=news.provider_dispute_id,
-                                                     amount=news.amount, now=now))
+        dispute = Dispute.new(payment_id=payment.pk, provider=news.provider, provider_ref=news.provider_dispute_id,
+                              amount=news.amount, now=now)
     elif dispute.payment_id != payment.pk:
         raise ConflictError(f"dispute {news.provider_dispute_id} is about another payment")
     before = None if created else dispute.snapshot()
@@ -137,7 +136,10 @@ async def _apply(news: DisputeNews, payment: Payment, uow: UnitOfWork, losses: L
     if ignored is not None and not created:
         return ignored
     await _follow_in_ledger(dispute, payment, family, uow, losses, now)
-    await uow.disputes.save(dispute)
+    if created:  # stored as the news and the ledger left it: merchants hear `dispute.created` as it is
+        await uow.disputes.add(dispute)
+    else:
+        await uow.disputes.save(dispute)
     await uow.payments.save(payment)
     await uow.audit.record(None, f"dispute.{dispute.status.value}", "dispute", dispute.uuid, before,
                            dispute.snapshot(), now)
