@@ -80,10 +80,10 @@ async def handle(request: Request) -> JSONResponse:
                                                svc.uow()))
     if paypal_webhooks.is_dispute(event):  # chargebacks: domain/disputes/service.py
         dispute = paypal_webhooks.dispute_news(event)
-        order_id = None
-        for capture_id in dispute.capture_ids:  # our PayPal payments are known by their order
-            order_id = order_id or await order_of_capture(database(request), capture_id)
-        return _answer(await record_dispute(paypal_disputes.dispute_news(dispute, order_id), svc.uow()))
+        disputed: str | None = None
+        for disputed_capture in dispute.capture_ids:  # our PayPal payments are known by their order
+            disputed = disputed or await order_of_capture(database(request), disputed_capture)
+        return _answer(await record_dispute(paypal_disputes.dispute_news(dispute, disputed), svc.uow()))
     order_id = paypal_webhooks.object_ref(event)
     if order_id is None and (capture_id := paypal_webhooks.captured_by(event)):
         order_id = await order_of_capture(database(request), capture_id)  # a refund names its capture
