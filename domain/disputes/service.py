@@ -16,8 +16,10 @@ Ledger, each step once (the journal's unique kind and ref):
     won, or an inquiry closed after money was taken
                           `dispute_reinstated`: given back; refundable again
     lost                  `dispute_lost`: moved to chargebacks; then `LostDisputes.lost` runs in
-                          the same transaction (the marketplace's seam: a seller whose share was
-                          already paid out owes it, and that debt is theirs to record)
+                          the same transaction (by default the marketplace's `LostDisputeDebts`:
+                          a seller whose share had left the hold owes their part)
+    won or lost           a hold the dispute had taken whole is due for release again
+                          (domain/marketplace/holds.py `rearm_after_dispute`)
 
 Atomic like every provider event (domain/payments/external.py `act_once`): the event row is
 claimed, then the payment locked (the lock order of db/uow.py), the dispute created or locked,
@@ -85,7 +87,8 @@ class LostDisputes(Protocol):
 
 
 class NothingMore:
-    """The default: a lost dispute's negative available balance stands as it is."""
+    """Nothing more than the ledger: a lost dispute's negative available balance stands as it is
+    (the default is the marketplace's LostDisputeDebts, which also audits the debt)."""
 
     async def lost(self, dispute: Dispute, payment: Payment, taken: JournalEntry, uow: UnitOfWork,
                    now: datetime) -> None:
