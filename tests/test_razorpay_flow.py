@@ -235,6 +235,26 @@ async def test_a_dispute_created_then_decided_moves_the_dispute_and_the_ledger_o
     assert (await order_row(db, order.pk)).status == "paid"
 
 
+async def test_twenty_concurrent_deliveries_of_two_dispute_events_withhold_once(rhttp, db, shop, fakes):
+    _, _ = await open_intent(rhttp, db, shop, fakes)
+    (rzp_order,) = fakes.razorpay.orders.values()
+    pay_id = fakes.razorpay.pay(rzp_order["id"])["razorpay_payment_id"]
+    raw, headers = fakes.razorpay.event("payment.captured", payment=pay_id)
+    await rhttp.post(HOOK, content=raw, headers=headers)
+    dispute = {"id": "disp_2", "entity": "dispute", "payment_id": pay_id, "amount": 1000, "currency": "USD",
+               "reason_code": "chargeback", "phase": "chargeback", "status": "open"}
+    deliveries = [fakes.razorpay.event(kind, payment=pay_id, dispute=dispute)
+                  for kind in ("payment.dispute.created", "payment.dispute.action_required")]
+
+    answers = await asyncio.gather(*(rhttp.post(HOOK, content=body, headers=headers)
+                                     for body, headers in deliveries * 10))
+
+    assert [a.status_code for a in answers] == [200] * 20
+    assert sum(not a.json()["duplicate"] for a in answers) == 2
+    assert await ledger_kinds(db) == ["capture", "dispute"]
+    await assert_ledger_balances(db)
+
+
 async def test_a_stale_dispute_status_after_the_decision_changes_nothing(rhttp, db, shop, fakes):
     _, _ = await open_intent(rhttp, db, shop, fakes)
     (rzp_order,) = fakes.razorpay.orders.values()
