@@ -65,6 +65,28 @@ async def _hold(db, payment, seller):
         return await uow.market.hold(str(payment.uuid), seller)
 
 
+async def assert_holds_match_books(db) -> None:
+    """The market_holds rows and the ledger tell one story per seller: a hold still `held` is
+    what the seller's held balance is made of, and a hold released or ended has nothing left in it."""
+    from sqlmodel import select
+
+    from db.market_tables import MarketHoldRow
+    from domain.ledger import capture_views
+
+    entries = await assert_ledger_balances(db)
+    views = capture_views(entries)
+    async with db.read_sessions() as session:
+        rows = (await session.exec(select(MarketHoldRow))).all()
+    held_by_seller: dict[int, int] = {}
+    for row in rows:
+        left = views[f"capture:{row.payment_uuid}"].seller(row.seller_id).held.minor
+        if row.status != "held":
+            assert left == 0, (row.status, left)
+        held_by_seller[row.seller_id] = held_by_seller.get(row.seller_id, 0) + (left if row.status == "held" else 0)
+    for seller, held in held_by_seller.items():
+        assert balance_of(entries, seller_held(seller, "USD")).minor == held
+
+
 async def _payment(db, payment_id):
     async with SqlUnitOfWork(db) as uow:
         return await uow.payments.get(payment_id)
@@ -185,12 +207,14 @@ async def test_a_hold_taken_by_an_open_dispute_is_not_released_until_the_dispute
 
     released_while_open = await release_due_holds(later, SqlUnitOfWork(db), POLICY)
     parked = await _hold(db, payment, seller)
+    await assert_holds_match_books(db)
     await record_dispute(news(payment, "evt_2", DisputeStatus.WON), SqlUnitOfWork(db))
     released_after = await release_due_holds(later, SqlUnitOfWork(db), POLICY)
 
     assert (released_while_open, released_after) == (0, 1)
     assert (parked.status, parked.releases_at) == (HoldStatus.HELD, None)  # the job stops reading it
     assert (await _hold(db, payment, seller)).status is HoldStatus.RELEASED
+    await assert_holds_match_books(db)
     entries = await assert_ledger_balances(db)
     assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
     assert balance_of(entries, seller_available(seller, "USD")) == USD(1349)
@@ -208,6 +232,7 @@ async def test_a_hold_taken_whole_by_a_lost_dispute_ends_with_nothing_released(d
 
     assert await release_due_holds(later, SqlUnitOfWork(db), POLICY) == 0
     assert (await _hold(db, payment, seller)).status is HoldStatus.REFUNDED  # nothing left to release
+    await assert_holds_match_books(db)
     entries = await assert_ledger_balances(db)
     assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
     assert balance_of(entries, seller_available(seller, "USD")) == USD(0)
@@ -267,8 +292,10 @@ async def test_a_release_during_a_partial_dispute_releases_only_what_the_dispute
     assert balance_of(entries, seller_held(seller, "USD")) == USD(0)
     assert balance_of(entries, seller_available(seller, "USD")) == USD(1349 - taken)
     assert (await _hold(db, payment, seller)).status is HoldStatus.RELEASED
+    await assert_holds_match_books(db)
 
     await record_dispute(news(payment, "evt_2", DisputeStatus.WON, amount=USD(500)), SqlUnitOfWork(db))
+    await assert_holds_match_books(db)
 
     entries = await assert_ledger_balances(db)  # won after the release: back as available money
     assert balance_of(entries, seller_held(seller, "USD")) == USD(0)

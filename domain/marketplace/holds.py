@@ -128,7 +128,8 @@ async def rearm_after_dispute(uow: UnitOfWork, payment_uuid: str, order_id: int 
     if order_id is None:
         return
     for record in await uow.market.holds_of_order(order_id):
-        if record.payment_uuid == payment_uuid and record.status is HoldStatus.HELD and record.delivered_at is not None and record.releases_at is None:
+        parked = record.status is HoldStatus.HELD and record.delivered_at is not None and record.releases_at is None
+        if record.payment_uuid == payment_uuid and parked:
             record.releases_at = now
             await uow.market.save_hold(record)
 
