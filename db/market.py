@@ -173,7 +173,7 @@ class SqlMarket:
     async def save_hold(self, hold: HoldRecord) -> None:
         await self.session.exec(update(MarketHoldRow).where(
             MarketHoldRow.payment_uuid == hold.payment_uuid, MarketHoldRow.seller_id == hold.seller_id).values(
-            status=hold.status.value, released_at=hold.released_at))
+            status=hold.status.value, released_at=hold.released_at, releases_at=hold.releases_at))
 
     async def claim_due_holds(self, now: datetime, limit: int) -> list[tuple[str, int]]:
         # Reads the (status, releases_at) index: the cost follows the holds due, not the history.

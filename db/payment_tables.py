@@ -45,6 +45,8 @@ class PaymentRow(SQLModel, table=True):
     authorized_minor: int = Field(default=0, sa_type=BigInteger)
     captured_minor: int = Field(default=0, sa_type=BigInteger)
     refunded_minor: int = Field(default=0, sa_type=BigInteger)
+    # Withheld by disputes open or lost (domain/disputes): not refundable.
+    disputed_minor: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     card_brand: str | None = Field(default=None, max_length=16)
     card_last4: str | None = Field(default=None, max_length=4)
     card_exp_month: int | None = None

@@ -37,7 +37,8 @@ def payment_from_rows(row: PaymentRow, attempts: list[PaymentAttemptRow]) -> Pay
         id=row.id, uuid=UUID(row.uuid), number=row.number, order_id=row.order_id, buyer_id=row.buyer_id,
         provider=row.provider, amount=money(row.amount_minor), capture_method=row.capture_method,
         status=row.status, amount_authorized=money(row.authorized_minor),
-        amount_captured=money(row.captured_minor), amount_refunded=money(row.refunded_minor), card=card,
+        amount_captured=money(row.captured_minor), amount_refunded=money(row.refunded_minor),
+        amount_disputed=money(row.disputed_minor), card=card,
         provider_ref=row.provider_ref, client_secret=row.client_secret, redirect_url=row.redirect_url, decline_code=row.decline_code,
         decline_message=row.decline_message, created_at=aware(row.created_at), updated_at=aware(row.updated_at),
         checkout=row.checkout, metadata=dict(row.metadata_json or {}),
@@ -77,6 +78,7 @@ def _fill(row: PaymentRow, p: Payment) -> None:
     row.authorized_minor = p.amount_authorized.minor
     row.captured_minor = p.amount_captured.minor
     row.refunded_minor = p.amount_refunded.minor
+    row.disputed_minor = p.disputed.minor
     row.card_brand = p.card.brand.value if p.card else None
     row.card_last4 = p.card.last4 if p.card else None
     row.card_exp_month = p.card.exp_month if p.card else None

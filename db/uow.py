@@ -5,7 +5,7 @@ wait on each other in a circle:
 
     webhook event -> refund request -> payment -> order -> products (ascending id) -> the rest
 
-(the rest: reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
+(the rest: disputes, risk assessments, reservations, cart lines, attempts, ledger rows, which nothing else locks first), and
 for billing, customer -> subscription, and for merchants' webhooks, endpoint -> delivery. A use
 case may skip a step, never go back to an earlier one; inserting a row (a payment under its
 order's lock) locks nothing another use case waits on. Rows are locked FOR NO KEY UPDATE,
@@ -32,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import SqlAuditTrail
 from db.billing import SqlCustomers, SqlSubscriptions
+from db.disputes import SqlDisputes
 from db.engine import Database
 from db.jobs import SqlJobQueue
 from db.ledger import SqlLedger
@@ -42,6 +43,7 @@ from db.outgoing_webhooks import SqlOutgoingEvents, SqlWebhookDeliveries, SqlWeb
 from db.payments import SqlPayments
 from db.refund_requests import SqlRefundRequests
 from db.repositories import SqlCarts, SqlProducts
+from db.risk import SqlRiskAssessments
 from db.stock import SqlStock
 from db.webhook_events import SqlWebhookEvents
 from domain.ports import EventPublisher
@@ -102,6 +104,8 @@ class SqlUnitOfWork:
         self.emails = SqlOutbox(session, sqlite)
         self.jobs = SqlJobQueue(session, sqlite)
         self.market = SqlMarket(session, sqlite, outbox)
+        self.disputes = SqlDisputes(session, sqlite, self.changes, outbox)
+        self.risk = SqlRiskAssessments(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -12,6 +12,8 @@ PaymentsError
   RefundExceedsCapturedError
   ConflictError              the same thing is being done concurrently, or already was
   PaymentDeclinedError       a decline carried up to a surface that wants an error
+  RiskBlockedError           refused by the risk checks (domain/risk) before any provider call
+  RiskReviewError            held for staff's review by the risk checks: not sent until approved
 ProviderUnavailableError     timeout or 5xx: outcome unknown, retry with the same key
 InvariantViolation           a bug, never input: no surface maps it; it is logged with the request
   UnbalancedEntryError       id and answered 500 (REST) or as a masked error (GraphQL)
@@ -128,3 +130,17 @@ class UnbalancedEntryError(InvariantViolation):
 
 class ProviderIntegrityError(InvariantViolation):
     """The provider's answer contradicts what we asked or what it said before."""
+
+
+class RiskBlockedError(PaymentsError):
+    """The payment was refused by the risk checks before anything reached the provider."""
+    code = "risk_blocked"
+
+    def __init__(self, message: str, *, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class RiskReviewError(PaymentsError):
+    """The payment waits for staff's review before it is sent to the provider."""
+    code = "risk_review"

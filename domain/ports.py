@@ -22,12 +22,14 @@ from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
+    from domain.disputes.model import Dispute
     from domain.marketplace.ports import MarketRepository
     from domain.outgoing_webhooks.delivery import AttemptLog, Claimed, Delivery, SendRequest, SendResult
     from domain.outgoing_webhooks.endpoints import Endpoint
     from domain.outgoing_webhooks.events import OutgoingEvent
     from domain.payments.external import WebhookEvent
     from domain.payments.refund_requests import RefundRequest
+    from domain.risk.model import Assessment
 
 
 T = TypeVar("T")
@@ -173,6 +175,26 @@ class SubscriptionRepository(Protocol):
         ...
 
 
+class DisputeRepository(Protocol):
+    """Disputes (domain/disputes), one per (provider, provider_ref)."""
+
+    async def add(self, dispute: Dispute) -> Dispute: ...
+
+    async def get_by_ref(self, provider: str, provider_ref: str, *, for_update: bool = False) -> Dispute | None: ...
+
+    async def save(self, dispute: Dispute) -> None: ...
+
+
+class RiskAssessmentRepository(Protocol):
+    """Risk assessments (domain/risk), stored with their payment; the latest one speaks for it."""
+
+    async def add(self, assessment: Assessment) -> Assessment: ...
+
+    async def latest(self, payment_id: int) -> Assessment | None: ...
+
+    async def save(self, assessment: Assessment) -> None: ...
+
+
 JobArgs = Mapping[str, str | int | bool | None]
 
 
@@ -278,6 +300,12 @@ class UnitOfWork(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def disputes(self) -> DisputeRepository: ...
+
+    @property
+    def risk(self) -> RiskAssessmentRepository: ...
 
     @property
     def emails(self) -> Outbox: ...

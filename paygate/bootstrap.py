@@ -2,6 +2,8 @@
 `build_services`, and everything else receives what it builds."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from db.engine import Database
 from db.uow import SqlUnitOfWork
 from domain.clock import Clock, utc_now
@@ -14,6 +16,7 @@ from paygate.logs import request_id_var
 from paygate.mailer import build_sender
 from paygate.provider_metrics import instrumented
 from paygate.providers import build_billing, build_connect, build_policy, build_providers
+from paygate.risk_counters import build_risk
 from paygate.settings import Settings
 from paygate.webhook_metrics import MeasuredWebhookSender
 from paygate.webhook_sender import HttpxWebhookSender
@@ -31,7 +34,8 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
 
     # Every provider call counted and timed, the injected ones too.
     registry = instrumented(providers if providers is not None else build_providers(settings, db))
-    return Services(uow=new_uow, providers=registry, policy=build_policy(settings),
+    policy = replace(build_policy(settings), risk=build_risk(settings))
+    return Services(uow=new_uow, providers=registry, policy=policy,
                     events=events or _NoSubscribers(), billing=build_billing(settings), clock=clock,
                     webhook_sender=MeasuredWebhookSender(HttpxWebhookSender()),
                     mailer=mailer or build_sender(settings.smtp_url, settings.email_from),
@@ -40,7 +44,9 @@ def build_services(settings: Settings, db: Database, events: EventPublisher | No
 
 async def close_services(services: Services) -> None:
     """Close the HTTP clients of providers that hold one (Stripe's SDK keeps an httpx pool open)."""
-    for client in (*services.providers.values(), services.billing, services.webhook_sender, services.connect):
+    risk = services.policy.risk
+    for client in (*services.providers.values(), services.billing, services.webhook_sender, services.connect,
+                   risk.counters if risk else None):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

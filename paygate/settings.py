@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     # networks ("10.0.0.1,10.1.0.0/16", "*" for any); unset trusts nobody, so a client can't pick
     # its own address (and with it a fresh rate-limit budget) by sending the header.
     forwarded_allow_ips: str | None = None
+    # Risk checks before an authorization is sent (domain/risk; README "Risk checks"). Scores add
+    # up: at RISK_REVIEW_SCORE staff must approve, at RISK_BLOCK_SCORE it is refused.
+    risk_checks: Literal["on", "off"] = "on"
+    risk_window_s: int = 600
+    risk_buyer_attempts: int = 1000
+    risk_card_attempts: int = 1000
+    risk_address_attempts: int = 10000
+    risk_velocity_score: int = 50
+    risk_amount_limits: dict[str, int] = {}  # JSON, e.g. {"USD": 500000}: minor units per currency
+    risk_amount_score: int = 60
+    risk_small_minor: int = 500
+    risk_card_testing_declines: int = 5
+    risk_card_testing_score: int = 100
+    risk_country_mismatch_score: int = 30
+    risk_review_score: int = 50
+    risk_block_score: int = 100
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -56,6 +56,8 @@ STATUSES: Mapping[type[domain.PaymentsError], int | Answer] = {
     domain.PaymentDeclinedError: 402,
     domain.InvalidStateError: 409,
     domain.ConflictError: 409,
+    domain.RiskBlockedError: 402,          # refused like a decline, before any provider call
+    domain.RiskReviewError: 409,           # not now: staff review it first
 }
 
 # Starlette's own refusals (no such path under the base, wrong method) in the seed's words.

@@ -69,6 +69,8 @@ STATUSES: Mapping[type[domain.PaymentsError], int | Answer] = {
     domain.PaymentDeclinedError: 402,
     domain.InvalidStateError: 400,
     domain.ConflictError: 409,
+    domain.RiskBlockedError: 402,   # refused by the risk checks, like a decline: {"detail": "…"}
+    domain.RiskReviewError: 409,    # held for staff's review: not now
 }
 
 

@@ -252,7 +252,8 @@ async def process(request: Request) -> Response:
     if method is None:
         return await seed_003_checkout.process(request, actor, order_id, later[method_name], details)
     s = services(request)
-    paid = await pay_order(PayOrder(actor, order_id, method.provider, card=card, payment_method=token),
+    paid = await pay_order(PayOrder(actor, order_id, method.provider, card=card, payment_method=token,
+                                    client_address=request.client.host if request.client else None),
                            s.uow(), s.providers, s.policy, s.clock)
     if paid.status is PaymentStatus.FAILED:
         return JSONResponse({"detail": f"Payment {paid.number} was declined ({paid.decline_code}): "

@@ -143,6 +143,8 @@ ERRORS = ErrorTable(Shape.DETAIL, {
     errors.ConflictError: Answer(400, Shape.ERROR),
     errors.InsufficientStockError: Answer(400, Shape.ERROR),
     errors.PaymentDeclinedError: Answer(400, Shape.ERROR),
+    errors.RiskBlockedError: Answer(400, Shape.ERROR),  # a refusal, as the seed's views wrote them
+    errors.RiskReviewError: Answer(400, Shape.ERROR),
 }, message=_message)
 
 # The gateways' configuration ids, fixed so that clients may keep them. Which of them are offered
@@ -372,7 +374,8 @@ async def process(request: Request) -> Response:
                              f"{found.payment.provider}; send \"payment_method\": \"{PAYPAL_METHOD}\" once they approved.")
     card, payment_method = _payment_data(body.get("payment_data"), found.payment.provider)
     s = services(request)
-    payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method), s.uow(),
+    payment = await authorize_payment(AuthorizePayment(actor, found.payment.pk, card, payment_method,
+                                                       request.client.host if request.client else None), s.uow(),
                                       s.providers, s.policy)
     return _processed(payment)
 

@@ -61,8 +61,9 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
     order = await checkout(cmd, svc.uow())
     try:
         payment = await open_payment(OpenPayment(actor, order.pk, provider, kind, return_url=return_url,
-                                                 cancel_url=cancel_url), svc.uow(), svc.providers,
-                                     svc.policy)
+                                                 cancel_url=cancel_url,
+                                                 client_address=request.client.host if request.client else None),
+                                     svc.uow(), svc.providers, svc.policy)
     except PaymentsError:
         await _undo(request, actor, order.pk, "the payment page could not be opened")
         raise

@@ -16,8 +16,8 @@ more than 5 minutes away, the answer is 400 and nothing is written.
       .DENIED                                CAPTURE) or capture, as the call's answer would
     PAYMENT.CAPTURE.REFUNDED, .REVERSED      reconcile the payment's open refunds through PayPal
     PAYMENT.AUTHORIZATION.VOIDED             settle an open void (or end an open authorization)
-    CUSTOMER.DISPUTE.CREATED, .RESOLVED      stored with the dispute's summary; the disputes domain
-                                             acts on `DisputeNews` (not wired here yet)
+    CUSTOMER.DISPUTE.CREATED, .RESOLVED      the disputes domain's `record_dispute`, once, never
+                                             backwards (providers/paypal/disputes.py maps them)
     anything else                            stored as ignored, 200
 
 Every event is stored by its id and acted on once (domain/payments/provider_events.py): a
@@ -39,10 +39,12 @@ from starlette.routing import Route
 
 from db.paypal_queries import order_of_capture
 from domain.clock import utc_now
+from domain.disputes.service import record_dispute
 from domain.errors import PaymentsError, ProviderUnavailableError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
 from domain.payments.provider_events import record_payment_news
 from providers.paypal import PayPalProvider
+from providers.paypal import disputes as paypal_disputes
 from providers.paypal import webhooks as paypal_webhooks
 from rest_compat import seed_002
 from rest_compat.http import RestError, Shape, database, services
@@ -76,13 +78,12 @@ async def handle(request: Request) -> JSONResponse:
     if not paypal_webhooks.handled(event):
         return _answer(await acknowledge_event(_stored(event, None), f"event type {kind!r} is not handled",
                                                svc.uow()))
-    if paypal_webhooks.is_dispute(event):
-        # The disputes domain (branch `risk`) is to act on this; until it is wired, the event is
-        # kept, with the dispute's summary, for operators.
+    if paypal_webhooks.is_dispute(event):  # chargebacks: domain/disputes/service.py
         dispute = paypal_webhooks.dispute_news(event)
-        why = (f"dispute {dispute.dispute_id} {dispute.status} ({dispute.reason}) on captures "
-               f"{', '.join(dispute.capture_ids) or '-'}: recorded for the disputes domain")
-        return _answer(await acknowledge_event(_stored(event, dispute.dispute_id), why, svc.uow()))
+        disputed: str | None = None
+        for disputed_capture in dispute.capture_ids:  # our PayPal payments are known by their order
+            disputed = disputed or await order_of_capture(database(request), disputed_capture)
+        return _answer(await record_dispute(paypal_disputes.dispute_news(dispute, disputed), svc.uow()))
     order_id = paypal_webhooks.object_ref(event)
     if order_id is None and (capture_id := paypal_webhooks.captured_by(event)):
         order_id = await order_of_capture(database(request), capture_id)  # a refund names its capture

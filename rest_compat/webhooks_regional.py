@@ -28,11 +28,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain.clock import utc_now
+from domain.disputes.service import record_dispute
 from domain.errors import PaymentsError, ProviderUnavailableError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
 from domain.payments.provider_events import PaymentNews, record_payment_news
 from providers.flutterwave import FlutterwaveProvider
 from providers.flutterwave import webhooks as flutterwave_webhooks
+from providers.razorpay import disputes as razorpay_disputes
 from providers.razorpay import webhooks as razorpay_webhooks
 from rest_compat.errors import ErrorTable, RestError, Shape
 from rest_compat.http import services, settings
@@ -44,9 +46,6 @@ BASE = "/webhooks"
 RAZORPAY_PATH, FLUTTERWAVE_PATH = f"{BASE}/razorpay/", f"{BASE}/flutterwave/"
 TAG = "provider webhooks (/webhooks/)"
 ERRORS = ErrorTable(Shape.ERROR)
-# Where the disputes domain (built beside this) takes Razorpay's dispute events: until it is
-# wired, they are stored (ignored, with what they said) and acknowledged.
-DISPUTES_NOT_WIRED = "dispute stored for the disputes domain: {}"
 
 
 async def razorpay_webhook(request: Request) -> Response:
@@ -65,10 +64,9 @@ async def razorpay_webhook(request: Request) -> Response:
     stored = WebhookEvent(provider="razorpay", event_id=str(event["_id"]), event_type=str(event["event"]),
                           object_ref=razorpay_webhooks.object_ref(event), received_at=utc_now())
     if razorpay_webhooks.is_dispute(event):
-        dispute = razorpay_webhooks.dispute_news(event)
-        detail = (f"{dispute.dispute_id} on {dispute.payment_id} ({dispute.order_ref}): {dispute.phase} "
-                  f"{dispute.status} {dispute.reason_code} {dispute.amount}")
-        return _answer(await acknowledge_event(stored, DISPUTES_NOT_WIRED.format(detail), svc.uow()))
+        # chargebacks: domain/disputes/service.py, in the event's store-once transaction
+        return _answer(await record_dispute(razorpay_disputes.dispute_news(razorpay_webhooks.dispute_news(event)),
+                                            svc.uow()))
     if not razorpay_webhooks.handled(event):
         return _answer(await acknowledge_event(stored, f"event type {event['event']!r} is not handled", svc.uow()))
     return await _record(razorpay_webhooks.payment_news(event), request)

@@ -11,6 +11,9 @@ a timestamp too old, the answer is 400 and nothing is read or written.
     charge.refunded                                        reconcile the payment through Stripe
     customer.subscription.created, .updated, .deleted      apply the subscription's state, never
                                                            backwards (domain/billing/news.py)
+    charge.dispute.created, .updated, .closed,             create or advance the dispute, never
+      .funds_withdrawn, .funds_reinstated                  backwards; the ledger follows it
+                                                           (domain/disputes/service.py)
     checkout.session.completed (paid), .expired            settle the page's payment; an expired
                                                            page releases its order's stock
     checkout.session.completed (unpaid),                   reconcile the payment through Stripe
@@ -34,10 +37,12 @@ from starlette.routing import Route
 
 from domain.billing.news import record_subscription_news
 from domain.clock import utc_now
+from domain.disputes.service import record_dispute
 from domain.errors import PaymentsError
 from domain.payments.external import EventReceipt, WebhookEvent, acknowledge_event
 from domain.payments.provider_events import record_payment_news
 from providers.stripe import billing_webhooks as stripe_billing_webhooks
+from providers.stripe import dispute_webhooks as stripe_dispute_webhooks
 from providers.stripe import webhooks as stripe_webhooks
 from rest_compat import seed_002
 from rest_compat.http import RestError, Shape, services, settings
@@ -64,6 +69,8 @@ async def handle(request: Request) -> JSONResponse:
     if stripe_billing_webhooks.handled(event):  # subscriptions: domain/billing/news.py
         return _answer(await record_subscription_news(stripe_billing_webhooks.subscription_news(event),
                                                       svc.uow()))
+    if stripe_dispute_webhooks.handled(event):  # chargebacks: domain/disputes/service.py
+        return _answer(await record_dispute(stripe_dispute_webhooks.dispute_news(event), svc.uow()))
     if not stripe_webhooks.handled(event):
         ignored = WebhookEvent(provider="stripe", event_id=event["id"], event_type=event["type"],
                                object_ref=stripe_webhooks.object_ref(event), received_at=utc_now())
@@ -91,7 +98,8 @@ EVENT: JSON = {
     "required": ["id", "type", "data"],
     "properties": {
         "id": {"type": "string", "examples": ["evt_1NG8Du2eZvKYlo2CUI79vXWy"]},
-        "type": {"type": "string", "examples": sorted(stripe_webhooks.HANDLED)},
+        "type": {"type": "string",
+                 "examples": sorted(stripe_webhooks.HANDLED | stripe_dispute_webhooks.HANDLED)},
         "data": {"type": "object", "required": ["object"], "properties": {"object": {"type": "object"}}},
     },
 }

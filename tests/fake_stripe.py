@@ -48,6 +48,7 @@ from starlette.routing import Route
 from tests.fake_stripe_billing import FakeBilling
 from tests.fake_stripe_checkout import FakeCheckout
 from tests.fake_stripe_connect import FakeConnect
+from tests.fake_stripe_disputes import FakeDisputes
 from tests.fake_stripe_wire import StripeRefusal, form_params, invalid, positive
 
 __all__ = ["PAYMENT_METHODS", "FakeStripe", "StripeRefusal"]
@@ -77,6 +78,7 @@ class FakeStripe:
     # A test can make the fake lie (e.g. echo another amount) to see the adapter refuse the answer.
     tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     billing: FakeBilling = field(default_factory=FakeBilling)
+    disputes: FakeDisputes = field(default_factory=FakeDisputes)
     checkout: FakeCheckout = field(init=False)
     connect: FakeConnect = field(init=False)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
@@ -105,6 +107,7 @@ class FakeStripe:
         self.checkout.reset()
         self.billing.reset()
         self.connect.reset()
+        self.disputes.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
@@ -162,6 +165,7 @@ class FakeStripe:
             *self.checkout.routes(self._endpoint),
             *self.billing.routes(self._endpoint),
             *self.connect.routes(self._endpoint),
+            *self.disputes.routes(self._endpoint),
         ])
 
     # --- the customer, in the browser, and Stripe's webhooks ------------------------------------
@@ -372,6 +376,8 @@ class FakeStripe:
         intent = self._intent(p.get("payment_intent", ""), param="payment_intent")
         if intent["status"] != "succeeded":
             raise _unexpected_state(intent, "refund")
+        if (disputed := self.disputes.refusal_for(intent["id"])) is not None:
+            raise disputed
         left = intent["amount_received"] - intent["_refunded"]
         if left == 0:
             raise invalid(f"Charge for {intent['id']} has already been refunded.",

@@ -317,6 +317,35 @@ class World:
     async def held_sale(self) -> dict:
         paid = await self.paid_order()
         return {**paid, "seller": {"id": to_global_id("User", self.shop.id_of(EMAILS[SELLER_OF]))}}
+    async def disputed_payment(self) -> dict:
+        """The owner's Stripe payment, disputed by the buyer's bank (Stripe's signed webhook)."""
+        from tests.test_stripe_webhooks import deliver
+
+        order = await self.pending_order()
+        paid = await self.gql("""mutation($o: ID!) { processPayment(input: {orderId: $o, provider: "stripe",
+            paymentMethod: "pm_card_visa"}) { __typename ... on Payment { id legacyId } } }""", {"o": order["id"]})
+        payment = paid["data"]["processPayment"]
+        intent = next(i for i in reversed(self.fake.intents.values())
+                      if i["metadata"].get("order_id") == str(order["legacyId"]))
+        dispute = self.fake.disputes.open(intent)
+        event = self.fake.event(dispute, "charge.dispute.created", f"evt_{dispute['id']}")
+        assert (await deliver(self.http, event)).json()["state"] == "processed"
+        found = await self.gql("query($p: ID!) { disputes(filter: {paymentId: $p}) { edges { node { id } } } }",
+                               {"p": payment["id"]}, STAFF)
+        return {"payment": payment, "id": found["data"]["disputes"]["edges"][0]["node"]["id"]}
+
+    async def held_payment(self) -> dict:
+        """The owner's payment held by the risk checks for review (EUR is limited in this module's app)."""
+        products = await gql(self.http, "{ products(first: 100) { edges { node { id sku } } } }")
+        lamp = next(e["node"]["id"] for e in products["data"]["products"]["edges"] if e["node"]["sku"] == "SAM-LAMP-01")
+        await self.gql("mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) { __typename } }",
+                       {"p": lamp})
+        made = await self.gql("mutation { checkout { __typename ... on CheckoutSuccess { order { id } } } }")
+        held = await self.gql("""mutation($o: ID!) { processPayment(input: {orderId: $o, card: {number: "4242424242424242",
+            expMonth: 12, expYear: 2034, cvc: "123"}}) { __typename } }""", {"o": made["data"]["checkout"]["order"]["id"]})
+        assert held["data"]["processPayment"]["__typename"] == "RiskReview", held
+        found = await self.gql("{ payments(first: 1) { edges { node { id } } } }")
+        return {"id": found["data"]["payments"]["edges"][0]["node"]["id"]}
 
     async def transaction(self) -> dict:
         """A seed 004 payment created for the owner's order, not processed yet."""
@@ -537,6 +566,12 @@ ROWS: list[Row] = [
                       lambda o: {"u": o["id"]}),
         expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
         covers=("Query.auditLog",)),
+    # Disputes are staff's: the list refuses other roles, a dispute's node is nobody else's to see.
+    Row("Query.disputes(filter.paymentId)", W.disputed_payment,
+        graphql_field("query", "disputes", "query($p: ID!) { disputes(filter: {paymentId: $p}) { totalCount } }",
+                      lambda o: {"p": o["payment"]["id"]}),
+        expect("forbidden", "forbidden", "forbidden", "forbidden", "sees", "unauthenticated", "forbidden"),
+        covers=("Query.disputes",)),
     # A job belongs to no user (STAFF_ONLY_LISTS): staff and admins see the queue, nobody else.
     Row("Query.backgroundJobs", W.buyer_with_a_payment,
         graphql_field("query", "backgroundJobs", "{ backgroundJobs { totalCount } }", lambda o: {}),
@@ -558,6 +593,8 @@ ROWS: list[Row] = [
     node_row("Product", W.product_node, expect("ok", "ok", "ok", "ok", "ok", "ok")),
     node_row("BillingCustomer", W.billing_customer, BUYER_AND_STAFF),
     node_row("BillingSubscription", W.billing_subscription, BUYER_AND_STAFF),
+    node_row("Dispute", W.disputed_payment, expect("not_found", "not_found", "not_found", "not_found", "ok",
+                                                   "unauthenticated")),
     node_row("WebhookEndpoint", W.webhook_endpoint, ADMIN_SEES),
     node_row("WebhookDelivery", W.webhook_delivery, ADMIN_SEES),
     # --- GraphQL mutations ---
@@ -650,6 +687,14 @@ ROWS: list[Row] = [
         graphql_field("mutation", "refundRequestReject", "mutation($r: ID!) { refundRequestReject(input: "
                       "{id: $r}) { __typename } }", lambda o: {"r": o["id"]}),
         STAFF_DECIDES, covers=("Mutation.refundRequestReject",)),
+    Row("Mutation.riskReviewApprove", W.held_payment,
+        graphql_field("mutation", "riskReviewApprove", "mutation($p: ID!) { riskReviewApprove(input: "
+                      "{paymentId: $p}) { __typename } }", lambda o: {"p": o["id"]}),
+        STAFF_DECIDES, covers=("Mutation.riskReviewApprove",)),
+    Row("Mutation.riskReviewReject", W.held_payment,
+        graphql_field("mutation", "riskReviewReject", "mutation($p: ID!) { riskReviewReject(input: "
+                      "{paymentId: $p}) { __typename } }", lambda o: {"p": o["id"]}),
+        STAFF_DECIDES, covers=("Mutation.riskReviewReject",)),
     Row("Mutation.billingSubscriptionCreate", W.billing_customer,
         graphql_field("mutation", "billingSubscriptionCreate", "mutation($c: ID!, $p: String!) { "
                       "billingSubscriptionCreate(input: {customerId: $c, priceId: $p}) { __typename } }",
@@ -837,14 +882,17 @@ STAFF_ONLY_LISTS: dict[str, str] = {
 
 @pytest.fixture(scope="module")
 async def app_url(database_url, shared_db, fake_stripe, fake_paypal_server):
-    """conftest's app (Stripe against its fake), with PayPal against tests/fake_paypal.py too."""
+    """conftest's app (Stripe against its fake), with PayPal against tests/fake_paypal.py too, and a
+    risk limit on EUR payments, so that a payment can be held for review (W.held_payment); the other
+    rows pay in USD."""
     from tests.conftest import STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, start_server, stop_server
     from tests.fake_paypal import CLIENT_ID, CLIENT_SECRET
 
     settings = settings_for(database_url, stripe_api_key="sk_test_paygate", stripe_api_base=fake_stripe[1],
                             stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
                             stripe_publishable_key=STRIPE_PUBLISHABLE_KEY, paypal_client_id=CLIENT_ID,
-                            paypal_client_secret=CLIENT_SECRET, paypal_api_base=fake_paypal_server[1])
+                            paypal_client_secret=CLIENT_SECRET, paypal_api_base=fake_paypal_server[1],
+                            risk_amount_limits={"EUR": 1000})
     server, task, url = await start_server(create_app(settings, db=shared_db))
     yield url
     await stop_server(server, task)

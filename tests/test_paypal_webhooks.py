@@ -13,7 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import select
 
+from db.dispute_tables import DisputeRow
 from db.payment_tables import PaymentRow, WebhookEventRow
+from domain.ledger import balance_of
+from domain.ledger.accounts import chargebacks, disputes
 from paygate.app import create_app
 from tests.conftest import settings_for, start_server, stop_server
 from tests.fake_paypal import CLIENT_ID, CLIENT_SECRET
@@ -158,22 +161,59 @@ async def test_twenty_concurrent_deliveries_of_one_event_make_one_change(pp_http
     assert sum(e.kind == "capture" for e in entries) == 1
 
 
-async def test_a_dispute_is_stored_with_its_summary_once(pp_http, db, shop, paypal):
+def dispute_event(kind: str, capture_id: str, status: str, outcome: str | None = None) -> dict:
+    resource = {"dispute_id": "PP-D-27803", "status": status, "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+                "dispute_amount": {"currency_code": "USD", "value": "12.00"},
+                "disputed_transactions": [{"seller_transaction_id": capture_id}]}
+    if outcome:
+        resource["dispute_outcome"] = {"outcome_code": outcome}
+    return event(kind, resource, resource_type="dispute")
+
+
+async def dispute_row(db) -> DisputeRow:
+    async with db.read_sessions() as session:
+        return (await session.exec(select(DisputeRow))).one()
+
+
+@pytest.mark.parametrize(("outcome", "status", "lost"), [("RESOLVED_BUYER_FAVOUR", "lost", 1200),
+                                                        ("RESOLVED_SELLER_FAVOUR", "won", 0)])
+async def test_a_dispute_created_then_resolved_moves_the_dispute_and_the_ledger_once(
+        pp_http, db, shop, paypal, outcome, status, lost):
     order_id = await opened(pp_http, shop, paypal)
     await post(pp_http, shop, "capture-order", {"order_id": order_id})
     (capture_id,) = paypal.captures
-    dispute = event("CUSTOMER.DISPUTE.CREATED", {
-        "dispute_id": "PP-D-27803", "status": "OPEN", "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
-        "dispute_amount": {"currency_code": "USD", "value": "12.00"},
-        "disputed_transactions": [{"seller_transaction_id": capture_id}]}, resource_type="dispute")
+    created = dispute_event("CUSTOMER.DISPUTE.CREATED", capture_id, "OPEN")
+    resolved = dispute_event("CUSTOMER.DISPUTE.RESOLVED", capture_id, "RESOLVED", outcome)
 
-    first = await deliver(pp_http, paypal, dispute)
-    again = await deliver(pp_http, paypal, dispute)
+    first = await deliver(pp_http, paypal, created)
+    again = await deliver(pp_http, paypal, created)
+    opened_row = await dispute_row(db)
+    opened_entries = await assert_ledger_balances(db)
+    end = await deliver(pp_http, paypal, resolved)
+    replays = [await deliver(pp_http, paypal, e) for e in (resolved, created)]
 
-    assert first.json()["duplicate"] is False and again.json()["duplicate"] is True
-    (stored,) = await events(db)
-    assert stored.event_type == "CUSTOMER.DISPUTE.CREATED" and stored.object_ref == "PP-D-27803"
-    assert capture_id in stored.detail
+    assert first.json() == {"received": True, "state": "processed", "duplicate": False}
+    assert again.json()["duplicate"] is True and end.json()["state"] == "processed"
+    assert [r.json()["duplicate"] for r in replays] == [True, True]
+    assert (opened_row.status, opened_row.provider, opened_row.provider_ref) == ("opened", "paypal", "PP-D-27803")
+    row = await dispute_row(db)
+    assert (row.status, row.payment_id) == (status, (await payment(db, order_id)).id)
+    entries = await assert_ledger_balances(db)
+    kinds = [e.kind for e in entries]
+    assert [e.kind for e in opened_entries].count("dispute") == 1
+    assert (kinds.count("dispute"), kinds.count("dispute_lost"), kinds.count("dispute_reinstated")) == (
+        1, int(status == "lost"), int(status == "won"))
+    assert balance_of(opened_entries, disputes("USD")).minor == 1200
+    assert balance_of(entries, disputes("USD")).minor == 0
+    assert balance_of(entries, chargebacks("USD")).minor == lost
+
+
+async def test_a_dispute_of_a_capture_not_ours_is_stored_as_ignored(pp_http, db, paypal):
+    answer = await deliver(pp_http, paypal, dispute_event("CUSTOMER.DISPUTE.CREATED", "NOT-OURS-1", "OPEN"))
+
+    assert answer.json()["state"] == "ignored"
+    assert [e.event_type for e in await events(db)] == ["CUSTOMER.DISPUTE.CREATED"]
+    await assert_ledger_balances(db)
 
 
 async def test_the_certificate_is_fetched_once_and_cached(pp_http, db, shop, paypal):

@@ -190,25 +190,86 @@ async def test_a_failed_payment_keeps_the_order_payable_and_stale_news_never_goe
     assert (await order_row(db, order.pk)).status == "paid"
 
 
-async def test_a_dispute_event_is_stored_for_the_disputes_domain(rhttp, db, shop, fakes):
+@pytest.mark.parametrize("outcome", ["lost", "won"])
+async def test_a_dispute_created_then_decided_moves_the_dispute_and_the_ledger_once(rhttp, db, shop, fakes, outcome):
+    from sqlmodel import select
+
+    from db.dispute_tables import DisputeRow
+    from db.ledger_queries import all_entries
+    from domain.ledger import balance_of
+    from domain.ledger.accounts import chargebacks, disputes
+
+    order, _ = await open_intent(rhttp, db, shop, fakes)
+    (rzp_order,) = fakes.razorpay.orders.values()
+    pay_id = fakes.razorpay.pay(rzp_order["id"])["razorpay_payment_id"]
+    raw, headers = fakes.razorpay.event("payment.captured", payment=pay_id)
+    assert (await rhttp.post(HOOK, content=raw, headers=headers)).json()["state"] == "processed"
+
+    def dispute_event(kind: str, status: str) -> tuple[bytes, dict[str, str]]:
+        dispute = {"id": "disp_Esz7KAitoYM7PJ", "entity": "dispute", "payment_id": pay_id, "amount": 1000,
+                   "currency": "USD", "amount_deducted": 1000, "reason_code": "chargeback", "status": status,
+                   "phase": "chargeback", "created_at": int(time.time()), "respond_by": int(time.time()) + 86400}
+        return fakes.razorpay.event(kind, payment=pay_id, dispute=dispute)
+
+    async def dispute_row() -> DisputeRow:
+        async with db.read_sessions() as session:
+            return (await session.exec(select(DisputeRow))).one()
+
+    created, decided = dispute_event("payment.dispute.created", "open"), dispute_event(f"payment.dispute.{outcome}",
+                                                                                      outcome)
+    answers = [await rhttp.post(HOOK, content=body, headers=headers) for body, headers in (created, created)]
+    opened, opened_entries = await dispute_row(), await all_entries(db)
+    answers += [await rhttp.post(HOOK, content=body, headers=headers) for body, headers in (decided, decided, created)]
+
+    assert [(a.status_code, a.json()["state"], a.json()["duplicate"]) for a in answers] == [
+        (200, "processed", False), (200, "processed", True), (200, "processed", False), (200, "processed", True),
+        (200, "processed", True)]
+    assert (opened.status, opened.provider, opened.provider_ref) == ("opened", "razorpay", "disp_Esz7KAitoYM7PJ")
+    assert (await dispute_row()).status == outcome
+    assert balance_of(opened_entries, disputes("USD")).minor == 1000
+    entries = await assert_ledger_balances(db)
+    assert [e.kind for e in entries].count("dispute") == 1
+    assert balance_of(entries, disputes("USD")).minor == 0
+    assert balance_of(entries, chargebacks("USD")).minor == (1000 if outcome == "lost" else 0)
+    assert await ledger_kinds(db) == ["capture", "dispute", "dispute_lost" if outcome == "lost" else "dispute_reinstated"]
+    assert (await order_row(db, order.pk)).status == "paid"
+
+
+async def test_twenty_concurrent_deliveries_of_two_dispute_events_withhold_once(rhttp, db, shop, fakes):
     _, _ = await open_intent(rhttp, db, shop, fakes)
     (rzp_order,) = fakes.razorpay.orders.values()
     pay_id = fakes.razorpay.pay(rzp_order["id"])["razorpay_payment_id"]
-    dispute = {"id": "disp_Esz7KAitoYM7PJ", "entity": "dispute", "payment_id": pay_id, "amount": 1000,
-               "currency": "USD", "amount_deducted": 0, "reason_code": "chargeback", "status": "open",
-               "phase": "chargeback", "created_at": int(time.time())}
-    raw, headers = fakes.razorpay.event("payment.dispute.created", payment=pay_id, dispute=dispute)
+    raw, headers = fakes.razorpay.event("payment.captured", payment=pay_id)
+    await rhttp.post(HOOK, content=raw, headers=headers)
+    dispute = {"id": "disp_2", "entity": "dispute", "payment_id": pay_id, "amount": 1000, "currency": "USD",
+               "reason_code": "chargeback", "phase": "chargeback", "status": "open"}
+    deliveries = [fakes.razorpay.event(kind, payment=pay_id, dispute=dispute)
+                  for kind in ("payment.dispute.created", "payment.dispute.action_required")]
 
-    answer = await rhttp.post(HOOK, content=raw, headers=headers)
+    answers = await asyncio.gather(*(rhttp.post(HOOK, content=body, headers=headers)
+                                     for body, headers in deliveries * 10))
 
-    assert answer.status_code == 200 and answer.json()["state"] == "ignored"
-    from sqlmodel import select
+    assert [a.status_code for a in answers] == [200] * 20
+    assert sum(not a.json()["duplicate"] for a in answers) == 2
+    assert await ledger_kinds(db) == ["capture", "dispute"]
+    await assert_ledger_balances(db)
 
-    from db.payment_tables import WebhookEventRow
-    async with db.read_sessions() as session:
-        (row,) = (await session.exec(select(WebhookEventRow).where(WebhookEventRow.provider == "razorpay"))).all()
-    assert row.event_type == "payment.dispute.created" and "disp_Esz7KAitoYM7PJ" in row.detail
-    assert row.object_ref == rzp_order["id"]
+
+async def test_a_stale_dispute_status_after_the_decision_changes_nothing(rhttp, db, shop, fakes):
+    _, _ = await open_intent(rhttp, db, shop, fakes)
+    (rzp_order,) = fakes.razorpay.orders.values()
+    pay_id = fakes.razorpay.pay(rzp_order["id"])["razorpay_payment_id"]
+    raw, headers = fakes.razorpay.event("payment.captured", payment=pay_id)
+    await rhttp.post(HOOK, content=raw, headers=headers)
+    dispute = {"id": "disp_1", "entity": "dispute", "payment_id": pay_id, "amount": 1000, "currency": "USD",
+               "reason_code": "chargeback", "phase": "chargeback"}
+    for kind, status in (("payment.dispute.lost", "lost"), ("payment.dispute.under_review", "under_review")):
+        raw, headers = fakes.razorpay.event(kind, payment=pay_id, dispute={**dispute, "status": status})
+        last = await rhttp.post(HOOK, content=raw, headers=headers)
+
+    assert last.json()["state"] == "ignored"
+    assert await ledger_kinds(db) == ["capture", "dispute", "dispute_lost"]
+    await assert_ledger_balances(db)
 
 
 # --- refunds and reconciliation ------------------------------------------------------------------

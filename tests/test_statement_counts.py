@@ -55,6 +55,7 @@ LISTINGS = [
     connection("transactions", f"kind ref entries {{ account ownerId side amount {MONEY} }}"),
     connection("holds", f"paymentId sellerId amount {MONEY} held {MONEY} status"),
     connection("auditLog", "action objectType objectId actorId"),
+    connection("disputes", f"status amount {MONEY} withheld {MONEY} payment {{ number disputes {{ status }} }}"),
     connection("billingSubscriptions", "status customerId priceId metadata { key value }"),
     connection("backgroundJobs", "legacyId name state attempts lastError runAfter createdAt updatedAt"),
     Listing("webhookEndpoints", "{ webhookEndpoints(first: 100) { totalCount edges { node { url eventTypes "
@@ -90,7 +91,7 @@ NOT_GROWING = ("paymentMethods", "GET /api/payment/configurations/", "products",
 
 async def one_round(world: World, n: int) -> None:
     """An order shipped to a new address, paid, partly refunded, with a refund request; a billing
-    subscription; one more line in customer2's cart."""
+    subscription; a disputed Stripe payment; one more line in customer2's cart."""
     address = await world.address()
     await world.fill_cart()
     made = await world.gql("mutation($a: ID!) { checkout(input: {shippingAddressId: $a}) { __typename "
@@ -104,6 +105,7 @@ async def one_round(world: World, n: int) -> None:
     await world.payout()  # a sale of seller@'s, delivered, released, transferred and paid out
     # The admin's first request records the admin's user (paygate/auth.py): not a list's cost.
     await world.http.get("/api/payments/admin/payouts/", headers=world.headers(ADMIN))
+    await world.disputed_payment()
     products = await world.gql("{ products(first: 100) { edges { node { id sku } } } }")
     product = next(e["node"]["id"] for e in products["data"]["products"]["edges"] if e["node"]["sku"] == CART_SKUS[n])
     await world.gql("mutation($p: ID!) { cartSetItem(input: {productId: $p, quantity: 1}) { __typename } }",

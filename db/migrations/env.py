@@ -7,10 +7,12 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.billing_tables
+import db.dispute_tables
 import db.market_tables
 import db.outgoing_webhook_tables
 import db.payment_tables
 import db.paypal_tables
+import db.risk
 import db.tables  # noqa: F401
 from db.engine import make_engine
 

@@ -3,6 +3,7 @@
   accounts   who a balance belongs to and which side it grows on
   journal    postings and entries; `(kind, ref)` is an entry's identity and idempotency key
   entries    one builder per money movement (capture, release, refund, transfer, payout, ...)
+  disputes   a dispute's steps: funds taken into `disputes`, given back (won) or lost
   balances   balances, the trial balance, capture views and holds, all derived from entries
 
 No storage and no clock here: the caller passes the time and persists what the builders return.
@@ -19,6 +20,12 @@ from domain.ledger.balances import (
     due_holds,
     holds,
     trial_balance,
+)
+from domain.ledger.disputes import (
+    dispute_entry,
+    dispute_lost_entry,
+    dispute_reinstated_entry,
+    taken_from_shares,
 )
 from domain.ledger.entries import (
     Capture,
@@ -43,6 +50,7 @@ from domain.ledger.journal import (
     JournalEntry,
     Posting,
     capture_ref,
+    dispute_ref,
     payment_id_of,
     payout_ref,
     refund_ref,
@@ -75,6 +83,10 @@ __all__ = [
     "capture_view",
     "capture_views",
     "direct_capture_entry",
+    "dispute_entry",
+    "dispute_lost_entry",
+    "dispute_ref",
+    "dispute_reinstated_entry",
     "due_holds",
     "holds",
     "payment_id_of",
@@ -88,6 +100,7 @@ __all__ = [
     "refund_ref",
     "release_entry",
     "release_ref",
+    "taken_from_shares",
     "transfer_entry",
     "transfer_ref",
     "trial_balance",

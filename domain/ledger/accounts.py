@@ -68,6 +68,13 @@ class AccountKind(StrEnum):
     PAYOUTS_PAID = "payouts_paid"
     # returned to a buyer through the provider: cumulative, offsets provider clearing
     CUSTOMER_REFUNDS = "customer_refunds"
+    # withdrawn by the provider for disputes still open: taken from the sellers' shares (or the
+    # platform's, for a payment of no order) until the dispute ends; offsets provider clearing
+    DISPUTES = "disputes"
+    # lost to chargebacks: cumulative, offsets provider clearing like refunds do
+    CHARGEBACKS = "chargebacks"
+    # disputed money nobody's share could cover (more than was left to refund): the platform's loss
+    DISPUTE_COSTS = "dispute_costs"
 
     @property
     def account_class(self) -> AccountClass:
@@ -92,6 +99,9 @@ _SPEC: dict[AccountKind, tuple[AccountClass, Owner]] = {
     AccountKind.PAYOUTS_IN_TRANSIT: (AccountClass.LIABILITY, Owner.SELLER),
     AccountKind.PAYOUTS_PAID: (AccountClass.CONTRA_ASSET, Owner.SELLER),
     AccountKind.CUSTOMER_REFUNDS: (AccountClass.CONTRA_ASSET, Owner.CUSTOMER),
+    AccountKind.DISPUTES: (AccountClass.CONTRA_ASSET, Owner.PLATFORM),
+    AccountKind.CHARGEBACKS: (AccountClass.CONTRA_ASSET, Owner.PLATFORM),
+    AccountKind.DISPUTE_COSTS: (AccountClass.EXPENSE, Owner.PLATFORM),
 }
 
 
@@ -184,3 +194,15 @@ def payouts_paid(seller_id: int, code: str) -> Account:
 
 def customer_refunds(buyer_id: int | None, code: str) -> Account:
     return Account(AccountKind.CUSTOMER_REFUNDS, buyer_id, code)
+
+
+def disputes(code: str) -> Account:
+    return Account(AccountKind.DISPUTES, None, code)
+
+
+def chargebacks(code: str) -> Account:
+    return Account(AccountKind.CHARGEBACKS, None, code)
+
+
+def dispute_costs(code: str) -> Account:
+    return Account(AccountKind.DISPUTE_COSTS, None, code)

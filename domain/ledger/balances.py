@@ -56,18 +56,28 @@ class SellerPosition:
     released_at: datetime | None
     refunded_held: Money       # refunded out of the hold
     refunded_available: Money  # refunded after release, out of available
+    # Taken by disputes still open or lost (given back when won): out of the hold, or available.
+    disputed_held: Money | None = None
+    disputed_available: Money | None = None
 
     @property
     def held(self) -> Money:
-        return self.net - self.released - self.refunded_held
+        return self.net - self.released - self.refunded_held - self._or_zero(self.disputed_held)
 
     @property
     def refunded(self) -> Money:
         return self.refunded_held + self.refunded_available
 
     @property
+    def disputed(self) -> Money:
+        return self._or_zero(self.disputed_held) + self._or_zero(self.disputed_available)
+
+    @property
     def refundable(self) -> Money:
-        return self.net - self.refunded
+        return self.net - self.refunded - self.disputed
+
+    def _or_zero(self, amount: Money | None) -> Money:
+        return amount if amount is not None else Money.zero(self.net.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +91,24 @@ class CaptureView:
     provider_fee: Money          # at capture and learnt later; never refunded by providers
     refunded: Money              # returned to the buyer, net of failed refunds
     sellers: tuple[SellerPosition, ...]  # by seller id
+    platform_fee_disputed: Money | None = None  # the platform's part of open or lost disputes
+
+    @property
+    def disputed(self) -> Money:
+        """Taken from the shares by disputes not won (open or lost): not refundable any more."""
+        total = self.platform_fee_disputed or Money.zero(self.gross.code)
+        for seller in self.sellers:
+            total = total + seller.disputed
+        return total
 
     @property
     def refundable(self) -> Money:
-        return self.gross - self.refunded
+        return self.gross - self.refunded - self.disputed
+
+    @property
+    def platform_fee_refundable(self) -> Money:
+        return self.platform_fee - self.platform_fee_refunded - (self.platform_fee_disputed
+                                                                 or Money.zero(self.gross.code))
 
     def seller(self, seller_id: int) -> SellerPosition:
         for position in self.sellers:
@@ -118,6 +142,9 @@ def capture_view(capture: JournalEntry, followers: Iterable[JournalEntry]) -> Ca
     released_at: dict[int, datetime] = {}
     refunded_held = dict.fromkeys(net, 0)
     refunded_available = dict.fromkeys(net, 0)
+    disputed_held = dict.fromkeys(net, 0)
+    disputed_available = dict.fromkeys(net, 0)
+    fee_disputed = 0
     for entry in followers:
         if entry.parent_ref != capture.ref:
             raise ValidationError(f"{entry.kind} {entry.ref} does not follow {capture.ref}", "parent_ref")
@@ -137,6 +164,15 @@ def capture_view(capture: JournalEntry, followers: Iterable[JournalEntry]) -> Ca
                     fee_refunded += _debited(p)
                 elif kind is AccountKind.CUSTOMER_REFUNDS:
                     refunded += p.signed_minor
+            elif entry.kind in (EntryKind.DISPUTE, EntryKind.DISPUTE_REINSTATED):
+                # The shares' side only: what is in the disputes account, and what was lost from
+                # it to chargebacks, is not refundable either way.
+                if kind is AccountKind.SELLER_HELD:
+                    disputed_held[p.account.seller_id] += _debited(p)
+                elif kind is AccountKind.SELLER_AVAILABLE:
+                    disputed_available[p.account.seller_id] += _debited(p)
+                elif kind is AccountKind.PLATFORM_FEES:
+                    fee_disputed += _debited(p)
 
     def money(minor: int) -> Money:  # one currency throughout
         return Money.of(minor, code)
@@ -148,8 +184,10 @@ def capture_view(capture: JournalEntry, followers: Iterable[JournalEntry]) -> Ca
         sellers=tuple(
             SellerPosition(seller_id, money(net[seller_id]), money(released[seller_id]),
                            released_at.get(seller_id), money(refunded_held[seller_id]),
-                           money(refunded_available[seller_id]))
-            for seller_id in sorted(net)))
+                           money(refunded_available[seller_id]), money(disputed_held[seller_id]),
+                           money(disputed_available[seller_id]))
+            for seller_id in sorted(net)),
+        platform_fee_disputed=money(fee_disputed))
 
 
 def capture_views(entries: Iterable[JournalEntry]) -> dict[str, CaptureView]:
@@ -165,7 +203,8 @@ def capture_views(entries: Iterable[JournalEntry]) -> dict[str, CaptureView]:
 
 
 _FOLLOWS_A_CAPTURE = frozenset({EntryKind.RELEASE, EntryKind.REFUND, EntryKind.REFUND_FAILED,
-                                EntryKind.PROVIDER_FEE})
+                                EntryKind.PROVIDER_FEE, EntryKind.DISPUTE, EntryKind.DISPUTE_REINSTATED,
+                                EntryKind.DISPUTE_LOST})
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,7 +208,7 @@ def refund_entry(view: CaptureView, refund_id: str, amount: Money, buyer_id: int
         raise ValidationError(f"{view.ref} was captured in {view.gross.code}, not {amount.code}", "currency")
     if amount > view.refundable:
         raise RefundExceedsCapturedError(f"{amount} exceeds the {view.refundable} left of {view.ref}")
-    fee_left = view.platform_fee - view.platform_fee_refunded
+    fee_left = view.platform_fee_refundable
     weights = [s.refundable.minor for s in view.sellers] + [fee_left.minor]
     if sum(weights) != view.refundable.minor:
         raise UnbalancedEntryError(f"{view.ref}: the parts left do not add up to what is refundable")

@@ -38,6 +38,9 @@ class EntryKind(StrEnum):
     PAYOUT_FAILED = "payout_failed"          # the bank refused it: the money goes back where it came from
     REVERSAL = "reversal"                    # a manual correction undoing another entry
     SELLER_DEBT = "seller_debt"              # the provider took money back after it left the seller's hold (a lost dispute)
+    DISPUTE = "dispute"                      # the provider withdrew a disputed amount: taken from the shares
+    DISPUTE_REINSTATED = "dispute_reinstated"  # the dispute ended in our favour: given back to the shares
+    DISPUTE_LOST = "dispute_lost"            # the dispute was lost: the withdrawn money is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,10 @@ def release_ref(payment_id: str, seller_id: int) -> str:
 
 def refund_ref(refund_id: str) -> str:
     return f"refund:{refund_id}"
+
+
+def dispute_ref(dispute_id: str) -> str:
+    return f"dispute:{dispute_id}"
 
 
 def transfer_ref(transfer_id: str) -> str:

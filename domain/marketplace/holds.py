@@ -5,6 +5,15 @@ Holds have their own state (`HoldRecord`, one per payment and seller, written at
 the release job reads only the holds that are due, never the history of captures. The amounts
 still come from the journal: a release moves what the capture's view says is still held, so a
 refund that took part of the hold first is never released twice.
+
+Disputes (domain/disputes): like Stripe, which withholds only the disputed amount (plus its fee)
+from a connected account's balance and lets the rest settle on schedule, a dispute opened on a
+held share takes the disputed part out of the hold (domain/ledger/disputes.py) and the release
+moves only what it left. A hold the dispute took whole has nothing to release yet but is not
+finished either: it stays `held` with no release date (so the job stops reading it) until the
+dispute ends, when `rearm_after_dispute` makes it due again: won, the money came back into the
+hold and is released then; lost, nothing is left and the hold ends as `refunded` (nothing to
+release). Money a won dispute gives back after the hold was released goes to available money.
 """
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ from datetime import datetime, timedelta
 
 from domain.errors import InvalidStateError, NotAllowedError, NotFoundError
 from domain.identity import Actor, Role
-from domain.ledger import AccountKind, JournalEntry, capture_ref, holds, release_entry
+from domain.ledger import AccountKind, EntryKind, JournalEntry, capture_ref, holds, release_entry
 from domain.marketplace.model import HoldRecord, HoldStatus
 from domain.orders.access import can_see
 from domain.orders.model import Order, OrderStatus
@@ -88,6 +97,12 @@ async def release_one(uow: UnitOfWork, payment_uuid: str, seller_id: int, now: d
         return False
     hold = found[0]
     released = False
+    if hold.status == "refunded" and _under_open_dispute(family, seller_id):
+        # Wholly taken by a dispute still open: wait for its end (rearm_after_dispute).
+        if record is not None and record.status is HoldStatus.HELD and record.releases_at is not None:
+            record.releases_at = None
+            await uow.market.save_hold(record)
+        return False
     if hold.status == "held":
         # `early`: our release date is the delivery's, which the journal's view doesn't know.
         released = await uow.ledger.append(release_entry(hold, now, early=True))
@@ -96,6 +111,27 @@ async def release_one(uow: UnitOfWork, payment_uuid: str, seller_id: int, now: d
         record.released_at = now
         await uow.market.save_hold(record)
     return released
+
+
+def _under_open_dispute(family: list[JournalEntry], seller_id: int) -> bool:
+    """Whether a dispute not yet won or lost took part of this seller's hold."""
+    ended = {e.ref for e in family if e.kind in (EntryKind.DISPUTE_REINSTATED, EntryKind.DISPUTE_LOST)}
+    return any(e.kind is EntryKind.DISPUTE and e.ref not in ended
+               and any(p.account.kind is AccountKind.SELLER_HELD and p.account.seller_id == seller_id
+                       for p in e.postings)
+               for e in family)
+
+
+async def rearm_after_dispute(uow: UnitOfWork, payment_uuid: str, order_id: int | None, now: datetime) -> None:
+    """A dispute on the order's payment ended: holds it had parked (held, delivered, no release
+    date) are due again now, since their date had passed already. Inside the caller's transaction."""
+    if order_id is None:
+        return
+    for record in await uow.market.holds_of_order(order_id):
+        parked = record.status is HoldStatus.HELD and record.delivered_at is not None and record.releases_at is None
+        if record.payment_uuid == payment_uuid and parked:
+            record.releases_at = now
+            await uow.market.save_hold(record)
 
 
 async def release_due_holds(now: datetime, uow: UnitOfWork, hold_period: timedelta, limit: int = 200) -> int:

@@ -121,7 +121,7 @@ async def _book_one(uow: UnitOfWork, cmd: RequestTransfer, source_ref: str | Non
     hold = await uow.market.hold(cmd.payment_uuid, seller)
     if hold is not None and hold.status is HoldStatus.HELD:
         if hold.releases_at is None or hold.releases_at > now:
-            when = hold.releases_at.isoformat() if hold.releases_at else "delivery"
+            when = hold.releases_at.isoformat() if hold.releases_at else "delivery (or its dispute's end)"
             raise InvalidStateError(f"seller {seller}'s share is on hold until {when}")
         await release_one(uow, cmd.payment_uuid, seller, now, hold_period)
     if account is None or not account.ready or account.provider_ref is None:

@@ -37,8 +37,9 @@ EVENT_TYPES: Mapping[str, str] = {
              "unpaid", "paused", "canceled"),
     **_kinds("payout", "created", "in_transit", "paid", "failed", "canceled"),
     **_kinds("transfer", "created", "paid", "failed", "reversed"),
-    # Ready for the disputes being built beside this one (its repository calls status_changed):
-    **_kinds("dispute", "created", "won", "lost", "needs_response", "under_review"),
+    # Every DisputeStatus (domain/disputes/model.py); db/disputes.py reports them.
+    **_kinds("dispute", "created", "inquiry", "opened", "evidence_due", "under_review", "won", "lost",
+             "inquiry_closed"),
 }
 
 

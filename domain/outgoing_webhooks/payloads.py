@@ -10,6 +10,7 @@ from domain.payments.model import Attempt, Payment
 
 if TYPE_CHECKING:
     from domain.billing.model import Subscription
+    from domain.disputes.model import Dispute
     from domain.marketplace.model import PayoutRecord, TransferRecord
     from domain.orders.model import Order
     from domain.payments.refund_requests import RefundRequest
@@ -49,3 +50,10 @@ def transfer_data(t: TransferRecord) -> dict[str, Any]:
 def payout_data(p: PayoutRecord) -> dict[str, Any]:
     return {"uuid": str(p.uuid), "status": p.status.value, "seller_id": p.seller_id, "amount": money(p.amount),
             "provider": p.provider, "failure_code": p.failure_code}
+
+
+def dispute_data(d: Dispute) -> dict[str, Any]:
+    """No reason text: it is the bank's code, fetched through the API like every reason."""
+    return {"uuid": str(d.uuid), "status": d.status.value, "payment_id": d.payment_id, "provider": d.provider,
+            "provider_ref": d.provider_ref, "amount": money(d.amount), "withheld": money(d.withheld),
+            "evidence_due_by": d.evidence_due_by.isoformat() if d.evidence_due_by else None}

@@ -46,6 +46,8 @@ from domain.payments.provider import (
 from domain.payments.service import SETTLED, payable
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.risk.model import Signals
+from domain.risk.service import screen
 from domain.stored import stored
 
 NOT_REOPENED = "not_reopened"  # a lost opening the provider refused to answer again (other parameters)
@@ -60,16 +62,20 @@ class OpenPayment:
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
     return_url: str | None = None  # where a Checkout page sends the customer afterwards
     cancel_url: str | None = None  # hosted pages: where "back" goes
+    client_address: str | None = None  # for the risk checks (domain/risk)
 
 
 async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, policy: Policy,
                        clock: Clock = utc_now) -> Payment:
     """Open the order's payment at the provider. Any payment of the order not failed or canceled
-    makes this a ConflictError: an order is paid once (resume_payment reopens its page)."""
+    makes this a ConflictError: an order is paid once (resume_payment reopens its page); except
+    one the risk checks held before anything was sent, which is opened now if staff approved it."""
     customers_only(cmd.actor, "pay for orders")
     check_page_urls(cmd.kind, cmd.return_url, cmd.cancel_url)  # before anything is written
     _checkout_provider(providers, cmd.provider, cmd.kind)  # refused before anything is recorded
     now = clock()
+    if policy.risk is not None:
+        return await _screened_open(cmd, uow, providers, policy, clock, now)
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, now)
@@ -83,6 +89,54 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
         payment, attempt, request = await _record(
             uow, cmd.actor, payment, now,
             lambda p, a: _request(p, a, order, cmd.actor, cmd.return_url, cmd.cancel_url))
+    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
+
+
+async def _screened_open(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, policy: Policy, clock: Clock,
+                         now: datetime) -> Payment:
+    """open_payment with the risk checks (domain/risk): the payment is stored first (unsent, so
+    the assessment has something to be stored with), screened, and only then is its
+    authorization recorded and the page opened. Held for review, it stays unsent; opened again
+    after staff approved, the same payment is screened through and opened."""
+    assert policy.risk is not None
+    async with uow:
+        order = await _buyers_order(uow, cmd.actor, cmd.order_id)
+        payable(order, now)
+        held = None
+        for earlier in await uow.payments.for_order(order.pk):
+            if earlier.status in SETTLED:
+                continue
+            if (not earlier.attempts and earlier.status is PaymentStatus.REQUIRES_PAYMENT_METHOD
+                    and (earlier.provider, earlier.checkout, earlier.capture_method)
+                    == (cmd.provider, cmd.kind, cmd.capture_method)):
+                held = earlier
+                continue
+            raise ConflictError(f"order {order.number} already has payment {earlier.number} "
+                                f"({earlier.status.value})")
+        if held is None:
+            held = await uow.payments.add(Payment.new(
+                order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider, amount=order.total, now=now,
+                capture_method=cmd.capture_method, checkout=cmd.kind))
+            await uow.audit.record(cmd.actor, "payment.create", "payment", held.uuid, None, snapshot(held), now)
+            await uow.commit()
+    await screen(held, Signals(buyer_id=held.buyer_id, amount=held.amount, client_address=cmd.client_address),
+                 cmd.actor, uow, policy.risk, now)
+
+    async def record() -> tuple[Payment, Attempt, OpenRequest]:
+        async with uow:
+            payment = await uow.payments.get(held.pk, for_update=True)
+            if payment is None:
+                raise ConflictError(f"payment {held.number} is gone")
+            order = await _buyers_order(uow, cmd.actor, cmd.order_id)
+            payable(order, now)
+            attempt = payment.start_authorization(now=now)  # InvalidStateError once it was sent or canceled
+            request = _request(payment, attempt, order, cmd.actor, cmd.return_url, cmd.cancel_url)
+            await uow.payments.save(payment)
+            await uow.audit.record(cmd.actor, "payment.open", "payment", payment.uuid, None, snapshot(payment), now)
+            await uow.commit()
+        return payment, attempt, request
+
+    payment, attempt, request = await uow.transaction(record)
     return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
 
 
@@ -123,7 +177,8 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
                 # Still taking payment (an element after a declined card too), or the provider
                 # didn't answer: the caller tells the customer to wait or pay, never a second page.
                 return payment
-        if payment.status not in SETTLED:
+        held = not payment.attempts and (payment.provider, payment.checkout) == (cmd.provider, cmd.kind)
+        if payment.status not in SETTLED and not held:  # a payment the risk checks held: opened below
             raise ConflictError(f"order {order.number} has payment {payment.number} ({payment.status.value})")
     return await open_payment(OpenPayment(cmd.actor, cmd.order_id, cmd.provider, cmd.kind,
                                           return_url=cmd.return_url, cancel_url=cmd.cancel_url),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from domain.errors import InsufficientStockError
 from domain.ledger import (
@@ -33,12 +34,16 @@ from domain.payments.model import EXPIRED_DECLINE_CODE, Payment
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus, RefundStatus
 from domain.ports import UnitOfWork
 
+if TYPE_CHECKING:
+    from domain.risk.service import RiskScreen
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     fee_bps: int            # PLATFORM_FEE_BPS
     hold_period: timedelta  # HOLD_DAYS
     reservation: timedelta = timedelta(minutes=30)  # RESERVATION_MINUTES: how long checkout holds stock
+    risk: RiskScreen | None = None  # the risk checks before an authorization is sent (domain/risk)
     refund_window: timedelta | None = None  # REFUND_WINDOW_DAYS: how long after capture a customer may ask
 
 

@@ -157,6 +157,8 @@ class Payment:
     amount_authorized: Money
     amount_captured: Money
     amount_refunded: Money
+    # Withheld by disputes open or lost (domain/disputes): captured, but no longer refundable.
+    amount_disputed: Money | None = None
     card: CardSummary | None = None
     provider_ref: str | None = None
     client_secret: str | None = None  # lets the client finish a 3-D Secure challenge after a reload
@@ -172,6 +174,8 @@ class Payment:
         self.capture_method = CaptureMethod(self.capture_method)
         if self.checkout is not None:
             self.checkout = CheckoutKind(self.checkout)
+        if self.amount_disputed is None:
+            self.amount_disputed = Money(0, self.amount.currency)
         self._check()
 
     @property
@@ -210,8 +214,29 @@ class Payment:
         return sum((a.amount for a in self.in_flight(AttemptKind.REFUND)), self._zero)
 
     @property
+    def disputed(self) -> Money:
+        return self.amount_disputed if self.amount_disputed is not None else self._zero
+
+    @property
     def amount_refundable(self) -> Money:
-        return self.amount_captured - self.amount_refunded - self.refunds_in_flight
+        return self.amount_captured - self.amount_refunded - self.refunds_in_flight - self.disputed
+
+    def withhold_for_dispute(self, amount: Money, *, now: datetime) -> Money:
+        """Count up to `amount` as withheld by a dispute, at most what is left to refund; answers
+        what was counted (the rest was already refunded, or is being)."""
+        taken = min(self._checked(amount), self.amount_refundable)
+        if taken.minor:
+            self.amount_disputed = self.disputed + taken
+            self.updated_at = _aware(now)
+            self._check()
+        return taken
+
+    def release_dispute(self, amount: Money, *, now: datetime) -> None:
+        """A won dispute gives back what it withheld: refundable again."""
+        if amount.minor:
+            self.amount_disputed = self.disputed - amount
+            self.updated_at = _aware(now)
+            self._check()
 
     @property
     def refund_status(self) -> RefundStatus:
@@ -511,13 +536,13 @@ class Payment:
     def _check(self) -> None:
         cur, zero = self.amount.currency, self._zero
         _require(all(m.currency is cur for m in (self.amount_authorized, self.amount_captured,
-                                                  self.amount_refunded)), "one currency per payment")
+                                                  self.amount_refunded, self.disputed)), "one currency per payment")
         _require(self.amount.minor > 0, "a payment is for a positive amount")
         _require(zero <= self.amount_captured <= self.amount_authorized <= self.amount,
                  f"{self._name}: 0 <= captured <= authorized <= amount")
-        _require(zero <= self.amount_refunded
-                 and self.amount_refunded + self.refunds_in_flight <= self.amount_captured,
-                 f"{self._name}: refunded and refunds in flight exceed the capture")
+        _require(zero <= self.amount_refunded and zero <= self.disputed
+                 and self.amount_refunded + self.refunds_in_flight + self.disputed <= self.amount_captured,
+                 f"{self._name}: refunded, refunds in flight and disputes exceed the capture")
         _require(all(a.seq == i and a.idempotency_key == f"{self.uuid}-{i}" and a.amount.currency is cur
                      for i, a in enumerate(self.attempts, 1)), f"{self._name}: attempts out of sequence")
         if self.status is S.REQUIRES_CAPTURE:

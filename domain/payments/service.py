@@ -22,6 +22,8 @@ from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
+from domain.risk.model import Signals, card_fingerprint
+from domain.risk.service import noted_decline, screen
 from domain.stored import existing, stored
 from domain.text import optional_text
 
@@ -37,6 +39,8 @@ class PayOrder:
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
     card: CardInput | None = None
     payment_method: str | None = None
+    client_address: str | None = None   # for the risk checks (domain/risk): the caller's address
+    billing_country: str | None = None  # ISO 3166 alpha-2, where the buyer gave one
 
 
 async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy: Policy,
@@ -45,7 +49,8 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
     _one_way_to_pay(cmd.card, cmd.payment_method)
     created = await create_payment(CreatePayment(cmd.actor, cmd.order_id, cmd.provider, cmd.capture_method),
                                    uow, providers, policy, clock)
-    return await authorize_payment(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method),
+    return await authorize_payment(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method,
+                                                    cmd.client_address, cmd.billing_country),
                                    uow, providers, policy, clock)
 
 
@@ -100,6 +105,8 @@ class AuthorizePayment:
     payment_id: int
     card: CardInput | None = None
     payment_method: str | None = None
+    client_address: str | None = None
+    billing_country: str | None = None
 
 
 async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
@@ -108,6 +115,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
     settle the answer. A decline is an outcome: the payment ends `failed`, no exception."""
     _one_way_to_pay(cmd.card, cmd.payment_method)
     now = clock()
+    signals = await _screened(cmd, uow, policy, now) if policy.risk is not None else None
 
     async def record() -> tuple[Payment, Attempt, Order]:
         async with uow:
@@ -131,7 +139,28 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
                                         metadata={"order": stored("order number", order.number),
                                                   "payment": stored("payment number", payment.number)})
-    return await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
+    paid = await run_attempt(payment, attempt, cmd.actor, uow, providers, policy, clock, request=request)
+    if signals is not None and policy.risk is not None and paid.attempt(attempt.seq).decline_code:
+        await noted_decline(signals, policy.risk, clock())
+    return paid
+
+
+async def _screened(cmd: AuthorizePayment, uow: UnitOfWork, policy: Policy, now: datetime) -> Signals | None:
+    """The risk checks (domain/risk) before anything is recorded or sent; raises RiskBlockedError
+    or RiskReviewError. A payment past requires_payment_method is not screened: recording its
+    attempt refuses it anyway."""
+    assert policy.risk is not None
+    async with uow:  # a read
+        payment = await uow.payments.get(cmd.payment_id)
+    if payment is None or payment.buyer_id != cmd.actor.user_id:
+        raise NotFoundError("payment", cmd.payment_id)
+    if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
+        return None
+    signals = Signals(buyer_id=payment.buyer_id, amount=payment.amount,
+                      card_fingerprint=card_fingerprint(cmd.card, cmd.payment_method, policy.risk.fingerprint_key),
+                      client_address=cmd.client_address, billing_country=cmd.billing_country)
+    await screen(payment, signals, cmd.actor, uow, policy.risk, now)
+    return signals
 
 
 def _one_way_to_pay(card: CardInput | None, payment_method: str | None) -> None:

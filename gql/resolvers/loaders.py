@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import market_queries, order_queries, payment_queries, queries
+from db import dispute_queries, market_queries, order_queries, payment_queries, queries, risk_queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -75,3 +75,20 @@ class Loaders:
             return [found.get(payout_id, []) for payout_id in payout_ids]
 
         return DataLoader(batch)
+
+    @cached_property
+    def disputes(self) -> DataLoader:
+        return _by_key(lambda ids: dispute_queries.disputes_by_ids(self.db, ids))
+
+    @cached_property
+    def disputes_by_payment(self) -> DataLoader:
+        """A payment's disputes, oldest first; an empty list for a payment without any."""
+        async def batch(payment_ids: list[int]) -> list[list]:
+            found = await dispute_queries.disputes_by_payment_ids(self.db, payment_ids)
+            return [found.get(payment_id, []) for payment_id in payment_ids]
+
+        return DataLoader(batch)
+
+    @cached_property
+    def risk_by_payment(self) -> DataLoader:
+        return _by_key(lambda ids: risk_queries.latest_by_payment_ids(self.db, ids))

@@ -17,6 +17,7 @@ from domain.payments.model import Payment
 from domain.payments.provider import Capability, CheckoutKind, check_page_urls
 from domain.payments.status import PaymentStatus
 from gql.resolvers.auth import require_actor
+from gql.resolvers.payments import client_address
 
 
 async def order(context, order_id: int) -> Order | None:
@@ -59,7 +60,8 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
     check_page_urls(CheckoutKind(kind), return_url, cancel_url)
     order = await check_out(context, shipping_address_id,
                             accepts=lambda total: providers.check_amount(provider, total))
-    cmd = OpenPayment(actor, order.pk, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
+    cmd = OpenPayment(actor, order.pk, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url,
+                      client_address=client_address(context))
     payment = await open_payment(cmd, context.new_uow(), providers, policy)
     if payment.status is PaymentStatus.FAILED:
         await cancel_order(CancelOrder(actor, order.pk, f"{provider} refused to open the payment"),

@@ -36,11 +36,18 @@ def client_key(context) -> str | None:
     return state.get("client_key")
 
 
+def client_address(context) -> str | None:
+    """The caller's address (behind trusted proxies, the forwarded one: paygate/forwarding.py)."""
+    client = getattr(context.request, "client", None)
+    return client.host if client is not None else None
+
+
 async def pay(context, order_id: int, provider: str, capture_method: str, card: CardInput | None,
               payment_method: str | None) -> Payment:
     actor = require_actor(context)  # the use case decides who may
     providers, policy = _services(context)
-    cmd = PayOrder(actor, order_id, provider, CaptureMethod(capture_method), card, payment_method)
+    cmd = PayOrder(actor, order_id, provider, CaptureMethod(capture_method), card, payment_method,
+                   client_address=client_address(context))
     return await pay_order(cmd, context.new_uow(), providers, policy)
 
 

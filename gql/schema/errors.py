@@ -59,6 +59,17 @@ class Conflict(Error):
     pass
 
 
+@strawberry.type(description="Refused by the risk checks before anything was sent to the provider.")
+class RiskBlocked(Error):
+    reasons: list[str]
+
+
+@strawberry.type(description="Held by the risk checks for staff's review; nothing was sent. Pay again once "
+                             "staff approved it (riskReviewApprove).")
+class RiskReview(Error):
+    pass
+
+
 def expected_error(exc: domain.PaymentsError) -> Error:
     """The schema's error type for an expected domain error."""
     match exc:
@@ -76,13 +87,17 @@ def expected_error(exc: domain.PaymentsError) -> Error:
             return PaymentDeclined(code=exc.code, message=exc.message, decline_code=exc.decline_code)
         case domain.RefundExceedsCapturedError():
             return RefundExceedsCaptured(code=exc.code, message=exc.message)
+        case domain.RiskBlockedError():
+            return RiskBlocked(code=exc.code, message=exc.message, reasons=list(exc.reasons))
+        case domain.RiskReviewError():
+            return RiskReview(code=exc.code, message=exc.message)
         case domain.ConflictError() | domain.InvalidStateError():
             return Conflict(code=exc.code, message=exc.message)
     raise exc  # an expected error this table doesn't know is a bug here: masked, logged
 
 
 ERROR_TYPES = (NotFound, NotAllowed, ValidationError, InsufficientStock, PaymentDeclined,
-               RefundExceedsCaptured, Conflict)
+               RefundExceedsCaptured, Conflict, RiskBlocked, RiskReview)
 
 
 def result(name: str, *success: type) -> Any:

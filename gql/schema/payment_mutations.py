@@ -12,10 +12,12 @@ from domain.errors import NotFoundError, PaymentsError
 from domain.payments.model import Attempt as DomainAttempt
 from domain.payments.status import AttemptStatus, PaymentStatus
 from gql.resolvers import payments as payment_resolvers
+from gql.resolvers import risk as risk_resolvers
 from gql.schema.errors import PaymentDeclined, expected_error, result
 from gql.schema.orders import Order
 from gql.schema.payments import CaptureMethodEnum, Payment, Refund, RefundRequest
 from gql.schema.relay import global_id_of
+from gql.schema.risk import RiskReviewInput
 from gql.schema.scalars import MinorUnits
 
 
@@ -235,3 +237,27 @@ async def refund_request_reject(info: strawberry.Info, input: RefundRequestDecis
                                 ) -> RefundRequestDecisionResult:
     """Reject a refund request; no money moves. Staff only."""
     return await _decide(info, input, approve=False)
+
+
+RiskReviewResult = result("RiskReviewResult", Payment)
+
+
+async def _review(info: strawberry.Info, input: RiskReviewInput, approve: bool) -> RiskReviewResult:
+    try:
+        payment_id = global_id_of("Payment", input.payment_id)
+        if payment_id is None:
+            raise NotFoundError("payment", input.payment_id)
+        payment = await risk_resolvers.review(info.context, payment_id, approve)
+    except PaymentsError as exc:
+        return expected_error(exc)
+    return Payment.from_domain(payment)
+
+
+async def risk_review_approve(info: strawberry.Info, input: RiskReviewInput) -> RiskReviewResult:
+    """Let a payment held by the risk checks through: the buyer's next try is sent. Staff only."""
+    return await _review(info, input, approve=True)
+
+
+async def risk_review_reject(info: strawberry.Info, input: RiskReviewInput) -> RiskReviewResult:
+    """Refuse a payment held by the risk checks: it is canceled, nothing was sent. Staff only."""
+    return await _review(info, input, approve=False)

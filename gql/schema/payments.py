@@ -15,10 +15,14 @@ from domain.payments.refund_requests import RefundRequest as DomainRefundRequest
 from domain.payments.refund_requests import RequestStatus
 from domain.payments.status import AttemptKind, AttemptStatus, DisplayStatus, PaymentStatus
 from domain.stored import stored
+from gql.resolvers import disputes as dispute_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
+from gql.resolvers import risk as risk_resolvers
+from gql.schema.disputes import Dispute
 from gql.schema.money import Money
 from gql.schema.orders import Order
 from gql.schema.relay import Node, to_global_id
+from gql.schema.risk import RiskAssessment
 from gql.schema.users import User
 
 # GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
@@ -121,6 +125,7 @@ class Payment(Node):
     amount_captured: Money
     amount_refunded: Money
     amount_refundable: Money
+    amount_disputed: Money = strawberry.field(description="Withheld by disputes open or lost: not refundable.")
     card: Card | None
     checkout: str | None = strawberry.field(
         description="How the customer completes a payment opened at the provider (elements, hosted, embedded).")
@@ -151,6 +156,17 @@ class Payment(Node):
     def redirect_url(self, info: strawberry.Info) -> str | None:
         return self.domain.redirect_url if _is_payer(info, self.domain) else None
 
+    @strawberry.field(description="Disputes (chargebacks, inquiries) of this payment, oldest first. Staff "
+                                  "only: empty for anyone else.")
+    async def disputes(self, info: strawberry.Info) -> list[Dispute]:
+        return [Dispute.from_domain(d) for d in await dispute_resolvers.payment_disputes(info.context, self.domain)]
+
+    @strawberry.field(description="The risk checks' latest assessment of this payment. Staff only: null for "
+                                  "anyone else.")
+    async def risk_assessment(self, info: strawberry.Info) -> RiskAssessment | None:
+        found = await risk_resolvers.latest_assessment(info.context, self.domain)
+        return RiskAssessment.from_domain(found) if found else None
+
     @strawberry.field(description="The buyer, for the buyer and staff; null for sellers.")
     async def buyer(self, info: strawberry.Info) -> User | None:
         found = await payment_resolvers.payment_buyer(info.context, self.domain)
@@ -169,7 +185,7 @@ class Payment(Node):
             display_status=DisplayStatusEnum(p.display_status.value), amount=Money.from_domain(p.amount),
             amount_authorized=Money.from_domain(p.amount_authorized),
             amount_captured=Money.from_domain(p.amount_captured), amount_refunded=Money.from_domain(p.amount_refunded),
-            amount_refundable=Money.from_domain(p.amount_refundable),
+            amount_refundable=Money.from_domain(p.amount_refundable), amount_disputed=Money.from_domain(p.disputed),
             card=Card(brand=card.brand.value, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
             if card else None,
             checkout=p.checkout.value if p.checkout else None, decline_code=p.decline_code, decline_message=p.decline_message,

@@ -9,6 +9,7 @@ from gql.resolvers import orders as order_resolvers
 from gql.resolvers import users as user_resolvers
 from gql.schema import (
     billing,
+    disputes,
     jobs,
     market_fields,
     orders,
@@ -72,6 +73,8 @@ class Query:
                                        description="The ways to pay offered to the caller, with public configuration.")
     audit_log = strawberry.field(resolver=payment_queries.resolve_audit_log,
                                  description="Every recorded change, newest first. Staff only.")
+    disputes = strawberry.field(resolver=disputes.resolve_disputes,
+                                description="Disputes (chargebacks and inquiries), newest first. Staff only.")
     billing_subscriptions = strawberry.field(
         resolver=billing.resolve_billing_subscriptions,
         description="Billing subscriptions, newest first: the caller's own; all for staff.")
@@ -122,6 +125,8 @@ class Mutation:
     refund_request = strawberry.mutation(resolver=payment_mutations.refund_request)
     refund_request_approve = strawberry.mutation(resolver=payment_mutations.refund_request_approve)
     refund_request_reject = strawberry.mutation(resolver=payment_mutations.refund_request_reject)
+    risk_review_approve = strawberry.mutation(resolver=payment_mutations.risk_review_approve)
+    risk_review_reject = strawberry.mutation(resolver=payment_mutations.risk_review_reject)
     customer_create = strawberry.mutation(resolver=billing.customer_create)
     billing_subscription_create = strawberry.mutation(resolver=billing.billing_subscription_create)
     billing_subscription_cancel = strawberry.mutation(resolver=billing.billing_subscription_cancel)
@@ -171,6 +176,7 @@ NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_no
                   "Payment": payment_queries.payment_node, "Refund": payment_queries.refund_node,
                   "RefundRequest": payment_queries.refund_request_node,
                   "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node,
+                  "Dispute": disputes.dispute_node,
                   "WebhookEndpoint": outgoing_webhooks.endpoint_node,
                   "WebhookDelivery": outgoing_webhooks.delivery_node,
                   "Payout": market_fields.payout_node, "Transfer": market_fields.transfer_node}

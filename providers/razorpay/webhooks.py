@@ -16,7 +16,7 @@ an event older than REPLAY_WINDOW is a replay and refused.
     refund.processed, refund.failed
                                    reconcile: the payment's open refunds are asked about by their
                                    own ids (a refund event doesn't say which of ours it is)
-    payment.dispute.*              read by `dispute_news` and stored; the disputes domain acts on it
+    payment.dispute.*              read by `dispute_news`; disputes.py maps it for `record_dispute`
     anything else                  acknowledged and stored as ignored
 """
 from __future__ import annotations

@@ -97,7 +97,8 @@ def test_a_malformed_account_key_is_refused(key):
 def test_every_kind_has_a_normal_side_so_balances_read_positive():
     debit_normal = {k for k in AccountKind if k.normal_side is Side.DEBIT}
 
-    assert debit_normal == {AccountKind.PROVIDER_CLEARING, AccountKind.PROVIDER_FEES}
+    assert debit_normal == {AccountKind.PROVIDER_CLEARING, AccountKind.PROVIDER_FEES,
+                            AccountKind.DISPUTE_COSTS}
 
 
 # Entries
