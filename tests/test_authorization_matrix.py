@@ -693,6 +693,7 @@ NO_OBJECT_ROUTES = {
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
+    "GET /admin/": "the admin dashboard's static page: it holds no data, its scripts ask GraphQL with a token",
 }
 # Fields taking an id that name no object of anyone's own.
 NO_OBJECT_FIELDS: dict[str, str] = {}
