@@ -9,8 +9,12 @@ import pytest
 from sqlmodel import select
 
 from db.payment_tables import PaymentAttemptRow, PaymentRow, RefundRequestRow
+from paygate.bootstrap import build_services, close_services
 from paygate.dashboard import CONTENT_SECURITY_POLICY
+from paygate.worker import JOBS, run_once
+from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import gql
+from tests.webhook_receiver import Receiver
 
 pytest_plugins = ["tests.browser"]
 
@@ -18,6 +22,7 @@ CUSTOMER = "customer@example.com"
 ADMIN = "admin@example.com"
 VISA = "4242424242424242"
 DECLINED = "4000000000000002"
+DELIVER = tuple(job for job in JOBS if job.name == "deliver-webhooks")
 
 
 async def _pay(client, token: str, sku: str, card: str) -> dict:
@@ -36,9 +41,22 @@ async def _pay(client, token: str, sku: str, card: str) -> dict:
 
 
 @pytest.fixture
-async def shop_with_sales(client, shop) -> dict:
-    """The demo shop (the demo loader) with two paid orders, one declined card and a refund request."""
+async def receiver() -> AsyncIterator[Receiver]:
+    hook = Receiver()
+    server, task, hook.url = await start_server(hook.app())
+    yield hook
+    await stop_server(server, task)
+
+
+@pytest.fixture
+async def shop_with_sales(client, shop, receiver, database_url, db) -> dict:
+    """The demo shop (the demo loader) with a merchant's webhook endpoint, two paid orders, one
+    declined card and a refund request."""
     customer = shop.token(CUSTOMER)
+    endpoint = await gql(client, """mutation($url: String!) { webhookEndpointCreate(input: {url: $url,
+                                      eventTypes: ["payment.succeeded"]}) { __typename } }""",
+                         {"url": receiver.url + "/hook"}, token=shop.token(ADMIN, "admin"))
+    assert endpoint["data"]["webhookEndpointCreate"]["__typename"] == "WebhookEndpoint", endpoint
     mug = await _pay(client, customer, "SAM-MUG-01", VISA)
     knife = await _pay(client, customer, "SAM-KNIFE-01", VISA)
     declined = await _pay(client, customer, "SORA-NOTE-01", DECLINED)
@@ -46,12 +64,18 @@ async def shop_with_sales(client, shop) -> dict:
     asked = await gql(client, """mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 500,
                                  reason: "Arrived chipped"}) { __typename ... on RefundRequest { legacyId } } }""",
                       {"p": mug["id"]}, token=customer)
+    services = build_services(settings_for(database_url), db)
+    try:  # the worker's job, once: the two payments' events reach the receiver
+        assert await run_once(db, services, jobs=DELIVER) == {"deliver-webhooks": 2}
+    finally:
+        await close_services(services)
     return {"mug": mug, "knife": knife, "request": asked["data"]["refundRequest"]["legacyId"]}
 
 
 @pytest.fixture
 async def page(browser, served) -> AsyncIterator[object]:
     context = await browser.new_context(base_url=served.url)
+    context.set_default_timeout(10_000)  # a failing wait fails fast; the page answers in well under a second
     opened = await context.new_page()
     opened.errors = []  # console errors and uncaught exceptions, CSP refusals among them
     opened.on("console", lambda m: m.type == "error" and opened.errors.append(m.text))
@@ -90,6 +114,10 @@ async def test_the_dashboard_shows_an_admin_the_statistics_and_payments_from_gra
     await page.click("#payments-form button[type=submit]")
     await page.wait_for_selector("#payments-table[data-total='1']")  # (the page's CSP forbids eval)
     assert shop_with_sales["mug"]["number"] not in await page.locator("#payments-table").inner_text()
+    deliveries = page.locator("#deliveries-table tbody tr", has_text="payment.succeeded")
+    assert await deliveries.count() == 2
+    assert "SUCCEEDED" in await deliveries.first.inner_text()
+    assert "\t204\t" in await deliveries.first.inner_text()  # the receiver's answer
     assert await page.locator("#status").inner_text() == "Up to date."
     assert page.errors == []
 
