@@ -114,6 +114,9 @@ async def test_the_dashboard_shows_an_admin_the_statistics_and_payments_from_gra
     await page.click("#payments-form button[type=submit]")
     await page.wait_for_selector("#payments-table[data-total='1']")  # (the page's CSP forbids eval)
     assert shop_with_sales["mug"]["number"] not in await page.locator("#payments-table").inner_text()
+    holds = page.locator("#holds-table tbody tr", has_text="HELD")
+    assert await holds.count() == 2  # the mug's and the knife's seller shares
+    assert "$13.49" in await page.locator("#holds-table").inner_text()  # $14.99 less the 10 % fee
     deliveries = page.locator("#deliveries-table tbody tr", has_text="payment.succeeded")
     assert await deliveries.count() == 2
     assert "SUCCEEDED" in await deliveries.first.inner_text()

@@ -1,6 +1,7 @@
 // The dashboard's entry point: the token form, then each panel loaded through GraphQL.
 
 import { loadDeliveries } from "./deliveries.js";
+import { loadHolds } from "./marketplace.js";
 import { PaymentsPanel } from "./payments.js";
 import { RequestsPanel } from "./requests.js";
 import { loadStatistics } from "./stats.js";
@@ -30,10 +31,11 @@ const statistics = () => guarded("Statistics", () => loadStatistics($("#stats-fo
 const paymentsList = () => guarded("Payments", () => payments.load());
 const deliveries = () => guarded("Webhook deliveries",
   () => loadDeliveries($("#deliveries-form"), $("#deliveries-table")));
+const marketplace = () => guarded("Holds", () => loadHolds($("#holds-table")));
 const requests = new RequestsPanel($("#requests-form"), $("#requests-table"), {
   report,
   // A decision moves a payment (and the figures): show the new state everywhere.
-  onDecided: () => Promise.all([requestsList(), paymentsList(), statistics()]),
+  onDecided: () => Promise.all([requestsList(), paymentsList(), statistics(), marketplace()]),
 });
 const requestsList = () => guarded("Refund requests", () => requests.load());
 
@@ -43,7 +45,7 @@ async function loadAll() {
     return;
   }
   report("Loading…");
-  const results = await Promise.all([statistics(), paymentsList(), requestsList(), deliveries()]);
+  const results = await Promise.all([statistics(), paymentsList(), requestsList(), marketplace(), deliveries()]);
   if (results.every(Boolean)) report("Up to date.");
   document.body.dataset.loaded = "true";
 }
