@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from db.payment_tables import PaymentAttemptRow, PaymentRow, RefundRequestRow
 from paygate.bootstrap import build_services, close_services
-from paygate.dashboard import CONTENT_SECURITY_POLICY
+from paygate.dashboard import ASSETS, CONTENT_SECURITY_POLICY
 from paygate.worker import JOBS, run_once
 from tests.conftest import settings_for, start_server, stop_server
 from tests.graphql import gql
@@ -147,3 +147,19 @@ async def test_approving_a_refund_request_on_the_dashboard_refunds_the_payment(
     assert "No refund request." in await page.locator("#requests-table").inner_text()
     assert "$5.00" in await page.locator("#payments-table").inner_text()
     assert page.errors == []
+
+
+async def test_the_page_and_its_scripts_are_the_committed_files_under_a_self_only_policy(client, shop_with_sales):
+    page = await client.get("/admin/")
+    script = await client.get("/admin/assets/app.js")
+    bare = await client.get("/admin", follow_redirects=True)
+
+    # The same bytes whoever asks, whatever the database holds: no data is ever put in the page.
+    assert page.status_code == 200 and page.content == (ASSETS / "index.html").read_bytes()
+    assert shop_with_sales["mug"]["number"] not in page.text
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    for answer in (page, script):
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self';" in CONTENT_SECURITY_POLICY and "unsafe" not in CONTENT_SECURITY_POLICY
+    assert bare.url.path == "/admin/" and bare.status_code == 200
