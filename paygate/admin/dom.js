@@ -34,3 +34,15 @@ export function dayStart(value, next = false) {
 }
 
 export const shortTime = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "");
+
+// Minor units (a JSON number or string) as an exact decimal with the currency's ISO 4217 exponent,
+// e.g. (1234, "USD") -> "12.34 USD", (1500, "JPY") -> "1500 JPY": BigInt arithmetic, never floats.
+export function minorUnits(amount, currency) {
+  const exponent = new Intl.NumberFormat("en", { style: "currency", currency })
+    .resolvedOptions().maximumFractionDigits;
+  const value = BigInt(amount);
+  const digits = (value < 0n ? -value : value).toString().padStart(exponent + 1, "0");
+  const whole = digits.slice(0, digits.length - exponent);
+  const decimal = exponent ? `${whole}.${digits.slice(-exponent)}` : whole;
+  return `${value < 0n ? "-" : ""}${decimal} ${currency}`;
+}

@@ -1,6 +1,6 @@
 // Sellers' money: their shares held after capture (holds) and what was paid out to them (payouts).
 
-import { el, fillTable, shortTime } from "./dom.js";
+import { el, fillTable, minorUnits, shortTime } from "./dom.js";
 import { gql } from "./gql.js";
 
 const HOLDS = `query Holds($first: Int) {
@@ -18,6 +18,41 @@ const legacyId = (id) => {
     return id;
   }
 };
+
+const PAYOUTS = `query Payouts($first: Int, $filter: MarketplaceFilter) {
+  payouts(first: $first, filter: $filter) {
+    totalCount
+    edges { node { legacyId sellerId status providerRef description failureCode createdAt amount { formatted } } }
+  }
+  marketplaceReport(filter: $filter) {
+    sellerBalances { currency held available transferred inTransit paidOut }
+    differences { sellerId currency ours theirs foundAt }
+  }
+}`;
+
+export async function loadPayouts(table, balances) {
+  const data = await gql(PAYOUTS, { first: 50, filter: null });
+  fillTable(table, [
+    ["Payout", (p) => String(p.legacyId)],
+    ["Seller", (p) => legacyId(p.sellerId)],
+    ["Amount", (p) => p.amount.formatted],
+    ["Status", (p) => el("span", { class: `status ${p.status.toLowerCase()}` }, p.status)],
+    ["Provider ref", (p) => p.providerRef ?? ""],
+    ["Failure", (p) => p.failureCode ?? ""],
+    ["Created", (p) => shortTime(p.createdAt)],
+  ], data.payouts.edges.map((e) => e.node), "No payout.");
+  table.dataset.total = String(data.payouts.totalCount);
+  const report = data.marketplaceReport;
+  const money = (field) => (b) => minorUnits(b[field], b.currency);
+  fillTable(balances, [
+    ["Currency", (b) => b.currency],
+    ["Held", money("held")],
+    ["Available", money("available")],
+    ["Transferred", money("transferred")],
+    ["In transit", money("inTransit")],
+    ["Paid out", money("paidOut")],
+  ], report?.sellerBalances ?? [], "No seller balance.");
+}
 
 export async function loadHolds(table) {
   const data = await gql(HOLDS, { first: 50 });
