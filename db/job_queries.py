@@ -101,3 +101,54 @@ def _pg_error(traceback: object) -> str | None:
     record = json.loads(traceback) if isinstance(traceback, str) else traceback
     reason = (record.get("additional_context") or {}).get("reason")  # a retry: the error that caused it
     return reason or f"{record.get('exception_type', 'Error')}: {record.get('exception_message', '')}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """One job's waiting, running or failed runs, for /metrics."""
+    name: str
+    state: str  # due (waiting past its time), scheduled (waiting for its time), picked, failed
+    depth: int
+    oldest_age_s: float  # due: how late the oldest is; picked: how long the oldest has run; else 0
+
+
+_PG_DEPTHS = f"""
+    SELECT entrypoint AS name,
+           CASE WHEN status = 'queued' AND execute_after <= now() THEN 'due'
+                WHEN status = 'queued' THEN 'scheduled' ELSE status::text END AS state,
+           count(*) AS depth,
+           greatest(0, extract(epoch FROM now() - min(CASE WHEN status = 'queued' THEN execute_after
+                                                         WHEN status = 'picked' THEN updated END))) AS age
+    FROM {PGQUEUER.qualified.queue_table}
+    WHERE status IN ('queued', 'picked', 'failed')
+    GROUP BY 1, 2"""
+
+
+async def queue_depths(db: Database, now: datetime) -> list[QueueDepth]:
+    """The queue as it stands, by job and state: one statement (read at every scrape)."""
+    async with db.read_sessions() as session:
+        conn = await session.connection()
+        if not db.is_sqlite:
+            rows = (await conn.exec_driver_sql(_PG_DEPTHS)).mappings().all()
+            return [QueueDepth(r["name"], r["state"], r["depth"], float(r["age"] or 0)) for r in rows]
+        # The embedded queue is one process's, small: its open rows, grouped here.
+        open_rows = (await conn.execute(
+            select(job_queue.c.name, job_queue.c.status, job_queue.c.run_after, job_queue.c.updated_at)
+            .where(job_queue.c.status.in_(("queued", "picked", "failed"))))).all()
+    since: dict[tuple[str, str], list[datetime | None]] = {}
+    for name, status, run_after, updated_at in open_rows:
+        run_after = aware(run_after)
+        state = ("due" if run_after <= now else "scheduled") if status == "queued" else status
+        started = run_after if state == "due" else aware(updated_at) if state == "picked" else None
+        since.setdefault((name, state), []).append(started)
+    return [QueueDepth(name, state, len(times),
+                       max(0.0, (now - min(t for t in times if t is not None)).total_seconds())
+                       if any(t is not None for t in times) else 0.0)
+            for (name, state), times in sorted(since.items())]
+
+
+async def queue_reachable(db: Database) -> None:
+    """Raises unless the job queue's table answers (readiness: migrated, and reachable)."""
+    table = "job_queue" if db.is_sqlite else PGQUEUER.qualified.queue_table
+    async with db.read_sessions() as session:
+        await (await session.connection()).exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1")

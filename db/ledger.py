@@ -5,17 +5,13 @@ replayed by a retry or a duplicate webhook posts once.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import case, func, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
-from db.payment_tables import LedgerEntryRow, LedgerPostingRow, PaymentRow
+from db.payment_tables import LedgerEntryRow, LedgerPostingRow
 from db.row_ids import pk
-from domain.ledger import Account, AccountKind, EntryKind, JournalEntry, Posting, Side, capture_ref
+from domain.ledger import Account, EntryKind, JournalEntry, Posting, Side
 from domain.money import Money
 
 
@@ -65,27 +61,3 @@ class SqlLedger:
         postings = (await self.session.exec(select(LedgerPostingRow).where(
             LedgerPostingRow.entry_id.in_([r.id for r in rows])))).all()
         return entries_from_rows(list(rows), list(postings))
-
-    async def due_captures(self, captured_before: datetime, limit: int) -> list[str]:
-        """Refs of captures made before `captured_before` with a seller's share still held, oldest
-        first, with their payments' rows locked (FOR UPDATE SKIP LOCKED on PostgreSQL).
-
-        The payment row is the lock because refunds settle under it and spend the same holds
-        (domain/payments/releases.py). "Still held" is the sum of the family's seller_held
-        postings: captures fully released or fully refunded drop out, so they never fill a batch.
-        """
-        capture, follower, posting = LedgerEntryRow, aliased(LedgerEntryRow), LedgerPostingRow
-        signed = case((posting.side == "credit", posting.amount_minor), else_=-posting.amount_minor)
-        held = (select(func.coalesce(func.sum(signed), 0))
-                .select_from(posting).join(follower, follower.id == posting.entry_id)
-                .where(posting.account_kind == AccountKind.SELLER_HELD.value,
-                       or_(follower.id == capture.id, follower.parent_ref == capture.ref))
-                .correlate(capture).scalar_subquery())
-        payment_uuid = func.substr(capture.ref, len(capture_ref("")) + 1)
-        query = (select(capture.ref).join(PaymentRow, PaymentRow.uuid == payment_uuid)
-                 .where(capture.kind == EntryKind.CAPTURE.value, capture.created_at <= captured_before,
-                        held > 0)
-                 .order_by(capture.created_at, capture.id).limit(limit))
-        if self.session.bind.dialect.name != "sqlite":  # SQLite's one write transaction is the lock
-            query = query.with_for_update(of=PaymentRow, skip_locked=True)
-        return list((await self.session.exec(query)).all())

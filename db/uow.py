@@ -35,6 +35,7 @@ from db.billing import SqlCustomers, SqlSubscriptions
 from db.engine import Database
 from db.jobs import SqlJobQueue
 from db.ledger import SqlLedger
+from db.market import SqlMarket
 from db.orders import SqlAddresses, SqlOrders
 from db.outbox import SqlOutbox
 from db.outgoing_webhooks import SqlOutgoingEvents, SqlWebhookDeliveries, SqlWebhookEndpoints
@@ -100,6 +101,7 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
         self.emails = SqlOutbox(session, sqlite)
         self.jobs = SqlJobQueue(session, sqlite)
+        self.market = SqlMarket(session, sqlite, outbox)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -22,6 +22,7 @@ from domain.payments.model import Payment
 
 if TYPE_CHECKING:  # refund_requests' use cases import this module
     from domain.billing.model import Customer, Subscription
+    from domain.marketplace.ports import MarketRepository
     from domain.outgoing_webhooks.delivery import AttemptLog, Claimed, Delivery, SendRequest, SendResult
     from domain.outgoing_webhooks.endpoints import Endpoint
     from domain.outgoing_webhooks.events import OutgoingEvent
@@ -121,12 +122,6 @@ class Ledger(Protocol):
     async def append(self, entry: JournalEntry) -> bool: ...
 
     async def family(self, capture_ref: str) -> list[JournalEntry]: ...
-
-    async def due_captures(self, captured_before: datetime, limit: int) -> list[str]:
-        """Refs of captures made before `captured_before` with a seller's share still held, oldest
-        first, their payments locked for this transaction; payments another transaction holds
-        are skipped."""
-        ...
 
 
 class AuditTrail(Protocol):
@@ -298,6 +293,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
+
+    @property
+    def market(self) -> MarketRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from domain.ports import EventPublisher, UnitOfWork, WebhookSender
 
 if TYPE_CHECKING:
     from domain.billing.provider import BillingProvider
+    from domain.marketplace.connect import ConnectProvider
     from domain.notifications import EmailSender
 
 
@@ -31,3 +32,4 @@ class Services:
     clock: Clock = utc_now
     webhook_sender: WebhookSender | None = None  # merchants' webhooks (domain/outgoing_webhooks); None sends none
     mailer: EmailSender | None = None  # SMTP; None keeps emails in the outbox (PAYGATE_SMTP_URL unset)
+    connect: ConnectProvider | None = None  # sellers' accounts, transfers, payouts (Stripe Connect or the dummy)

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,12 +24,23 @@ from paygate.dashboard import dashboard_routes
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
+from paygate.graphiql import routes as graphiql_routes
+from paygate.graphql_metrics import GraphQLMetrics
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
-from paygate.metrics import metrics_endpoint
+from paygate.metrics import QueueProbe, metrics_endpoint_for, process_started, process_stopping, watch_pool
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
+from paygate.queue_stats import job_queue_stats
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
+from paygate.readiness import Check, JobsRunning, close_checks, readiness_checks, readyz_endpoint
 from paygate.settings import Settings
+from paygate.tracing import (
+    asgi_middleware,
+    graphql_tracing,
+    instrument_engine,
+    instrument_httpx,
+    tracer_provider_from_environment,
+)
 from rest_compat import apis, mounts
 from rest_compat.openapi import document as openapi_document
 
@@ -37,29 +49,38 @@ log = logging.getLogger("paygate.app")
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
-               providers: Providers | None = None) -> Starlette:
+               providers: Providers | None = None, queue_probe: QueueProbe | None = None,
+               readiness: list[Check] | None = None,
+               tracer_provider: TracerProvider | None = None) -> Starlette:
     """The app. With `run_jobs`, the background jobs of `paygate worker` run inside this process,
     from the same queue (the embedded SQLite setup, where no separate `paygate worker` runs).
-    `providers` replaces the registry the settings make (tests inject providers of their own)."""
+    `providers` replaces the registry the settings make (tests inject providers of their own);
+    `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
+    of /readyz (paygate/queue_stats.py, paygate/readiness.py); `tracer_provider` the one that
+    OTEL_EXPORTER_OTLP_ENDPOINT makes (paygate/tracing.py)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
     tokens = TokenCodec(settings.secret_key, settings.jwt_public_key)
     events = build_bus(settings.redis_url)
     services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
-    graphql = GraphQLView(build_schema(production=settings.is_production), db=db, tokens=tokens, settings=settings,
+    if owns_db:  # a database handed in is watched by whoever made it
+        watch_pool(db.engine)
+    jobs_running = JobsRunning()
+    checks = readiness if readiness is not None else readiness_checks(
+        db, settings.redis_url, Check("jobs", jobs_running) if run_jobs else None)
+    tracing = tracer_provider or tracer_provider_from_environment()
+    observers: list = [GraphQLMetrics]
+    if tracing is not None:
+        instrument_engine(db.engine, tracing)
+        instrument_httpx(tracing)
+        observers.append(graphql_tracing(tracing))
+    schema = build_schema(production=settings.is_production, observers=observers)
+    graphql = GraphQLView(schema, db=db, tokens=tokens, settings=settings,
                           services=services)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> JSONResponse:
-        try:
-            await db.ping()
-        except Exception:
-            log.exception("readiness check: database did not answer")
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
 
     rest = apis()
     spec = openapi_document(op for api in rest for op in api.operations)
@@ -70,34 +91,42 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette):
         settings.warn_about_defaults()
+        process_started()
         if isinstance(events, RedisBus):
             await events.start()
         stop_jobs = asyncio.Event()
         jobs = asyncio.create_task(jobs_engine.run_jobs(db, services, stop_jobs)) if run_jobs else None
+        jobs_running.task = jobs
         yield
         if jobs is not None:
             stop_jobs.set()
             await jobs
         await events.close()
+        await close_checks(checks)
         await close_services(services)
         if owns_db:
             await db.dispose()
+        process_stopping()
+        if tracing is not None and tracer_provider is None:
+            tracing.force_flush()  # the spans of the last requests, before the process ends
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", readyz_endpoint(checks), methods=["GET"]),
         *dummy_routes(),
+        *([] if settings.is_production else graphiql_routes()),  # GraphiQL's own assets
         *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db)), methods=["GET"]),
         *dashboard_routes(),
         *(extra_routes or []),
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused
     # request claims no key), then idempotency (keyed by caller).
-    middleware = [*proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
+    middleware = [*([asgi_middleware(tracing)] if tracing is not None else []),
+                  *proxies_trusted(settings.trusted_proxies), Middleware(RequestContextMiddleware),
                   Middleware(BodyLimitsMiddleware),  # size and JSON depth, before anything reads the body
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),

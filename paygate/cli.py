@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
+import os
+import shutil
 import sys
+import tempfile
 
 from paygate.settings import Settings
 
@@ -58,19 +62,30 @@ async def _token(settings: Settings, who: str, role: str) -> None:
     print(TokenCodec(settings.secret_key, settings.jwt_public_key).issue(user.id, user.email, [role]))
 
 
-async def _worker(settings: Settings, once: bool) -> None:
+async def _worker(settings: Settings, once: bool, metrics_port: int | None = None,
+                  metrics_host: str = "127.0.0.1") -> None:
     import signal
 
+    # A worker counts on its own (--metrics-port): in an app's multiprocess directory its samples
+    # would be summed into the app's scrapes too. Before anything imports prometheus_client.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from db.engine import Database
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
     from paygate.jobs_engine import run_jobs
     from paygate.logs import configure_logging
+    from paygate.tracing import instrument_engine, instrument_httpx, tracer_provider_from_environment
     from paygate.worker import run_once, worker_services
 
     configure_logging()
     settings.warn_about_defaults()
     db = Database.from_url(settings.database_url)
+    if metrics_port is not None:
+        _serve_worker_metrics(db, metrics_host, metrics_port)
+    tracing = tracer_provider_from_environment()
+    if tracing is not None:  # a trace per job and pass: its SQL and provider calls
+        instrument_engine(db.engine, tracing)
+        instrument_httpx(tracing)
     services = worker_services(settings, db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,6 +103,20 @@ async def _worker(settings: Settings, once: bool) -> None:
         if isinstance(services.events, RedisBus):
             await services.events.close()
         await db.dispose()
+        if tracing is not None:
+            tracing.shutdown()
+
+
+def _serve_worker_metrics(db, host: str, port: int) -> None:
+    """The worker's own /metrics (its provider calls, its pool), on a port of its own: a worker
+    process answers no HTTP otherwise (paygate/metrics.py)."""
+    from prometheus_client import start_http_server
+
+    from paygate.metrics import process_started, watch_pool
+
+    watch_pool(db.engine)
+    process_started()
+    start_http_server(port, addr=host)
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -97,12 +126,37 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     if not settings.is_production:
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    metrics_dir = _metrics_dir(workers)
     # log_config is applied by uvicorn in this process and in every worker process it starts.
     # proxy_headers off: the app itself believes X-Forwarded-For only from
     # PAYGATE_FORWARDED_ALLOW_IPS (create_app), whatever server runs it; left on, uvicorn would
     # believe it from 127.0.0.1 (its default) before the app sees the request.
-    uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
-                log_config=logging_config(), access_log=False, proxy_headers=False, lifespan="on")
+    try:
+        uvicorn.run("paygate.app:embedded_app", factory=True, host=host, port=port, workers=workers,
+                    log_config=logging_config(), access_log=False, proxy_headers=False, lifespan="on")
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """Several worker processes answer /metrics with the sum of all of them (prometheus_client's
+    multiprocess mode, paygate/metrics.py): they share a directory named by
+    PROMETHEUS_MULTIPROC_DIR, which must be set before any of them imports prometheus_client and
+    emptied between runs (a killed process's files would be counted again). An operator's own
+    directory is emptied here; else a fresh one is made, and removed when the server stops
+    (returned for that)."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for stale in glob.glob(os.path.join(configured, "*.db")):
+            os.remove(stale)
+        return None
+    if workers < 2:
+        return None
+    made = tempfile.mkdtemp(prefix="paygate-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # inherited by the worker processes uvicorn spawns
+    return made
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="run the background jobs (reconciliation, reservation expiry, …)")
     worker.add_argument("--once", action="store_true",
                         help="run every periodic job once, then the queued jobs that are due, then exit")
+    worker.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus metrics on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="the address --metrics-port binds")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
@@ -142,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         case "token":
             asyncio.run(_token(settings, args.user, args.role))
         case "worker":
-            asyncio.run(_worker(settings, args.once))
+            asyncio.run(_worker(settings, args.once, args.metrics_port, args.metrics_host))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from db.engine import Database
 from domain.services import Services
 from gql.context import Context
 from paygate.auth import AuthError, TokenCodec, bearer_token
+from paygate.graphiql import page as graphiql_page
 from paygate.settings import Settings
 from rest_compat.json_body import BadJson, read_json
 
@@ -59,6 +60,11 @@ class GraphQLView(GraphQL[Context, None]):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with its assets from this server (paygate/graphiql.py), not from a CDN."""
+        return graphiql_page()
 
     def decode_json(self, data: str | bytes) -> dict:
         """Request bodies, their `variables` / `extensions`, and WebSocket messages: the one reader

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import asyncpg  # type: ignore[import-untyped]
+from opentelemetry import trace
 from pgqueuer.adapters.drivers.asyncpg import AsyncpgDriver
 from pgqueuer.core.applications import PgQueuer
 from pgqueuer.core.executors import EntrypointExecutor, EntrypointExecutorParameters
@@ -34,6 +35,7 @@ from domain.services import Services
 from paygate.worker import JOBS, RETRY, TASKS, Backoff, Job, Task
 
 log = logging.getLogger("paygate.jobs")
+_tracer = trace.get_tracer("paygate.jobs")
 
 
 def cron(every_s: int) -> str:
@@ -54,11 +56,13 @@ async def execute(db: Database, services: Services, registry: Mapping[str, Job |
     if entry is None:
         raise LookupError(f"no job registered as {name!r} in this process")
     started = time.perf_counter()
-    if isinstance(entry, Task):
-        await entry.run(db, services, args)
-        moved = None
-    else:
-        moved = await entry.run(db, services, services.clock())
+    # One trace a job run: its SQL and provider calls (a no-op unless paygate/tracing.py exports).
+    with _tracer.start_as_current_span(f"job {name}", attributes={"job.id": job_id}):
+        if isinstance(entry, Task):
+            await entry.run(db, services, args)
+            moved = None
+        else:
+            moved = await entry.run(db, services, services.clock())
     log.info("job done", extra={"job": name, "job_id": job_id, "moved": moved,
                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 

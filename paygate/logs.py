@@ -1,5 +1,5 @@
-"""Structured JSON logs, one object a line, each carrying the request id of the request it serves,
-and never a card number.
+"""Structured JSON logs, one object a line, each carrying the request id of the request it serves
+(and its trace and span ids when traces are recorded), and never a card number.
 
 Card numbers reach log records from outside: a URL path, a GraphQL syntax error quoting the query,
 a provider's error message, a driver's parameter dump. `CardNumberFilter` masks them (plain,
@@ -18,6 +18,8 @@ import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry import trace
 
 from domain.text import looks_like_card_number, redact_card_numbers
 
@@ -84,6 +86,10 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # a trace is recorded (paygate/tracing.py): the line leads to it
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_text:
             entry["exc"] = record.exc_text

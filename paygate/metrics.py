@@ -1,31 +1,167 @@
-"""Prometheus metrics (GET /metrics): requests by route template, method and status, and their
-durations. Labels use the route's template (`/api/payment/transactions/{transaction_id}/`),
-never the raw path, so a client can't create unbounded label values.
+"""Prometheus metrics (GET /metrics).
 
-With several uvicorn workers each process counts its own; scrape each, or set
-PROMETHEUS_MULTIPROC_DIR as prometheus_client documents.
+  paygate_http_requests_total, paygate_http_request_duration_seconds   by method and route template
+  paygate_graphql_operation_duration_seconds   by operation type, name and outcome (graphql_metrics.py)
+  paygate_provider_calls_total, paygate_provider_call_duration_seconds,
+  paygate_provider_errors_total                each provider call (provider_metrics.py)
+  paygate_payments_total, paygate_refunds_total  what providers answered, by provider and status
+  paygate_webhooks_received_total, paygate_webhook_lag_seconds   incoming webhooks (webhook_metrics.py)
+  paygate_db_pool_connections_in_use, paygate_db_pool_size   per process, summed over live ones
+  paygate_job_queue_depth, paygate_job_queue_oldest_age_seconds   by job and state, read at scrape time
+                                                                  (queue_stats.py)
+
+Labels use the route's template (`/api/payment/transactions/{transaction_id}/`), never the raw
+path, so a client can't create unbounded label values.
+
+Several processes (`paygate serve --workers N`): prometheus_client's multiprocess mode. Each
+process writes its samples to files in PROMETHEUS_MULTIPROC_DIR and whichever process answers a
+scrape sums them all, so one scrape of the port sees the whole server. `paygate serve` makes a
+fresh directory when it starts more than one worker and the variable is unset (cli.py); it must be
+set before prometheus_client is imported, which is why the CLI sets it and not this module.
+Several hosts (or a `paygate serve` per container) are scraped one by one, as usual.
 """
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.requests import Request
 from starlette.responses import Response
 
+log = logging.getLogger("paygate.metrics")
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Webhook lag: from the provider's own timestamp to our receipt; providers retry for days.
+LAG_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0, 3600.0, 21600.0, 86400.0)
+
 REQUESTS = Counter("paygate_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
 DURATION = Histogram("paygate_http_request_duration_seconds", "Time to answer an HTTP request.",
-                     ["method", "route"],
-                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+                     ["method", "route"], buckets=LATENCY_BUCKETS)
+# One sample per live process, with its pid: which processes the numbers come from.
+PROCESS_STARTED = Gauge("paygate_process_start_time_seconds", "When this paygate process started (unix time).",
+                        multiprocess_mode="liveall")
+POOL_IN_USE = Gauge("paygate_db_pool_connections_in_use", "Database connections checked out of the pool.",
+                    multiprocess_mode="livesum")
+POOL_SIZE = Gauge("paygate_db_pool_size", "Database connections the pool keeps (without overflow).",
+                  multiprocess_mode="livesum")
+
+# The marketplace's reconciliation (paygate/worker.py `reconcile-sellers`): a seller's balance at
+# the provider differs from our ledger's. Any increase wants a human.
+SELLER_DIFFERENCES = Counter("paygate_seller_balance_differences_total",
+                             "Connected accounts whose provider balance differed from the ledger.", ["currency"])
 
 
-def observe(scope, status: int, duration_s: float) -> None:
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
+def process_started() -> None:
+    PROCESS_STARTED.set(time.time())
+
+
+def process_stopping() -> None:
+    """Drop this process's live gauges from the shared directory (a killed process's linger until
+    the directory is wiped at the next start: `paygate serve` does)."""
+    if multiprocess_dir():
+        mark_process_dead(os.getpid())
+
+
+def route_template(scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     # A seed's routes live under its API's mount, whose prefix Starlette leaves in root_path.
-    template = scope.get("root_path", "") + path if path else "unmatched"
+    return scope.get("root_path", "") + path if path else "unmatched"
+
+
+def observe(scope, status: int, duration_s: float) -> None:
+    template = route_template(scope)
     method = scope.get("method", "GET")
     REQUESTS.labels(method, template, str(status)).inc()
     DURATION.labels(method, template).observe(duration_s)
 
 
-async def metrics_endpoint(_: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def watch_pool(engine) -> None:
+    """Count connections in and out of `engine`'s pool (SQLAlchemy pool events, any process)."""
+    from sqlalchemy import event
+
+    pool = engine.sync_engine.pool
+    size = getattr(pool, "size", None)
+    if callable(size):
+        POOL_SIZE.inc(size())
+    event.listen(pool, "checkout", lambda *_: POOL_IN_USE.inc())
+    event.listen(pool, "checkin", lambda *_: POOL_IN_USE.dec())
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStat:
+    """One job's runs in one state, as the queue holds them at scrape time."""
+    job: str
+    state: str            # due, scheduled, picked, failed (db/job_queries.py)
+    depth: int
+    oldest_age_s: float   # the oldest job in this state, 0 when none
+
+
+QueueProbe = Callable[[], Awaitable[Iterable[QueueStat]]]
+PROBE_TIMEOUT_S = 2.0
+
+
+class _Scraped:
+    """Gauges read from the database at scrape time: the same for every process, so they are not
+    written to the multiprocess files (they would be summed once per process)."""
+
+    def __init__(self, stats: Iterable[QueueStat]) -> None:
+        self.stats = list(stats)
+
+    def collect(self):
+        depth = GaugeMetricFamily("paygate_job_queue_depth", "Job runs in the queue, by job and state.",
+                                  labels=["job", "state"])
+        age = GaugeMetricFamily("paygate_job_queue_oldest_age_seconds",
+                                "How late the oldest due run is, or how long the oldest picked one has run.",
+                                labels=["job", "state"])
+        for stat in self.stats:
+            depth.add_metric([stat.job, stat.state], stat.depth)
+            age.add_metric([stat.job, stat.state], stat.oldest_age_s)
+        yield depth
+        yield age
+
+
+def metrics_endpoint_for(queue_probe: QueueProbe | None) -> Callable[[Request], Awaitable[Response]]:
+    async def metrics(_: Request) -> Response:
+        body = generate_latest(_registry())
+        if queue_probe is not None:
+            try:
+                async with asyncio.timeout(PROBE_TIMEOUT_S):
+                    stats = await queue_probe()
+            except Exception:  # a scrape still answers what this process knows
+                log.exception("job queue statistics unavailable")
+            else:
+                scraped = CollectorRegistry(auto_describe=False)
+                scraped.register(_Scraped(stats))
+                body += generate_latest(scraped)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def _registry() -> CollectorRegistry:
+    if not multiprocess_dir():
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+

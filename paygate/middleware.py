@@ -10,7 +10,9 @@ import uuid
 from domain.text import looks_like_card_number
 from paygate.auth import AuthError, bearer_token
 from paygate.logs import request_id_var
-from paygate.metrics import observe
+from paygate.metrics import observe, route_template
+from paygate.tracing import name_request_span
+from paygate.webhook_metrics import observe_webhook
 
 log = logging.getLogger("paygate.http")
 
@@ -33,6 +35,7 @@ class RequestContextMiddleware:
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":
+                name_request_span(scope, route_template(scope))
                 status["code"] = message["status"]
                 status["sent"] = True
                 message.setdefault("headers", [])
@@ -52,6 +55,7 @@ class RequestContextMiddleware:
             if scope["type"] == "http":
                 elapsed_s = time.perf_counter() - started
                 observe(scope, status["code"], elapsed_s)
+                observe_webhook(scope, status["code"])
                 peer = scope.get("client")
                 log.info("request", extra={
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],

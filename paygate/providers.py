@@ -12,10 +12,12 @@ from db.dummy_gateway import SqlDummyRecords
 from db.engine import Database
 from db.paypal_captures import SqlPayPalCaptures
 from domain.billing.provider import BillingProvider
+from domain.marketplace.connect import ConnectProvider
 from domain.payments.consequences import Policy
 from domain.payments.provider import PaymentProvider, Providers
 from paygate.settings import Settings
 from providers.dummy import DummyGateway
+from providers.dummy_connect import DummyConnect
 from providers.flutterwave import FlutterwaveProvider
 from providers.online import OnlineGateway
 from providers.paypal import PayPalClient, PayPalProvider
@@ -23,6 +25,7 @@ from providers.paypal.webhooks import WebhookVerifier
 from providers.razorpay import RazorpayProvider
 from providers.stripe import StripeProvider
 from providers.stripe.billing import StripeBilling
+from providers.stripe.connect import StripeConnect
 
 
 def build_providers(settings: Settings, db: Database) -> Providers:
@@ -55,6 +58,16 @@ def paypal(settings: Settings, db: Database) -> PayPalProvider:
                           api_base=settings.paypal_api_base)
     verifier = WebhookVerifier(client, settings.paypal_webhook_id, mode=settings.paypal_webhook_verification)
     return PayPalProvider(client, captures=SqlPayPalCaptures(db), webhooks=verifier)
+
+
+def build_connect(settings: Settings, db: Database) -> ConnectProvider | None:
+    """Sellers' accounts, transfers and payouts: Stripe Connect when Stripe is configured, else
+    the dummy gateway's (so the marketplace runs on `make run`), else none."""
+    if settings.stripe_api_key:
+        return StripeConnect(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    if settings.offers_dummy_gateway:
+        return DummyConnect(SqlDummyRecords(db))
+    return None
 
 
 def build_billing(settings: Settings) -> BillingProvider | None:

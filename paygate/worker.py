@@ -17,6 +17,14 @@ moved), idempotent, claiming its rows so that runs at once never act on the same
   purge-webhook-log            finished deliveries, their log and their events, after 30 days
   send-emails                  the outbox's due emails over SMTP (domain/notifications.py, which
                                retries each one itself); with no PAYGATE_SMTP_URL they stay put
+  resend-unanswered-transfers  transfers and payouts booked but never answered by the provider, sent
+                               again with their own idempotency keys (domain/marketplace/transfers.py)
+  claw-back-transfers          transfer reversals booked by refunds after a transfer, sent to the
+                               provider (domain/marketplace/transfers.py)
+  check-payouts                payouts in transit for an hour without news, asked about at the
+                               provider (a lost payout.paid / .failed event) (domain/marketplace/payouts.py)
+  reconcile-sellers            each connected account's balance at the provider against our ledger;
+                               differences recorded, logged and counted (domain/marketplace/reconcile.py)
 
 Jobs deferred by a use case (`TASKS`), each `run(db, services, args) -> None`, enqueued with
 `uow.jobs.defer(name, args)` in the transaction of the change that causes them (domain/ports.py):
@@ -39,9 +47,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry import trace
+
 from db.engine import Database
 from db.idempotency import IdempotencyStore
 from db.jobs import purge_history
+from domain.marketplace.payouts import check_payouts
+from domain.marketplace.reconcile import reconcile_sellers
+from domain.marketplace.transfers import send_pending_reversals, send_unsent
 from domain.notifications import send_outbox
 from domain.orders.service import expire_reservations
 from domain.outgoing_webhooks.delivery import deliver_due, purge_delivered
@@ -53,9 +66,11 @@ from domain.services import Services
 from paygate.bootstrap import build_services
 from paygate.events import RedisBus
 from paygate.idempotency import KEY_TTL
+from paygate.metrics import SELLER_DIFFERENCES
 from paygate.settings import Settings
 
 log = logging.getLogger("paygate.worker")
+_tracer = trace.get_tracer("paygate.worker")
 
 BATCH = 100  # payments reconciled, or captures released, per job and pass
 JOB_HISTORY_KEPT = timedelta(days=14)  # successful jobs, as staff see them (GraphQL backgroundJobs)
@@ -151,10 +166,41 @@ async def _deliver_webhooks(db: Database, services: Services, now: datetime) -> 
 
 async def _purge_webhook_log(db: Database, services: Services, now: datetime) -> int:
     return await purge_delivered(services.uow, now)
+
+
 async def send_emails(db: Database, services: Services, now: datetime) -> int:
     if services.mailer is None:
         return 0  # kept in the outbox, visible to staff, until SMTP is configured
     return await send_outbox(services.uow(), services.mailer, now, limit=BATCH)
+
+
+async def _claw_back(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await send_pending_reversals(services.uow(), services.connect, now, limit=BATCH)
+
+
+async def _resend_unanswered(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await send_unsent(services.uow(), services.connect, now, limit=BATCH)
+
+
+async def _check_payouts(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    return await check_payouts(services.uow(), services.connect, now, limit=BATCH)
+
+
+async def _reconcile_sellers(db: Database, services: Services, now: datetime) -> int:
+    if services.connect is None:
+        return 0
+    compared, differences = await reconcile_sellers(services.uow(), services.connect, now, limit=BATCH)
+    for found in differences:
+        SELLER_DIFFERENCES.labels(currency=found.currency).inc()
+        log.warning("seller balance differs from the provider's", extra={
+            "seller_id": found.seller_id, "currency": found.currency, "ours": found.ours, "theirs": found.theirs})
+    return compared
 
 
 # Reconciliation first (highest priority, and first in `run_once`): an authorization settled now
@@ -170,6 +216,10 @@ JOBS: tuple[Job, ...] = (
     Job("deliver-webhooks", _deliver_webhooks, every_s=5),  # lowest priority: it sends the others' news
     Job("purge-webhook-log", _purge_webhook_log, every_s=3600),
     Job("send-emails", send_emails),  # every 15 s: what the others settled is mailed soon after
+    Job("resend-unanswered-transfers", _resend_unanswered, every_s=60),
+    Job("claw-back-transfers", _claw_back),
+    Job("check-payouts", _check_payouts, every_s=300),
+    Job("reconcile-sellers", _reconcile_sellers, every_s=3600),  # a provider call per seller: hourly
 )
 
 async def _reconcile_payment(db: Database, services: Services, args: Mapping[str, object]) -> None:
@@ -193,7 +243,9 @@ async def run_once(db: Database, services: Services | None = None,
     done: dict[str, int] = {}
     for job in jobs:
         try:
-            done[job.name] = await job.run(db, services, services.clock())
+            # One trace a job and pass (a no-op unless paygate/tracing.py exports traces).
+            with _tracer.start_as_current_span(f"job {job.name}"):
+                done[job.name] = await job.run(db, services, services.clock())
         except Exception:
             log.exception("job failed", extra={"job": job.name})
             done[job.name] = -1

@@ -45,8 +45,10 @@ from domain.payments.provider import (
     Capability,
     CaptureMethod,
     CaptureRequest,
+    CheckoutKind,
     Declined,
     FindRequest,
+    OpenRequest,
     Outcome,
     RefundRequest,
     RequiresAction,
@@ -139,7 +141,7 @@ class _Intent:
 class DummyGateway:
     name = "dummy"
     capabilities = frozenset({Capability.AUTHORIZE, Capability.CAPTURE, Capability.VOID,
-                              Capability.REFUND, Capability.FETCH, Capability.FIND})
+                              Capability.REFUND, Capability.FETCH, Capability.FIND, Capability.CHECKOUT})
 
     def __init__(self, records: DummyRecords | None = None, today: Callable[[], date] = _utc_today) -> None:
         self._records = records if records is not None else MemoryRecords()
@@ -199,6 +201,44 @@ class DummyGateway:
             intent = await _intent(book, first.provider_ref) if first.provider_ref else None
         return self._state_of(intent) if intent else first
 
+    async def open(self, req: OpenRequest) -> Outcome:
+        """A payment the customer completes on the dummy's own checkout page (seed 000's embedded
+        checkout without Stripe): it waits, `requires_action` with no card yet, until the page
+        (`complete_checkout`) is given a test payment method; HOSTED pages are its address."""
+        asked = ["open", money_json(req.amount), str(req.capture_method), str(req.kind)]
+
+        async def act(book: RecordBook) -> Outcome:
+            ref = "pi_dummy_" + secrets.token_hex(12)
+            intent = _Intent(ref, req.amount, req.capture_method, "requires_action", None,
+                             f"{ref}_secret_{secrets.token_hex(12)}", Money(0, req.amount.currency),
+                             Money(0, req.amount.currency))
+            await book.put(_INTENT + ref, intent.record())
+            return RequiresAction(ref, req.amount, intent.client_secret, CHECKOUT_ACTION,
+                                  f"/dummy/checkout/{ref}" if req.kind is CheckoutKind.HOSTED else None)
+
+        return await self._once(req.idempotency_key, asked, None, act)
+
+    async def complete_checkout(self, provider_ref: str, payment_method: str) -> Outcome:
+        """The customer pays on the dummy's checkout page with a test payment method
+        (`pm_card_visa`, `pm_card_chargeDeclined`, ...); again, it answers the payment's state."""
+        async with self._records.transaction() as book:
+            await book.lock(_INTENT + provider_ref)
+            intent = await _intent(book, provider_ref)
+            if intent is None:
+                return _declined(provider_ref, None, "resource_missing")
+            if intent.status == "requires_action" and intent.card is None:
+                card = self._saved_card(payment_method)
+                if card is None:
+                    intent.status, intent.decline_code = "failed", "resource_missing"
+                else:
+                    intent.card = card.validate(self._today())
+                    if card.number in DECLINING_CARDS:
+                        intent.status, intent.decline_code = "failed", DECLINING_CARDS[card.number]
+                    else:
+                        self._authorized(intent)
+                await book.put(_INTENT + provider_ref, intent.record())
+        return self._state_of(intent)
+
     # --- what the customer does on the 3-D Secure page ---------------------------------------
 
     async def confirm(self, provider_ref: str, *, authenticated: bool = True) -> Outcome:
@@ -208,7 +248,7 @@ class DummyGateway:
             intent = await _intent(book, provider_ref)
             if intent is None:
                 return _declined(provider_ref, None, "resource_missing")
-            if intent.status == "requires_action":
+            if intent.status == "requires_action" and intent.card is not None:  # a checkout page's has none yet
                 if authenticated:
                     self._authorized(intent)
                 else:
@@ -323,14 +363,15 @@ class DummyGateway:
         """The authorization's outcome, which is what `fetch` settles: Succeeded once authorized
         (and captured, when capture is automatic), whatever was captured or refunded since."""
         if intent.status == "requires_action":
-            return RequiresAction(intent.ref, intent.amount, intent.client_secret, "three_d_secure",
-                                  card=intent.card)
+            action = "three_d_secure" if intent.card is not None else CHECKOUT_ACTION
+            return RequiresAction(intent.ref, intent.amount, intent.client_secret, action, card=intent.card)
         if intent.status in ("requires_capture", "succeeded"):
             return Succeeded(intent.ref, intent.amount, intent.card)
         return _declined(intent.ref, intent.amount, intent.decline_code or "canceled", card=intent.card)
 
 
 _INTENT, _REFUND, _ANSWER = "intent:", "refund:", "answer:"
+CHECKOUT_ACTION = "dummy_checkout"  # the customer pays on the dummy's checkout page
 _NEVER_RECEIVED = ["never received"]  # what `find_authorization` records under a key nobody sent
 
 

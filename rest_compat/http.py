@@ -32,6 +32,7 @@ class EdgeSettings(Protocol):
     stripe_webhook_secret: str | None
     razorpay_webhook_secret: str | None
     flutterwave_secret_hash: str | None
+    stripe_connect_webhook_secret: str | None
 
 
 def services(request: Request) -> Services:

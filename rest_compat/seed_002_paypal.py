@@ -11,10 +11,11 @@ answering as the seed shows; errors are {"error": "…"} (seed_002.ERRORS).
 
 The payment is the caller's (another user's answers 404, staff see any); refunds are staff's (a
 customer is answered 403, whoever's payment it is). Amounts arrive as JSON numbers in major units
-(29.99), read exactly (never through float), refused with more decimals than the currency has, or
-with any fraction in the currencies PayPal takes whole (HUF, JPY, TWD), before anything is
-written; answers give PayPal's `{"currency_code", "value"}`. The webhook is
-rest_compat/webhooks_paypal.py.
+(29.99), read exactly (never through float), refused with more decimals than the currency has;
+PayPal's own rules (its currencies; HUF, JPY and TWD in whole units) are the provider's to say
+(`PayPalProvider.check_amount`, asked by the use cases before anything is written), so an amount
+PayPal can't take is a 400 here too. Answers give PayPal's `{"currency_code", "value"}`. The
+webhook is rest_compat/webhooks_paypal.py.
 
 How our payment statuses read as a PayPal order's:
 
@@ -42,10 +43,6 @@ from domain.payments.provider import CaptureMethod, CheckoutKind
 from domain.payments.service import ConfirmPayment, RefundPayment, confirm_payment, refund_payment
 from domain.payments.status import AttemptKind, AttemptStatus, PaymentStatus
 from domain.text import optional_text
-
-# PayPal's own amount rules (whole HUF, JPY, TWD; the currencies it takes), checked at the edge
-# so that an amount PayPal can't take is a 400 before anything is written.
-from providers.paypal.wire import PayPalAmountError, paypal_amount
 from rest_compat.http import RestError, caller, client_key, database, json_object, services, settings
 from rest_compat.openapi import JSON, Api, Operation
 from rest_compat.seed_002 import ERROR, ERRORS, SEED_002_BASE, TAG, UNAUTHENTICATED
@@ -79,11 +76,7 @@ def _amount(body: dict[str, Any]) -> Money:
     amount = Money.parse_decimal(raw, code.upper())  # InvalidAmountError, UnknownCurrencyError: 400
     if amount.minor <= 0:
         raise RestError(400, "amount must be positive")
-    try:
-        paypal_amount(amount)
-    except PayPalAmountError as exc:
-        raise RestError(400, str(exc)) from None
-    return amount
+    return amount  # what PayPal itself can't take, the use case refuses (Providers.check_amount)
 
 
 def _id(body: dict[str, Any], name: str) -> str:
@@ -101,8 +94,18 @@ async def _payment(request: Request, order_id: str) -> Payment:
     return payment
 
 
+# PayPal writes these currencies in whole units although ISO 4217 gives HUF and TWD two decimals
+# (developer.paypal.com/api/rest/reference/currency-codes/). Only for showing amounts already
+# taken: the provider refused any with a fraction before they were recorded.
+WHOLE_UNITS = frozenset({"HUF", "JPY", "TWD"})
+
+
 def _wire(amount: Money) -> dict[str, str]:
-    return paypal_amount(amount)
+    """An amount as the seed shows PayPal's: `{"currency_code", "value"}`, value a decimal string."""
+    whole, fraction = divmod(amount.minor, 10 ** amount.currency.exponent)
+    if amount.code in WHOLE_UNITS and not fraction:
+        return {"currency_code": amount.code, "value": str(whole)}
+    return {"currency_code": amount.code, "value": amount.decimal}
 
 
 def _time(payment: Payment, which: str) -> str:

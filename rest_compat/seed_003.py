@@ -18,8 +18,9 @@ Decisions where the seed is silent:
 - Methods: `card` pays through the built-in test gateway with {card_number, exp_month, exp_year,
   cvc} (or {token: "pm_card_visa"}); `stripe` with {payment_method_id: "pm_…"} from Stripe.js
   (card numbers never reach paygate with Stripe). Each is offered when its provider is.
-  PayPal, Razorpay and Flutterwave are in WEBHOOKS; they join METHODS (checkout-style methods
-  answered 202 with the provider's next step) in a later step.
+  `paypal`, `razorpay` and `flutterwave` complete later, at the provider: the first `process`
+  answers 202 with what the frontend needs next, a second one carrying the provider checkout's
+  answer completes it (rest_compat/seed_003_checkout.py).
 - `process` answers 200 with the payment when paid (or authorized), 202 when it waits for the
   customer or the provider (`next_action` says what the frontend does next), and 402 with the
   decline in `detail` when declined (paying again starts a new payment).
@@ -50,7 +51,7 @@ from domain import errors
 from domain.cards import CardInput
 from domain.money import Money, currency
 from domain.payments.access import RefundRequestFilter, buyer_or_staff
-from domain.payments.provider import Capability
+from domain.payments.provider import Capability, currencies_of
 from domain.payments.refund_requests import (
     AskRefund,
     DecideRefund,
@@ -63,6 +64,7 @@ from domain.payments.service import PayOrder, RefundPayment, pay_order, refund_p
 from domain.payments.statistics import Bucket, StatisticsFilter
 from domain.payments.status import AttemptStatus, PaymentStatus
 from rest_compat import (
+    seed_003_checkout,
     seed_003_operations,
     webhooks_gateway,
     webhooks_paypal,
@@ -232,10 +234,12 @@ async def process(request: Request) -> Response:
         raise invalid(("body", "payment_details"), "Input should be a valid dictionary", "dict_type")
     amount_asked = _decimal(body)
     offered = _offered(request)
-    if method_name not in offered:
-        raise RestError(400, f"Payment method {method_name!r} is not available; choose one of {sorted(offered)}")
-    method = offered[method_name]
-    card, token = method.read(details)
+    later = seed_003_checkout.offered(services(request).providers)
+    if method_name not in offered and method_name not in later:
+        raise RestError(400, f"Payment method {method_name!r} is not available; "
+                             f"choose one of {sorted([*offered, *later])}")
+    method = offered.get(method_name)
+    card, token = method.read(details) if method else (None, None)
     if order_id < 1 or order_id > MAX_INT:
         raise errors.NotFoundError("order", order_id)
     if amount_asked is not None:
@@ -245,6 +249,8 @@ async def process(request: Request) -> Response:
         if Money.parse_decimal(amount_asked, order.total.code) != order.total:
             raise RestError(400, f"Payment amount {amount_asked} does not match the order total "
                                  f"{order.total.decimal} {order.total.code}")
+    if method is None:
+        return await seed_003_checkout.process(request, actor, order_id, later[method_name], details)
     s = services(request)
     paid = await pay_order(PayOrder(actor, order_id, method.provider, card=card, payment_method=token),
                            s.uow(), s.providers, s.policy, s.clock)
@@ -258,15 +264,21 @@ async def process(request: Request) -> Response:
 async def methods(request: Request) -> Response:
     current_user(request)
     s = services(request)
+    default = settings(request).default_currency
+    listed: list[tuple[str, str, str, str, bool, Mapping[str, Any]]] = [
+        (name, m.provider, m.name, m.kind, m.redirect, m.requirements) for name, m in _offered(request).items()]
+    listed += [(name, m.provider, m.name, "checkout", m.redirect, m.requirements)
+               for name, m in seed_003_checkout.offered(s.providers).items()]
     found = []
-    for name, method in _offered(request).items():
-        provider = s.providers[method.provider]
+    for name, provider_name, title, kind, redirect, requirements in listed:
+        provider = s.providers[provider_name]
+        takes = currencies_of(provider)  # None: any (the shop's own currency is what it offers)
         found.append({
-            "method": name, "provider": method.provider, "name": method.name, "type": method.kind,
-            "currencies": [settings(request).default_currency], "redirect": method.redirect,
-            "requirements": dict(method.requirements),
+            "method": name, "provider": provider_name, "name": title, "type": kind,
+            "currencies": sorted(takes) if takes is not None else [default], "redirect": redirect,
+            "requirements": dict(requirements),
             "capabilities": sorted(c.value for c in provider.capabilities),
-            "config": dict(s.providers.public_config(method.provider)),  # public keys only
+            "config": dict(s.providers.public_config(provider_name)),  # public keys only
         })
     return JSONResponse({"methods": found, "default_currency": settings(request).default_currency})
 
@@ -293,7 +305,7 @@ async def refund_request(request: Request) -> Response:
     amount = _amount(raw_amount, found.payment.amount.code)
     s = services(request)
     asked = await request_refund(AskRefund(actor, payment_id, amount, reason, window=s.policy.refund_window),
-                                 s.uow(), s.clock)
+                                 s.uow(), s.clock, providers=s.providers)
     return JSONResponse(shapes.refund_request(asked, found.payment), status_code=201)
 
 

@@ -31,8 +31,11 @@ def operations(base: str, webhook_providers: list[str]) -> list[Operation]:
         Operation("post", f"{base}/process", "Process payment for order", TAG,
                   _answers({200: ("paid (or authorized)", shapes.PAYMENT_SCHEMA),
                             202: ("waiting for the customer or the provider: see next_action", shapes.PAYMENT_SCHEMA),
-                            402: ("declined", shapes.DETAIL_SCHEMA), **replay},
-                           found=True, refused="method not available, amount not the order's total, "
+                            402: ("declined", shapes.DETAIL_SCHEMA), **replay,
+                            503: ("paypal, razorpay, flutterwave: the provider did not answer the opening",
+                                  shapes.DETAIL_SCHEMA)},
+                           found=True, refused="method not available, amount not the order's total, a checkout "
+                                               "answer that doesn't verify, "
                                                "or the order can't be paid now"),
                   request=shapes.PROCESS_REQUEST,
                   parameters=(query_param("order_id", {"type": "integer"}, "the order to pay (or in the body)"),)),

@@ -144,8 +144,13 @@ PAYMENT_SCHEMA = _obj({
     "card": {"type": ["object", "null"], "properties": {"brand": _STR, "last4": _STR, "exp_month": _INT,
                                                         "exp_year": _INT}},
     "failure_code": _NSTR, "failure_message": _NSTR,
-    "next_action": {"type": ["object", "null"], "properties": {"type": _STR, "redirect_url": _NSTR,
-                                                               "client_secret": _NSTR}},
+    "next_action": {"type": ["object", "null"], "properties": {
+        "type": {"type": "string", "examples": ["redirect_to_url", "use_sdk", "paypal_approval", "razorpay_checkout"]},
+        "redirect_url": _NSTR, "client_secret": _NSTR,
+        "complete_with": {"type": "array", "items": _STR,
+                          "description": "what the provider's checkout answers: send it back in payment_details"},
+        "paypal_order_id": _STR, "client_id": _NSTR, "razorpay_order_id": _STR, "key_id": _NSTR,
+        "amount": {"type": "integer", "description": "razorpay: in the currency's subunit"}, "currency": _STR}},
     "created_at": _TIME, "updated_at": _TIME,
 })
 ATTEMPT_SCHEMA = _obj({
@@ -199,9 +204,13 @@ STATISTICS_SCHEMA = _obj({
 })
 PROCESS_REQUEST = _obj({
     "payment_method": {"type": "string", "examples": ["card"],
-                       "description": "a method GET /payments/methods lists: card (the test gateway), stripe"},
+                       "description": "a method GET /payments/methods lists: card (the test gateway), stripe, "
+                                      "paypal, razorpay, flutterwave"},
     "payment_details": {"type": "object", "description": "card: {card_number, exp_month, exp_year, cvc} or "
-                                                         "{token: \"pm_card_visa\"}; stripe: {payment_method_id}"},
+                                                         "{token: \"pm_card_visa\"}; stripe: {payment_method_id}; "
+                                                         "paypal, razorpay, flutterwave: {} (flutterwave: "
+                                                         "{return_url?}) to open it at the provider, then what "
+                                                         "its checkout answered (next_action.complete_with)"},
     "order_id": {"type": "integer", "description": "or as the query parameter ?order_id="},
 }, ["payment_method", "payment_details"])
 REFUND_REQUEST = _obj({

@@ -47,7 +47,8 @@ def return_urls(request: Request, body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKind, *,
-                                shipping_address_id: int | None, return_url: str, cancel_url: str) -> Payment:
+                                shipping_address_id: int | None, return_url: str, cancel_url: str,
+                                provider: str = PROVIDER) -> Payment:
     """Check the cart out and open its order's payment at Stripe. When the page isn't opened
     (Stripe refused, or didn't answer) the cart is left as it was: the order is undone, its
     stock released and its lines put back, so the same request can simply be sent again. A
@@ -59,7 +60,7 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
                    reservation=svc.policy.reservation)
     order = await checkout(cmd, svc.uow())
     try:
-        payment = await open_payment(OpenPayment(actor, order.pk, PROVIDER, kind, return_url=return_url,
+        payment = await open_payment(OpenPayment(actor, order.pk, provider, kind, return_url=return_url,
                                                  cancel_url=cancel_url), svc.uow(), svc.providers,
                                      svc.policy)
     except PaymentsError:
@@ -76,9 +77,9 @@ async def cart_to_checkout_page(request: Request, actor: Actor, kind: CheckoutKi
 
 
 async def resume_checkout_page(request: Request, actor: Actor, order_id: int, kind: CheckoutKind, *,
-                               return_url: str, cancel_url: str) -> Payment:
+                               return_url: str, cancel_url: str, provider: str = PROVIDER) -> Payment:
     svc = services(request)
-    payment = await resume_payment(ResumePayment(actor, order_id, PROVIDER, kind, return_url=return_url,
+    payment = await resume_payment(ResumePayment(actor, order_id, provider, kind, return_url=return_url,
                                                  cancel_url=cancel_url), svc.uow(), svc.providers, svc.policy)
     if payment.status is PaymentStatus.FAILED:
         raise RestError(502, f"Stripe refused to open the payment page: {payment.decline_message or payment.decline_code}")

@@ -45,6 +45,7 @@ from domain.payments.external import (
 from providers.online import NAME, SIGNATURE_HEADER, signature_matches
 from rest_compat.http import RestError, json_object, services, settings
 from rest_compat.openapi import JSON, Operation, error_schema
+from rest_compat.webhook_notes import note_webhook
 
 log = logging.getLogger("paygate.webhooks.online")
 
@@ -109,6 +110,7 @@ def _message(receipt: EventReceipt) -> str:
 
 async def payment_webhook(request: Request) -> JSONResponse:
     svc = services(request)
+    note_webhook(request, NAME)
     raw = await request.body()
     secret = settings(request).gateway_webhook_secret
     if not secret:
@@ -117,6 +119,7 @@ async def payment_webhook(request: Request) -> JSONResponse:
     if not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
         raise RestError(400, f"missing or invalid {SIGNATURE_HEADER}")
     body = await json_object(request)
+    note_webhook(request, NAME, body.get("timestamp"))
     event_type = _text(body, "event_type", 80)
     payment_id = _text(body, "payment_id", 160)
     event_id = f"{event_type}:{payment_id}"

@@ -47,6 +47,7 @@ from providers.paypal import webhooks as paypal_webhooks
 from rest_compat import seed_002
 from rest_compat.http import RestError, Shape, database, services
 from rest_compat.openapi import JSON, Api, Operation, error_schema
+from rest_compat.webhook_notes import note_webhook
 
 log = logging.getLogger("paygate.rest.webhooks.paypal")
 PATH = "/api/v1/payments/webhooks/paypal/"
@@ -57,6 +58,7 @@ PROVIDER = "paypal"
 async def handle(request: Request) -> JSONResponse:
     """The whole webhook, for any seed's route."""
     svc = services(request)
+    note_webhook(request, PROVIDER)
     provider = svc.providers.get(PROVIDER)
     verifier = provider.webhooks if isinstance(provider, PayPalProvider) else None
     if verifier is None:
@@ -69,6 +71,7 @@ async def handle(request: Request) -> JSONResponse:
         raise RestError(400, str(exc)) from None
     except ProviderUnavailableError as exc:  # PayPal's verify API or certificate host: it redelivers
         raise RestError(503, f"the delivery could not be verified now: {exc}") from None
+    note_webhook(request, PROVIDER, event.get("create_time"))
     kind = event["event_type"]
     if not paypal_webhooks.handled(event):
         return _answer(await acknowledge_event(_stored(event, None), f"event type {kind!r} is not handled",

@@ -37,6 +37,7 @@ from providers.razorpay import webhooks as razorpay_webhooks
 from rest_compat.errors import ErrorTable, RestError, Shape
 from rest_compat.http import services, settings
 from rest_compat.openapi import JSON, Api, Operation, error_schema
+from rest_compat.webhook_notes import note_webhook
 
 log = logging.getLogger("paygate.rest.webhooks.regional")
 BASE = "/webhooks"
@@ -50,6 +51,7 @@ DISPUTES_NOT_WIRED = "dispute stored for the disputes domain: {}"
 
 async def razorpay_webhook(request: Request) -> Response:
     svc = services(request)
+    note_webhook(request, "razorpay")
     raw = await request.body()
     try:
         event = razorpay_webhooks.verified_event(raw, request.headers.get(razorpay_webhooks.SIGNATURE_HEADER),
@@ -57,6 +59,7 @@ async def razorpay_webhook(request: Request) -> Response:
                                                  request.headers.get(razorpay_webhooks.EVENT_ID_HEADER))
     except razorpay_webhooks.SignatureError as exc:
         raise RestError(400, str(exc)) from None
+    note_webhook(request, "razorpay", event.get("created_at"))
     if "razorpay" not in svc.providers:
         raise RestError(503, "Razorpay is not configured (PAYGATE_RAZORPAY_KEY_ID, PAYGATE_RAZORPAY_KEY_SECRET)")
     stored = WebhookEvent(provider="razorpay", event_id=str(event["_id"]), event_type=str(event["event"]),
@@ -73,6 +76,7 @@ async def razorpay_webhook(request: Request) -> Response:
 
 async def flutterwave_webhook(request: Request) -> Response:
     svc = services(request)
+    note_webhook(request, "flutterwave")  # its events carry no time of sending: no lag
     raw = await request.body()
     try:
         event, event_id = flutterwave_webhooks.verified_event(raw, dict(request.headers),

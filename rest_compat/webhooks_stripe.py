@@ -42,6 +42,7 @@ from providers.stripe import webhooks as stripe_webhooks
 from rest_compat import seed_002
 from rest_compat.http import RestError, Shape, services, settings
 from rest_compat.openapi import JSON, Api, Operation, error_schema
+from rest_compat.webhook_notes import note_webhook
 
 log = logging.getLogger("paygate.rest.webhooks.stripe")
 PATH = "/api/v1/payments/webhooks/stripe/"
@@ -52,12 +53,14 @@ SIGNATURE_HEADER = "Stripe-Signature"
 async def handle(request: Request) -> JSONResponse:
     """The whole webhook, for any seed's route; raises RestError or domain errors for `endpoint`."""
     svc = services(request)
+    note_webhook(request, "stripe")
     raw = await request.body()
     try:
         event = stripe_webhooks.verified_event(raw, request.headers.get(SIGNATURE_HEADER),
                                                settings(request).stripe_webhook_secret)
     except stripe_webhooks.SignatureError as exc:
         raise RestError(400, str(exc)) from None
+    note_webhook(request, "stripe", event.get("created"))
     if stripe_billing_webhooks.handled(event):  # subscriptions: domain/billing/news.py
         return _answer(await record_subscription_news(stripe_billing_webhooks.subscription_news(event),
                                                       svc.uow()))

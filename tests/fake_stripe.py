@@ -47,6 +47,7 @@ from starlette.routing import Route
 
 from tests.fake_stripe_billing import FakeBilling
 from tests.fake_stripe_checkout import FakeCheckout
+from tests.fake_stripe_connect import FakeConnect
 from tests.fake_stripe_wire import StripeRefusal, form_params, invalid, positive
 
 __all__ = ["PAYMENT_METHODS", "FakeStripe", "StripeRefusal"]
@@ -77,6 +78,7 @@ class FakeStripe:
     tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     billing: FakeBilling = field(default_factory=FakeBilling)
     checkout: FakeCheckout = field(init=False)
+    connect: FakeConnect = field(init=False)
     _answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _executing: set[str] = field(default_factory=set)
     _failures: int = 0
@@ -88,6 +90,12 @@ class FakeStripe:
 
     def __post_init__(self) -> None:
         self.checkout = FakeCheckout(self)
+        self.connect = FakeConnect(self._charge_amount)
+
+    def _charge_amount(self, charge_id: str) -> int | None:
+        """What a charge took, by its id: the amount received of the intent it belongs to."""
+        intent = next((i for i in self.intents.values() if i.get("latest_charge") == charge_id), None)
+        return None if intent is None else intent["amount_received"] or intent["amount_capturable"]
 
     def reset(self) -> None:
         self.intents.clear(), self.refunds.clear(), self.requests.clear(), self._answers.clear()
@@ -96,6 +104,7 @@ class FakeStripe:
         self._pending_refunds, self._hold = False, None
         self.checkout.reset()
         self.billing.reset()
+        self.connect.reset()
 
     def fail_next(self, n: int) -> None:
         self._failures = n
@@ -152,6 +161,7 @@ class FakeStripe:
             Route("/v1/refunds/{id}", self._endpoint(self._retrieve_refund), methods=["GET"]),
             *self.checkout.routes(self._endpoint),
             *self.billing.routes(self._endpoint),
+            *self.connect.routes(self._endpoint),
         ])
 
     # --- the customer, in the browser, and Stripe's webhooks ------------------------------------
@@ -187,6 +197,7 @@ class FakeStripe:
         async def endpoint(request: Request) -> Response:
             key = request.headers.get("idempotency-key")
             self.requests.append((request.method, request.url.path, key, request.headers.get("stripe-version")))
+            self.connect.stripe_account = request.headers.get("stripe-account")
             if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
                 return JSONResponse({"error": {"type": "invalid_request_error",
                                                "message": "Invalid API Key provided"}}, 401)
@@ -277,7 +288,7 @@ class FakeStripe:
                   "metadata": metadata, "last_payment_error": None, "next_action": None,
                   "status": "requires_confirmation" if payment_method else "requires_payment_method",
                   "automatic_payment_methods": None, "receipt_email": None, "cancellation_reason": None,
-                  "created": int(time.time()), "_refunded": 0, "_session": session}
+                  "created": int(time.time()), "latest_charge": None, "_refunded": 0, "_session": session}
         self.intents[ident] = intent
         return intent
 
@@ -310,9 +321,11 @@ class FakeStripe:
     def authorized(self, intent: dict[str, Any]) -> None:
         """The card accepted the charge: held (manual capture) or taken."""
         if intent["capture_method"] == "manual":
-            intent.update(status="requires_capture", amount_capturable=intent["amount"], next_action=None)
+            intent.update(status="requires_capture", amount_capturable=intent["amount"], next_action=None,
+                          latest_charge="ch_" + secrets.token_hex(12))
         else:
-            intent.update(status="succeeded", amount_received=intent["amount"], next_action=None)
+            intent.update(status="succeeded", amount_received=intent["amount"], next_action=None,
+                          latest_charge="ch_" + secrets.token_hex(12))
 
     def _search_intents(self, _id: None, p: dict[str, Any]) -> dict[str, Any]:
         """Stripe's search result for one metadata clause (docs.stripe.com/search#metadata)."""

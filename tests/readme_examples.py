@@ -31,7 +31,8 @@ README = ROOT / "README.md"
 PAYGATE = ROOT / ".venv" / "bin" / "paygate"
 ADDRESS = "http://127.0.0.1:8000"  # where the README's examples expect `make run`
 WALKTHROUGH = ("Trying it", "Paying an order (GraphQL)", "REST compatibility (legacy clients)",
-               "The multi-provider API (seed 003)", "Background jobs")
+               "The multi-provider API (seed 003)", "Background jobs",
+               "Marketplace (sellers, holds, transfers, payouts)")
 RUNNABLE = ("graphql", "sh")
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _HEADER_TOKEN = re.compile(r"Bearer <(\w+) token>")

@@ -70,6 +70,13 @@ CUSTOMERS_ONLY = expect("ok", "not_found", "forbidden", "forbidden", "forbidden"
 # Shopping decided by its use case (domain/identity.customers_only): NotAllowed in the union,
 # before the object is looked up.
 CUSTOMERS_DECIDE = expect("ok", "not_found", "not_allowed", "not_allowed", "not_allowed", "unauthenticated")
+# The marketplace (seed 000's Connect paths): a seller's own payout or account, seen by them and
+# staff; a buyer is refused as a role (403), another seller finds nothing.
+SELLERS_OWN = expect("forbidden", "forbidden", "ok", "not_found", "ok", "unauthenticated", "forbidden")
+SELLER_AND_STAFF_SEE = expect("not_found", "not_found", "ok", "not_found", "ok", "unauthenticated")
+# What the sellers of an order do to it (deliver, transfer): its buyer sees it but may not.
+SELLERS_OF_IT = expect("forbidden", "not_found", "ok", "not_found", "ok", "unauthenticated")
+SELLERS_OF_IT_DECIDE = expect("not_allowed", "not_found", "ok", "not_found", "ok", "unauthenticated")
 STAFF_ONLY = expect("forbidden", "forbidden", "forbidden", "forbidden", "ok", "unauthenticated", "forbidden")
 # Staff's actions decided by their use case (domain/payments/service.py, refund_requests.py):
 # refused as NotAllowed in the mutation's union, before the object is looked up.
@@ -187,6 +194,16 @@ class World:
         self.paypal.approve(made.json()["order_id"])
         return {"paypalRef": made.json()["order_id"]}
 
+    async def seed_003_paypal_order(self) -> dict:
+        """An order opened at PayPal by seed 003's process (and approved by its buyer), to complete."""
+        order = await self.pending_order()
+        opened = await self.http.post(f"/payments/process?order_id={order['legacyId']}", headers=self.headers(OWNER),
+                                      json={"payment_method": "paypal", "payment_details": {}})
+        assert opened.status_code == 202, opened.text
+        paypal_ref = opened.json()["next_action"]["paypal_order_id"]
+        self.paypal.approve(paypal_ref)
+        return {**order, "paypalRef": paypal_ref}
+
     async def paypal_capture(self) -> dict:
         order = await self.paypal_order()
         captured = await self.http.post("/api/v1/payments/paypal/capture-order/", json={"order_id": order["paypalRef"]},
@@ -252,6 +269,54 @@ class World:
         await self.gql("mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 100, reason: \"dent\"}) "
                        "{ __typename } }", {"p": paid["payment"]["id"]})
         return paid
+
+    # --- the marketplace: seller@example.com (SELLER_OF) is paid on Stripe Connect (the fake) ---
+
+    async def connected_seller(self) -> dict:
+        """SELLER_OF's connected account, onboarded at the fake's Connect."""
+        made = await self.http.post("/api/payments/stripe/account/", json={}, headers=self.headers(SELLER_OF))
+        assert made.status_code in (200, 201), made.text
+        self.fake.connect.complete_onboarding(made.json()["account_id"])
+        return {"id": to_global_id("User", self.shop.id_of(EMAILS[SELLER_OF]))}
+
+    async def delivered_and_released(self) -> dict:
+        """A paid order of SELLER_OF's, delivered, its hold released early by staff."""
+        await self.connected_seller()
+        paid = await self.paid_order()
+        await self.http.post(f"/api/payments/orders/{paid['order']['uuid']}/deliver/", json={},
+                             headers=self.headers(STAFF))
+        seller = to_global_id("User", self.shop.id_of(EMAILS[SELLER_OF]))
+        released = await self.gql("mutation($p: ID!, $s: ID!) { holdRelease(input: {paymentId: $p, sellerId: $s}) "
+                                  "{ __typename } }", {"p": paid["payment"]["id"], "s": seller}, STAFF)
+        assert released["data"]["holdRelease"]["__typename"] == "SellerHold", released
+        return paid
+
+    async def transferred(self) -> dict:
+        paid = await self.delivered_and_released()
+        moved = await self.http.post("/api/payments/transfer/", json={"transaction_id": paid["payment"]["uuid"]},
+                                     headers=self.headers(SELLER_OF))
+        assert moved.status_code == 200, moved.text
+        transfer = moved.json()["transfer"]
+        found = await self.gql("{ transfers(first: 1) { edges { node { id legacyId uuid } } } }", caller=SELLER_OF)
+        node = found["data"]["transfers"]["edges"][0]["node"]
+        assert node["uuid"] == transfer["transfer_id"]
+        return {**node, "seller": {"id": to_global_id("User", transfer["seller_id"])}}
+
+    async def payout(self) -> dict:
+        await self.transferred()
+        made = await self.gql("mutation { payout(input: {currency: \"USD\"}) { __typename ... on Payout "
+                              "{ id legacyId uuid } ... on Error { message } } }", caller=SELLER_OF)
+        payout = made["data"]["payout"]
+        assert payout["__typename"] == "Payout", made
+        return {k: v for k, v in payout.items() if k != "__typename"}
+
+    async def seller_with_a_payout(self) -> dict:
+        await self.payout()
+        return {"id": to_global_id("User", self.shop.id_of(EMAILS[SELLER_OF]))}
+
+    async def held_sale(self) -> dict:
+        paid = await self.paid_order()
+        return {**paid, "seller": {"id": to_global_id("User", self.shop.id_of(EMAILS[SELLER_OF]))}}
 
     async def transaction(self) -> dict:
         """A seed 004 payment created for the owner's order, not processed yet."""
@@ -535,6 +600,40 @@ ROWS: list[Row] = [
         graphql_field("mutation", "cancel", "mutation($o: ID!) { cancel(input: {orderId: $o, reason: \"x\"}) "
                       "{ __typename } }", lambda o: {"o": o["order"]["id"]}),
         PRIVATE, covers=("Mutation.cancel",)),
+    # --- the marketplace ---
+    Row("Query.connectedAccount(sellerId)", W.connected_seller,
+        graphql_field("query", "connectedAccount", "query($s: ID) { connectedAccount(sellerId: $s) { uuid } }",
+                      lambda o: {"s": o["id"]}),
+        SELLER_AND_STAFF_SEE, covers=("Query.connectedAccount",)),
+    Row("Query.payout", W.payout,
+        graphql_field("query", "payout", "query($id: ID!) { payout(id: $id) { uuid } }", lambda o: {"id": o["id"]}),
+        SELLER_AND_STAFF_SEE, covers=("Query.payout",)),
+    Row("Query.payouts(filter.sellerId)", W.seller_with_a_payout,
+        graphql_field("query", "payouts", "query($s: ID!) { payouts(filter: {sellerId: $s}) { totalCount } }",
+                      lambda o: {"s": o["id"]}),
+        expect("empty", "empty", "sees", "empty", "sees", "unauthenticated", "empty"), covers=("Query.payouts",)),
+    node_row("Payout", W.payout, SELLER_AND_STAFF_SEE),
+    node_row("Transfer", W.transferred, SELLER_AND_STAFF_SEE),
+    Row("Mutation.transfer", W.delivered_and_released,
+        graphql_field("mutation", "transfer", "mutation($p: ID!) { transfer(input: {paymentId: $p}) { __typename } }",
+                      lambda o: {"p": o["payment"]["id"]}),
+        SELLERS_OF_IT_DECIDE, covers=("Mutation.transfer",)),
+    Row("Mutation.payout(sellerId)", W.transferred,
+        graphql_field("mutation", "payout", "mutation($s: ID!) { payout(input: {sellerId: $s}) { __typename } }",
+                      lambda o: {"s": o["seller"]["id"]}),
+        expect("not_allowed", "not_allowed", "ok", "not_allowed", "not_allowed", "unauthenticated", "not_allowed",
+               admin="ok"),  # admins pay out any seller (seed 000)
+        covers=("Mutation.payout",)),
+    Row("Mutation.orderMarkDelivered", W.paid_order,
+        graphql_field("mutation", "orderMarkDelivered",
+                      "mutation($o: ID!) { orderMarkDelivered(input: {orderId: $o}) { __typename } }",
+                      lambda o: {"o": o["order"]["id"]}),
+        SELLERS_OF_IT_DECIDE, covers=("Mutation.orderMarkDelivered",)),
+    Row("Mutation.holdRelease", W.held_sale,
+        graphql_field("mutation", "holdRelease", "mutation($p: ID!, $s: ID!) { holdRelease(input: {paymentId: $p, "
+                      "sellerId: $s}) { __typename } }",
+                      lambda o: {"p": o["payment"]["id"], "s": o["seller"]["id"]}),
+        STAFF_DECIDES, covers=("Mutation.holdRelease",)),
     Row("Mutation.refund", W.payment,
         graphql_field("mutation", "refund", "mutation($p: ID!) { refund(input: {paymentId: $p, reason: \"x\"}) "
                       "{ __typename } }", lambda o: {"p": o["id"]}),
@@ -603,6 +702,15 @@ ROWS: list[Row] = [
         rest("POST", "/api/payments/orders/{order_uuid}/cancel/", "error"),
         PRIVATE, covers=("POST /api/payments/orders/{order_id}/cancel/",)),
     # --- seed 001, /orders/api/ ({"detail": …}) ---
+    Row("seed 000 payout detail", W.payout, rest("GET", "/api/payments/payouts/{uuid}/", "error"),
+        SELLERS_OWN, covers=("GET /api/payments/payouts/{payout_id}/",)),
+    Row("seed 000 payout orders", W.payout, rest("GET", "/api/payments/payouts/{uuid}/orders/", "error"),
+        SELLERS_OWN, covers=("GET /api/payments/payouts/{payout_id}/orders/",)),
+    Row("seed 000 transfer", W.delivered_and_released,
+        rest("POST", "/api/payments/transfer/", "error", lambda o: {"transaction_id": o["payment"]["uuid"]}),
+        SELLERS_OF_IT, covers=("POST /api/payments/transfer/",)),
+    Row("seed 000 deliver", W.paid_order, rest("POST", "/api/payments/orders/{order_uuid}/deliver/", "error"),
+        SELLERS_OF_IT, covers=("POST /api/payments/orders/{order_id}/deliver/",)),
     Row("seed 001 payment detail", W.payment, rest("GET", "/orders/api/payments/{legacyId}/", "detail"),
         BUYER_ONLY, covers=("GET /orders/api/payments/{id}/",)),
     Row("seed 001 create-stripe-order", W.address,
@@ -631,6 +739,15 @@ ROWS: list[Row] = [
         rest("POST", "/payments/process?order_id={legacyId}", "detail",
              lambda o: {"payment_method": "card", "payment_details": SEED_003_CARD}),
         CUSTOMERS_ONLY, covers=("POST /payments/process",)),
+    Row("seed 003 process, opened at PayPal", W.pending_order,
+        rest("POST", "/payments/process?order_id={legacyId}", "detail",
+             lambda o: {"payment_method": "paypal", "payment_details": {}}),
+        CUSTOMERS_ONLY, covers=("POST /payments/process",)),
+    # Completing is the buyer's: the checkout's answer belongs to the payment they opened.
+    Row("seed 003 process, completed with PayPal's approval", W.seed_003_paypal_order,
+        rest("POST", "/payments/process?order_id={legacyId}", "detail",
+             lambda o: {"payment_method": "paypal", "payment_details": {"paypal_order_id": o["paypalRef"]}}),
+        BUYER_ONLY, covers=("POST /payments/process",)),
     Row("seed 003 order history", W.paid_order, rest("GET", "/payments/order/{order_legacyId}", "detail"),
         BUYER_AND_STAFF, covers=("GET /payments/order/{order_id}",)),
     Row("seed 003 payment detail", W.payment, rest("GET", "/payments/{legacyId}", "detail"),
@@ -674,6 +791,7 @@ ROWS: list[Row] = [
 NO_OBJECT_ROUTES = {
     "POST /api/payments/checkout_session/": "the caller's own cart",
     "POST /api/payments/stripe_webhook/": "Stripe's signature is the caller",
+    "POST /api/payments/stripe_webhook/connect/": "Stripe's signature (the Connect endpoint's) is the caller",
     "GET /orders/api/payments/": "the caller's own payments",
     "POST /orders/api/stripe-webhook/": "Stripe's signature is the caller",
     "POST /orders/api/payment-webhook/": "the gateway's signature is the caller",
@@ -691,12 +809,25 @@ NO_OBJECT_ROUTES = {
     "POST /api/v1/payments/paypal/create-order/": "a new payment of the caller's",
     "POST /api/v1/payments/webhooks/paypal/": "PayPal's signature is the caller",
     "POST /dummy/3ds/{ref}": "the dummy bank's page, no caller (development and tests)",
+    "POST /dummy/checkout/{ref}": "the dummy's checkout page, no caller (development and tests)",
+    "POST /dummy/connect/{ref}/onboard": "the dummy's onboarding form, no caller (development and tests)",
+    "GET /api/payments/stripe/account/": "the calling seller's own account",
+    "POST /api/payments/stripe/account/": "the calling seller's own account",
+    "POST /api/payments/stripe/create-session/": "the calling seller's own account",
+    "GET /api/payments/stripe/account-status/": "the calling seller's own account",
+    "GET /api/payments/stripe/holds/": "the calling seller's own holds (staff: everyone's)",
+    "POST /api/payments/payout/": "the calling seller's own balance (admins: a seller's, by id)",
+    "GET /api/payments/payouts/": "the calling seller's own payouts",
+    "GET /api/payments/admin/payouts/": "admins' listing of everything",
+    "GET /api/payments/admin/transactions/": "admins' listing of everything",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
     "GET /admin/": "the admin dashboard's static page: it holds no data, its scripts ask GraphQL with a token",
+    "GET /graphiql/{name}": "GraphiQL's own scripts and styles, public files (development and tests)",
 }
 # Fields taking an id that name no object of anyone's own.
-NO_OBJECT_FIELDS: dict[str, str] = {}
+NO_OBJECT_FIELDS: dict[str, str] = {
+    "Query.marketplaceReport": "admins' totals: the filter's ids narrow them and name no object"}
 # Fields that take no id but read what only staff may see: they need a row all the same.
 STAFF_ONLY_LISTS: dict[str, str] = {
     "Query.backgroundJobs": "the job queue: periodic runs and deferred jobs of every user's objects",

@@ -10,7 +10,7 @@ from tests.conftest import settings_for, start_server, stop_server
 
 async def test_healthz_and_readyz_answer_ok_when_the_database_answers(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ok", "database": "up"}
+    assert (await client.get("/readyz")).json() == {"status": "ok", "database": "up", "jobs": "up"}
 
 
 async def test_readyz_answers_503_when_the_database_does_not(caplog):

@@ -385,15 +385,25 @@ async def test_graphql_checkout_with_stripe_answers_what_stripe_js_needs(http, d
     assert result["payment"] == {"status": "REQUIRES_ACTION", "checkout": "elements"}
 
 
-async def test_graphql_checkout_for_a_provider_without_pages_is_a_validation_error_and_no_order(http, db, shop):
+async def test_graphql_checkout_on_the_dummy_gateway_opens_its_own_page(http, db, shop):
+    # The dummy gateway has pages of its own (seed 000's embedded checkout without Stripe).
     await fill_cart(db, shop, {"SAM-MUG-01": 1})
 
     answer = await gql(http, CHECKOUT.replace('"stripe"', '"dummy"'), {"kind": "ELEMENTS"},
                        token=shop.token(CUSTOMER))
 
-    assert answer["data"]["checkout"]["__typename"] == "ValidationError"
-    async with db.read_sessions() as session:
-        assert (await session.exec(select(OrderRow))).all() == []
+    assert answer["data"]["checkout"]["__typename"] == "CheckoutSuccess", answer
+
+
+def test_a_provider_without_pages_is_refused_as_invalid_input_before_any_order():
+    from domain.errors import ValidationError
+    from domain.payments.provider import Capability
+    from providers.online import OnlineGateway
+
+    with pytest.raises(ValidationError) as refused:
+        Providers([OnlineGateway()]).require("online", Capability.CHECKOUT)
+
+    assert refused.value.field == "provider"
 
 
 # --- abandoned pages --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from domain.clock import Clock, utc_now
 from domain.errors import ProviderUnavailableError
 from domain.ledger import EntryKind, balance_of, release_ref
 from domain.ledger.accounts import customer_refunds, seller_available, seller_held
+from domain.marketplace.holds import MarkDelivered, mark_delivered
 from domain.money import Money
 from domain.orders.model import OrderStatus
 from domain.payments.model import Payment
@@ -393,9 +394,28 @@ async def test_a_dummy_authorization_never_sent_before_the_crash_fails_and_stays
 # --- releasing holds ---------------------------------------------------------------------------
 
 
-async def _paid(db, shop, items: dict[str, int], days_ago: float, gateway: DummyGateway) -> Payment:
+async def _paid(db, shop, items: dict[str, int], days_ago: float, gateway: DummyGateway,
+                delivered: bool = True) -> Payment:
+    """Paid `days_ago`, and (unless told otherwise) delivered by staff the same moment: a hold
+    runs HOLD_DAYS from delivery."""
     order = await order_for(db, shop, items)
-    return await _pay(db, shop, order, gateway, clock=at(-timedelta(days=days_ago)))
+    clock = at(-timedelta(days=days_ago))
+    payment = await _pay(db, shop, order, gateway, clock=clock)
+    if delivered:
+        await mark_delivered(MarkDelivered(staff(shop), order.id), SqlUnitOfWork(db), POLICY.hold_period, clock())
+    return payment
+
+
+async def test_a_hold_whose_lines_were_never_delivered_stays_held_however_old(db, shop):
+    gateway = DummyGateway()
+    await _paid(db, shop, {"SAM-MUG-01": 1}, 30, gateway, delivered=False)
+
+    moved = await run_once(db, services(db, gateway, after=timedelta(0)))
+
+    entries = await assert_ledger_balances(db)
+    assert moved["release-holds"] == 0
+    assert [e for e in entries if e.kind is EntryKind.RELEASE] == []
+    assert balance_of(entries, seller_held(shop.id_of("seller@example.com"), "USD")) == usd(1499 - 150)
 
 
 async def test_holds_past_the_hold_period_are_released_once_and_younger_ones_stay_held(db, shop):

@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.billing_tables
+import db.market_tables
 import db.outgoing_webhook_tables
 import db.payment_tables
 import db.paypal_tables

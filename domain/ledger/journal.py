@@ -37,6 +37,7 @@ class EntryKind(StrEnum):
     PAYOUT_PAID = "payout_paid"              # the bank received it
     PAYOUT_FAILED = "payout_failed"          # the bank refused it: the money goes back where it came from
     REVERSAL = "reversal"                    # a manual correction undoing another entry
+    SELLER_DEBT = "seller_debt"              # the provider took money back after it left the seller's hold (a lost dispute)
 
 
 @dataclass(frozen=True, slots=True)

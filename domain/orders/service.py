@@ -6,12 +6,14 @@ write transaction) while it compares what is asked with what is available and re
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
 
 from domain.errors import ConflictError, InsufficientStockError, NotFoundError, ValidationError
 from domain.identity import Actor, customers_only
+from domain.money import Money
 from domain.orders.model import Address, Order, OrderLine, OrderStatus
 from domain.payments.status import PaymentStatus
 from domain.ports import UnitOfWork
@@ -56,6 +58,9 @@ class Checkout:
     shipping_address_id: int | None
     now: datetime
     reservation: timedelta
+    # Asked with the order's total before anything is written: the payment provider the order is
+    # checked out for refuses an amount it can't take (Providers.check_amount) with no order made.
+    accepts: Callable[[Money], None] | None = None
 
 
 async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
@@ -89,6 +94,8 @@ async def _checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
             status=OrderStatus.PENDING_PAYMENT, currency=lines[0].unit_price.code, lines=lines,
             shipping_address_id=cmd.shipping_address_id, reserved_until=cmd.now + cmd.reservation,
             created_at=cmd.now, updated_at=cmd.now)
+        if cmd.accepts is not None:
+            cmd.accepts(order.total)  # raised here: the block rolls back, the cart is as it was
         order = await uow.orders.add(order)
         await uow.stock.reserve(order)
         await uow.carts.clear(cmd.actor.user_id)

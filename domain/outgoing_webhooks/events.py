@@ -35,9 +35,9 @@ EVENT_TYPES: Mapping[str, str] = {
     **_kinds("order", "created", "authorized", "paid", "partially_refunded", "refunded", "canceled", "expired"),
     **_kinds("subscription", "created", "incomplete_expired", "trialing", "active", "past_due",
              "unpaid", "paused", "canceled"),
-    # Ready for the parts being built beside this one (their repositories call status_changed):
-    **_kinds("payout", "created", "paid", "failed", "canceled"),
-    **_kinds("transfer", "created", "reversed"),
+    **_kinds("payout", "created", "in_transit", "paid", "failed", "canceled"),
+    **_kinds("transfer", "created", "paid", "failed", "reversed"),
+    # Ready for the disputes being built beside this one (its repository calls status_changed):
     **_kinds("dispute", "created", "won", "lost", "needs_response", "under_review"),
 }
 

@@ -10,6 +10,7 @@ from domain.payments.model import Attempt, Payment
 
 if TYPE_CHECKING:
     from domain.billing.model import Subscription
+    from domain.marketplace.model import PayoutRecord, TransferRecord
     from domain.orders.model import Order
     from domain.payments.refund_requests import RefundRequest
 
@@ -37,3 +38,14 @@ def refund_request_data(r: RefundRequest) -> dict[str, Any]:
 def subscription_data(s: Subscription) -> dict[str, Any]:
     return {"uuid": str(s.uuid), "status": s.status.value, "provider": s.provider, "provider_ref": s.provider_ref,
             "price_id": s.price_ref, "customer_id": s.customer_id}
+
+
+def transfer_data(t: TransferRecord) -> dict[str, Any]:
+    return {"uuid": str(t.uuid), "status": t.status.value, "seller_id": t.seller_id, "payment_uuid": t.payment_uuid,
+            "order_id": t.order_id, "amount": money(t.amount), "netted_debt": money(t.netted_debt),
+            "reversed": money(t.reversed), "provider": t.provider}
+
+
+def payout_data(p: PayoutRecord) -> dict[str, Any]:
+    return {"uuid": str(p.uuid), "status": p.status.value, "seller_id": p.seller_id, "amount": money(p.amount),
+            "provider": p.provider, "failure_code": p.failure_code}

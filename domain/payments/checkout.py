@@ -73,6 +73,7 @@ async def open_payment(cmd: OpenPayment, uow: UnitOfWork, providers: Providers, 
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, now)
+        providers.check_amount(cmd.provider, order.total)  # an amount the provider can't take: nothing written
         for earlier in await uow.payments.for_order(order.pk):
             if earlier.status not in SETTLED:
                 raise ConflictError(f"order {order.number} already has payment {earlier.number} "
@@ -107,6 +108,7 @@ async def resume_payment(cmd: ResumePayment, uow: UnitOfWork, providers: Provide
     async with uow:
         order = await _buyers_order(uow, cmd.actor, cmd.order_id)
         payable(order, clock())  # a closed order's page is never handed out, nor made again
+        providers.check_amount(cmd.provider, order.total)  # refused before the provider is asked anything
         live = [p for p in await uow.payments.for_order(order.pk) if p.status not in SETTLED]
     for payment in live:
         opened = payment.in_flight(AttemptKind.AUTHORIZE)
@@ -143,6 +145,7 @@ async def open_direct_payment(cmd: OpenDirectPayment, uow: UnitOfWork, providers
     """A payment for an amount the caller names (a course, a top-up): no order, no stock; once
     captured the platform keeps it all (consequences.apply)."""
     _checkout_provider(providers, cmd.provider, cmd.kind)  # refused before anything is recorded
+    providers.check_amount(cmd.provider, cmd.amount)
     now = clock()
     async with uow:
         payment = Payment.new(order_id=None, buyer_id=cmd.actor.user_id, provider=cmd.provider, amount=cmd.amount,

@@ -24,6 +24,8 @@ from domain.ledger import (
     refund_entry,
     refund_ref,
 )
+from domain.marketplace.holds import record_holds
+from domain.marketplace.transfers import note_clawbacks
 from domain.money import Money
 from domain.notifications import payment_confirmation, refund_confirmation
 from domain.orders.model import Order, OrderStatus
@@ -120,6 +122,8 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
                                             shares=seller_shares(order, payment.amount_captured),
                                             fee_bps=policy.fee_bps, captured_at=now))
         await uow.ledger.append(capture)
+        if order is not None:  # each seller's share gets its own hold, released after delivery
+            await record_holds(str(payment.uuid), order, capture, uow, policy.hold_period)
         family = [capture]
         await uow.emails.add(payment_confirmation(str(payment.uuid), payment.number or "", order.number if order else None,
                                                   payment.amount_captured, payment.buyer_id), now)
@@ -132,6 +136,8 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
         view = capture_view(capture, [e for e in family if e is not capture])
         entry = refund_entry(view, attempt.idempotency_key, attempt.amount, payment.buyer_id, now)
         await uow.ledger.append(entry)
+        # Sellers' parts taken from money already transferred to them are asked back.
+        await note_clawbacks(uow, str(payment.uuid), entry, now)
         family.append(entry)
         await uow.emails.add(refund_confirmation(attempt.idempotency_key, payment.number or "", attempt.amount,
                                                  payment.buyer_id), now)

@@ -17,6 +17,11 @@ An authorization whose answer was lost leaves us without the provider's referenc
 with Capability.FIND finds it by what we sent (`find_authorization`), so the worker settles it
 without a webhook (domain/payments/reconcile.py).
 
+A provider with rules of its own about amounts (PayPal's currencies and whole-unit HUF/JPY/TWD,
+Razorpay's minimum) says so with `check_amount` (AmountRulesProvider), which every use case asks
+through `Providers.check_amount` before anything is recorded: such an amount is invalid input,
+refused with nothing written, never a decline booked after the fact.
+
 `fetch(provider_ref)` answers the state of a payment (an authorization: Succeeded means
 authorized, or captured when capture is automatic) or of a refund, by the reference the
 provider gave it. A capture, void or refund whose answer was lost is settled by sending the same
@@ -312,6 +317,36 @@ class CompletingProvider(CheckoutProvider, Protocol):
         ...
 
 
+class AmountRulesProvider(PaymentProvider, Protocol):
+    """A provider with rules of its own about the amounts it takes (PayPal: only its currencies,
+    HUF, JPY and TWD in whole units). Optional: a provider without `check_amount` takes any
+    amount our Money can hold."""
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The ISO 4217 codes it takes (None: any); what a checkout UI offers with it."""
+        ...
+
+    def check_amount(self, amount: Money) -> None:
+        """Raises ValidationError (field "amount") for an amount the provider can't be sent. A
+        question about our own input, answered without a call: the use cases ask it before
+        anything is recorded, so such an amount is refused with nothing written."""
+        ...
+
+
+def check_amount(provider: PaymentProvider, amount: Money) -> None:
+    """Refuse (ValidationError) an amount `provider` can't take; nothing when it has no rules."""
+    check = getattr(provider, "check_amount", None)
+    if check is not None:
+        check(amount)
+
+
+def currencies_of(provider: PaymentProvider) -> frozenset[str] | None:
+    """The currencies `provider` takes, None when it names none (it takes any)."""
+    found = getattr(provider, "currencies", None)
+    return frozenset(found) if found is not None else None
+
+
 def checkout_kinds(provider: PaymentProvider) -> frozenset[CheckoutKind]:
     """The kinds of page a checkout provider offers (every kind unless it names them)."""
     kinds = getattr(provider, "checkout_kinds", None)
@@ -374,6 +409,11 @@ class Providers(Mapping[str, PaymentProvider]):
         """The public values a client needs to pay with `name` (empty when it needs none)."""
         self[name]  # an unknown provider is a NotFoundError here too
         return dict(self._public.get(name, {}))
+
+    def check_amount(self, name: str, amount: Money) -> None:
+        """Refuse (ValidationError) an amount the named provider can't take, before anything is
+        written: asked by every use case that records an attempt for `amount`."""
+        check_amount(self[name], amount)
 
     def supporting(self, capability: Capability) -> tuple[str, ...]:
         return tuple(name for name, p in self._by_name.items() if capability in p.capabilities)

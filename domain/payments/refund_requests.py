@@ -75,7 +75,10 @@ class AskRefund:
     window: timedelta | None = None
 
 
-async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now) -> RefundRequest:
+async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now, *,
+                         providers: Providers | None = None) -> RefundRequest:
+    """The buyer asks; staff decide (decide_refund). With `providers`, an amount the payment's
+    provider could never refund (Providers.check_amount) is refused now rather than at approval."""
     customers_only(cmd.actor, "ask for refunds")
     reason = free_text(cmd.reason, "reason", max_length=MAX_TEXT)
     async with uow:
@@ -83,6 +86,8 @@ async def request_refund(cmd: AskRefund, uow: UnitOfWork, clock: Clock = utc_now
         if payment is None or payment.buyer_id != cmd.actor.user_id:
             raise NotFoundError("payment", cmd.payment_id)
         amount = _checked(payment, in_currency_of(payment, cmd.amount))
+        if providers is not None and payment.provider in providers:
+            providers.check_amount(payment.provider, amount)
         now = clock()
         _within(payment, cmd.window, now)
         request = RefundRequest(None, uuid4(), payment.pk, cmd.actor.user_id, amount, reason,
@@ -125,6 +130,7 @@ async def decide_refund(cmd: DecideRefund, uow: UnitOfWork, providers: Providers
         providers.require(payment.provider, Capability.REFUND)  # before anything is recorded
         request.decide(RequestStatus.APPROVED, cmd.actor, note, now)
         attempt = payment.start_refund(request.amount, now=now, reason=request.reason)
+        providers.check_amount(payment.provider, attempt.amount)  # raised here: the block rolls back
         await uow.payments.save(payment)
         request.refund_attempt_id = payment.attempt(attempt.seq).id
         await uow.refund_requests.save(request)

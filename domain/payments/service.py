@@ -68,15 +68,16 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     """
     customers_only(cmd.actor, "pay for orders")
     providers.require(cmd.provider, Capability.AUTHORIZE)
-    return await uow.transaction(lambda: _create_payment(cmd, uow, clock()))
+    return await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
 
 
-async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, now: datetime) -> Payment:
+async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers, now: datetime) -> Payment:
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
             raise NotFoundError("order", cmd.order_id)
         payable(order, now)
+        providers.check_amount(cmd.provider, order.total)  # an amount the provider can't take: nothing written
         for earlier in await uow.payments.for_order(order.pk):
             if earlier.status in SETTLED:
                 continue
@@ -118,6 +119,7 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
             if payment.order_id is None:  # a direct payment (seed 002) is paid on the provider's page
                 raise InvalidStateError(f"payment {payment.number} pays no order; it is paid where it was opened")
             providers.require(payment.provider, Capability.AUTHORIZE)
+            providers.check_amount(payment.provider, payment.amount)
             attempt = payment.start_authorization(now=now)  # InvalidStateError once past requires_payment_method
             order = existing(await uow.orders.get(payment.order_id, for_update=True), "order", payment.order_id)
             payable(order, now)
@@ -173,6 +175,7 @@ async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, providers: Provi
         attempt = payment.started_by(cmd.client_key, AttemptKind.CAPTURE, asked)
         if attempt is None:
             attempt = payment.start_capture(asked, now=clock(), client_key=cmd.client_key)
+            providers.check_amount(payment.provider, attempt.amount)  # raised here: the block rolls back
             await uow.payments.save(payment)
             await uow.commit()
     if not attempt.in_flight:
@@ -233,6 +236,7 @@ async def _refund(actor: Actor, payment_id: int, amount: Amount, reason: str | N
             # Pending refunds reserve their amount here, under the row lock: concurrent refunds
             # together never exceed what was captured (RefundExceedsCapturedError otherwise).
             attempt = payment.start_refund(asked, now=clock(), reason=reason, client_key=client_key)
+            providers.check_amount(payment.provider, attempt.amount)  # raised here: the block rolls back
             await uow.payments.save(payment)
             await uow.commit()
     return await send_refund(payment, attempt, actor, uow, providers, policy, clock)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
-from db import order_queries, payment_queries, queries
+from db import market_queries, order_queries, payment_queries, queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -66,3 +66,12 @@ class Loaders:
     @cached_property
     def refund_requests(self) -> DataLoader:
         return _by_key(lambda ids: payment_queries.refund_requests_by_ids(self.db, ids))
+
+    @cached_property
+    def transfers_by_payout(self) -> DataLoader:
+        """A payout's transfers, oldest first."""
+        async def batch(payout_ids: list[int]) -> list[list]:
+            found = await market_queries.transfers_of_payouts(self.db, payout_ids)
+            return [found.get(payout_id, []) for payout_id in payout_ids]
+
+        return DataLoader(batch)

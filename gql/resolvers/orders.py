@@ -1,10 +1,12 @@
 """Orders, addresses and checkout: thin calls into domain/ and db/'s read queries."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from db import order_queries
 from domain.errors import PaymentDeclinedError
+from domain.money import Money
 from domain.orders import access
 from domain.orders.access import OrderFilter
 from domain.orders.cancel import CancelOrder, cancel_order
@@ -55,7 +57,8 @@ async def check_out_at_provider(context, shipping_address_id: int | None, provid
     providers, policy = context.services.providers, context.services.policy
     providers.require(provider, Capability.CHECKOUT)  # before an order is made for nothing
     check_page_urls(CheckoutKind(kind), return_url, cancel_url)
-    order = await check_out(context, shipping_address_id)
+    order = await check_out(context, shipping_address_id,
+                            accepts=lambda total: providers.check_amount(provider, total))
     cmd = OpenPayment(actor, order.pk, provider, CheckoutKind(kind), return_url=return_url, cancel_url=cancel_url)
     payment = await open_payment(cmd, context.new_uow(), providers, policy)
     if payment.status is PaymentStatus.FAILED:
@@ -83,8 +86,9 @@ def publishable_key(context, provider: str) -> str | None:
     return public.get("publishable_key") or public.get("key_id")
 
 
-async def check_out(context, shipping_address_id: int | None) -> Order:
+async def check_out(context, shipping_address_id: int | None,
+                    accepts: Callable[[Money], None] | None = None) -> Order:
     actor = require_actor(context)  # the use case decides who may
     cmd = Checkout(actor=actor, shipping_address_id=shipping_address_id, now=datetime.now(UTC),
-                   reservation=context.services.policy.reservation)
+                   reservation=context.services.policy.reservation, accepts=accepts)
     return await checkout(cmd, context.new_uow())

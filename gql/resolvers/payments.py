@@ -82,7 +82,7 @@ async def ask_refund(context, payment_id: int, amount: int | None, reason: str) 
     # The same window after capture as seed 003's refund requests (PAYGATE_REFUND_WINDOW_DAYS).
     window = context.services.policy.refund_window
     return await request_refund(AskRefund(actor, payment_id, amount, reason, window=window), context.new_uow(),
-                                context.services.clock)
+                                context.services.clock, providers=context.services.providers)
 
 
 async def decide(context, request_id: int, approve: bool, note: str | None):

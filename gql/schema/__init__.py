@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -48,9 +50,10 @@ def _mark_failed(execution_context) -> None:
         scope.setdefault("state", {})["internal_error"] = True
 
 
-def build_schema(*, production: bool = False) -> Schema:
+def build_schema(*, production: bool = False, observers: Sequence[Any] = ()) -> Schema:
+    """`observers`: schema extensions the composition root adds (metrics, traces), run first."""
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES),
-                  extensions=limits.extensions(production=production),
+                  extensions=[*observers, *limits.extensions(production=production)],
                   config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production))
 
 

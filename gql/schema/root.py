@@ -10,6 +10,7 @@ from gql.resolvers import users as user_resolvers
 from gql.schema import (
     billing,
     jobs,
+    market_fields,
     orders,
     outgoing_webhooks,
     payment_mutations,
@@ -90,6 +91,11 @@ class Query:
         description="Webhook deliveries with their attempts (the delivery log), newest first. Admins only.")
     webhook_event_types = strawberry.field(resolver=outgoing_webhooks.resolve_webhook_event_types,
                                            description="The event types an endpoint may subscribe to.")
+    connected_account = strawberry.field(resolver=market_fields.resolve_connected_account)
+    transfers = strawberry.field(resolver=market_fields.resolve_transfers)
+    payout = strawberry.field(resolver=market_fields.resolve_payout)
+    payouts = strawberry.field(resolver=market_fields.resolve_payouts)
+    marketplace_report = strawberry.field(resolver=market_fields.resolve_marketplace_report)
 
 
 @strawberry.type
@@ -126,6 +132,12 @@ class Mutation:
     webhook_endpoint_rotate_secret = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_rotate_secret)
     webhook_endpoint_delete = strawberry.mutation(resolver=outgoing_webhooks.webhook_endpoint_delete)
     webhook_delivery_retry = strawberry.mutation(resolver=outgoing_webhooks.webhook_delivery_retry)
+    connected_account_create = strawberry.mutation(resolver=market_fields.connected_account_create)
+    onboarding_session_create = strawberry.mutation(resolver=market_fields.onboarding_session_create)
+    transfer = strawberry.mutation(resolver=market_fields.transfer)
+    payout = strawberry.mutation(resolver=market_fields.payout)
+    order_mark_delivered = strawberry.mutation(resolver=market_fields.order_mark_delivered)
+    hold_release = strawberry.mutation(resolver=market_fields.hold_release)
 
 
 async def _product_node(context, legacy_id: int) -> Product | None:
@@ -160,4 +172,5 @@ NODE_RESOLVERS = {"Product": _product_node, "User": _user_node, "Cart": _cart_no
                   "RefundRequest": payment_queries.refund_request_node,
                   "BillingSubscription": billing.subscription_node, "BillingCustomer": billing.customer_node,
                   "WebhookEndpoint": outgoing_webhooks.endpoint_node,
-                  "WebhookDelivery": outgoing_webhooks.delivery_node}
+                  "WebhookDelivery": outgoing_webhooks.delivery_node,
+                  "Payout": market_fields.payout_node, "Transfer": market_fields.transfer_node}

@@ -33,7 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from domain.errors import ProviderIntegrityError
+from domain.errors import ProviderIntegrityError, ValidationError
 from domain.money import Money
 from domain.payments.provider import (
     AuthorizeRequest,
@@ -80,6 +80,16 @@ class PayPalProvider:
 
     def __repr__(self) -> str:
         return "PayPalProvider()"
+
+    # --- amount rules (AmountRulesProvider): asked before anything is recorded --------------
+
+    currencies = wire.CURRENCIES
+
+    def check_amount(self, amount: Money) -> None:
+        try:
+            wire.paypal_amount(amount)
+        except wire.PayPalAmountError as exc:
+            raise ValidationError(str(exc), "amount") from None
 
     # --- the port ----------------------------------------------------------------------------
 

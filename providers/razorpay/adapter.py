@@ -76,6 +76,19 @@ class RazorpayProvider:
         self._secret = key_secret
         self._api = JsonApi("razorpay", api_base or API_BASE, auth=httpx.BasicAuth(key_id, key_secret), retry=retry)
 
+    def check_amount(self, amount: Money) -> None:
+        """Razorpay's own rules, asked before anything is recorded (AmountRulesProvider): orders and
+        refunds of at least one unit of the currency ("The amount must be at least INR 1.00",
+        razorpay.com/docs/api/orders/create), and three-decimal currencies (KWD, BHD, OMR) with
+        their last decimal 0 (razorpay.com/docs/api/orders/entity)."""
+        unit = 10 ** amount.currency.exponent
+        if amount.minor < unit:
+            raise ValidationError(f"Razorpay takes at least {amount.code} {Money(unit, amount.currency).decimal}, "
+                                  f"not {amount.decimal}", "amount")
+        if amount.currency.exponent == 3 and amount.minor % 10:
+            raise ValidationError(f"Razorpay takes {amount.code} with its last decimal 0, not {amount.decimal}",
+                                  "amount")
+
     # --- paying -------------------------------------------------------------------------------
 
     async def authorize(self, req: AuthorizeRequest) -> Outcome:
