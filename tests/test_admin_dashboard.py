@@ -117,6 +117,9 @@ async def test_the_dashboard_shows_an_admin_the_statistics_and_payments_from_gra
     holds = page.locator("#holds-table tbody tr", has_text="HELD")
     assert await holds.count() == 2  # the mug's and the knife's seller shares
     assert "$13.49" in await page.locator("#holds-table").inner_text()  # $14.99 less the 10 % fee
+    balances = await page.locator("#balances-table").inner_text()
+    assert "49.48 USD" in balances  # held: $13.49 + $35.99 ($39.99 less its fee), from marketplaceReport
+    assert "No payout." in await page.locator("#payouts-table").inner_text()
     deliveries = page.locator("#deliveries-table tbody tr", has_text="payment.succeeded")
     assert await deliveries.count() == 2
     assert "SUCCEEDED" in await deliveries.first.inner_text()

@@ -1,7 +1,7 @@
 // The dashboard's entry point: the token form, then each panel loaded through GraphQL.
 
 import { loadDeliveries } from "./deliveries.js";
-import { loadHolds } from "./marketplace.js";
+import { loadHolds, loadPayouts } from "./marketplace.js";
 import { PaymentsPanel } from "./payments.js";
 import { RequestsPanel } from "./requests.js";
 import { loadStatistics } from "./stats.js";
@@ -31,7 +31,10 @@ const statistics = () => guarded("Statistics", () => loadStatistics($("#stats-fo
 const paymentsList = () => guarded("Payments", () => payments.load());
 const deliveries = () => guarded("Webhook deliveries",
   () => loadDeliveries($("#deliveries-form"), $("#deliveries-table")));
-const marketplace = () => guarded("Holds", () => loadHolds($("#holds-table")));
+const marketplace = () => Promise.all([
+  guarded("Holds", () => loadHolds($("#holds-table"))),
+  guarded("Payouts", () => loadPayouts($("#payouts-table"), $("#balances-table"))),
+]).then((done) => done.every(Boolean));
 const requests = new RequestsPanel($("#requests-form"), $("#requests-table"), {
   report,
   // A decision moves a payment (and the figures): show the new state everywhere.
