@@ -20,6 +20,7 @@ from paygate import jobs_engine
 from paygate.auth import TokenCodec
 from paygate.body_limits import BodyLimitsMiddleware
 from paygate.bootstrap import build_services, close_services
+from paygate.dashboard import dashboard_routes
 from paygate.dummy_pages import dummy_routes
 from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db)), methods=["GET"]),
+        *dashboard_routes(),
         *(extra_routes or []),
     ]
     # Outermost first: request id and logs, then the caller, then its rate limit (a refused

@@ -867,6 +867,7 @@ NO_OBJECT_ROUTES = {
     "GET /api/payments/admin/transactions/": "admins' listing of everything",
     "GET /graphql": "GraphiQL", "POST /graphql": "the GraphQL rows", "GET /healthz": "", "GET /readyz": "",
     "GET /openapi.json": "", "GET /metrics": "",
+    "GET /admin/": "the admin dashboard's static page: it holds no data, its scripts ask GraphQL with a token",
     "GET /graphiql/{name}": "GraphiQL's own scripts and styles, public files (development and tests)",
 }
 # Fields taking an id that name no object of anyone's own.
