@@ -9,6 +9,10 @@ import pytest
 from sqlmodel import select
 
 from db.payment_tables import PaymentAttemptRow, PaymentRow, RefundRequestRow
+from db.uow import SqlUnitOfWork
+from domain.disputes.model import DisputeStatus
+from domain.disputes.service import DisputeNews, record_dispute
+from domain.money import Money
 from paygate.bootstrap import build_services, close_services
 from paygate.dashboard import ASSETS, CONTENT_SECURITY_POLICY
 from paygate.worker import JOBS, run_once
@@ -64,6 +68,13 @@ async def shop_with_sales(client, shop, receiver, database_url, db) -> dict:
     asked = await gql(client, """mutation($p: ID!) { refundRequest(input: {paymentId: $p, amount: 500,
                                  reason: "Arrived chipped"}) { __typename ... on RefundRequest { legacyId } } }""",
                       {"p": mug["id"]}, token=customer)
+    async with db.read_sessions() as session:  # the bank disputes the knife's payment
+        knife_ref = (await session.exec(select(PaymentRow.provider_ref)
+                                        .where(PaymentRow.number == knife["number"]))).one()
+    await record_dispute(DisputeNews(provider="dummy", event_id="evt_dashboard", event_type="dispute.test",
+                                     provider_dispute_id="dp_dashboard", payment_ref=knife_ref,
+                                     amount=Money.of(1000, "USD"), status=DisputeStatus.OPENED,
+                                     reason="fraudulent", evidence_due_by=None), SqlUnitOfWork(db))
     services = build_services(settings_for(database_url), db)
     try:  # the worker's job, once: the two payments' events reach the receiver
         assert await run_once(db, services, jobs=DELIVER) == {"deliver-webhooks": 2}
@@ -118,12 +129,17 @@ async def test_the_dashboard_shows_an_admin_the_statistics_and_payments_from_gra
     assert await holds.count() == 2  # the mug's and the knife's seller shares
     assert "$13.49" in await page.locator("#holds-table").inner_text()  # $14.99 less the 10 % fee
     balances = await page.locator("#balances-table").inner_text()
-    assert "49.48 USD" in balances  # held: $13.49 + $35.99 ($39.99 less its fee), from marketplaceReport
+    # Held: $13.49 + $35.99 ($39.99 less its fee), less the $9.00 of the seller's share the open
+    # $10.00 dispute withholds (the platform's fee gives the other $1.00), from marketplaceReport.
+    assert "40.48 USD" in balances
     assert "No payout." in await page.locator("#payouts-table").inner_text()
     deliveries = page.locator("#deliveries-table tbody tr", has_text="payment.succeeded")
     assert await deliveries.count() == 2
     assert "SUCCEEDED" in await deliveries.first.inner_text()
     assert "\t204\t" in await deliveries.first.inner_text()  # the receiver's answer
+    dispute = await page.locator("#disputes-table").inner_text()
+    assert "dp_dashboard" in dispute and shop_with_sales["knife"]["number"] in dispute and "OPENED" in dispute
+    assert "$10.00" in dispute
     assert await page.locator("#status").inner_text() == "Up to date."
     assert page.errors == []
 

@@ -1,6 +1,7 @@
 // The dashboard's entry point: the token form, then each panel loaded through GraphQL.
 
 import { loadDeliveries } from "./deliveries.js";
+import { loadDisputes } from "./disputes.js";
 import { loadHolds, loadPayouts } from "./marketplace.js";
 import { PaymentsPanel } from "./payments.js";
 import { RequestsPanel } from "./requests.js";
@@ -31,6 +32,7 @@ const statistics = () => guarded("Statistics", () => loadStatistics($("#stats-fo
 const paymentsList = () => guarded("Payments", () => payments.load());
 const deliveries = () => guarded("Webhook deliveries",
   () => loadDeliveries($("#deliveries-form"), $("#deliveries-table")));
+const disputes = () => guarded("Disputes", () => loadDisputes($("#disputes-form"), $("#disputes-table")));
 const marketplace = () => Promise.all([
   guarded("Holds", () => loadHolds($("#holds-table"))),
   guarded("Payouts", () => loadPayouts($("#payouts-table"), $("#balances-table"))),
@@ -48,7 +50,7 @@ async function loadAll() {
     return;
   }
   report("Loading…");
-  const results = await Promise.all([statistics(), paymentsList(), requestsList(), marketplace(), deliveries()]);
+  const results = await Promise.all([statistics(), paymentsList(), requestsList(), marketplace(), disputes(), deliveries()]);
   if (results.every(Boolean)) report("Up to date.");
   document.body.dataset.loaded = "true";
 }
@@ -73,6 +75,7 @@ onSubmit($("#stats-form"), statistics);
 onSubmit($("#payments-form"), paymentsList);
 onSubmit($("#requests-form"), requestsList);
 onSubmit($("#deliveries-form"), deliveries);
+onSubmit($("#disputes-form"), disputes);
 $("#payments-more").addEventListener("click", () => guarded("Payments", () => payments.load({ append: true })));
 
 loadAll();
