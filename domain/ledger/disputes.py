@@ -28,7 +28,7 @@ from domain.errors import ValidationError
 from domain.ledger import accounts as acc
 from domain.ledger.accounts import Account, AccountKind, Side
 from domain.ledger.balances import CaptureView
-from domain.ledger.entries import allocate
+from domain.ledger.entries import allocate, take_from_shares
 from domain.ledger.journal import EntryKind, JournalEntry, Posting, dispute_ref
 from domain.money import Money
 
@@ -44,17 +44,7 @@ def dispute_entry(view: CaptureView, dispute_id: str, amount: Money, created_at:
     code = amount.code
     taken = min(amount.minor, max(view.refundable.minor, 0), amount.minor if share is None else share.minor)
     weights = [s.refundable.minor for s in view.sellers] + [view.platform_fee_refundable.minor]
-    *seller_parts, fee_part = allocate(taken, weights)
-    postings: list[Posting] = []
-    for seller, part in zip(view.sellers, seller_parts, strict=True):
-        from_held = min(part, max(seller.held.minor, 0))
-        if from_held:
-            postings.append(Posting.debit(acc.seller_held(seller.seller_id, code), Money.of(from_held, code)))
-        if part - from_held:
-            postings.append(Posting.debit(acc.seller_available(seller.seller_id, code),
-                                          Money.of(part - from_held, code)))
-    if fee_part:
-        postings.append(Posting.debit(acc.platform_fees(code), Money.of(fee_part, code)))
+    postings = take_from_shares(view, allocate(taken, weights), code)
     if amount.minor - taken:
         postings.append(Posting.debit(acc.dispute_costs(code), Money.of(amount.minor - taken, code)))
     postings.append(Posting.credit(acc.disputes(code), amount))

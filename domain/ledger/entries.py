@@ -192,6 +192,24 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+def take_from_shares(view: CaptureView, parts: Sequence[int], code: str) -> list[Posting]:
+    """The debits taking `parts` (one per seller of the capture, then the platform's fee) back out
+    of the capture's shares: a seller's part from what is still held first, the rest from what is
+    available (below zero if it was transferred: the seller's debt). Refunds and disputes share it."""
+    *seller_parts, fee_part = parts
+    postings: list[Posting] = []
+    for seller, part in zip(view.sellers, seller_parts, strict=True):
+        from_held = min(part, max(seller.held.minor, 0))
+        if from_held:
+            postings.append(Posting.debit(acc.seller_held(seller.seller_id, code), Money.of(from_held, code)))
+        if part - from_held:
+            postings.append(Posting.debit(acc.seller_available(seller.seller_id, code),
+                                          Money.of(part - from_held, code)))
+    if fee_part:
+        postings.append(Posting.debit(acc.platform_fees(code), Money.of(fee_part, code)))
+    return postings
+
+
 def refund_entry(view: CaptureView, refund_id: str, amount: Money, buyer_id: int | None,
                  created_at: datetime) -> JournalEntry:
     """Return `amount` to the buyer, taken from the sellers and the platform's fee in proportion.
@@ -212,18 +230,8 @@ def refund_entry(view: CaptureView, refund_id: str, amount: Money, buyer_id: int
     weights = [s.refundable.minor for s in view.sellers] + [fee_left.minor]
     if sum(weights) != view.refundable.minor:
         raise UnbalancedEntryError(f"{view.ref}: the parts left do not add up to what is refundable")
-    *seller_parts, fee_part = allocate(amount.minor, weights)
     code = amount.code
-    postings: list[Posting] = []
-    for seller, part in zip(view.sellers, seller_parts, strict=True):
-        from_held = min(part, max(seller.held.minor, 0))
-        if from_held:
-            postings.append(Posting.debit(acc.seller_held(seller.seller_id, code), Money.of(from_held, code)))
-        if part - from_held:
-            postings.append(Posting.debit(acc.seller_available(seller.seller_id, code),
-                                          Money.of(part - from_held, code)))
-    if fee_part:
-        postings.append(Posting.debit(acc.platform_fees(code), Money.of(fee_part, code)))
+    postings = take_from_shares(view, allocate(amount.minor, weights), code)
     postings.append(Posting.credit(acc.customer_refunds(buyer_id, code), amount))
     return JournalEntry.balanced(EntryKind.REFUND, refund_ref(refund_id), created_at, postings,
                                  parent_ref=view.ref)
