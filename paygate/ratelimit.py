@@ -8,8 +8,9 @@ must not claim a key).
   `WEBHOOK_FACTOR` times `PAYGATE_RATE_LIMIT`. A provider delivers bursts from a few addresses and retries
   a 429 later, so a tight budget would only delay its news; a flood of forged webhooks is still
   bounded, and it never eats into the budget of customers behind the same address.
-- Not counted: `EXEMPT` (probes, metrics, the OpenAPI document) and WebSockets (a subscription is
-  one long request whose token arrives after the upgrade).
+- Not counted: `EXEMPT` (probes, metrics, the OpenAPI document), the static files of the dashboard and
+  GraphiQL (`STATIC`: one page load fetches about a dozen, and they hold no data), and WebSockets (a
+  subscription is one long request whose token arrives after the upgrade).
 - Refused: 429, `Retry-After` in whole seconds, and the body in the surface's error shape (GraphQL's, or the seed's: rest_compat.shape_for).
 
 The window moves, like the Django REST framework throttles the seeds come from: a client has made
@@ -40,6 +41,7 @@ from rest_compat import shape_for
 log = logging.getLogger("paygate.ratelimit")
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+STATIC = ("/admin/assets/", "/graphiql/")  # paygate/dashboard.py, paygate/graphiql.py
 WEBHOOK_FACTOR = 10
 FAIL_OPEN_S = 5.0
 REDIS_TIMEOUT_S = 0.5
@@ -154,7 +156,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.counter is not None and self.limit is not None:
-            if scope["type"] == "http" and scope["path"] not in EXEMPT:
+            if scope["type"] == "http" and not _exempt(scope):
                 limit, client = self._client(scope, self.limit)
                 retry_after_s = await self.counter.hit(limit, client)
                 if retry_after_s is not None:
@@ -174,6 +176,11 @@ class RateLimitMiddleware:
         if actor is not None:
             return limit, f"user:{actor.user_id}"
         return limit, f"addr:{address}"
+
+
+def _exempt(scope: Scope) -> bool:
+    path = scope["path"]
+    return path in EXEMPT or (scope["method"] in ("GET", "HEAD") and path.startswith(STATIC))
 
 
 def _closing_at_shutdown(counter: LocalCounter | SharedCounter, send: Send) -> Send:

@@ -153,6 +153,19 @@ async def test_probes_metrics_and_the_openapi_document_are_never_counted(limited
     assert {a.status_code for a in answers[:3 * BUDGET]} == {200}
 
 
+async def test_the_dashboards_static_files_are_never_counted(limited):
+    page = await limited.get("/admin/")
+    assets = ["/admin/assets/" + name for name in sorted(set(re.findall(r'(?:src|href)="assets/([^"]+)"', page.text)))]
+    await spend(limited, BUDGET - 2)
+
+    answers = [await limited.get(path) for path in assets * 2]
+    last = await limited.post("/graphql", json=QUERY)
+
+    assert len(assets) >= 3 and {a.status_code for a in answers} == {200}
+    assert last.status_code == 200  # the page and four queries: the budget of five
+    assert (await limited.post("/graphql", json=QUERY)).status_code == 429
+
+
 async def test_webhooks_have_a_budget_of_their_own_per_address_ten_times_larger(database_url, db):
     webhook = "/orders/api/payment-webhook/"
 
