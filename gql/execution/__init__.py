@@ -3,6 +3,7 @@ field-by-field execution, falling back to graphql-core for anything else (contex
 from __future__ import annotations
 
 from gql.execution.context import (
+    COUNTS,
     MISMATCHES,
     MODES,
     VERIFYING,
@@ -11,7 +12,7 @@ from gql.execution.context import (
     plan_execution_context,
 )
 
-__all__ = ["MISMATCHES", "MODES", "VERIFYING", "PlanExecutionContext", "PlanMismatch", "default_mode", "plan_execution_context",
+__all__ = ["COUNTS", "MISMATCHES", "MODES", "VERIFYING", "PlanExecutionContext", "PlanMismatch", "default_mode", "plan_execution_context",
            "set_default_mode"]
 
 _default = ["on"]

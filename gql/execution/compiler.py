@@ -24,7 +24,9 @@ ignore their `info`), and selections that would make more than MAX_FUNCTIONS fun
 """
 from __future__ import annotations
 
+import enum
 import keyword
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -35,14 +37,17 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLString,
+    get_named_type,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
+    is_scalar_type,
 )
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 
 from gql.execution.runtime import Fallback, Site, make_abstract, make_leaf, make_list, make_object
 
@@ -144,8 +149,11 @@ class Compiler:
             lines.append(f"v = {read}")
             fast = self.fast_leaf(return_type)
             if fast is not None:
-                return [*lines, f"if {fast}:", f"    d[{k}] = v", "else:", f"    d[{k}] = {c}(v, None, r, None)"]
-            if needs_info:
+                test, value = fast
+                return [*lines, f"if {test}:", f"    d[{k}] = {value}", "else:", f"    d[{k}] = {c}(v, None, r, None)"]
+            if is_leaf_type(get_named_type(return_type)):  # leaves need no path
+                lines.append(f"d[{k}] = {c}(v, None, r, None)")
+            elif needs_info:
                 lines.append(f"fp = {path}")
                 lines.append(f"d[{k}] = {c}(v, fp, r, r.info({site_index}, fp))")
             else:
@@ -161,7 +169,7 @@ class Compiler:
                   f"    r.pending.append((v, {c}, d, {k}, fp, i))"]
         fast = self.fast_leaf(return_type)
         if fast is not None:
-            lines += [f"elif {fast}:", f"    d[{k}] = v"]
+            lines += [f"elif {fast[0]}:", f"    d[{k}] = {fast[1]}"]
         return [*lines, "else:", f"    d[{k}] = {c}(v, fp, r, i)"]
 
     def basic_attribute(self, field_def) -> str | None:
@@ -176,16 +184,41 @@ class Compiler:
             return None
         return field.python_name
 
-    def fast_leaf(self, return_type) -> str | None:
-        """A test that the value is its own serialization, for the built-in scalars."""
+    def fast_leaf(self, return_type) -> tuple[str, str] | None:
+        """(test, value) for a leaf whose serialization is known without calling into the type:
+        a test on the value's exact Python type, and the expression that serializes it, which is
+        what its `coerce_output_value` returns for such a value."""
         kind = return_type.of_type if is_non_null_type(return_type) else return_type
         if kind is GraphQLInt:
-            return f"type(v) is int and {_INT_RANGE[0]} <= v <= {_INT_RANGE[1]}"
+            return f"type(v) is int and {_INT_RANGE[0]} <= v <= {_INT_RANGE[1]}", "v"
         if kind is GraphQLString or kind is GraphQLID:
-            return "type(v) is str"
+            return "type(v) is str", "v"
         if kind is GraphQLBoolean:
-            return "type(v) is bool"
+            return "type(v) is bool", "v"
+        coerce = getattr(kind, "coerce_output_value", None)
+        if is_scalar_type(kind) and coerce is int:  # a scalar serialized by int(): an int is itself
+            return "type(v) is int", "v"
+        if is_scalar_type(kind) and coerce is datetime.isoformat:
+            return f"type(v) is {self.name(datetime, 'T')}", "v.isoformat()"
+        if isinstance(kind, CustomGraphQLEnumType):
+            names = self.enum_names(kind)
+            if names is not None:
+                return f"type(v) is {self.name(kind.wrapped_cls, 'T')}", f"{self.name(names, 'E')}[v]"
         return None
+
+    def enum_names(self, kind) -> dict | None:
+        """Strawberry's enum serializes a member of its Python enum by looking it up among the
+        type's values: the same name every time, so computed once a member here."""
+        wrapped = kind.wrapped_cls
+        if not (isinstance(wrapped, type) and issubclass(wrapped, enum.Enum)):
+            return None
+        names = {}
+        for member in wrapped:
+            try:
+                names[member] = kind.coerce_output_value(member)
+            except Exception:
+                continue
+        return names
 
     def needs_info(self, return_type) -> bool:
         """Abstract types hand the field's info to `resolve_type`."""
@@ -201,7 +234,8 @@ class Compiler:
         ex = self.executor
         if isinstance(kind, GraphQLList):
             item = self.completer(kind.of_type, details_list)
-            return make_list(item, non_null, self.is_awaitable, ex.is_async_iterable)
+            return make_list(item, non_null, self.is_awaitable, ex.is_async_iterable,
+                             not is_leaf_type(get_named_type(kind)))
         if is_leaf_type(kind):
             return make_leaf(kind, non_null, self.is_awaitable)
         if is_object_type(kind):

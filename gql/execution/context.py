@@ -29,6 +29,9 @@ from gql.execution.runtime import Run
 
 MODES = ("off", "on", "verify")
 MISMATCHES: list[dict[str, Any]] = []
+# What answered query operations in this process: "plan", "fallback" (the plan gave up on that
+# request: graphql-core answered) and "graphql-core" (never planned). For tests and metrics.
+COUNTS: dict[str, int] = {"plan": 0, "fallback": 0, "graphql-core": 0}
 # True while verify mode's second execution runs: what it does (its SQL statements, say) is
 # the check's, not the request's, and tests that count a request's statements leave it out.
 VERIFYING: ContextVar[bool] = ContextVar("paygate_plan_verifying", default=False)
@@ -41,9 +44,7 @@ class PlanMismatch(AssertionError):
 class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     plans: ClassVar[PlanCache]
     verify: ClassVar[bool] = False
-    # What answered query operations, for tests: "plan", "fallback" (the plan gave up on that
-    # request) and "graphql-core" (never planned).
-    counts: ClassVar[dict[str, int]]
+    counts: ClassVar[dict[str, int]] = COUNTS
 
     def execute_operation(self, serially: bool | None = None):
         plan = self._plan(serially)
@@ -158,5 +159,4 @@ def plan_execution_context(mode: str) -> type[StrawberryGraphQLCoreExecutionCont
     if mode == "off":
         return StrawberryGraphQLCoreExecutionContext
     return type("PlanExecutionContext", (PlanExecutionContext,),
-                {"plans": PlanCache(), "verify": mode == "verify",
-                 "counts": {"plan": 0, "fallback": 0, "graphql-core": 0}})
+                {"plans": PlanCache(), "verify": mode == "verify"})

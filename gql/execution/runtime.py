@@ -158,8 +158,9 @@ def make_abstract(kind: GraphQLAbstractType, resolve_type, builds: dict[str, tup
     return complete
 
 
-def make_list(item: Completer, non_null: bool, is_awaitable, is_async_iterable) -> Completer:
-    """A list value: each item completed in order; awaitable items wait with the level's others."""
+def make_list(item: Completer, non_null: bool, is_awaitable, is_async_iterable, item_paths: bool) -> Completer:
+    """A list value: each item completed in order; awaitable items wait with the level's others.
+    `item_paths`: whether items need their own path (objects do: their resolvers get it)."""
 
     def complete(value, path, run, info):
         if value is None or value is Undefined:
@@ -172,7 +173,7 @@ def make_list(item: Completer, non_null: bool, is_awaitable, is_async_iterable) 
         out: list[Any] = []
         append = out.append
         for index, element in enumerate(value):
-            element_path = Path(path, index, None)
+            element_path = Path(path, index, None) if item_paths else None
             if is_awaitable(element):
                 append(None)
                 run.pending.append((element, item, out, index, element_path, info))
