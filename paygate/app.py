@@ -51,13 +51,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
                providers: Providers | None = None, queue_probe: QueueProbe | None = None,
                readiness: list[Check] | None = None,
-               tracer_provider: TracerProvider | None = None) -> Starlette:
+               tracer_provider: TracerProvider | None = None, graphql_plans: str | None = None) -> Starlette:
     """The app. With `run_jobs`, the background jobs of `paygate worker` run inside this process,
     from the same queue (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own);
     `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
     of /readyz (paygate/queue_stats.py, paygate/readiness.py); `tracer_provider` the one that
-    OTEL_EXPORTER_OTLP_ENDPOINT makes (paygate/tracing.py)."""
+    OTEL_EXPORTER_OTLP_ENDPOINT makes (paygate/tracing.py); `graphql_plans` how queries execute
+    (gql/execution: "on", "off", "verify"; the test suite sets "verify" as the default)."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         instrument_engine(db.engine, tracing)
         instrument_httpx(tracing)
         observers.append(graphql_tracing(tracing))
-    schema = build_schema(production=settings.is_production, observers=observers)
+    schema = build_schema(production=settings.is_production, observers=observers, plans=graphql_plans)
     graphql = GraphQLView(schema, db=db, tokens=tokens, settings=settings,
                           services=services)
 

@@ -163,6 +163,9 @@ async def test_approving_a_refund_request_on_the_dashboard_refunds_the_payment(
     assert (request.status, request.decision_note) == ("approved", "Sorry about the mug")
     assert payment.refunded_minor == 500
     assert [(r.amount_minor, r.status) for r in refunds] == [(500, "succeeded")]
+    # The status is shown before the tables reload (paygate/admin/requests.js): wait for them.
+    await page.wait_for_selector("#requests-table:has-text('No refund request.')")
+    await page.wait_for_selector("#payments-table:has-text('$5.00')")
     assert "No refund request." in await page.locator("#requests-table").inner_text()
     assert "$5.00" in await page.locator("#payments-table").inner_text()
     assert page.errors == []

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.graphql import OperationType
 
+from gql import execution
 from gql.schema import limits
 from gql.schema.errors import ERROR_TYPES
 from gql.schema.root import Mutation, Query
@@ -50,11 +51,14 @@ def _mark_failed(execution_context) -> None:
         scope.setdefault("state", {})["internal_error"] = True
 
 
-def build_schema(*, production: bool = False, observers: Sequence[Any] = ()) -> Schema:
-    """`observers`: schema extensions the composition root adds (metrics, traces), run first."""
+def build_schema(*, production: bool = False, observers: Sequence[Any] = (), plans: str | None = None) -> Schema:
+    """`observers`: schema extensions the composition root adds (metrics, traces), run first.
+    `plans`: how queries execute (gql/execution): "on" (compiled plans, graphql-core for the
+    rest), "off" (graphql-core only) or "verify" (both, compared); default `execution.default_mode()`."""
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES),
                   extensions=[*observers, *limits.extensions(production=production)],
-                  config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production))
+                  config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),
+                  execution_context_class=execution.plan_execution_context(plans or execution.default_mode()))
 
 
 def sdl() -> str:

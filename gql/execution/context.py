@@ -1,0 +1,162 @@
+"""The execution context Strawberry hands to graphql-core: query operations run their plan.
+
+Everything before execution (parsing, validation and the limits, authentication in the view) and
+after it (Strawberry's `process_errors`, MaskErrors, the view's JSON) is untouched: this class
+only replaces graphql-core's `execute_operation` for queries, and calls graphql-core's own for
+mutations, subscriptions, operations the compiler doesn't cover, requests whose schema
+extensions wrap resolvers (middleware), and any request the plan gives up on (`Fallback`).
+
+Modes (`plan_execution_context(mode)`):
+- "on": the plan answers, graphql-core when it can't;
+- "verify": the plan answers, then graphql-core executes the same operation again and the two
+  results' JSON must be the same bytes, data and errors, or the request fails (`PlanMismatch`) and
+  the difference is kept in MISMATCHES. The test suite runs every app this way.
+"""
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from copy import copy
+from typing import Any, ClassVar
+
+from graphql import OperationType
+from graphql.execution.executor import CollectedErrors
+from graphql.pyutils import RefMap
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gql.execution.plans import PlanCache
+from gql.execution.runtime import Run
+
+MODES = ("off", "on", "verify")
+MISMATCHES: list[dict[str, Any]] = []
+# What answered query operations in this process: "plan", "fallback" (the plan gave up on that
+# request: graphql-core answered) and "graphql-core" (never planned). For tests and metrics.
+COUNTS: dict[str, int] = {"plan": 0, "fallback": 0, "graphql-core": 0}
+# True while verify mode's second execution runs: what it does (its SQL statements, say) is
+# the check's, not the request's, and tests that count a request's statements leave it out.
+VERIFYING: ContextVar[bool] = ContextVar("paygate_plan_verifying", default=False)
+
+
+class PlanMismatch(AssertionError):
+    """The plan's answer and graphql-core's differ: a bug of the plan."""
+
+
+class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    plans: ClassVar[PlanCache]
+    verify: ClassVar[bool] = False
+    counts: ClassVar[dict[str, int]] = COUNTS
+
+    def execute_operation(self, serially: bool | None = None):
+        plan = self._plan(serially)
+        if plan is None:
+            return super().execute_operation(serially)
+        if self.verify:
+            return self._verified(plan)
+        return self._run(plan)
+
+    def _plan(self, serially):
+        if serially is not None or self.operation.operation is not OperationType.QUERY:
+            return None
+        manager = self.middleware_manager
+        if (manager is not None and manager.middlewares) or self.abort_signal is not None \
+                or self.hooks is not None:
+            self.counts["graphql-core"] += 1
+            return None
+        plan = self.plans.plan_for(self)
+        if plan is not None and not plan.fits(self):
+            plan = None
+        if plan is None:
+            self.counts["graphql-core"] += 1
+        return plan
+
+    def _run(self, plan):
+        run = Run(self, plan.sites)
+        try:
+            data = plan.root(self.root_value, None, run)
+        except Exception:
+            return self._fall_back(run)
+        if run.pending:
+            return self._settle(run, data)
+        self.counts["plan"] += 1
+        return self.finish(self.build_response(data))
+
+    async def _settle(self, run: Run, data):
+        try:
+            await run.settle()
+        except Exception:
+            result = self._fall_back(run)
+            return await result if self.is_awaitable(result) else result
+        self.counts["plan"] += 1
+        return self.build_response(data)
+
+    def _fall_back(self, run: Run):
+        run.discard()
+        self.counts["fallback"] += 1
+        return super().execute_operation()
+
+    # --- verify mode --------------------------------------------------------------------------
+
+    def _verified(self, plan):
+        planned = self._run(plan)
+        if self.is_awaitable(planned):
+            return self._verified_async(planned)
+        expected = self._graphql_core()
+        if self.is_awaitable(expected):
+            return self._compare_async(planned, expected)
+        return self._compare(planned, expected)
+
+    async def _verified_async(self, planned):
+        planned = await planned
+        expected = self._graphql_core()
+        if self.is_awaitable(expected):
+            expected = await expected
+        return self._compare(planned, expected)
+
+    async def _compare_async(self, planned, expected):
+        return self._compare(planned, await expected)
+
+    def _graphql_core(self):
+        """graphql-core's own execution of this operation, on a fresh copy of this executor."""
+        other = copy(self)
+        other.collected_errors = CollectedErrors()
+        other._relevant_sub_fields = {}
+        other._stream_usages = RefMap()
+        token = VERIFYING.set(True)
+        try:
+            result = super(PlanExecutionContext, other).execute_operation()
+        finally:
+            VERIFYING.reset(token)
+        if not self.is_awaitable(result):
+            return result
+
+        async def verifying():
+            token = VERIFYING.set(True)
+            try:
+                return await result
+            finally:
+                VERIFYING.reset(token)
+
+        return verifying()
+
+    def _compare(self, planned, expected):
+        got, want = _json(planned), _json(expected)
+        if got != want:
+            loc = self.operation.loc
+            MISMATCHES.append({"query": loc.source.body if loc else None, "variables": self.variable_values.coerced,
+                               "plan": got, "graphql-core": want})
+            raise PlanMismatch(f"the plan answered {got[:300]!r}, graphql-core {want[:300]!r}")
+        return planned
+
+
+def _json(result) -> str:
+    return json.dumps(result.formatted, default=repr)
+
+
+def plan_execution_context(mode: str) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """An execution context class with a plan cache of its own (one a schema)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown plan mode {mode!r}: one of {MODES}")
+    if mode == "off":
+        return StrawberryGraphQLCoreExecutionContext
+    return type("PlanExecutionContext", (PlanExecutionContext,),
+                {"plans": PlanCache(), "verify": mode == "verify"})
