@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, func
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db import order_queries, queries, reads
 from db.engine import Database
 from db.ledger import entries_from_rows
 from db.mapping import aware
@@ -25,21 +27,20 @@ from db.payment_tables import (
     PaymentRow,
     RefundRequestRow,
 )
-from db.payments import attempt_from_row, payment_from_rows, payments_with_attempts
+from db.payments import attempt_from_row, payment_from_rows
+from db.read_rows import ATTEMPTS, PAYMENTS, payments_from_joined, payments_with_attempts_where
 from db.refund_requests import request_from_row
 from db.row_ids import pk
 from db.tables import AuditRow, OrderLineRow
 from domain.audit import AuditRecord
 from domain.ledger import AccountKind, EntryKind, JournalEntry, Side, payment_id_of
+from domain.orders.model import Order
 from domain.payments import Attempt, AttemptKind, Payment
 from domain.payments.access import HoldFilter, PaymentFilter, PaymentScope, RefundFilter, RefundRequestFilter
 from domain.payments.refund_requests import RefundRequest
+from domain.users import User
 
-
-async def _with_attempts(session: AsyncSession, rows: Sequence[PaymentRow]) -> list[Payment]:
-    """The rows' payments, re-read with their attempts in one statement (one snapshot), in order."""
-    found = await payments_with_attempts(session, [pk(r) for r in rows])
-    return [found[pk(r)] for r in rows if pk(r) in found]
+P, A = PAYMENTS.c, ATTEMPTS.c
 
 
 def _sold_by(seller_id: int):
@@ -71,6 +72,8 @@ def _between(column, created_from, created_to) -> list:
 
 async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *, before_id: int | None,
                         limit: int) -> tuple[list[Payment], int]:
+    """A page with its attempts (one statement, one snapshot) and the count, at once where the
+    backend allows: two statements, Core rows."""
     where = _scoped(scope, flt.buyer_id, flt.seller_id) + _between(PaymentRow.created_at, flt.created_from,
                                                                      flt.created_to)
     if flt.statuses:
@@ -79,50 +82,59 @@ async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *
         where.append(PaymentRow.provider == flt.provider)
     if flt.order_id is not None:
         where.append(PaymentRow.order_id == flt.order_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(PaymentRow).where(*where))).one()
-        query = select(PaymentRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(PaymentRow.id) < before_id)
-        rows = (await session.exec(query.order_by(PaymentRow.id.desc()).limit(limit))).all()
-        return await _with_attempts(session, rows), total
+    page = select_core(P.id).where(*where)
+    if before_id is not None:
+        page = page.where(P.id < before_id)
+    page = page.order_by(P.id.desc()).limit(limit)
+    found, total = await reads.concurrently(
+        db, reads.rows(db, payments_with_attempts_where(P.id.in_(page)).order_by(P.id.desc())),
+        reads.scalar(db, select_core(func.count()).select_from(PAYMENTS).where(*where)))
+    return list(payments_from_joined(found).values()), total
+
+
+async def _payments(db: Database, *where, order_by=None) -> dict[int, Payment]:
+    query = payments_with_attempts_where(*where)
+    return payments_from_joined(await reads.rows(db, query.order_by(order_by) if order_by is not None else query))
 
 
 async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment]:
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.id.in_(list(ids))))).all()
-        return {p.pk: p for p in await _with_attempts(session, rows)}
+    return await _payments(db, P.id.in_(list(ids)))
 
 
 async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str) -> Payment | None:
     """The payment a provider knows by this reference (seed 002 names payments by Stripe's id)."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.provider == provider,
-                                                            PaymentRow.provider_ref == provider_ref)
-                                   .order_by(PaymentRow.id.desc()).limit(1))).all()
-        found = await _with_attempts(session, rows)
-        return found[0] if found else None
+    newest = (select_core(P.id).where(P.provider == provider, P.provider_ref == provider_ref)
+              .order_by(P.id.desc()).limit(1))
+    found = await _payments(db, P.id.in_(newest))
+    return next(iter(found.values()), None)
 
 
 async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
     """Each order's payments, oldest first (a declined one, then the one that succeeded)."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.order_id.in_(list(order_ids)))
-                                   .order_by(PaymentRow.id))).all()
-        found: dict[int, list[Payment]] = {}
-        for p in await _with_attempts(session, rows):
-            found.setdefault(p.order_id, []).append(p)
-        return found
+    found: dict[int, list[Payment]] = {}
+    for p in (await _payments(db, P.order_id.in_(list(order_ids)), order_by=P.id)).values():
+        found.setdefault(p.order_id, []).append(p)  # type: ignore[arg-type]
+    return found
 
 
 async def payments_by_attempt_ids(db: Database, attempt_ids: Sequence[int]) -> dict[int, Payment]:
     """The payment each attempt (a refund, to clients) belongs to."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(
-            select(PaymentRow).where(PaymentRow.id.in_(
-                select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.id.in_(list(attempt_ids))))))).all()
-        wanted = set(attempt_ids)
-        return {a.id: p for p in await _with_attempts(session, rows) for a in p.attempts if a.id in wanted}
+    owners = select_core(A.payment_id).where(A.id.in_(list(attempt_ids)))
+    wanted = set(attempt_ids)
+    return {a.id: p for p in (await _payments(db, P.id.in_(owners))).values() for a in p.attempts
+            if a.id in wanted}
+
+
+async def orders_and_buyers(db: Database, order_ids: Sequence[int],
+                            buyer_ids: Sequence[int]) -> tuple[dict[int, Order], dict[int, User]]:
+    """A page's orders (with their lines) and buyers: at once where the backend allows."""
+    orders, buyers = await reads.concurrently(db, _or_empty(order_queries.orders_by_ids, db, order_ids),
+                                              _or_empty(queries.users_by_ids, db, buyer_ids))
+    return orders, buyers
+
+
+async def _or_empty(read, db: Database, ids: Sequence[int]) -> dict:
+    return await read(db, ids) if ids else {}
 
 
 async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, before_id: int | None,
