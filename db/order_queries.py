@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from db import reads
 from db.engine import Database
 from db.mapping import address_from_row
-from db.read_rows import ORDER_COLUMNS, ORDERS, lines_of, orders_from_rows
+from db.read_rows import OC, ORDER_COLUMNS, ORDERS, among, lines_of, orders_from_rows
 from db.tables import AddressRow, OrderLineRow, OrderRow
 from domain.orders.access import OrderFilter, OrderScope
 from domain.orders.model import Address, Order
@@ -42,7 +42,7 @@ async def _orders(db: Database, query) -> list[Order]:
     rows = await reads.rows(db, query)
     if not rows:
         return []
-    return orders_from_rows(rows, await reads.rows(db, lines_of([r[0] for r in rows])))
+    return orders_from_rows(rows, await reads.rows(db, lines_of([r[0] for r in rows], db.is_sqlite)))
 
 
 async def orders_page(db: Database, scope: OrderScope, flt: OrderFilter, *, before_id: int | None,
@@ -60,7 +60,7 @@ async def orders_page(db: Database, scope: OrderScope, flt: OrderFilter, *, befo
 
 
 async def orders_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Order]:
-    return {o.pk: o for o in await _orders(db, select_core(*ORDER_COLUMNS).where(OrderRow.id.in_(list(ids))))}
+    return {o.pk: o for o in await _orders(db, select_core(*ORDER_COLUMNS).where(among(OC.id, ids, db.is_sqlite)))}
 
 
 async def order_id_by_key(db: Database, key: str) -> int | None:

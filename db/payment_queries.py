@@ -28,7 +28,7 @@ from db.payment_tables import (
     RefundRequestRow,
 )
 from db.payments import attempt_from_row, payment_from_rows
-from db.read_rows import ATTEMPTS, PAYMENTS, payments_from_joined, payments_with_attempts_where
+from db.read_rows import ATTEMPTS, PAYMENTS, among, payments_from_joined, payments_with_attempts_where
 from db.refund_requests import request_from_row
 from db.row_ids import pk
 from db.tables import AuditRow, OrderLineRow
@@ -98,7 +98,7 @@ async def _payments(db: Database, *where, order_by=None) -> dict[int, Payment]:
 
 
 async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment]:
-    return await _payments(db, P.id.in_(list(ids)))
+    return await _payments(db, among(P.id, ids, db.is_sqlite))
 
 
 async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str) -> Payment | None:
@@ -112,7 +112,7 @@ async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str
 async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
     """Each order's payments, oldest first (a declined one, then the one that succeeded)."""
     found: dict[int, list[Payment]] = {}
-    for p in (await _payments(db, P.order_id.in_(list(order_ids)), order_by=P.id)).values():
+    for p in (await _payments(db, among(P.order_id, order_ids, db.is_sqlite), order_by=P.id)).values():
         found.setdefault(p.order_id, []).append(p)  # type: ignore[arg-type]
     return found
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from db import reads
 from db.engine import Database
 from db.mapping import product_from_row, user_from_row
-from db.read_rows import USERS, user_from_tuple, users_where
+from db.read_rows import USERS, among, user_from_tuple, users_where
 from db.repositories import SqlCarts
 from db.stock import products_with_reserved
 from db.tables import ProductRow, UserRow, utcnow
@@ -22,13 +22,20 @@ from domain.users import User
 
 async def users_by_ids(db: Database, ids: Sequence[int]) -> dict[int, User]:
     return {user.id: user for user in map(user_from_tuple, await reads.rows(db, users_where(
-        USERS.c.id.in_(list(ids)))))}
+        among(USERS.c.id, ids, db.is_sqlite))))}
+
+
+_USER_BY_ID = "SELECT id, email, name, roles, created_at FROM users WHERE id = $1"  # USER_COLUMNS' order
 
 
 async def user_by_id(db: Database, user_id: int) -> User | None:
-    """One primary-key read on a pooled connection (`me`): no ORM session, no loader batch."""
-    found = await reads.rows(db, users_where(USERS.c.id == user_id))
-    return user_from_tuple(found[0]) if found else None
+    """One primary-key read (`me`): no ORM session, no loader batch; on PostgreSQL by asyncpg
+    alone (db/reads.py, `pg_row`), on SQLite as a Core statement."""
+    if db.is_sqlite:
+        found = await reads.rows(db, users_where(USERS.c.id == user_id))
+        return user_from_tuple(found[0]) if found else None
+    row = await reads.pg_row(db, _USER_BY_ID, user_id)
+    return user_from_tuple(row) if row is not None else None
 
 
 async def user_by_email(db: Database, email: str) -> User | None:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.tables import OrderLineRow, OrderRow, UserRow
@@ -36,6 +37,17 @@ USERS = UserRow.__table__  # type: ignore[attr-defined]
 def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything we store is UTC (db/mapping.py's `aware`).
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def among(column, ids: Iterable[int], is_sqlite: bool):
+    """`column IN ids`. On PostgreSQL as `= ANY(array)`: one bound parameter whatever the number
+    of ids, so the statement's text is the same for every batch and SQLAlchemy's compiled cache
+    and asyncpg's prepared statements are reused (an expanded IN is a new statement for each
+    length, compiled and prepared again). SQLite has no arrays: there, the expanding IN."""
+    values = list(ids)
+    if is_sqlite:
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(BigInteger)))
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -125,8 +137,8 @@ ORDER_COLUMNS = (OC.id, OC.uuid, OC.number, OC.buyer_id, OC.status, OC.currency,
 LINE_COLUMNS = (L.order_id, L.product_id, L.seller_id, L.sku, L.name, L.unit_price_minor, L.currency, L.quantity)
 
 
-def lines_of(order_ids: Sequence[int]):
-    return select(*LINE_COLUMNS).where(L.order_id.in_(list(order_ids))).order_by(L.id)
+def lines_of(order_ids: Sequence[int], is_sqlite: bool):
+    return select(*LINE_COLUMNS).where(among(L.order_id, order_ids, is_sqlite)).order_by(L.id)
 
 
 def order_from_tuple(row: Sequence[Any], lines: Sequence[Sequence[Any]]) -> Order:
