@@ -27,14 +27,24 @@ from db.payment_tables import (
     PaymentRow,
     RefundRequestRow,
 )
-from db.payments import attempt_from_row, payment_from_rows
-from db.read_rows import ATTEMPTS, PAYMENTS, among, payments_from_joined, payments_with_attempts_where
+from db.read_rows import (
+    ATTEMPT_COLUMNS,
+    ATTEMPTS,
+    PAYMENT_COLUMNS,
+    PAYMENT_WIDTH,
+    PAYMENTS,
+    among,
+    attempt_from_tuple,
+    payment_from_tuple,
+    payments_from_joined,
+    payments_with_attempts_where,
+)
 from db.refund_requests import request_from_row
 from db.row_ids import pk
 from db.tables import AuditRow, OrderLineRow
 from domain.audit import AuditRecord
 from domain.ledger import AccountKind, EntryKind, JournalEntry, Side, payment_id_of
-from domain.orders.model import Order
+from domain.orders.model import Address, Order
 from domain.payments import Attempt, AttemptKind, Payment
 from domain.payments.access import HoldFilter, PaymentFilter, PaymentScope, RefundFilter, RefundRequestFilter
 from domain.payments.refund_requests import RefundRequest
@@ -133,6 +143,15 @@ async def orders_and_buyers(db: Database, order_ids: Sequence[int],
     return orders, buyers
 
 
+async def payments_and_addresses(db: Database, order_ids: Sequence[int],
+                                 address_ids: Sequence[int]) -> tuple[dict[int, list[Payment]], dict[int, Address]]:
+    """An orders page's payments (each order's, oldest first) and addresses: at once where the
+    backend allows."""
+    payments, addresses = await reads.concurrently(db, _or_empty(payments_by_order_ids, db, order_ids),
+                                                   _or_empty(order_queries.addresses_by_ids, db, address_ids))
+    return payments, addresses
+
+
 async def _or_empty(read, db: Database, ids: Sequence[int]) -> dict:
     return await read(db, ids) if ids else {}
 
@@ -149,15 +168,14 @@ async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, 
         where.append(PaymentRow.provider == flt.provider)
     if flt.payment_id is not None:
         where.append(PaymentAttemptRow.payment_id == flt.payment_id)
-    joined = PaymentRow.id == PaymentAttemptRow.payment_id
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(PaymentAttemptRow)
-                                    .join(PaymentRow, joined).where(*where))).one()
-        query = select(PaymentAttemptRow, PaymentRow).join(PaymentRow, joined).where(*where)
-        if before_id is not None:
-            query = query.where(col(PaymentAttemptRow.id) < before_id)
-        rows = (await session.exec(query.order_by(PaymentAttemptRow.id.desc()).limit(limit))).all()
-        return [(payment_from_rows(p, []), attempt_from_row(a)) for a, p in rows], total
+    joined = ATTEMPTS.join(PAYMENTS, P.id == A.payment_id)
+    query = select_core(*PAYMENT_COLUMNS, *ATTEMPT_COLUMNS).select_from(joined).where(*where)
+    if before_id is not None:
+        query = query.where(A.id < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(A.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(joined).where(*where)))
+    return [(payment_from_tuple(r, []), attempt_from_tuple(r[PAYMENT_WIDTH:])) for r in rows], total
 
 
 async def refund_requests_page(db: Database, requested_by: int | None, flt: RefundRequestFilter, *,

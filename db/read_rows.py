@@ -75,7 +75,7 @@ PAYMENT_COLUMNS = (
 ATTEMPT_COLUMNS = (
     A.id, A.seq, A.kind, A.amount_minor, A.currency, A.status, A.idempotency_key, A.provider_ref,
     A.decline_code, A.reason, A.client_key, A.created_at, A.updated_at)
-_NP = len(PAYMENT_COLUMNS)
+PAYMENT_WIDTH = len(PAYMENT_COLUMNS)  # where a joined row's attempt columns begin
 
 
 def attempt_from_tuple(row: Sequence[Any]) -> Attempt:
@@ -89,7 +89,7 @@ def attempt_from_tuple(row: Sequence[Any]) -> Attempt:
 def payment_from_tuple(row: Sequence[Any], attempts: list[Attempt]) -> Payment:
     (payment_id, uuid, number, order_id, buyer_id, provider, capture_method, status, code, amount,
      authorized, captured, refunded, disputed, brand, last4, exp_month, exp_year, provider_ref, client_secret,
-     redirect_url, decline_code, decline_message, checkout, metadata, created_at, updated_at) = row[:_NP]
+     redirect_url, decline_code, decline_message, checkout, metadata, created_at, updated_at) = row[:PAYMENT_WIDTH]
     cur = currency(code)
     attempts.sort(key=_seq)
     return Payment(
@@ -124,8 +124,8 @@ def payments_from_joined(rows: Iterable[Sequence[Any]]) -> dict[int, Payment]:
         if payment_id not in heads:
             heads[payment_id] = row
             attempts[payment_id] = []
-        if row[_NP] is not None:
-            attempts[payment_id].append(attempt_from_tuple(row[_NP:]))
+        if row[PAYMENT_WIDTH] is not None:
+            attempts[payment_id].append(attempt_from_tuple(row[PAYMENT_WIDTH:]))
     return {pid: payment_from_tuple(head, attempts[pid]) for pid, head in heads.items()}
 
 

@@ -15,7 +15,7 @@ from domain.audit import AuditRecord
 from domain.identity import Role
 from domain.ledger import EntryKind, Hold, JournalEntry, holds
 from domain.orders import access as order_access
-from domain.orders.model import Order
+from domain.orders.model import Address, Order
 from domain.payments import Attempt, AttemptKind, Payment, access
 from domain.payments.access import HoldFilter, PaymentFilter, RefundFilter, RefundRequestFilter
 from domain.payments.refund_requests import RefundRequest
@@ -73,8 +73,32 @@ async def page_relations(context, payments: list[Payment], *, orders: bool,
 
 
 async def order_payments(context, order: Order) -> list[Payment]:
-    found = await context.loaders.payments_by_order.load(order.id)
+    return visible_payments(context, order, await context.loaders.payments_by_order.load(order.id))
+
+
+def visible_payments(context, order: Order, found: list[Payment]) -> list[Payment]:
+    """An order's payments as its `payments` field answers them: those the caller may see."""
     return [p for p in found if access.can_see(context.actor, p, order)]
+
+
+async def orders_relations(context, orders: list[Order], *, payments: bool, addresses: bool,
+                           buyers: bool) -> tuple[dict[int, list[Payment]] | None, dict[int, Address] | None,
+                                                  dict[int, User] | None]:
+    """An orders page's payments, shipping addresses and (when its payments' buyers are selected)
+    those buyers, in one batch each instead of a loader call per order. Visibility stays with the
+    fields (`visible_payments`, `may_see_buyer`)."""
+    order_ids = [o.pk for o in orders] if payments else []
+    address_ids = sorted({o.shipping_address_id for o in orders if o.shipping_address_id is not None}) \
+        if addresses else []
+    found_payments, found_addresses = await payment_queries.payments_and_addresses(context.db, order_ids,
+                                                                                   address_ids)
+    found_buyers = None
+    if payments and buyers:
+        by_id = {o.pk: o for o in orders}
+        buyer_ids = sorted({p.buyer_id for o_id, ps in found_payments.items()
+                            for p in visible_payments(context, by_id[o_id], ps) if may_see_buyer(context, p)})
+        found_buyers = (await payment_queries.orders_and_buyers(context.db, [], buyer_ids))[1]
+    return (found_payments if payments else None, found_addresses if addresses else None, found_buyers)
 
 
 async def refund(context, attempt_id: int) -> tuple[Payment, Attempt] | None:
