@@ -10,11 +10,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func
 from sqlalchemy import select as select_core
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col
 
 from db import order_queries, queries, reads
 from db.engine import Database
@@ -51,6 +51,12 @@ from domain.payments.refund_requests import RefundRequest
 from domain.users import User
 
 P, A = PAYMENTS.c, ATTEMPTS.c
+# Tables read as Core rows. Their rows carry the ORM rows' attribute names, so the mappers shared
+# with the repositories (request_from_row, entries_from_rows) take them as they are.
+REQUESTS = RefundRequestRow.__table__  # type: ignore[attr-defined]
+ENTRIES = LedgerEntryRow.__table__  # type: ignore[attr-defined]
+POSTINGS = LedgerPostingRow.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
 
 
 def _sold_by(seller_id: int):
@@ -187,19 +193,18 @@ async def refund_requests_page(db: Database, requested_by: int | None, flt: Refu
         where.append(RefundRequestRow.status.in_([s.value for s in flt.statuses]))
     if flt.payment_id is not None:
         where.append(RefundRequestRow.payment_id == flt.payment_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(RefundRequestRow).where(*where))).one()
-        query = select(RefundRequestRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(RefundRequestRow.id) < before_id)
-        rows = (await session.exec(query.order_by(RefundRequestRow.id.desc()).limit(limit))).all()
-        return [request_from_row(r) for r in rows], total
+    query = select_core(REQUESTS).where(*where)
+    if before_id is not None:
+        query = query.where(col(RefundRequestRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(RefundRequestRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(REQUESTS).where(*where)))
+    return [request_from_row(r) for r in rows], total
 
 
 async def refund_requests_by_ids(db: Database, ids: Sequence[int]) -> dict[int, RefundRequest]:
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(RefundRequestRow).where(RefundRequestRow.id.in_(list(ids))))).all()
-        return {r.pk: r for r in map(request_from_row, rows)}
+    rows = await reads.rows(db, select_core(REQUESTS).where(among(REQUESTS.c.id, ids, db.is_sqlite)))
+    return {r.pk: r for r in map(request_from_row, rows)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +216,11 @@ class LedgerFilter:
     ref: str | None = None        # this entry and those that follow it up (parent_ref)
 
 
-async def _entries(session: AsyncSession, rows: Sequence[LedgerEntryRow]) -> list[JournalEntry]:
+async def _entries(db: Database, rows: Sequence[Any]) -> list[JournalEntry]:
     if not rows:
         return []
-    postings = (await session.exec(select(LedgerPostingRow).where(
-        LedgerPostingRow.entry_id.in_([r.id for r in rows])))).all()
+    postings = await reads.rows(db, select_core(POSTINGS).where(among(POSTINGS.c.entry_id, [r.id for r in rows],
+                                                                      db.is_sqlite)))
     return entries_from_rows(list(rows), list(postings))
 
 
@@ -230,13 +235,13 @@ async def transactions_page(db: Database, flt: LedgerFilter, *, before_id: int |
                                     LedgerPostingRow.owner_id == flt.owner_id))
     if flt.ref is not None:
         where.append((LedgerEntryRow.ref == flt.ref) | (LedgerEntryRow.parent_ref == flt.ref))
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(LedgerEntryRow).where(*where))).one()
-        query = select(LedgerEntryRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(LedgerEntryRow.id) < before_id)
-        rows = (await session.exec(query.order_by(LedgerEntryRow.id.desc()).limit(limit))).all()
-        return list(zip([pk(r) for r in rows], await _entries(session, rows), strict=True)), total
+    query = select_core(ENTRIES).where(*where)
+    if before_id is not None:
+        query = query.where(col(LedgerEntryRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(LedgerEntryRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(ENTRIES).where(*where)))
+    return list(zip([pk(r) for r in rows], await _entries(db, rows), strict=True)), total
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,27 +273,26 @@ async def holds_page(db: Database, seller_id: int | None, flt: HoldFilter, *, be
     for owner in (seller_id, flt.seller_id):
         if owner is not None:
             where.append(LedgerPostingRow.owner_id == owner)
-    joined = LedgerEntryRow.id == LedgerPostingRow.entry_id
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(LedgerPostingRow)
-                                    .join(LedgerEntryRow, joined).where(*where))).one()
-        query = select(LedgerPostingRow.id, LedgerEntryRow.ref, LedgerPostingRow.owner_id).join(
-            LedgerEntryRow, joined).where(*where)
-        if before_id is not None:
-            query = query.where(col(LedgerPostingRow.id) < before_id)
-        keys = [HoldKey(*row) for row in (await session.exec(
-            query.order_by(LedgerPostingRow.id.desc()).limit(limit))).all()]
-        if not keys:
-            return HoldsPage([], [], {}, total)
-        refs = sorted({k.capture_ref for k in keys})
-        rows = (await session.exec(select(LedgerEntryRow).where(
+    joined = POSTINGS.join(ENTRIES, LedgerEntryRow.id == LedgerPostingRow.entry_id)
+    query = select_core(POSTINGS.c.id, ENTRIES.c.ref, POSTINGS.c.owner_id).select_from(
+        joined).where(*where)
+    if before_id is not None:
+        query = query.where(col(LedgerPostingRow.id) < before_id)
+    found, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(LedgerPostingRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(joined).where(*where)))
+    keys = [HoldKey(*row) for row in found]
+    if not keys:
+        return HoldsPage([], [], {}, total)
+    refs = sorted({k.capture_ref for k in keys})
+    uuids = [payment_id_of(ref) for ref in refs]
+    rows, payment_rows = await reads.concurrently(
+        db, reads.rows(db, select_core(ENTRIES).where(
             ((LedgerEntryRow.kind == EntryKind.CAPTURE.value) & LedgerEntryRow.ref.in_(refs))
-            | LedgerEntryRow.parent_ref.in_(refs)).order_by(LedgerEntryRow.id))).all()
-        entries = await _entries(session, rows)
-        uuids = [payment_id_of(ref) for ref in refs]
-        payment_ids = dict((await session.exec(
-            select(PaymentRow.uuid, PaymentRow.id).where(PaymentRow.uuid.in_(uuids)))).all())
-        return HoldsPage(keys, entries, payment_ids, total)
+            | LedgerEntryRow.parent_ref.in_(refs)).order_by(LedgerEntryRow.id)),
+        reads.rows(db, select_core(P.uuid, P.id).where(P.uuid.in_(uuids))))
+    entries = await _entries(db, rows)
+    return HoldsPage(keys, entries, {uuid: payment_id for uuid, payment_id in payment_rows}, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,16 +316,17 @@ async def audit_page(db: Database, flt: AuditFilter, *, before_id: int | None,
         where.append(AuditRow.object_id == flt.object_id)
     if flt.actor_id is not None:
         where.append(AuditRow.actor_id == flt.actor_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(AuditRow).where(*where))).one()
-        query = select(AuditRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(AuditRow.id) < before_id)
-        rows = (await session.exec(query.order_by(AuditRow.id.desc()).limit(limit))).all()
-        return [(pk(r), _audit_record(r)) for r in rows], total
+    query = select_core(AUDIT).where(*where)
+    if before_id is not None:
+        query = query.where(col(AuditRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(AuditRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(AUDIT).where(*where)))
+    return [(pk(r), _audit_record(r)) for r in rows], total
 
 
-def _audit_record(row: AuditRow) -> AuditRecord:
+def _audit_record(row: Any) -> AuditRecord:
+    """From an audit_log row (Core: the ORM row's attribute names)."""
     return AuditRecord(
         actor_id=row.actor_id, actor_role=row.actor_role, action=row.action, object_type=row.object_type,
         object_id=row.object_id, before=json.loads(row.before) if row.before is not None else None,

@@ -25,17 +25,12 @@ async def users_by_ids(db: Database, ids: Sequence[int]) -> dict[int, User]:
         among(USERS.c.id, ids, db.is_sqlite))))}
 
 
-_USER_BY_ID = "SELECT id, email, name, roles, created_at FROM users WHERE id = $1"  # USER_COLUMNS' order
-
-
 async def user_by_id(db: Database, user_id: int) -> User | None:
-    """One primary-key read (`me`): no ORM session, no loader batch; on PostgreSQL by asyncpg
-    alone (db/reads.py, `pg_row`), on SQLite as a Core statement."""
-    if db.is_sqlite:
-        found = await reads.rows(db, users_where(USERS.c.id == user_id))
-        return user_from_tuple(found[0]) if found else None
-    row = await reads.pg_row(db, _USER_BY_ID, user_id)
-    return user_from_tuple(row) if row is not None else None
+    """One primary-key read on a pooled connection (`me`): no ORM session, no loader batch. Through
+    SQLAlchemy Core, not asyncpg alone (≈ 0.3 ms faster): its statements are the ones traced
+    (paygate/tracing.py, tests/test_tracing.py)."""
+    found = await reads.rows(db, users_where(USERS.c.id == user_id))
+    return user_from_tuple(found[0]) if found else None
 
 
 async def user_by_email(db: Database, email: str) -> User | None:

@@ -2,12 +2,10 @@
 read sessions in autocommit (one round trip a read); SQLite keeps its own transactions."""
 from __future__ import annotations
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from db import queries
 from db.engine import RECYCLE_SECONDS, Database, make_engine
 
 
@@ -96,25 +94,3 @@ async def test_a_failed_write_names_its_statement_but_never_the_values_it_carrie
 
     assert "INSERT INTO addresses" in str(failed.value)
     assert "4242" not in str(failed.value) and "parameters hidden" in str(failed.value)
-
-
-async def test_the_raw_user_read_of_me_fails_once_on_a_killed_connection_and_then_reconnects(shared_db):
-    """`me` reads its user with asyncpg alone (db/reads.py, `pg_row`), outside SQLAlchemy's
-    statement path: a broken connection must still leave the pool, as it does for SQLAlchemy's."""
-    _postgres_only(shared_db)
-    db = Database(make_engine(shared_db.engine.url.render_as_string(hide_password=False), pool_size=1))
-    try:
-        assert await queries.user_by_id(db, 2**31 - 1) is None
-        async with db.read_engine.connect() as conn:
-            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        async with shared_db.engine.connect() as other:
-            assert (await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
-
-        with pytest.raises((OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)):
-            await queries.user_by_id(db, 1)
-
-        assert await queries.user_by_id(db, 2**31 - 1) is None
-        async with db.read_engine.connect() as conn:
-            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
-    finally:
-        await db.dispose()
