@@ -81,6 +81,8 @@ class Database:
         # Writes still go through `write_sessions` (transactions). SQLite keeps its transaction:
         # that BEGIN is ours (`_configure_sqlite`) and costs no round trip.
         read_engine = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The API's reads take Core connections from it (db/reads.py): no ORM session to build.
+        self.read_engine = read_engine
         self.read_sessions = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self.write_sessions = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)

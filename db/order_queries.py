@@ -4,11 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import exists, func
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 
+from db import reads
 from db.engine import Database
 from db.mapping import address_from_row
-from db.orders import SqlOrders
+from db.read_rows import OC, ORDER_COLUMNS, ORDERS, among, lines_of, orders_from_rows
 from db.tables import AddressRow, OrderLineRow, OrderRow
 from domain.orders.access import OrderFilter, OrderScope
 from domain.orders.model import Address, Order
@@ -35,23 +37,30 @@ def _filters(scope: OrderScope, flt: OrderFilter) -> list:
     return where
 
 
+async def _orders(db: Database, query) -> list[Order]:
+    """Orders with their lines: two Core statements whatever the number of orders."""
+    rows = await reads.rows(db, query)
+    if not rows:
+        return []
+    return orders_from_rows(rows, await reads.rows(db, lines_of([r[0] for r in rows], db.is_sqlite)))
+
+
 async def orders_page(db: Database, scope: OrderScope, flt: OrderFilter, *, before_id: int | None,
                       limit: int) -> tuple[list[Order], int]:
-    """Newest first (descending id); `before_id` is the cursor of the last row already seen."""
+    """Newest first (descending id); `before_id` is the cursor of the last row already seen. The
+    page and the count at once where the backend allows."""
     where = _filters(scope, flt)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(OrderRow).where(*where))).one()
-        query = select(OrderRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(OrderRow.id) < before_id)
-        orders = await SqlOrders(session, db.is_sqlite).load(query.order_by(OrderRow.id.desc()).limit(limit))
-        return orders, total
+    query = select_core(*ORDER_COLUMNS).where(*where)
+    if before_id is not None:
+        query = query.where(col(OrderRow.id) < before_id)
+    orders, total = await reads.concurrently(
+        db, _orders(db, query.order_by(OrderRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(ORDERS).where(*where)))
+    return orders, total
 
 
 async def orders_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Order]:
-    async with db.read_sessions() as session:
-        orders = await SqlOrders(session, db.is_sqlite).load(select(OrderRow).where(OrderRow.id.in_(list(ids))))
-        return {o.pk: o for o in orders}
+    return {o.pk: o for o in await _orders(db, select_core(*ORDER_COLUMNS).where(among(OC.id, ids, db.is_sqlite)))}
 
 
 async def order_id_by_key(db: Database, key: str) -> int | None:

@@ -10,11 +10,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import select as select_core
+from sqlmodel import col
 
+from db import order_queries, queries, reads
 from db.engine import Database
 from db.ledger import entries_from_rows
 from db.mapping import aware
@@ -25,21 +27,36 @@ from db.payment_tables import (
     PaymentRow,
     RefundRequestRow,
 )
-from db.payments import attempt_from_row, payment_from_rows, payments_with_attempts
+from db.read_rows import (
+    ATTEMPT_COLUMNS,
+    ATTEMPTS,
+    PAYMENT_COLUMNS,
+    PAYMENT_WIDTH,
+    PAYMENTS,
+    among,
+    attempt_from_tuple,
+    payment_from_tuple,
+    payments_from_joined,
+    payments_with_attempts_where,
+)
 from db.refund_requests import request_from_row
 from db.row_ids import pk
 from db.tables import AuditRow, OrderLineRow
 from domain.audit import AuditRecord
 from domain.ledger import AccountKind, EntryKind, JournalEntry, Side, payment_id_of
+from domain.orders.model import Address, Order
 from domain.payments import Attempt, AttemptKind, Payment
 from domain.payments.access import HoldFilter, PaymentFilter, PaymentScope, RefundFilter, RefundRequestFilter
 from domain.payments.refund_requests import RefundRequest
+from domain.users import User
 
-
-async def _with_attempts(session: AsyncSession, rows: Sequence[PaymentRow]) -> list[Payment]:
-    """The rows' payments, re-read with their attempts in one statement (one snapshot), in order."""
-    found = await payments_with_attempts(session, [pk(r) for r in rows])
-    return [found[pk(r)] for r in rows if pk(r) in found]
+P, A = PAYMENTS.c, ATTEMPTS.c
+# Tables read as Core rows. Their rows carry the ORM rows' attribute names, so the mappers shared
+# with the repositories (request_from_row, entries_from_rows) take them as they are.
+REQUESTS = RefundRequestRow.__table__  # type: ignore[attr-defined]
+ENTRIES = LedgerEntryRow.__table__  # type: ignore[attr-defined]
+POSTINGS = LedgerPostingRow.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRow.__table__  # type: ignore[attr-defined]
 
 
 def _sold_by(seller_id: int):
@@ -71,6 +88,8 @@ def _between(column, created_from, created_to) -> list:
 
 async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *, before_id: int | None,
                         limit: int) -> tuple[list[Payment], int]:
+    """A page with its attempts (one statement, one snapshot) and the count, at once where the
+    backend allows: two statements, Core rows."""
     where = _scoped(scope, flt.buyer_id, flt.seller_id) + _between(PaymentRow.created_at, flt.created_from,
                                                                      flt.created_to)
     if flt.statuses:
@@ -79,50 +98,68 @@ async def payments_page(db: Database, scope: PaymentScope, flt: PaymentFilter, *
         where.append(PaymentRow.provider == flt.provider)
     if flt.order_id is not None:
         where.append(PaymentRow.order_id == flt.order_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(PaymentRow).where(*where))).one()
-        query = select(PaymentRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(PaymentRow.id) < before_id)
-        rows = (await session.exec(query.order_by(PaymentRow.id.desc()).limit(limit))).all()
-        return await _with_attempts(session, rows), total
+    page = select_core(P.id).where(*where)
+    if before_id is not None:
+        page = page.where(P.id < before_id)
+    page = page.order_by(P.id.desc()).limit(limit)
+    found, total = await reads.concurrently(
+        db, reads.rows(db, payments_with_attempts_where(P.id.in_(page)).order_by(P.id.desc())),
+        reads.scalar(db, select_core(func.count()).select_from(PAYMENTS).where(*where)))
+    return list(payments_from_joined(found).values()), total
+
+
+async def _payments(db: Database, *where, order_by=None) -> dict[int, Payment]:
+    query = payments_with_attempts_where(*where)
+    return payments_from_joined(await reads.rows(db, query.order_by(order_by) if order_by is not None else query))
 
 
 async def payments_by_ids(db: Database, ids: Sequence[int]) -> dict[int, Payment]:
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.id.in_(list(ids))))).all()
-        return {p.pk: p for p in await _with_attempts(session, rows)}
+    return await _payments(db, among(P.id, ids, db.is_sqlite))
 
 
 async def payment_by_provider_ref(db: Database, provider: str, provider_ref: str) -> Payment | None:
     """The payment a provider knows by this reference (seed 002 names payments by Stripe's id)."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.provider == provider,
-                                                            PaymentRow.provider_ref == provider_ref)
-                                   .order_by(PaymentRow.id.desc()).limit(1))).all()
-        found = await _with_attempts(session, rows)
-        return found[0] if found else None
+    newest = (select_core(P.id).where(P.provider == provider, P.provider_ref == provider_ref)
+              .order_by(P.id.desc()).limit(1))
+    found = await _payments(db, P.id.in_(newest))
+    return next(iter(found.values()), None)
 
 
 async def payments_by_order_ids(db: Database, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
     """Each order's payments, oldest first (a declined one, then the one that succeeded)."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(PaymentRow).where(PaymentRow.order_id.in_(list(order_ids)))
-                                   .order_by(PaymentRow.id))).all()
-        found: dict[int, list[Payment]] = {}
-        for p in await _with_attempts(session, rows):
-            found.setdefault(p.order_id, []).append(p)
-        return found
+    found: dict[int, list[Payment]] = {}
+    for p in (await _payments(db, among(P.order_id, order_ids, db.is_sqlite), order_by=P.id)).values():
+        found.setdefault(p.order_id, []).append(p)  # type: ignore[arg-type]
+    return found
 
 
 async def payments_by_attempt_ids(db: Database, attempt_ids: Sequence[int]) -> dict[int, Payment]:
     """The payment each attempt (a refund, to clients) belongs to."""
-    async with db.read_sessions() as session:
-        rows = (await session.exec(
-            select(PaymentRow).where(PaymentRow.id.in_(
-                select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.id.in_(list(attempt_ids))))))).all()
-        wanted = set(attempt_ids)
-        return {a.id: p for p in await _with_attempts(session, rows) for a in p.attempts if a.id in wanted}
+    owners = select_core(A.payment_id).where(A.id.in_(list(attempt_ids)))
+    wanted = set(attempt_ids)
+    return {a.id: p for p in (await _payments(db, P.id.in_(owners))).values() for a in p.attempts
+            if a.id in wanted}
+
+
+async def orders_and_buyers(db: Database, order_ids: Sequence[int],
+                            buyer_ids: Sequence[int]) -> tuple[dict[int, Order], dict[int, User]]:
+    """A page's orders (with their lines) and buyers: at once where the backend allows."""
+    orders, buyers = await reads.concurrently(db, _or_empty(order_queries.orders_by_ids, db, order_ids),
+                                              _or_empty(queries.users_by_ids, db, buyer_ids))
+    return orders, buyers
+
+
+async def payments_and_addresses(db: Database, order_ids: Sequence[int],
+                                 address_ids: Sequence[int]) -> tuple[dict[int, list[Payment]], dict[int, Address]]:
+    """An orders page's payments (each order's, oldest first) and addresses: at once where the
+    backend allows."""
+    payments, addresses = await reads.concurrently(db, _or_empty(payments_by_order_ids, db, order_ids),
+                                                   _or_empty(order_queries.addresses_by_ids, db, address_ids))
+    return payments, addresses
+
+
+async def _or_empty(read, db: Database, ids: Sequence[int]) -> dict:
+    return await read(db, ids) if ids else {}
 
 
 async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, before_id: int | None,
@@ -137,15 +174,14 @@ async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, 
         where.append(PaymentRow.provider == flt.provider)
     if flt.payment_id is not None:
         where.append(PaymentAttemptRow.payment_id == flt.payment_id)
-    joined = PaymentRow.id == PaymentAttemptRow.payment_id
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(PaymentAttemptRow)
-                                    .join(PaymentRow, joined).where(*where))).one()
-        query = select(PaymentAttemptRow, PaymentRow).join(PaymentRow, joined).where(*where)
-        if before_id is not None:
-            query = query.where(col(PaymentAttemptRow.id) < before_id)
-        rows = (await session.exec(query.order_by(PaymentAttemptRow.id.desc()).limit(limit))).all()
-        return [(payment_from_rows(p, []), attempt_from_row(a)) for a, p in rows], total
+    joined = ATTEMPTS.join(PAYMENTS, P.id == A.payment_id)
+    query = select_core(*PAYMENT_COLUMNS, *ATTEMPT_COLUMNS).select_from(joined).where(*where)
+    if before_id is not None:
+        query = query.where(A.id < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(A.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(joined).where(*where)))
+    return [(payment_from_tuple(r, []), attempt_from_tuple(r[PAYMENT_WIDTH:])) for r in rows], total
 
 
 async def refund_requests_page(db: Database, requested_by: int | None, flt: RefundRequestFilter, *,
@@ -157,19 +193,18 @@ async def refund_requests_page(db: Database, requested_by: int | None, flt: Refu
         where.append(RefundRequestRow.status.in_([s.value for s in flt.statuses]))
     if flt.payment_id is not None:
         where.append(RefundRequestRow.payment_id == flt.payment_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(RefundRequestRow).where(*where))).one()
-        query = select(RefundRequestRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(RefundRequestRow.id) < before_id)
-        rows = (await session.exec(query.order_by(RefundRequestRow.id.desc()).limit(limit))).all()
-        return [request_from_row(r) for r in rows], total
+    query = select_core(REQUESTS).where(*where)
+    if before_id is not None:
+        query = query.where(col(RefundRequestRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(RefundRequestRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(REQUESTS).where(*where)))
+    return [request_from_row(r) for r in rows], total
 
 
 async def refund_requests_by_ids(db: Database, ids: Sequence[int]) -> dict[int, RefundRequest]:
-    async with db.read_sessions() as session:
-        rows = (await session.exec(select(RefundRequestRow).where(RefundRequestRow.id.in_(list(ids))))).all()
-        return {r.pk: r for r in map(request_from_row, rows)}
+    rows = await reads.rows(db, select_core(REQUESTS).where(among(REQUESTS.c.id, ids, db.is_sqlite)))
+    return {r.pk: r for r in map(request_from_row, rows)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +216,11 @@ class LedgerFilter:
     ref: str | None = None        # this entry and those that follow it up (parent_ref)
 
 
-async def _entries(session: AsyncSession, rows: Sequence[LedgerEntryRow]) -> list[JournalEntry]:
+async def _entries(db: Database, rows: Sequence[Any]) -> list[JournalEntry]:
     if not rows:
         return []
-    postings = (await session.exec(select(LedgerPostingRow).where(
-        LedgerPostingRow.entry_id.in_([r.id for r in rows])))).all()
+    postings = await reads.rows(db, select_core(POSTINGS).where(among(POSTINGS.c.entry_id, [r.id for r in rows],
+                                                                      db.is_sqlite)))
     return entries_from_rows(list(rows), list(postings))
 
 
@@ -200,13 +235,13 @@ async def transactions_page(db: Database, flt: LedgerFilter, *, before_id: int |
                                     LedgerPostingRow.owner_id == flt.owner_id))
     if flt.ref is not None:
         where.append((LedgerEntryRow.ref == flt.ref) | (LedgerEntryRow.parent_ref == flt.ref))
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(LedgerEntryRow).where(*where))).one()
-        query = select(LedgerEntryRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(LedgerEntryRow.id) < before_id)
-        rows = (await session.exec(query.order_by(LedgerEntryRow.id.desc()).limit(limit))).all()
-        return list(zip([pk(r) for r in rows], await _entries(session, rows), strict=True)), total
+    query = select_core(ENTRIES).where(*where)
+    if before_id is not None:
+        query = query.where(col(LedgerEntryRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(LedgerEntryRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(ENTRIES).where(*where)))
+    return list(zip([pk(r) for r in rows], await _entries(db, rows), strict=True)), total
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,27 +273,26 @@ async def holds_page(db: Database, seller_id: int | None, flt: HoldFilter, *, be
     for owner in (seller_id, flt.seller_id):
         if owner is not None:
             where.append(LedgerPostingRow.owner_id == owner)
-    joined = LedgerEntryRow.id == LedgerPostingRow.entry_id
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(LedgerPostingRow)
-                                    .join(LedgerEntryRow, joined).where(*where))).one()
-        query = select(LedgerPostingRow.id, LedgerEntryRow.ref, LedgerPostingRow.owner_id).join(
-            LedgerEntryRow, joined).where(*where)
-        if before_id is not None:
-            query = query.where(col(LedgerPostingRow.id) < before_id)
-        keys = [HoldKey(*row) for row in (await session.exec(
-            query.order_by(LedgerPostingRow.id.desc()).limit(limit))).all()]
-        if not keys:
-            return HoldsPage([], [], {}, total)
-        refs = sorted({k.capture_ref for k in keys})
-        rows = (await session.exec(select(LedgerEntryRow).where(
+    joined = POSTINGS.join(ENTRIES, LedgerEntryRow.id == LedgerPostingRow.entry_id)
+    query = select_core(POSTINGS.c.id, ENTRIES.c.ref, POSTINGS.c.owner_id).select_from(
+        joined).where(*where)
+    if before_id is not None:
+        query = query.where(col(LedgerPostingRow.id) < before_id)
+    found, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(LedgerPostingRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(joined).where(*where)))
+    keys = [HoldKey(*row) for row in found]
+    if not keys:
+        return HoldsPage([], [], {}, total)
+    refs = sorted({k.capture_ref for k in keys})
+    uuids = [payment_id_of(ref) for ref in refs]
+    rows, payment_rows = await reads.concurrently(
+        db, reads.rows(db, select_core(ENTRIES).where(
             ((LedgerEntryRow.kind == EntryKind.CAPTURE.value) & LedgerEntryRow.ref.in_(refs))
-            | LedgerEntryRow.parent_ref.in_(refs)).order_by(LedgerEntryRow.id))).all()
-        entries = await _entries(session, rows)
-        uuids = [payment_id_of(ref) for ref in refs]
-        payment_ids = dict((await session.exec(
-            select(PaymentRow.uuid, PaymentRow.id).where(PaymentRow.uuid.in_(uuids)))).all())
-        return HoldsPage(keys, entries, payment_ids, total)
+            | LedgerEntryRow.parent_ref.in_(refs)).order_by(LedgerEntryRow.id)),
+        reads.rows(db, select_core(P.uuid, P.id).where(P.uuid.in_(uuids))))
+    entries = await _entries(db, rows)
+    return HoldsPage(keys, entries, {uuid: payment_id for uuid, payment_id in payment_rows}, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,16 +316,17 @@ async def audit_page(db: Database, flt: AuditFilter, *, before_id: int | None,
         where.append(AuditRow.object_id == flt.object_id)
     if flt.actor_id is not None:
         where.append(AuditRow.actor_id == flt.actor_id)
-    async with db.read_sessions() as session:
-        total = (await session.exec(select(func.count()).select_from(AuditRow).where(*where))).one()
-        query = select(AuditRow).where(*where)
-        if before_id is not None:
-            query = query.where(col(AuditRow.id) < before_id)
-        rows = (await session.exec(query.order_by(AuditRow.id.desc()).limit(limit))).all()
-        return [(pk(r), _audit_record(r)) for r in rows], total
+    query = select_core(AUDIT).where(*where)
+    if before_id is not None:
+        query = query.where(col(AuditRow.id) < before_id)
+    rows, total = await reads.concurrently(
+        db, reads.rows(db, query.order_by(AuditRow.id.desc()).limit(limit)),
+        reads.scalar(db, select_core(func.count()).select_from(AUDIT).where(*where)))
+    return [(pk(r), _audit_record(r)) for r in rows], total
 
 
-def _audit_record(row: AuditRow) -> AuditRecord:
+def _audit_record(row: Any) -> AuditRecord:
+    """From an audit_log row (Core: the ORM row's attribute names)."""
     return AuditRecord(
         actor_id=row.actor_id, actor_role=row.actor_role, action=row.action, object_type=row.object_type,
         object_id=row.object_id, before=json.loads(row.before) if row.before is not None else None,

@@ -1,6 +1,7 @@
 """Orders, their lines and addresses; the checkout and addressCreate mutations; order queries."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -11,16 +12,22 @@ from domain.errors import NotFoundError, PaymentsError
 from domain.orders.access import OrderFilter
 from domain.orders.model import Address as DomainAddress
 from domain.orders.model import Order as DomainOrder
+from domain.orders.model import OrderLine as DomainOrderLine
 from domain.orders.model import OrderStatus as DomainOrderStatus
+from domain.payments.model import Payment as DomainPayment
 from domain.stored import stored
+from domain.users import User as DomainUser
 from gql.resolvers import orders as order_resolvers
 from gql.resolvers import payment_queries as payment_resolvers
 from gql.schema.errors import expected_error, result
 from gql.schema.money import Money
 from gql.schema.relay import Connection, Node, connection, global_id_of, page_request, to_global_id
+from gql.schema.selection import selects
 
 if TYPE_CHECKING:  # resolved lazily: gql/schema/payments.py imports this module
     from gql.schema.payments import Payment
+
+NOT_FETCHED = object()  # a relation a list didn't read: its resolver loads it
 
 # GraphQL's copies of the domain's enums (strawberry.enum would mark the domain's own classes). mypy
 # can't read an enum built by a call as a type: it is told the domain enum, whose members and values
@@ -74,31 +81,120 @@ class Order(Node):
     shipping_address_id: strawberry.Private[int | None]
     domain: strawberry.Private[DomainOrder]
 
+    # Set by a list that read its orders' relations in batches (`with_relations`); unset, the
+    # fields go through the loaders. As on Payment: sync resolvers that answer at once from the
+    # batch, or hand graphql-core the loader's awaitable.
+    fetched_address: strawberry.Private[object] = NOT_FETCHED
+    fetched_payments: strawberry.Private[object] = NOT_FETCHED
+    fetched_buyers: strawberry.Private[Mapping[int, DomainUser] | None] = None
+
     @strawberry.field
-    async def shipping_address(self, info: strawberry.Info) -> Address | None:
+    def shipping_address(self, info: strawberry.Info) -> Address | None:
+        if self.domain.shipping_address_id is None:
+            return None
+        if self.fetched_address is NOT_FETCHED:
+            return self._load_address(info)  # type: ignore[return-value]
+        return Address.from_domain(self.fetched_address) if self.fetched_address else None  # type: ignore[arg-type]
+
+    async def _load_address(self, info: strawberry.Info) -> Address | None:
         found = await order_resolvers.shipping_address(info.context, self.domain)
         return Address.from_domain(found) if found else None
 
     @strawberry.field(description="The order's payments, oldest first (a declined one, then one that succeeded).")
-    async def payments(
-            self, info: strawberry.Info) -> list[Annotated[Payment, strawberry.lazy("gql.schema.payments")]]:
+    def payments(self, info: strawberry.Info) -> list[Annotated[Payment, strawberry.lazy("gql.schema.payments")]]:
+        if self.fetched_payments is NOT_FETCHED:
+            return self._load_payments(info)  # type: ignore[return-value]
+        found = payment_resolvers.visible_payments(info.context, self.domain, self.fetched_payments)  # type: ignore[arg-type]
+        return self._payment_nodes(found, self.fetched_buyers)
+
+    async def _load_payments(self, info: strawberry.Info) -> list[Payment]:
+        return self._payment_nodes(await payment_resolvers.order_payments(info.context, self.domain), None)
+
+    def _payment_nodes(self, found: list[DomainPayment], buyers: Mapping[int, DomainUser] | None) -> list[Payment]:
         from gql.schema.payments import Payment  # payments.py imports this module
 
-        return [Payment.from_domain(p) for p in await payment_resolvers.order_payments(info.context, self.domain)]
+        # Each payment's order is this one (the same row): its `order` field needs no read.
+        mine = {self.domain.pk: self.domain}
+        return [Payment.from_domain(p).with_relations(mine, buyers) for p in found]
+
+    def with_relations(self, payments: Mapping[int, list[DomainPayment]] | None,
+                       addresses: Mapping[int, DomainAddress] | None,
+                       buyers: Mapping[int, DomainUser] | None) -> Order:
+        """Answer `payments` and `shippingAddress` from a list's batches (None: not read)."""
+        if payments is not None:
+            self.fetched_payments = payments.get(self.domain.pk, [])
+            self.fetched_buyers = buyers
+        if addresses is not None and self.domain.shipping_address_id is not None:
+            self.fetched_address = addresses.get(self.domain.shipping_address_id)
+        return self
 
     @classmethod
     def from_domain(cls, o: DomainOrder) -> Order:
-        return cls(
-            id=strawberry.ID(to_global_id("Order", o.pk)), legacy_id=o.pk, uuid=str(o.uuid),
-            number=stored("order number", o.number),
-            status=OrderStatus(o.status.value), buyer_id=strawberry.ID(to_global_id("User", o.buyer_id)),
-            total=Money.from_domain(o.total),
-            lines=[OrderLine(product_id=strawberry.ID(to_global_id("Product", line.product_id)),
-                             seller_id=strawberry.ID(to_global_id("User", line.seller_id)), sku=line.sku,
-                             name=line.name, unit_price=Money.from_domain(line.unit_price), quantity=line.quantity,
-                             total=Money.from_domain(line.total)) for line in o.lines],
-            reserved_until=o.reserved_until, created_at=o.created_at, updated_at=o.updated_at,
-            cancellation_reason=o.cancellation_reason, shipping_address_id=o.shipping_address_id, domain=o)
+        return _OrderOf(o)
+
+
+class _OrderOf(Order):
+    """An Order whose fields are derived from the domain order when a query reads them (global
+    ids, the total, the lines with their Money): see gql/schema/payments.py, `_PaymentOf`."""
+
+    def __init__(self, o: DomainOrder) -> None:
+        self.domain = o
+        self.legacy_id = o.pk
+        self.shipping_address_id = o.shipping_address_id
+        self.reserved_until, self.created_at, self.updated_at = o.reserved_until, o.created_at, o.updated_at
+        self.cancellation_reason = o.cancellation_reason
+
+    @property
+    def id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(to_global_id("Order", self.legacy_id))
+
+    @property
+    def uuid(self) -> str:  # type: ignore[override]
+        return str(self.domain.uuid)
+
+    @property
+    def number(self) -> str:  # type: ignore[override]
+        return stored("order number", self.domain.number)
+
+    @property
+    def status(self) -> OrderStatus:  # type: ignore[override]
+        return OrderStatus(self.domain.status.value)
+
+    @property
+    def buyer_id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(to_global_id("User", self.domain.buyer_id))
+
+    @property
+    def total(self) -> Money:  # type: ignore[override]
+        return Money.from_domain(self.domain.total)
+
+    @property
+    def lines(self) -> list[OrderLine]:  # type: ignore[override]
+        return [_LineOf(line) for line in self.domain.lines]
+
+
+class _LineOf(OrderLine):
+    """An order line read field by field from the domain's (its global ids only when asked)."""
+
+    def __init__(self, line: DomainOrderLine) -> None:
+        self._line = line
+        self.sku, self.name, self.quantity = line.sku, line.name, line.quantity
+
+    @property
+    def product_id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(to_global_id("Product", self._line.product_id))
+
+    @property
+    def seller_id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(to_global_id("User", self._line.seller_id))
+
+    @property
+    def unit_price(self) -> Money:  # type: ignore[override]
+        return Money.from_domain(self._line.unit_price)
+
+    @property
+    def total(self) -> Money:  # type: ignore[override]
+        return Money.from_domain(self._line.total)
 
 
 @strawberry.input
@@ -179,7 +275,12 @@ async def resolve_orders(info: strawberry.Info, first: int | None = None, after:
         seller_id=global_id_of("User", f.seller_id) if f.seller_id else None)
     rows, total = await order_resolvers.orders_page(info.context, flt, before_id=req.after_id, limit=req.limit,
                                                     as_seller=f.as_seller)
-    return connection([Order.from_domain(o) for o in rows], [o.pk for o in rows], req, total)
+    # The extra row only says a next page exists (`connection`): its relations aren't read.
+    payments, addresses, buyers = await payment_resolvers.orders_relations(
+        info.context, rows[: req.first], payments=selects(info, "payments"),
+        addresses=selects(info, "shippingAddress"), buyers=selects(info, "buyer"))
+    return connection([Order.from_domain(o).with_relations(payments, addresses, buyers) for o in rows],
+                      [o.pk for o in rows], req, total)
 
 
 async def address_create(info: strawberry.Info, input: AddressInput) -> AddressCreateResult:

@@ -26,6 +26,7 @@ from gql.schema.payments import (
     RefundRequestStatusEnum,
 )
 from gql.schema.relay import Connection, connection, global_id_of, page_request
+from gql.schema.selection import selects
 
 NO_ROW = 0  # no row has id 0: a filter naming an object of another type matches nothing
 
@@ -111,7 +112,11 @@ async def resolve_payments(info: strawberry.Info, first: int | None = None, afte
         provider=f.provider, order_id=_id("Order", f.order_id))
     rows, total = await resolvers.payments_page(info.context, flt, before_id=req.after_id, limit=req.limit,
                                                 as_seller=f.as_seller)
-    return connection([Payment.from_domain(p) for p in rows], [p.pk for p in rows], req, total)
+    # The extra row only says a next page exists (`connection`): its relations aren't read.
+    orders, buyers = await resolvers.page_relations(info.context, rows[: req.first], orders=selects(info, "order"),
+                                                    buyers=selects(info, "buyer"))
+    return connection([Payment.from_domain(p).with_relations(orders, buyers) for p in rows],
+                      [p.pk for p in rows], req, total)
 
 
 async def resolve_refunds(info: strawberry.Info, first: int | None = None, after: str | None = None,
