@@ -3,6 +3,9 @@
 PostgreSQL is used when one answers at PAYGATE_TEST_DATABASE_URL (default: the local `test`
 database); with CI=true it must answer, and its tests fail rather than skip. Each backend is
 migrated from empty once per session, and every test starts from empty tables.
+
+Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL database and a
+Redis database of its own, derived from those settings: tests/workers.py.
 """
 from __future__ import annotations
 
@@ -26,12 +29,15 @@ from paygate.app import create_app
 from paygate.auth import TokenCodec
 from paygate.settings import Settings
 from tests.fake_stripe import FakeStripe
+from tests.workers import create_database_if_missing, postgres_url_for, redis_url_for
 
 # PayPal's fake and adapters (fixtures: fake_paypal_server, paypal, adapter).
 pytest_plugins = ["tests.paypal_fixtures"]
 
-REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# This process's own (tests/workers.py): as given in a serial run, suffixed in an xdist worker.
+REDIS_URL = redis_url_for(os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+PG_URL = postgres_url_for(os.environ.get("PAYGATE_TEST_DATABASE_URL",
+                                         "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
 
@@ -43,7 +49,7 @@ settings.register_profile("ci", deadline=None, derandomize=True, database=None, 
 settings.load_profile("ci" if IN_CI else "dev")
 
 
-async def _postgres_answers(url: str) -> str | None:
+async def _select_1(url: str) -> str | None:
     engine = make_engine(url, pool_size=1)
     try:
         async with asyncio.timeout(5), engine.connect() as conn:
@@ -53,6 +59,19 @@ async def _postgres_answers(url: str) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     finally:
         await engine.dispose()
+
+
+async def _postgres_answers(url: str) -> str | None:
+    """None when the database answers, creating it first if the server answers without it (an
+    xdist worker's own database, on its first run); else why not."""
+    problem = await _select_1(url)
+    if problem is None:
+        return None
+    try:
+        await create_database_if_missing(url)
+    except Exception:  # no server, or no right to create: report the first problem
+        return problem
+    return await _select_1(url)
 
 
 async def reset_postgres_schema(url: str) -> None:
@@ -246,7 +265,8 @@ def statements(db) -> StatementCounter:
 
 @pytest.fixture
 async def redis_url() -> str:
-    """The local Redis (database 15), flushed; skipped where none runs, except with CI=true."""
+    """This process's Redis database (15 by default; tests/workers.py), flushed; skipped where none
+    runs, except with CI=true."""
     import redis.asyncio as redis
 
     client = redis.from_url(REDIS_URL)
