@@ -19,8 +19,6 @@ import httpx
 import pytest
 import uvicorn
 from hypothesis import settings
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 import db.payment_tables
 from db.engine import Database, make_engine
@@ -29,6 +27,7 @@ from paygate.app import create_app
 from paygate.auth import TokenCodec
 from paygate.settings import Settings
 from tests.fake_stripe import FakeStripe
+from tests.reset import truncate_all
 from tests.workers import create_database_if_missing, postgres_url_for, redis_url_for
 
 # PayPal's fake and adapters (fixtures: fake_paypal_server, paypal, adapter).
@@ -107,18 +106,6 @@ async def shared_db(database_url) -> AsyncIterator[Database]:
     db = Database.from_url(database_url)
     yield db
     await db.dispose()
-
-
-async def truncate_all(db: Database) -> None:
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    async with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for name in [*tables, "job_queue"]:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            jobs = [f"jobs.{name}" for name in ("pgqueuer", "pgqueuer_log", "pgqueuer_schedules",
-                                                "pgqueuer_statistics")]
-            await conn.execute(text(f"TRUNCATE {', '.join(tables + jobs)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
