@@ -59,6 +59,7 @@ class RedisBus(LocalBus):
         self._redis = redis.from_url(url)
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
+        self._first_try = asyncio.Event()  # the first attempt to subscribe ended, either way
 
     async def publish(self, topic: str) -> None:
         try:
@@ -70,12 +71,13 @@ class RedisBus(LocalBus):
 
     async def start(self, wait_s: float = 5.0) -> None:
         """Start listening; wait a little for the subscription so the first updates aren't
-        missed, but never refuse to start over it: the listener keeps reconnecting."""
+        missed, but never refuse to start over it: the listener keeps reconnecting. A refused
+        connection is an answer already: waiting out the rest of `wait_s` would only delay start-up."""
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen())
-            try:
-                await asyncio.wait_for(self._ready.wait(), wait_s)
-            except TimeoutError:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_try.wait(), wait_s)
+            if not self._ready.is_set():
                 log.warning("Redis is not answering; live updates stay in this process until it does")
 
     async def _listen(self) -> None:
@@ -84,6 +86,7 @@ class RedisBus(LocalBus):
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(CHANNEL_PREFIX + "*")
                     self._ready.set()
+                    self._first_try.set()
                     async for message in pubsub.listen():
                         if message["type"] == "pmessage":
                             self.deliver(message["data"].decode())
@@ -91,6 +94,7 @@ class RedisBus(LocalBus):
                 raise
             except Exception:
                 log.exception("Redis subscription lost; reconnecting")
+                self._first_try.set()
                 await asyncio.sleep(1)
 
     async def close(self) -> None:

@@ -7,9 +7,11 @@ elsewhere they skip.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,11 +20,24 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _install_chromium() -> str | None:
-    """Install Debian's chromium; None when done, else why not."""
+    """Install Debian's chromium; None when done, else why not.
+
+    Every xdist worker asks at once, and apt-get refuses a second caller while the first holds
+    dpkg's lock: the workers (and any other run on the machine) take turns on a lock file, and
+    whoever comes second finds the browser there."""
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         return "no apt-get, or not root"
+    with open(os.path.join(tempfile.gettempdir(), "paygate-tests-chromium.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(CHROMIUM):
+            return None
+        return _apt_get_chromium()
+
+
+def _apt_get_chromium() -> str | None:
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    # Waits for dpkg's lock when something else on the machine holds it, rather than failing.
+    install = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", "chromium"]
     if subprocess.run(install, env=env, capture_output=True).returncode != 0:
         # A fresh machine may have no package lists yet.
         subprocess.run(["apt-get", "update"], env=env, capture_output=True)

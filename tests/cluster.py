@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from db.engine import make_engine
 from paygate.auth import TokenCodec
 from tests.conftest import reset_postgres_schema
+from tests.workers import create_database_if_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "cluster-test-secret-long-enough-for-hs256-tokens"
@@ -34,19 +34,11 @@ def free_port() -> int:
 
 
 async def fresh_database(base_url: str, suffix: str) -> str:
-    """A database of its own beside the suite's (`<name>_<suffix>`), created when missing, emptied."""
+    """A database of its own beside the suite's (`<name>_<suffix>`), created when missing, emptied.
+    `base_url` is this xdist worker's database (conftest.PG_URL), so this one is the worker's too."""
     url = make_url(base_url)
-    name = f"{url.database}_{suffix}"
-    admin = make_engine(url.render_as_string(hide_password=False), pool_size=1)
-    try:
-        async with admin.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            exists = (await conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = $1", (name,))).first()
-            if exists is None:
-                await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.dispose()
-    own = url.set(database=name).render_as_string(hide_password=False)
+    own = url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
+    await create_database_if_missing(own)
     await reset_postgres_schema(own)  # the suite's own reset: every schema paygate migrates
     return own
 

@@ -3,6 +3,9 @@
 PostgreSQL is used when one answers at PAYGATE_TEST_DATABASE_URL (default: the local `test`
 database); with CI=true it must answer, and its tests fail rather than skip. Each backend is
 migrated from empty once per session, and every test starts from empty tables.
+
+Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL database and a
+Redis database of its own, derived from those settings: tests/workers.py.
 """
 from __future__ import annotations
 
@@ -16,8 +19,6 @@ import httpx
 import pytest
 import uvicorn
 from hypothesis import settings
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 import db.payment_tables
 from db.engine import Database, make_engine
@@ -27,12 +28,16 @@ from paygate.app import create_app
 from paygate.auth import TokenCodec
 from paygate.settings import Settings
 from tests.fake_stripe import FakeStripe
+from tests.reset import truncate_all
+from tests.workers import create_database_if_missing, postgres_url_for, redis_url_for
 
 # PayPal's fake and adapters (fixtures: fake_paypal_server, paypal, adapter).
 pytest_plugins = ["tests.paypal_fixtures"]
 
-REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_URL = os.environ.get("PAYGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# This process's own (tests/workers.py): as given in a serial run, suffixed in an xdist worker.
+REDIS_URL = redis_url_for(os.environ.get("PAYGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+PG_URL = postgres_url_for(os.environ.get("PAYGATE_TEST_DATABASE_URL",
+                                         "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "paygate-test-secret-long-enough-for-hs256"
 
@@ -55,7 +60,7 @@ def _plans_answer_as_graphql_core_does():
     assert execution.MISMATCHES[seen:] == [], "compiled plans answered differently from graphql-core"
 
 
-async def _postgres_answers(url: str) -> str | None:
+async def _select_1(url: str) -> str | None:
     engine = make_engine(url, pool_size=1)
     try:
         async with asyncio.timeout(5), engine.connect() as conn:
@@ -65,6 +70,19 @@ async def _postgres_answers(url: str) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     finally:
         await engine.dispose()
+
+
+async def _postgres_answers(url: str) -> str | None:
+    """None when the database answers, creating it first if the server answers without it (an
+    xdist worker's own database, on its first run); else why not."""
+    problem = await _select_1(url)
+    if problem is None:
+        return None
+    try:
+        await create_database_if_missing(url)
+    except Exception:  # no server, or no right to create: report the first problem
+        return problem
+    return await _select_1(url)
 
 
 async def reset_postgres_schema(url: str) -> None:
@@ -78,9 +96,22 @@ async def reset_postgres_schema(url: str) -> None:
         await engine.dispose()
 
 
+# Each backend's database, migrated once per process (or why PostgreSQL can't be had). pytest
+# finalises a parametrised session fixture whenever the next test wants the other param, and under
+# pytest-xdist the two backends' tests alternate (a module's SQLite tests, then its PostgreSQL
+# ones): without this, each switch dropped and migrated PostgreSQL again, 6–11 s a module.
+_migrated: dict[str, str] = {}
+_unavailable: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
+    backend = request.param
+    if backend in _unavailable:
+        (pytest.fail if IN_CI else pytest.skip)(_unavailable[backend])
+    if backend in _migrated:
+        return _migrated[backend]
+    if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'paygate.db'}"
     else:
         url = PG_URL
@@ -88,10 +119,12 @@ async def database_url(request, tmp_path_factory) -> str:
         if problem:
             message = f"PostgreSQL did not answer at {url}: {problem}"
             if IN_CI:
-                pytest.fail(message + " (CI=true: the PostgreSQL tests must run)")
-            pytest.skip(message)
+                message += " (CI=true: the PostgreSQL tests must run)"
+            _unavailable[backend] = message
+            (pytest.fail if IN_CI else pytest.skip)(message)
         await reset_postgres_schema(url)
     await asyncio.to_thread(upgrade, url)
+    _migrated[backend] = url
     return url
 
 
@@ -100,18 +133,6 @@ async def shared_db(database_url) -> AsyncIterator[Database]:
     db = Database.from_url(database_url)
     yield db
     await db.dispose()
-
-
-async def truncate_all(db: Database) -> None:
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    async with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for name in [*tables, "job_queue"]:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            jobs = [f"jobs.{name}" for name in ("pgqueuer", "pgqueuer_log", "pgqueuer_schedules",
-                                                "pgqueuer_statistics")]
-            await conn.execute(text(f"TRUNCATE {', '.join(tables + jobs)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -260,7 +281,8 @@ def statements(db) -> StatementCounter:
 
 @pytest.fixture
 async def redis_url() -> str:
-    """The local Redis (database 15), flushed; skipped where none runs, except with CI=true."""
+    """This process's Redis database (15 by default; tests/workers.py), flushed; skipped where none
+    runs, except with CI=true."""
     import redis.asyncio as redis
 
     client = redis.from_url(REDIS_URL)

@@ -13,7 +13,9 @@ from db.migrate import downgrade, upgrade
 CAPTURED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-async def test_captures_from_before_the_marketplace_get_holds_that_keep_their_release_date(database_url, shared_db):
+async def test_captures_from_before_the_marketplace_get_holds_that_keep_their_release_date(database_url, shared_db,
+                                                                                          db):
+    # `db`: from empty tables, as every test (its ids would meet the last test's ledger entries).
     await shared_db.engine.dispose()
     await asyncio.to_thread(downgrade, database_url, "0009")
     try:
