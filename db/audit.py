@@ -5,11 +5,14 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.tables import AuditRow
 from domain.audit import record_change
 from domain.identity import Actor
+
+AUDIT = AuditRow.__table__
 
 
 class SqlAuditTrail:
@@ -22,7 +25,8 @@ class SqlAuditTrail:
                      at: datetime) -> None:
         # record_change refuses anything that looks like a card number: the trail is forever.
         entry = record_change(actor, action, object_type, str(object_id), before, after, at)
-        self.session.add(AuditRow(
+        # A Core INSERT: an append-only row needs none of the ORM's tracking (issue 16).
+        await self.session.exec(insert(AUDIT).values(  # type: ignore[call-overload]
             actor_id=entry.actor_id, actor_role=entry.actor_role, action=entry.action,
             object_type=entry.object_type, object_id=entry.object_id,
             before=json.dumps(entry.before, sort_keys=True, default=str) if entry.before is not None else None,

@@ -5,6 +5,8 @@ replayed by a retry or a duplicate webhook posts once.
 """
 from __future__ import annotations
 
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,26 +31,32 @@ def entries_from_rows(rows: list[LedgerEntryRow], postings: list[LedgerPostingRo
     ]
 
 
+ENTRIES = LedgerEntryRow.__table__
+POSTINGS = LedgerPostingRow.__table__
+
+
 class SqlLedger:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
+        self.is_sqlite = is_sqlite
 
     async def append(self, entry: JournalEntry) -> bool:
-        """Append the entry; False when one with its kind and ref is already there."""
-        exists = (await self.session.exec(select(LedgerEntryRow.id).where(
-            LedgerEntryRow.kind == entry.kind.value, LedgerEntryRow.ref == entry.ref))).first()
-        if exists is not None:
+        """Append the entry; False when one with its kind and ref is already there.
+
+        The UNIQUE (kind, ref) decides, in the INSERT itself (ON CONFLICT DO NOTHING): no read
+        first, and two transactions racing to post the same movement can't both get through."""
+        dialect = sqlite if self.is_sqlite else postgresql
+        inserted = await self.session.exec(dialect.insert(ENTRIES).values(  # type: ignore[call-overload]
+            kind=entry.kind.value, ref=entry.ref, parent_ref=entry.parent_ref, memo=entry.memo,
+            created_at=entry.created_at).on_conflict_do_nothing(index_elements=["kind", "ref"])
+            .returning(ENTRIES.c.id))
+        entry_id = inserted.scalar_one_or_none()
+        if entry_id is None:
             return False
-        row = LedgerEntryRow(kind=entry.kind.value, ref=entry.ref, parent_ref=entry.parent_ref, memo=entry.memo,
-                             created_at=entry.created_at)
-        self.session.add(row)
-        await self.session.flush()
-        self.session.add_all([
-            LedgerPostingRow(entry_id=row.id, account=p.account.key, account_kind=p.account.kind.value,
-                             owner_id=p.account.owner_id, currency=p.amount.code, side=p.side.value,
-                             amount_minor=p.amount.minor)
-            for p in entry.postings])
-        await self.session.flush()
+        await self.session.exec(insert(POSTINGS).values([  # type: ignore[call-overload]
+            {"entry_id": entry_id, "account": p.account.key, "account_kind": p.account.kind.value,
+             "owner_id": p.account.owner_id, "currency": p.amount.code, "side": p.side.value,
+             "amount_minor": p.amount.minor} for p in entry.postings]))
         return True
 
     async def family(self, capture_ref: str) -> list[JournalEntry]:
