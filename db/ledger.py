@@ -33,6 +33,11 @@ def entries_from_rows(rows: list[LedgerEntryRow], postings: list[LedgerPostingRo
 
 ENTRIES = LedgerEntryRow.__table__
 POSTINGS = LedgerPostingRow.__table__
+# Built once; the values come with each execution.
+_INSERT_ENTRY_SQLITE, _INSERT_ENTRY_POSTGRESQL = (
+    dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(ENTRIES.c.id)
+    for dialect in (sqlite, postgresql))
+_INSERT_POSTING = insert(POSTINGS)
 
 
 class SqlLedger:
@@ -45,18 +50,18 @@ class SqlLedger:
 
         The UNIQUE (kind, ref) decides, in the INSERT itself (ON CONFLICT DO NOTHING): no read
         first, and two transactions racing to post the same movement can't both get through."""
-        dialect = sqlite if self.is_sqlite else postgresql
-        inserted = await self.session.exec(dialect.insert(ENTRIES).values(  # type: ignore[call-overload]
-            kind=entry.kind.value, ref=entry.ref, parent_ref=entry.parent_ref, memo=entry.memo,
-            created_at=entry.created_at).on_conflict_do_nothing(index_elements=["kind", "ref"])
-            .returning(ENTRIES.c.id))
+        inserted = await self.session.exec(  # type: ignore[call-overload]
+            _INSERT_ENTRY_SQLITE if self.is_sqlite else _INSERT_ENTRY_POSTGRESQL,
+            params={"kind": entry.kind.value, "ref": entry.ref, "parent_ref": entry.parent_ref, "memo": entry.memo,
+                    "created_at": entry.created_at})
         entry_id = inserted.scalar_one_or_none()
         if entry_id is None:
             return False
-        await self.session.exec(insert(POSTINGS).values([  # type: ignore[call-overload]
+        # One statement for all the postings (executemany), in their order: ids follow it.
+        await self.session.exec(_INSERT_POSTING, params=[  # type: ignore[call-overload]
             {"entry_id": entry_id, "account": p.account.key, "account_kind": p.account.kind.value,
              "owner_id": p.account.owner_id, "currency": p.amount.code, "side": p.side.value,
-             "amount_minor": p.amount.minor} for p in entry.postings]))
+             "amount_minor": p.amount.minor} for p in entry.postings])
         return True
 
     async def family(self, capture_ref: str) -> list[JournalEntry]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +37,15 @@ class SqlAddresses:
 
 ORDERS = OrderRow.__table__
 LINES = OrderLineRow.__table__
+# Built once; the values come with each execution (b_: names of bound values, not columns set).
+_UPDATE_ORDER = update(ORDERS).where(ORDERS.c.id == bindparam("b_id"))
+_INSERT_LINE = insert(LINES)
+# An order with its lines, by id or uuid, locked (PostgreSQL, FOR NO KEY UPDATE OF orders: see
+# db/uow.py, "Lock order") or not.
+_ONE = {(key, locked): (lambda query: query.with_for_update(of=ORDERS, key_share=True) if locked else query)(
+            core_select(ORDERS, LINES).outerjoin(LINES, LINES.c.order_id == ORDERS.c.id)
+            .where(ORDERS.c[key] == bindparam("b_key")).order_by(LINES.c.id))
+        for key in ("id", "uuid") for locked in (False, True)}
 
 
 def _columns(order: Order) -> dict[str, object]:
@@ -65,15 +74,15 @@ class SqlOrders:
         values = {"uuid": str(order.uuid), "buyer_id": order.buyer_id, "currency": order.currency,
                   "total_minor": order.total.minor, "shipping_address_id": order.shipping_address_id,
                   "created_at": order.created_at, **_columns(order)}
-        row = (await self.session.exec(numbered_insert(ORDERS, values, ORDER_NUMBER, self.is_sqlite))).one()  # type: ignore[call-overload]
+        row = (await self.session.exec(numbered_insert(ORDERS, tuple(values), ORDER_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
+                                       params=values)).one()
         order.id, order.number = row.id, order_number(row.id)
         if row.number != order.number:  # an id past what the SQL numbers
-            await self.session.exec(update(ORDERS).where(ORDERS.c.id == order.id)  # type: ignore[call-overload]
-                                    .values(number=order.number))
-        await self.session.exec(insert(LINES).values([  # type: ignore[call-overload]
+            await self.session.exec(_UPDATE_ORDER, params={"b_id": order.id, "number": order.number})  # type: ignore[call-overload]
+        await self.session.exec(_INSERT_LINE, params=[  # type: ignore[call-overload]
             {"order_id": order.id, "product_id": line.product_id, "seller_id": line.seller_id, "sku": line.sku,
              "name": line.name, "unit_price_minor": line.unit_price.minor, "currency": line.unit_price.code,
-             "quantity": line.quantity} for line in order.lines]))
+             "quantity": line.quantity} for line in order.lines])
         self._loaded[order.id] = _columns(order)
         await self.outbox.status_changed("order", order.id, None, order.status.value, lambda: order_data(order),
                                          order.updated_at)
@@ -96,12 +105,9 @@ class SqlOrders:
             self._loaded[order.pk] = _columns(order)
         return orders
 
-    async def _one(self, where, for_update: bool) -> Order | None:
-        query = (core_select(ORDERS, LINES).outerjoin(LINES, LINES.c.order_id == ORDERS.c.id)
-                 .where(where).order_by(LINES.c.id))
-        if for_update and not self.is_sqlite:
-            query = query.with_for_update(of=ORDERS, key_share=True)  # see db/uow.py, "Lock order"
-        rows = (await self.session.exec(query)).all()  # type: ignore[call-overload]
+    async def _one(self, key: str, value: object, for_update: bool) -> Order | None:
+        query = _ONE[key, for_update and not self.is_sqlite]
+        rows = (await self.session.exec(query, params={"b_key": value})).all()  # type: ignore[call-overload]
         if not rows:
             return None
         fields = rows[0]._mapping
@@ -112,10 +118,10 @@ class SqlOrders:
         return order
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
-        return await self._one(ORDERS.c.id == order_id, for_update)
+        return await self._one("id", order_id, for_update)
 
     async def get_by_uuid(self, order_uuid: UUID, *, for_update: bool = False) -> Order | None:
-        return await self._one(ORDERS.c.uuid == str(order_uuid), for_update)
+        return await self._one("uuid", str(order_uuid), for_update)
 
     async def pending_expired(self, now: datetime, limit: int) -> list[Order]:
         query = (select(OrderRow).where(OrderRow.status == "pending_payment", OrderRow.reserved_until <= now)
@@ -128,13 +134,12 @@ class SqlOrders:
     async def save(self, order: Order) -> None:
         loaded = self._loaded.get(order.pk)
         if loaded is None:  # not read in this transaction: what is stored, then
-            await self._one(ORDERS.c.id == order.pk, False)
+            await self._one("id", order.pk, False)
             loaded = self._loaded[order.pk]
         await self.outbox.status_changed("order", order.pk, str(loaded["status"]), order.status.value,
                                          lambda: order_data(order), order.updated_at)
         columns = _columns(order)
         if columns != loaded:
-            await self.session.exec(update(ORDERS).where(ORDERS.c.id == order.pk)  # type: ignore[call-overload]
-                                    .values(**columns))
+            await self.session.exec(_UPDATE_ORDER, params={"b_id": order.pk, **columns})  # type: ignore[call-overload]
             self._loaded[order.pk] = columns
         self.changes.add(f"order:{order.id}")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -100,6 +100,16 @@ _OPEN = ("pending", "unknown")
 PAYMENTS = PaymentRow.__table__
 ATTEMPTS = PaymentAttemptRow.__table__
 _ATTEMPT_STATE = ("id", "kind", "status", "provider_ref", "decline_code", "number")
+# Built once (SQLAlchemy then reuses their cache keys too); the values come with each execution.
+# Bound names start with b_ where a column of the same name is set.
+_BY_ID = PAYMENTS.c.id == bindparam("b_id")
+_UPDATE_PAYMENT = update(PAYMENTS).where(_BY_ID)
+_UPDATE_ATTEMPT = update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("b_id"))
+_INSERT_ATTEMPT = insert(ATTEMPTS).returning(ATTEMPTS.c.id, ATTEMPTS.c.seq)
+# One payment by id: locked (PostgreSQL), then its attempts; or with its attempts, in one.
+_LOCK_ONE = core_select(PAYMENTS).where(_BY_ID).with_for_update(key_share=True)
+_ATTEMPTS_OF_ONE = core_select(ATTEMPTS).where(ATTEMPTS.c.payment_id == bindparam("b_id"))
+_JOINED_ONE = core_select(PAYMENTS, ATTEMPTS).outerjoin(ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(_BY_ID)
 
 
 def _plain(table, fields) -> SimpleNamespace:
@@ -136,10 +146,11 @@ class SqlPayments:
                   "metadata_json": payment.metadata or None, **columns}
         # The number derives from the id: unique by construction, written by the INSERT itself
         # (db/numbering.py).
-        row = (await self.session.exec(numbered_insert(PAYMENTS, values, PAYMENT_NUMBER, self.is_sqlite))).one()
+        row = (await self.session.exec(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
+                                       params=values)).one()
         payment.id, payment.number = row.id, payment_number(row.id)
         if row.number != payment.number:  # an id past what the SQL numbers
-            await self.session.exec(update(PAYMENTS).where(PAYMENTS.c.id == payment.id).values(number=payment.number))
+            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.id, "number": payment.number})  # type: ignore[call-overload]
         self._loaded[payment.id] = _Loaded(columns, {})
         await self._save_attempts(payment, {})
         await self.outbox.status_changed("payment", payment.id, None, payment.status.value,
@@ -150,12 +161,12 @@ class SqlPayments:
     async def save(self, payment: Payment) -> None:
         loaded = self._loaded.get(payment.pk)
         if loaded is None:  # not read in this transaction: what is stored, then
-            await self._read(PAYMENTS.c.id == payment.pk)
+            await self._read(_BY_ID, params={"b_id": payment.pk})
             loaded = self._loaded[payment.pk]
         before = loaded.columns["status"]
         columns = _columns(payment)
         if columns != loaded.columns:
-            await self.session.exec(update(PAYMENTS).where(PAYMENTS.c.id == payment.pk).values(**columns))
+            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.pk, **columns})  # type: ignore[call-overload]
             loaded.columns = columns
         await self._save_attempts(payment, loaded.attempts)
         # A merchant hears of the move (domain/outgoing_webhooks/events.py): "created" is not in
@@ -172,20 +183,23 @@ class SqlPayments:
             if row is None or (row["status"], row["provider_ref"], row["decline_code"]) == (
                     attempt.status.value, attempt.provider_ref, attempt.decline_code):
                 continue
-            await self.session.exec(update(ATTEMPTS).where(ATTEMPTS.c.id == row["id"]).values(
-                status=attempt.status.value, provider_ref=attempt.provider_ref, decline_code=attempt.decline_code,
-                reason=attempt.reason, updated_at=attempt.updated_at))
+            await self.session.exec(_UPDATE_ATTEMPT, params={  # type: ignore[call-overload]
+                "b_id": row["id"], "status": attempt.status.value, "provider_ref": attempt.provider_ref,
+                "decline_code": attempt.decline_code, "reason": attempt.reason, "updated_at": attempt.updated_at})
             row.update(status=attempt.status.value, provider_ref=attempt.provider_ref,
                        decline_code=attempt.decline_code)
         if new:
-            inserted = await self.session.exec(insert(ATTEMPTS).values([
-                {"uuid": str(attempt_uuid(payment.uuid, a.seq)), "payment_id": payment.pk, "seq": a.seq,
-                 "kind": a.kind.value, "status": a.status.value, "amount_minor": a.amount.minor,
-                 "currency": a.amount.code, "idempotency_key": a.idempotency_key, "provider_ref": a.provider_ref,
-                 "decline_code": a.decline_code, "reason": a.reason, "client_key": a.client_key,
-                 "created_at": a.created_at, "updated_at": a.updated_at} for a in new])
-                .returning(ATTEMPTS.c.id, ATTEMPTS.c.seq))
-            ids = dict((seq, attempt_id) for attempt_id, seq in inserted.all())
+            rows = [{"uuid": str(attempt_uuid(payment.uuid, a.seq)), "payment_id": payment.pk, "seq": a.seq,
+                     "kind": a.kind.value, "status": a.status.value, "amount_minor": a.amount.minor,
+                     "currency": a.amount.code, "idempotency_key": a.idempotency_key, "provider_ref": a.provider_ref,
+                     "decline_code": a.decline_code, "reason": a.reason, "client_key": a.client_key,
+                     "created_at": a.created_at, "updated_at": a.updated_at} for a in new]
+            if len(rows) == 1:  # the usual case: one statement built once
+                inserted = await self.session.exec(_INSERT_ATTEMPT, params=rows[0])  # type: ignore[call-overload]
+            else:
+                inserted = await self.session.exec(insert(ATTEMPTS).values(rows).returning(  # type: ignore[call-overload]
+                    ATTEMPTS.c.id, ATTEMPTS.c.seq))
+            ids = {seq: attempt_id for attempt_id, seq in inserted.all()}
             for a in new:
                 stored[a.seq] = {"id": ids[a.seq], "kind": a.kind.value, "status": a.status.value,
                                  "provider_ref": a.provider_ref, "decline_code": a.decline_code, "number": None}
@@ -195,8 +209,7 @@ class SqlPayments:
         for row in stored.values():
             if row["kind"] == "refund" and row["number"] is None:
                 row["number"] = refund_number(int(row["id"]))  # type: ignore[call-overload]  # from the id, like payments'
-                await self.session.exec(update(ATTEMPTS).where(ATTEMPTS.c.id == row["id"])
-                                           .values(number=row["number"]))
+                await self.session.exec(_UPDATE_ATTEMPT, params={"b_id": row["id"], "number": row["number"]})  # type: ignore[call-overload]
         for attempt in payment.attempts:
             if attempt.kind is AttemptKind.REFUND:
                 await self._tell_refund(payment, attempt, attempt.pk, refunds_before.get(attempt.seq))
@@ -205,7 +218,8 @@ class SqlPayments:
         await self.outbox.status_changed("refund", refund_id, before, refund.status.value,
                                          lambda: refund_data(payment, refund), refund.updated_at)
 
-    async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None) -> list[Payment]:
+    async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None,
+                    params: dict[str, int] | None = None) -> list[Payment]:
         """The payments `where` picks, with their attempts, remembered for `save`.
 
         Locked (PostgreSQL): the rows are locked and read in one statement, their attempts in a
@@ -213,18 +227,22 @@ class SqlPayments:
         for a lock sees the locked row's newest version but every other table as it was when the
         statement began, so attempts read in the same statement could miss those committed by the
         transaction it waited for. Not locked, a single statement (one snapshot) reads both, unless
-        a limit or an order must pick the payments first."""
+        a limit or an order must pick the payments first. With `params`, `where` is _BY_ID and the
+        statements are the ones built once."""
+        one = params is not None
         payments: dict[int, Any] = {}
         attempts_of: dict[int, list[Any]] = {}
         if lock and not self.is_sqlite:
             # NO KEY UPDATE: see db/uow.py, "Lock order".
-            for row in (await self.session.exec(core_select(PAYMENTS).where(where).order_by(*order_by).limit(limit)  # type: ignore[call-overload]
-                                                   .with_for_update(key_share=True))).all():
+            locking = _LOCK_ONE if one else (core_select(PAYMENTS).where(where).order_by(*order_by).limit(limit)
+                                             .with_for_update(key_share=True))
+            for row in (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
                 payments[row.id], attempts_of[row.id] = row, []
             if not payments:
                 return []
-            for attempt in (await self.session.exec(core_select(ATTEMPTS).where(  # type: ignore[call-overload]
-                    ATTEMPTS.c.payment_id.in_(list(payments))))).all():
+            attempts = _ATTEMPTS_OF_ONE if one else core_select(ATTEMPTS).where(
+                ATTEMPTS.c.payment_id.in_(list(payments)))
+            for attempt in (await self.session.exec(attempts, params=params)).all():  # type: ignore[call-overload]
                 attempts_of[attempt.payment_id].append(attempt)
         else:
             if limit is not None or order_by:
@@ -234,8 +252,9 @@ class SqlPayments:
                     return []
                 payments = dict.fromkeys(ids)
                 where = PAYMENTS.c.id.in_(ids)
-            rows = (await self.session.exec(core_select(PAYMENTS, ATTEMPTS).outerjoin(  # type: ignore[call-overload]
-                ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(where))).all()
+            joined = _JOINED_ONE if one else core_select(PAYMENTS, ATTEMPTS).outerjoin(
+                ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(where)
+            rows = (await self.session.exec(joined, params=params)).all()  # type: ignore[call-overload]
             for row in rows:
                 fields = row._mapping
                 pid = fields[PAYMENTS.c.id]
@@ -254,7 +273,7 @@ class SqlPayments:
         return found
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
-        found = await self._read(PAYMENTS.c.id == payment_id, lock=for_update)
+        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id})
         return found[0] if found else None
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Payment | None:

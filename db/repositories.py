@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +24,25 @@ def reserved_now(now: datetime):
             .where(RESERVATIONS.c.product_id == PRODUCTS.c.id, RESERVATIONS.c.state == "active",
                    RESERVATIONS.c.expires_at > now)
             .scalar_subquery())
+
+
+# Built once; the values come with each execution.
+_WITH_PRODUCT = (
+    core_select(PRODUCTS, reserved_now(bindparam("b_now")).label("reserved"), CART.c.quantity)
+    .outerjoin(CART, (CART.c.product_id == PRODUCTS.c.id) & (CART.c.user_id == bindparam("b_user")))
+    .where((PRODUCTS.c.id == bindparam("b_product"))
+           | PRODUCTS.c.id.in_(core_select(CART.c.product_id).where(CART.c.user_id == bindparam("b_user"))))
+    .order_by(CART.c.id))
+
+
+def _upsert(dialect):
+    insert = dialect.insert(CART)
+    return insert.on_conflict_do_update(index_elements=["user_id", "product_id"],
+                                        set_={"quantity": insert.excluded.quantity,
+                                              "updated_at": insert.excluded.updated_at})
+
+
+_UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
 
 
 class SqlProducts:
@@ -70,12 +89,8 @@ class SqlCarts:
 
     async def with_product(self, user_id: int, product_id: int) -> tuple[Cart, Product | None]:
         """The cart, and the product (in it or not), in one statement."""
-        in_cart = core_select(CART.c.product_id).where(CART.c.user_id == user_id)
-        rows = (await self.session.exec(  # type: ignore[call-overload]
-            core_select(PRODUCTS, reserved_now(utcnow()).label("reserved"), CART.c.quantity)
-            .outerjoin(CART, (CART.c.product_id == PRODUCTS.c.id) & (CART.c.user_id == user_id))
-            .where((PRODUCTS.c.id == product_id) | PRODUCTS.c.id.in_(in_cart))
-            .order_by(CART.c.id))).all()
+        rows = (await self.session.exec(_WITH_PRODUCT, params={  # type: ignore[call-overload]
+            "b_user": user_id, "b_product": product_id, "b_now": utcnow()})).all()
         lines, product = [], None
         for row in rows:
             found = product_from_row(row, row.reserved)
@@ -94,9 +109,5 @@ class SqlCarts:
             await self.session.exec(delete(CartItemRow).where(CartItemRow.user_id == user_id,
                                                               CartItemRow.product_id == product_id))
             return
-        now = utcnow()
-        insert = (sqlite if self.is_sqlite else postgresql).insert(CART)
-        await self.session.exec(insert.values(  # type: ignore[call-overload]
-            user_id=user_id, product_id=product_id, quantity=quantity, updated_at=now)
-            .on_conflict_do_update(index_elements=["user_id", "product_id"],
-                                   set_={"quantity": quantity, "updated_at": now}))
+        await self.session.exec(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL, params={  # type: ignore[call-overload]
+            "user_id": user_id, "product_id": product_id, "quantity": quantity, "updated_at": utcnow()})

@@ -38,6 +38,9 @@ def products_with_reserved(now: datetime):
 
 RESERVATIONS = StockReservationRow.__table__
 PRODUCTS = ProductRow.__table__
+_COMMIT_RESERVATIONS = (update(RESERVATIONS)
+                        .where(RESERVATIONS.c.order_id == bindparam("b_order"), RESERVATIONS.c.state == "active")
+                        .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))
 _TAKE_STOCK = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("product"))
                .values(stock=PRODUCTS.c.stock - bindparam("quantity")))
 
@@ -76,9 +79,7 @@ class SqlStock:
         what they held (RETURNING), then the products' stock goes down, in ascending id (the
         lock order, db/uow.py). The order's row is locked by the caller, and reservations are
         only ever changed under it, so none can move between the two."""
-        held = (await self.session.exec(update(RESERVATIONS).where(  # type: ignore[call-overload]
-            RESERVATIONS.c.order_id == order.id, RESERVATIONS.c.state == "active")
-            .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))).all()
+        held = (await self.session.exec(_COMMIT_RESERVATIONS, params={"b_order": order.id})).all()  # type: ignore[call-overload]
         taken: dict[int, int] = {}
         for product_id, quantity in held:
             taken[product_id] = taken.get(product_id, 0) + quantity
