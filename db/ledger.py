@@ -5,6 +5,8 @@ replayed by a retry or a duplicate webhook posts once.
 """
 from __future__ import annotations
 
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,26 +31,37 @@ def entries_from_rows(rows: list[LedgerEntryRow], postings: list[LedgerPostingRo
     ]
 
 
+ENTRIES = LedgerEntryRow.__table__
+POSTINGS = LedgerPostingRow.__table__
+# Built once; the values come with each execution.
+_INSERT_ENTRY_SQLITE, _INSERT_ENTRY_POSTGRESQL = (
+    dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(ENTRIES.c.id)
+    for dialect in (sqlite, postgresql))
+_INSERT_POSTING = insert(POSTINGS)
+
+
 class SqlLedger:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
+        self.is_sqlite = is_sqlite
 
     async def append(self, entry: JournalEntry) -> bool:
-        """Append the entry; False when one with its kind and ref is already there."""
-        exists = (await self.session.exec(select(LedgerEntryRow.id).where(
-            LedgerEntryRow.kind == entry.kind.value, LedgerEntryRow.ref == entry.ref))).first()
-        if exists is not None:
+        """Append the entry; False when one with its kind and ref is already there.
+
+        The UNIQUE (kind, ref) decides, in the INSERT itself (ON CONFLICT DO NOTHING): no read
+        first, and two transactions racing to post the same movement can't both get through."""
+        inserted = await self.session.exec(  # type: ignore[call-overload]
+            _INSERT_ENTRY_SQLITE if self.is_sqlite else _INSERT_ENTRY_POSTGRESQL,
+            params={"kind": entry.kind.value, "ref": entry.ref, "parent_ref": entry.parent_ref, "memo": entry.memo,
+                    "created_at": entry.created_at})
+        entry_id = inserted.scalar_one_or_none()
+        if entry_id is None:
             return False
-        row = LedgerEntryRow(kind=entry.kind.value, ref=entry.ref, parent_ref=entry.parent_ref, memo=entry.memo,
-                             created_at=entry.created_at)
-        self.session.add(row)
-        await self.session.flush()
-        self.session.add_all([
-            LedgerPostingRow(entry_id=row.id, account=p.account.key, account_kind=p.account.kind.value,
-                             owner_id=p.account.owner_id, currency=p.amount.code, side=p.side.value,
-                             amount_minor=p.amount.minor)
-            for p in entry.postings])
-        await self.session.flush()
+        # One statement for all the postings (executemany), in their order: ids follow it.
+        await self.session.exec(_INSERT_POSTING, params=[  # type: ignore[call-overload]
+            {"entry_id": entry_id, "account": p.account.key, "account_kind": p.account.kind.value,
+             "owner_id": p.account.owner_id, "currency": p.amount.code, "side": p.side.value,
+             "amount_minor": p.amount.minor} for p in entry.postings])
         return True
 
     async def family(self, capture_ref: str) -> list[JournalEntry]:

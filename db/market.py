@@ -9,6 +9,8 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import case, func, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -152,14 +154,13 @@ class SqlMarket:
             MarketHoldRow.delivered_at.is_(None)).values(delivered_at=delivered_at, releases_at=releases_at))
 
     async def add_hold(self, hold: HoldRecord) -> None:
-        exists = await self._first(select(MarketHoldRow.id).where(MarketHoldRow.payment_uuid == hold.payment_uuid,
-                                                                  MarketHoldRow.seller_id == hold.seller_id))
-        if exists is None:
-            self.session.add(MarketHoldRow(
-                payment_uuid=hold.payment_uuid, order_id=hold.order_id, seller_id=hold.seller_id,
-                currency=hold.amount.code, amount_minor=hold.amount.minor, status=hold.status.value,
-                captured_at=hold.captured_at, delivered_at=hold.delivered_at, releases_at=hold.releases_at))
-            await self.session.flush()
+        # One statement: the UNIQUE (payment_uuid, seller_id) keeps the first hold of a share.
+        insert = (sqlite_dialect if self.is_sqlite else postgresql_dialect).insert(MarketHoldRow.__table__)
+        await self.session.exec(insert.values(  # type: ignore[call-overload]
+            payment_uuid=hold.payment_uuid, order_id=hold.order_id, seller_id=hold.seller_id,
+            currency=hold.amount.code, amount_minor=hold.amount.minor, status=hold.status.value,
+            captured_at=hold.captured_at, delivered_at=hold.delivered_at, releases_at=hold.releases_at)
+            .on_conflict_do_nothing(index_elements=["payment_uuid", "seller_id"]))
 
     async def holds_of_order(self, order_id: int) -> list[HoldRecord]:
         rows = (await self.session.exec(select(MarketHoldRow).where(MarketHoldRow.order_id == order_id))).all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import literal, update
+from sqlalchemy import bindparam, literal, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
@@ -25,25 +25,41 @@ _COLUMNS = ("kind", "key", "to_user_id", "to_address", "subject", "body", "statu
             "next_attempt_at", "created_at")
 
 
+def _insert(is_sqlite: bool, to_user: bool):
+    """The INSERT … SELECT of one email to its recipients, built once; the values are bound."""
+    table = EmailOutboxRow.__table__
+    recipients = core_select(
+        bindparam("b_kind", type_=table.c.kind.type), bindparam("b_key", type_=table.c.key.type), col(UserRow.id),
+        col(UserRow.email), bindparam("b_subject", type_=table.c.subject.type),
+        bindparam("b_body", type_=table.c.body.type), literal(EmailStatus.PENDING.value), literal(0),
+        bindparam("b_now", type_=table.c.next_attempt_at.type), bindparam("b_now", type_=table.c.created_at.type))
+    if to_user:
+        recipients = recipients.where(col(UserRow.id) == bindparam("b_to"))
+    else:
+        recipients = recipients.where(literal(" ").concat(UserRow.roles).concat(" ").like(bindparam("b_to")))
+    insert = (sqlite.insert if is_sqlite else postgresql.insert)(table)
+    return insert.from_select(list(_COLUMNS), recipients).on_conflict_do_nothing()
+
+
+_TO_USER = {is_sqlite: _insert(is_sqlite, True) for is_sqlite in (False, True)}
+_TO_ROLE = {is_sqlite: _insert(is_sqlite, False) for is_sqlite in (False, True)}
+
+
 class SqlOutbox:
     def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
 
     async def add(self, email: Email, now: datetime) -> int:
-        recipients = core_select(
-            literal(email.kind.value), literal(email.key), col(UserRow.id), col(UserRow.email), literal(email.subject),
-            literal(email.body), literal(EmailStatus.PENDING.value), literal(0), literal(now, type_=EmailOutboxRow.__table__.c.next_attempt_at.type),
-            literal(now, type_=EmailOutboxRow.__table__.c.created_at.type))
+        values: dict[str, object] = {"b_kind": email.kind.value, "b_key": email.key, "b_subject": email.subject,
+                                     "b_body": email.body, "b_now": now}
         if email.to_user_id is not None:
-            recipients = recipients.where(UserRow.id == email.to_user_id)
+            statement, values["b_to"] = _TO_USER[self.is_sqlite], email.to_user_id
         else:
             assert email.to_role is not None
             # roles is space-separated Role values: match a whole word.
-            recipients = recipients.where(literal(" ").concat(UserRow.roles).concat(" ").like(f"% {email.to_role.value} %"))
-        insert = (sqlite.insert if self.is_sqlite else postgresql.insert)(EmailOutboxRow)
-        statement = insert.from_select(list(_COLUMNS), recipients).on_conflict_do_nothing()
-        result = await self.session.exec(statement)  # type: ignore[call-overload]
+            statement, values["b_to"] = _TO_ROLE[self.is_sqlite], f"% {email.to_role.value} %"
+        result = await self.session.exec(statement, params=values)  # type: ignore[call-overload]
         return int(result.rowcount or 0)
 
     async def claim(self, now: datetime, until: datetime, limit: int) -> list[OutgoingEmail]:

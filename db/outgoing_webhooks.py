@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, exists, func, insert, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +34,7 @@ from domain.outgoing_webhooks.endpoints import Endpoint
 from domain.outgoing_webhooks.events import OutgoingEvent, status_events
 
 FAN_OUT_LOCK = 0x7061_7967_6f75_74  # "paygout": one advisory lock id for the fan-out
+_INSERT_EVENT = insert(OutgoingEventRow.__table__)
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -61,8 +62,10 @@ class SqlOutgoingEvents:
         self.session = session
 
     async def record(self, event: OutgoingEvent) -> None:
-        self.session.add(OutgoingEventRow(msg_id=event.msg_id, type=event.type, object_type=event.object_type,
-                                          object_id=event.object_id, body=event.body, created_at=event.created_at))
+        # One Core INSERT built once: an append-only row needs none of the ORM's tracking.
+        await self.session.exec(_INSERT_EVENT, params={  # type: ignore[call-overload]
+            "msg_id": event.msg_id, "type": event.type, "object_type": event.object_type,
+            "object_id": event.object_id, "body": event.body, "fanned_out": False, "created_at": event.created_at})
 
     async def status_changed(self, kind: str, object_id: int, before: str | None, after: str,
                              data: Callable[[], Mapping[str, Any]], at: datetime) -> None:

@@ -9,20 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
+from db.numbering import numbered_insert
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
 from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
-from domain.numbers import attempt_uuid, payment_number, refund_number
+from domain.numbers import PAYMENT_NUMBER, attempt_uuid, payment_number, refund_number
 from domain.outgoing_webhooks.payloads import payment_data, refund_data
 from domain.payments import Attempt, Payment
 from domain.payments.status import AttemptKind
@@ -73,25 +77,55 @@ async def payments_with_attempts(session: AsyncSession, ids: Sequence[int]) -> d
     return {pid: payment_from_rows(row, attempts.get(pid, [])) for pid, row in payments.items()}
 
 
+def _columns(p: Payment) -> dict[str, object]:
+    """The payment's columns that change after it is created."""
+    card = p.card
+    return {"status": p.status.value, "authorized_minor": p.amount_authorized.minor,
+            "captured_minor": p.amount_captured.minor, "refunded_minor": p.amount_refunded.minor,
+            "disputed_minor": p.disputed.minor, "card_brand": card.brand.value if card else None,
+            "card_last4": card.last4 if card else None, "card_exp_month": card.exp_month if card else None,
+            "card_exp_year": card.exp_year if card else None, "provider_ref": p.provider_ref,
+            "client_secret": p.client_secret, "redirect_url": p.redirect_url, "decline_code": p.decline_code,
+            "decline_message": p.decline_message, "updated_at": p.updated_at}
+
+
 def _fill(row: PaymentRow, p: Payment) -> None:
-    row.status = p.status.value
-    row.authorized_minor = p.amount_authorized.minor
-    row.captured_minor = p.amount_captured.minor
-    row.refunded_minor = p.amount_refunded.minor
-    row.disputed_minor = p.disputed.minor
-    row.card_brand = p.card.brand.value if p.card else None
-    row.card_last4 = p.card.last4 if p.card else None
-    row.card_exp_month = p.card.exp_month if p.card else None
-    row.card_exp_year = p.card.exp_year if p.card else None
-    row.provider_ref = p.provider_ref
-    row.client_secret = p.client_secret
-    row.redirect_url = p.redirect_url
-    row.decline_code = p.decline_code
-    row.decline_message = p.decline_message
-    row.updated_at = p.updated_at
+    for name, value in _columns(p).items():
+        setattr(row, name, value)
 
 
 _OPEN = ("pending", "unknown")
+# Core tables: the write path reads and writes plain rows (no ORM objects to build, track and
+# flush) and remembers what it read, so that saving never reads a row again (issue 16).
+PAYMENTS = PaymentRow.__table__
+ATTEMPTS = PaymentAttemptRow.__table__
+_ATTEMPT_STATE = ("id", "kind", "status", "provider_ref", "decline_code", "number")
+# Built once (SQLAlchemy then reuses their cache keys too); the values come with each execution.
+# Bound names start with b_ where a column of the same name is set.
+_BY_ID = PAYMENTS.c.id == bindparam("b_id")
+_UPDATE_PAYMENT = update(PAYMENTS).where(_BY_ID)
+_UPDATE_ATTEMPT = update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("b_id"))
+_INSERT_ATTEMPT = insert(ATTEMPTS).returning(ATTEMPTS.c.id, ATTEMPTS.c.seq)
+# One payment by id: locked (PostgreSQL), then its attempts; or with its attempts, in one.
+_LOCK_ONE = core_select(PAYMENTS).where(_BY_ID).with_for_update(key_share=True)
+_ATTEMPTS_OF_ONE = core_select(ATTEMPTS).where(ATTEMPTS.c.payment_id == bindparam("b_id"))
+_JOINED_ONE = core_select(PAYMENTS, ATTEMPTS).outerjoin(ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(_BY_ID)
+
+
+def _plain(table, fields) -> SimpleNamespace:
+    """One table's columns of a joined row (both tables have an `id`, a `uuid`, …)."""
+    return SimpleNamespace(**{column.name: fields[column] for column in table.c})
+
+
+class _Loaded:
+    """What this transaction read (or wrote) of a payment: its changing columns, and per attempt
+    seq the columns saving compares. Saving writes only what differs, and reads nothing."""
+
+    __slots__ = ("attempts", "columns")
+
+    def __init__(self, columns: dict[str, object], attempts: dict[int, dict[str, object]]) -> None:
+        self.columns = columns
+        self.attempts = attempts
 
 
 class SqlPayments:
@@ -101,106 +135,158 @@ class SqlPayments:
         self.is_sqlite = is_sqlite
         self.changes = changes if changes is not None else set()
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
+        self._loaded: dict[int, _Loaded] = {}
 
     async def add(self, payment: Payment) -> Payment:
-        row = PaymentRow(uuid=str(payment.uuid), order_id=payment.order_id, buyer_id=payment.buyer_id,
-                         provider=payment.provider, capture_method=payment.capture_method.value,
-                         status=payment.status.value, currency=payment.amount.code,
-                         amount_minor=payment.amount.minor, created_at=payment.created_at,
-                         updated_at=payment.updated_at,
-                         checkout=payment.checkout.value if payment.checkout else None,
-                         metadata_json=payment.metadata or None)
-        _fill(row, payment)
-        self.session.add(row)
-        await self.session.flush()
-        row.number = payment_number(row.id)  # from the id: unique by construction
-        self.session.add(row)
-        await self.session.flush()
-        payment.id, payment.number = row.id, row.number
-        await self._save_attempts(payment)
-        await self.outbox.status_changed("payment", row.id, None, payment.status.value,
+        columns = _columns(payment)
+        values = {"uuid": str(payment.uuid), "order_id": payment.order_id, "buyer_id": payment.buyer_id,
+                  "provider": payment.provider, "capture_method": payment.capture_method.value,
+                  "currency": payment.amount.code, "amount_minor": payment.amount.minor,
+                  "created_at": payment.created_at, "checkout": payment.checkout.value if payment.checkout else None,
+                  "metadata_json": payment.metadata or None, **columns}
+        # The number derives from the id: unique by construction, written by the INSERT itself
+        # (db/numbering.py).
+        row = (await self.session.exec(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
+                                       params=values)).one()
+        payment.id, payment.number = row.id, payment_number(row.id)
+        if row.number != payment.number:  # an id past what the SQL numbers
+            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.id, "number": payment.number})  # type: ignore[call-overload]
+        self._loaded[payment.id] = _Loaded(columns, {})
+        await self._save_attempts(payment, {})
+        await self.outbox.status_changed("payment", payment.id, None, payment.status.value,
                                          lambda: payment_data(payment), payment.updated_at)
         self.changes.add(f"payment:{payment.id}")
         return payment
 
     async def save(self, payment: Payment) -> None:
-        row = await self.session.get(PaymentRow, payment.id)
-        before = row.status
-        _fill(row, payment)
-        self.session.add(row)
-        await self._save_attempts(payment)
+        loaded = self._loaded.get(payment.pk)
+        if loaded is None:  # not read in this transaction: what is stored, then
+            await self._read(_BY_ID, params={"b_id": payment.pk})
+            loaded = self._loaded[payment.pk]
+        before = loaded.columns["status"]
+        columns = _columns(payment)
+        if columns != loaded.columns:
+            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.pk, **columns})  # type: ignore[call-overload]
+            loaded.columns = columns
+        await self._save_attempts(payment, loaded.attempts)
         # A merchant hears of the move (domain/outgoing_webhooks/events.py): "created" is not in
         # the payment's catalog, so only its later moves are events.
-        await self.outbox.status_changed("payment", payment.id, before, payment.status.value,
+        await self.outbox.status_changed("payment", payment.pk, before, payment.status.value,
                                          lambda: payment_data(payment), payment.updated_at)
         self.changes.add(f"payment:{payment.id}")
 
-    async def _save_attempts(self, payment: Payment) -> None:
-        stored = {a.seq: a for a in (await self.session.exec(
-            select(PaymentAttemptRow).where(PaymentAttemptRow.payment_id == payment.id))).all()}
-        refunds_before = {seq: row.status for seq, row in stored.items() if row.kind == AttemptKind.REFUND.value}
+    async def _save_attempts(self, payment: Payment, stored: dict[int, dict[str, object]]) -> None:
+        refunds_before = {seq: row["status"] for seq, row in stored.items() if row["kind"] == AttemptKind.REFUND.value}
+        new = [a for a in payment.attempts if a.seq not in stored]
         for attempt in payment.attempts:
             row = stored.get(attempt.seq)
-            if row is None:
-                row = PaymentAttemptRow(uuid=str(attempt_uuid(payment.uuid, attempt.seq)), payment_id=payment.id,
-                                        seq=attempt.seq, kind=attempt.kind.value, amount_minor=attempt.amount.minor,
-                                        currency=attempt.amount.code, idempotency_key=attempt.idempotency_key,
-                                        client_key=attempt.client_key,
-                                        created_at=attempt.created_at, status=attempt.status.value,
-                                        updated_at=attempt.updated_at)
-                stored[attempt.seq] = row
-            elif (row.status, row.provider_ref, row.decline_code) == (
+            if row is None or (row["status"], row["provider_ref"], row["decline_code"]) == (
                     attempt.status.value, attempt.provider_ref, attempt.decline_code):
                 continue
-            row.status = attempt.status.value
-            row.provider_ref = attempt.provider_ref
-            row.decline_code = attempt.decline_code
-            row.reason = attempt.reason
-            row.updated_at = attempt.updated_at
-            self.session.add(row)
-        await self.session.flush()
+            await self.session.exec(_UPDATE_ATTEMPT, params={  # type: ignore[call-overload]
+                "b_id": row["id"], "status": attempt.status.value, "provider_ref": attempt.provider_ref,
+                "decline_code": attempt.decline_code, "reason": attempt.reason, "updated_at": attempt.updated_at})
+            row.update(status=attempt.status.value, provider_ref=attempt.provider_ref,
+                       decline_code=attempt.decline_code)
+        if new:
+            rows = [{"uuid": str(attempt_uuid(payment.uuid, a.seq)), "payment_id": payment.pk, "seq": a.seq,
+                     "kind": a.kind.value, "status": a.status.value, "amount_minor": a.amount.minor,
+                     "currency": a.amount.code, "idempotency_key": a.idempotency_key, "provider_ref": a.provider_ref,
+                     "decline_code": a.decline_code, "reason": a.reason, "client_key": a.client_key,
+                     "created_at": a.created_at, "updated_at": a.updated_at} for a in new]
+            if len(rows) == 1:  # the usual case: one statement built once
+                inserted = await self.session.exec(_INSERT_ATTEMPT, params=rows[0])  # type: ignore[call-overload]
+            else:
+                inserted = await self.session.exec(insert(ATTEMPTS).values(rows).returning(  # type: ignore[call-overload]
+                    ATTEMPTS.c.id, ATTEMPTS.c.seq))
+            ids = {seq: attempt_id for attempt_id, seq in inserted.all()}
+            for a in new:
+                stored[a.seq] = {"id": ids[a.seq], "kind": a.kind.value, "status": a.status.value,
+                                 "provider_ref": a.provider_ref, "decline_code": a.decline_code, "number": None}
         # Hand the rows' ids back to the aggregate: a refund request links to its attempt.
-        payment.attempts[:] = [a if a.id is not None else replace(a, id=stored[a.seq].id)
+        payment.attempts[:] = [a if a.id is not None else replace(a, id=int(stored[a.seq]["id"]))  # type: ignore[call-overload]
                                for a in payment.attempts]
-        numbered = [row for row in stored.values() if row.kind == "refund" and row.number is None]
-        for row in numbered:
-            row.number = refund_number(row.id)  # from the id, like payments' and orders'
-            self.session.add(row)
-        if numbered:
-            await self.session.flush()
+        for row in stored.values():
+            if row["kind"] == "refund" and row["number"] is None:
+                row["number"] = refund_number(int(row["id"]))  # type: ignore[call-overload]  # from the id, like payments'
+                await self.session.exec(_UPDATE_ATTEMPT, params={"b_id": row["id"], "number": row["number"]})  # type: ignore[call-overload]
         for attempt in payment.attempts:
             if attempt.kind is AttemptKind.REFUND:
-                await self._tell_refund(payment, attempt, pk(stored[attempt.seq]), refunds_before.get(attempt.seq))
+                await self._tell_refund(payment, attempt, attempt.pk, refunds_before.get(attempt.seq))
 
     async def _tell_refund(self, payment: Payment, refund: Attempt, refund_id: int, before: str | None) -> None:
         await self.outbox.status_changed("refund", refund_id, before, refund.status.value,
                                          lambda: refund_data(payment, refund), refund.updated_at)
 
-    async def _load(self, query) -> list[Payment]:
-        rows = (await self.session.exec(query)).all()  # picks (and, for update, locks) the rows
-        found = await payments_with_attempts(self.session, [r.id for r in rows])
-        return [found[r.id] for r in rows if r.id in found]
+    async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None,
+                    params: dict[str, int] | None = None) -> list[Payment]:
+        """The payments `where` picks, with their attempts, remembered for `save`.
 
-    def _locked(self, query, for_update: bool):
-        # NO KEY UPDATE: see db/uow.py, "Lock order".
-        return query.with_for_update(key_share=True) if for_update and not self.is_sqlite else query
+        Locked (PostgreSQL): the rows are locked and read in one statement, their attempts in a
+        second one, begun once the locks are held: under READ COMMITTED a statement that waited
+        for a lock sees the locked row's newest version but every other table as it was when the
+        statement began, so attempts read in the same statement could miss those committed by the
+        transaction it waited for. Not locked, a single statement (one snapshot) reads both, unless
+        a limit or an order must pick the payments first. With `params`, `where` is _BY_ID and the
+        statements are the ones built once."""
+        one = params is not None
+        payments: dict[int, Any] = {}
+        attempts_of: dict[int, list[Any]] = {}
+        if lock and not self.is_sqlite:
+            # NO KEY UPDATE: see db/uow.py, "Lock order".
+            locking = _LOCK_ONE if one else (core_select(PAYMENTS).where(where).order_by(*order_by).limit(limit)
+                                             .with_for_update(key_share=True))
+            for row in (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
+                payments[row.id], attempts_of[row.id] = row, []
+            if not payments:
+                return []
+            attempts = _ATTEMPTS_OF_ONE if one else core_select(ATTEMPTS).where(
+                ATTEMPTS.c.payment_id.in_(list(payments)))
+            for attempt in (await self.session.exec(attempts, params=params)).all():  # type: ignore[call-overload]
+                attempts_of[attempt.payment_id].append(attempt)
+        else:
+            if limit is not None or order_by:
+                ids = (await self.session.exec(core_select(PAYMENTS.c.id).where(where).order_by(*order_by)  # type: ignore[call-overload]
+                                                  .limit(limit))).scalars().all()
+                if not ids:
+                    return []
+                payments = dict.fromkeys(ids)
+                where = PAYMENTS.c.id.in_(ids)
+            joined = _JOINED_ONE if one else core_select(PAYMENTS, ATTEMPTS).outerjoin(
+                ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(where)
+            rows = (await self.session.exec(joined, params=params)).all()  # type: ignore[call-overload]
+            for row in rows:
+                fields = row._mapping
+                pid = fields[PAYMENTS.c.id]
+                if payments.get(pid) is None:
+                    payments[pid], attempts_of[pid] = _plain(PAYMENTS, fields), []
+                if fields[ATTEMPTS.c.id] is not None:
+                    attempts_of[pid].append(_plain(ATTEMPTS, fields))
+        found = []
+        for pid, row in payments.items():
+            if row is None:  # picked, then gone before the second statement
+                continue
+            payment = payment_from_rows(row, attempts_of[pid])
+            self._loaded[pid] = _Loaded(_columns(payment), {
+                a.seq: {name: getattr(a, name) for name in _ATTEMPT_STATE} for a in attempts_of[pid]})
+            found.append(payment)
+        return found
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
-        found = await self._load(self._locked(select(PaymentRow).where(PaymentRow.id == payment_id), for_update))
+        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id})
         return found[0] if found else None
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Payment | None:
-        found = await self._load(select(PaymentRow).where(PaymentRow.provider == provider,
-                                                          PaymentRow.provider_ref == provider_ref)
-                                 .order_by(PaymentRow.id.desc()).limit(1))
+        found = await self._read((PAYMENTS.c.provider == provider) & (PAYMENTS.c.provider_ref == provider_ref),
+                                 order_by=(PAYMENTS.c.id.desc(),), limit=1)
         return found[0] if found else None
 
     async def by_uuid(self, uuid: str) -> Payment | None:
-        found = await self._load(select(PaymentRow).where(PaymentRow.uuid == uuid))
+        found = await self._read(PAYMENTS.c.uuid == uuid)
         return found[0] if found else None
 
     async def for_order(self, order_id: int) -> list[Payment]:
-        return await self._load(select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id))
+        return await self._read(PAYMENTS.c.order_id == order_id, order_by=(PAYMENTS.c.id,))
 
     async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]:
         """Payments holding money (authorized, or captured and not all refunded) whose order is

@@ -1,14 +1,48 @@
 """Repositories over one session: the domain's ports (domain/ports.py), implemented in SQL."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func
-from sqlmodel import select
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import product_from_row
-from db.stock import live_reservations, products_with_reserved
+from db.stock import RESERVATIONS, products_with_reserved
 from db.tables import CartItemRow, ProductRow, utcnow
 from domain.catalog.model import Cart, CartLine, Product
+
+PRODUCTS = ProductRow.__table__
+CART = CartItemRow.__table__
+
+
+def reserved_now(now: datetime):
+    """What live reservations hold of the product of the row, as a correlated subquery (it reads
+    the reservations of that product only, by ix_stock_reservations_live)."""
+    return (core_select(func.coalesce(func.sum(RESERVATIONS.c.quantity), 0))
+            .where(RESERVATIONS.c.product_id == PRODUCTS.c.id, RESERVATIONS.c.state == "active",
+                   RESERVATIONS.c.expires_at > now)
+            .scalar_subquery())
+
+
+# Built once; the values come with each execution.
+_WITH_PRODUCT = (
+    core_select(PRODUCTS, reserved_now(bindparam("b_now")).label("reserved"), CART.c.quantity)
+    .outerjoin(CART, (CART.c.product_id == PRODUCTS.c.id) & (CART.c.user_id == bindparam("b_user")))
+    .where((PRODUCTS.c.id == bindparam("b_product"))
+           | PRODUCTS.c.id.in_(core_select(CART.c.product_id).where(CART.c.user_id == bindparam("b_user"))))
+    .order_by(CART.c.id))
+
+
+def _upsert(dialect):
+    insert = dialect.insert(CART)
+    return insert.on_conflict_do_update(index_elements=["user_id", "product_id"],
+                                        set_={"quantity": insert.excluded.quantity,
+                                              "updated_at": insert.excluded.updated_at})
+
+
+_UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
 
 
 class SqlProducts:
@@ -21,35 +55,59 @@ class SqlProducts:
 
 
 class SqlCarts:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool = False) -> None:
         self.session = session
+        self.is_sqlite = is_sqlite
 
-    async def get(self, user_id: int) -> Cart:
-        reserved = live_reservations(utcnow())
-        rows = await self.session.exec(
-            select(CartItemRow, ProductRow, func.coalesce(reserved.c.reserved, 0))
-            .join(ProductRow, ProductRow.id == CartItemRow.product_id)
-            .outerjoin(reserved, reserved.c.product_id == ProductRow.id)
-            .where(CartItemRow.user_id == user_id)
-            .order_by(CartItemRow.id)
-        )
-        return Cart(user_id, tuple(CartLine(product_from_row(p, held), item.quantity) for item, p, held in rows))
+    async def get(self, user_id: int, *, lock_products: bool = False, now: datetime | None = None) -> Cart:
+        """The cart; with `lock_products`, its products are locked for the rest of the transaction
+        (PostgreSQL: FOR NO KEY UPDATE, in ascending id, db/uow.py "Lock order"; SQLite's write
+        transaction already excludes every other writer) and their availability is read once the
+        locks are held: a statement that waited for a lock sees the locked row's newest version
+        but the reservations as they were when it began, so it can't count them itself. `now`:
+        the moment whose live reservations count (the present by default)."""
+        now = now or utcnow()
+        if lock_products and not self.is_sqlite:
+            rows = (await self.session.exec(  # type: ignore[call-overload]
+                core_select(PRODUCTS, CART.c.quantity).join(CART, CART.c.product_id == PRODUCTS.c.id)
+                .where(CART.c.user_id == user_id).order_by(PRODUCTS.c.id)
+                .with_for_update(of=PRODUCTS, key_share=True))).all()
+            if not rows:
+                return Cart(user_id, ())
+            held = dict((await self.session.exec(  # type: ignore[call-overload]
+                core_select(RESERVATIONS.c.product_id, func.sum(RESERVATIONS.c.quantity))
+                .where(RESERVATIONS.c.product_id.in_([row.id for row in rows]), RESERVATIONS.c.state == "active",
+                       RESERVATIONS.c.expires_at > now)
+                .group_by(RESERVATIONS.c.product_id))).all())
+            return Cart(user_id, tuple(CartLine(product_from_row(row, held.get(row.id, 0)), row.quantity)
+                                       for row in rows))
+        rows = (await self.session.exec(  # type: ignore[call-overload]
+            core_select(PRODUCTS, reserved_now(now).label("reserved"), CART.c.quantity)
+            .join(CART, CART.c.product_id == PRODUCTS.c.id)
+            .where(CART.c.user_id == user_id).order_by(PRODUCTS.c.id if lock_products else CART.c.id))).all()
+        return Cart(user_id, tuple(CartLine(product_from_row(row, row.reserved), row.quantity) for row in rows))
+
+    async def with_product(self, user_id: int, product_id: int) -> tuple[Cart, Product | None]:
+        """The cart, and the product (in it or not), in one statement."""
+        rows = (await self.session.exec(_WITH_PRODUCT, params={  # type: ignore[call-overload]
+            "b_user": user_id, "b_product": product_id, "b_now": utcnow()})).all()
+        lines, product = [], None
+        for row in rows:
+            found = product_from_row(row, row.reserved)
+            if row.quantity is not None:
+                lines.append(CartLine(found, row.quantity))
+            if row.id == product_id:
+                product = found
+        return Cart(user_id, tuple(lines)), product
 
     async def clear(self, user_id: int) -> None:
         await self.session.exec(delete(CartItemRow).where(CartItemRow.user_id == user_id))
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> None:
-        existing = (await self.session.exec(
-            select(CartItemRow).where(CartItemRow.user_id == user_id, CartItemRow.product_id == product_id)
-        )).first()
+        """One statement: the line removed, or inserted or updated by (user, product) (UNIQUE)."""
         if quantity == 0:
-            if existing:
-                await self.session.exec(delete(CartItemRow).where(CartItemRow.id == existing.id))
+            await self.session.exec(delete(CartItemRow).where(CartItemRow.user_id == user_id,
+                                                              CartItemRow.product_id == product_id))
             return
-        if existing:
-            existing.quantity = quantity
-            existing.updated_at = utcnow()
-            self.session.add(existing)
-        else:
-            self.session.add(CartItemRow(user_id=user_id, product_id=product_id, quantity=quantity))
-        await self.session.flush()
+        await self.session.exec(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL, params={  # type: ignore[call-overload]
+            "user_id": user_id, "product_id": product_id, "quantity": quantity, "updated_at": utcnow()})

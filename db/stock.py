@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +34,15 @@ def products_with_reserved(now: datetime):
     reserved = live_reservations(now)
     return (select(ProductRow, func.coalesce(reserved.c.reserved, 0))
             .outerjoin(reserved, reserved.c.product_id == ProductRow.id))
+
+
+RESERVATIONS = StockReservationRow.__table__
+PRODUCTS = ProductRow.__table__
+_COMMIT_RESERVATIONS = (update(RESERVATIONS)
+                        .where(RESERVATIONS.c.order_id == bindparam("b_order"), RESERVATIONS.c.state == "active")
+                        .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))
+_TAKE_STOCK = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("product"))
+               .values(stock=PRODUCTS.c.stock - bindparam("quantity")))
 
 
 class SqlStock:
@@ -64,16 +73,20 @@ class SqlStock:
         await self.session.flush()
 
     async def commit(self, order: Order) -> None:
-        """The order is paid: its reserved units leave stock for good."""
-        rows = (await self.session.exec(select(StockReservationRow).where(
-            StockReservationRow.order_id == order.id, StockReservationRow.state == "active"))).all()
-        for row in rows:
+        """The order is paid: its reserved units leave stock for good.
+
+        Two statements whatever the number of lines: the reservations turn committed and say
+        what they held (RETURNING), then the products' stock goes down, in ascending id (the
+        lock order, db/uow.py). The order's row is locked by the caller, and reservations are
+        only ever changed under it, so none can move between the two."""
+        held = (await self.session.exec(_COMMIT_RESERVATIONS, params={"b_order": order.id})).all()  # type: ignore[call-overload]
+        taken: dict[int, int] = {}
+        for product_id, quantity in held:
+            taken[product_id] = taken.get(product_id, 0) + quantity
+        if taken:
             # The CHECK (stock >= 0) refuses an oversell even if a bug got this far.
-            await self.session.exec(update(ProductRow).where(ProductRow.id == row.product_id)
-                                    .values(stock=ProductRow.stock - row.quantity))
-            row.state = "committed"
-            self.session.add(row)
-        await self.session.flush()
+            await self.session.exec(_TAKE_STOCK, params=[  # type: ignore[call-overload]
+                {"product": product_id, "quantity": taken[product_id]} for product_id in sorted(taken)])
 
     async def restock(self, order: Order) -> None:
         """A sold order is cancelled: its committed units go back on the shelf."""

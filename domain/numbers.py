@@ -7,6 +7,7 @@ while still not revealing the order count at a glance. Ids past the code space g
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID, uuid5
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: nothing to misread
@@ -25,16 +26,34 @@ def _scrambled(value: int, alphabet: str, width: int, multiplier: int) -> str:
     return "".join(reversed(digits))
 
 
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    """How one kind of number is made from an id (db/numbering.py computes the same in SQL)."""
+
+    prefix: str
+    alphabet: str
+    width: int
+    multiplier: int
+
+    def __call__(self, value: int) -> str:
+        return self.prefix + _scrambled(value, self.alphabet, self.width, self.multiplier)
+
+
+ORDER_NUMBER = Scheme("ORD-", _CROCKFORD, 6, 0x2F3A_B5D1)
+PAYMENT_NUMBER = Scheme("TXN-", _HEX, 12, 0x9E37_79B9_7F4B)
+REFUND_NUMBER = Scheme("REF-", _HEX, 12, 0xC2B2_AE3D_27D5)
+
+
 def order_number(order_id: int) -> str:
-    return "ORD-" + _scrambled(order_id, _CROCKFORD, 6, 0x2F3A_B5D1)
+    return ORDER_NUMBER(order_id)
 
 
 def payment_number(payment_id: int) -> str:
-    return "TXN-" + _scrambled(payment_id, _HEX, 12, 0x9E37_79B9_7F4B)
+    return PAYMENT_NUMBER(payment_id)
 
 
 def refund_number(refund_id: int) -> str:
-    return "REF-" + _scrambled(refund_id, _HEX, 12, 0xC2B2_AE3D_27D5)
+    return REFUND_NUMBER(refund_id)
 
 
 def attempt_uuid(payment_uuid: UUID, seq: int) -> UUID:

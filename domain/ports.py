@@ -40,7 +40,14 @@ class ProductRepository(Protocol):
 
 
 class CartRepository(Protocol):
-    async def get(self, user_id: int) -> Cart: ...
+    async def get(self, user_id: int, *, lock_products: bool = False, now: datetime | None = None) -> Cart:
+        """The cart; with `lock_products` its products stay locked (and their availability, as
+        of `now`, is exact) until the transaction ends: what checkout reserves from."""
+        ...
+
+    async def with_product(self, user_id: int, product_id: int) -> tuple[Cart, Product | None]:
+        """The cart, and one product whether in it or not (None: no such product)."""
+        ...
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> None: ...
 

@@ -54,6 +54,15 @@ class Cart:
         return sum(line.quantity for line in self.lines)
 
 
+def with_quantity(cart: Cart, product: Product, quantity: int) -> Cart:
+    """The cart once its line of `product` holds `quantity` (0: no line): a new line goes last,
+    as the cart lists its lines in the order they were added."""
+    lines = [line if line.product.id != product.id else CartLine(product, quantity) for line in cart.lines]
+    if not any(line.product.id == product.id for line in cart.lines):
+        lines.append(CartLine(product, quantity))
+    return Cart(cart.user_id, tuple(line for line in lines if line.quantity > 0))
+
+
 def check_quantity(quantity: int) -> None:
     if quantity < 0:
         raise ValidationError("quantity must be zero (to remove) or more", "quantity")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.catalog.model import Cart, check_quantity
+from domain.catalog.model import Cart, check_quantity, with_quantity
 from domain.errors import InsufficientStockError, NotFoundError, ValidationError
 from domain.identity import Actor, customers_only
 from domain.ports import UnitOfWork
@@ -24,10 +24,9 @@ async def set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
 
 async def _set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
     async with uow:
-        product = await uow.products.get(cmd.product_id)
+        cart, product = await uow.carts.with_product(cmd.actor.user_id, cmd.product_id)
         if product is None or not product.active:
             raise NotFoundError("product", cmd.product_id)
-        cart = await uow.carts.get(cmd.actor.user_id)
         if cmd.quantity > 0:
             others = [line for line in cart.lines if line.product.id != product.id]
             # One currency per cart: an order is paid in one currency, and a silent conversion
@@ -41,6 +40,5 @@ async def _set_cart_item(cmd: SetCartItem, uow: UnitOfWork) -> Cart:
             if cmd.quantity > product.available:
                 raise InsufficientStockError(product.id, cmd.quantity, product.available)
         await uow.carts.set_quantity(cmd.actor.user_id, product.id, cmd.quantity)
-        cart = await uow.carts.get(cmd.actor.user_id)
         await uow.commit()
-    return cart
+    return with_quantity(cart, product, cmd.quantity)

@@ -70,7 +70,9 @@ async def checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
 
 async def _checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
     async with uow:
-        cart = await uow.carts.get(cmd.actor.user_id)
+        # The cart's products locked (stock is never oversold) and their availability read once
+        # the locks are held.
+        cart = await uow.carts.get(cmd.actor.user_id, lock_products=True, now=cmd.now)
         if not cart.lines:
             raise ValidationError("the cart is empty", "cart")
         if cmd.shipping_address_id is not None:
@@ -78,7 +80,7 @@ async def _checkout(cmd: Checkout, uow: UnitOfWork) -> Order:
             if address is None or address.user_id != cmd.actor.user_id:
                 raise NotFoundError("address", cmd.shipping_address_id)
         wanted = {line.product.id: line.quantity for line in cart.lines}
-        products = await uow.stock.lock(sorted(wanted), cmd.now)
+        products = {line.product.id: line.product for line in cart.lines}
         for product_id, quantity in wanted.items():
             product = products.get(product_id)
             if product is None or not product.active:

@@ -116,8 +116,10 @@ async def shortfall(order: Order, uow: UnitOfWork, now: datetime) -> Insufficien
 
 async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: UnitOfWork, policy: Policy,
                                     now: datetime) -> None:
-    ref = capture_ref(str(payment.uuid))
-    family = await uow.ledger.family(ref)
+    refunded = any(a.kind is AttemptKind.REFUND and a.status is AttemptStatus.SUCCEEDED for a in payment.attempts)
+    # Without a refund to post, the capture's entry is all there is: appending it says whether it
+    # was there (the ledger's (kind, ref) is unique), so its family needs no read first.
+    family = await uow.ledger.family(capture_ref(str(payment.uuid))) if refunded else []
     capture = next((e for e in family if e.kind is EntryKind.CAPTURE), None)
     if capture is None:
         if order is None:
@@ -126,7 +128,8 @@ async def _post_capture_and_refunds(payment: Payment, order: Order | None, uow: 
             capture = capture_entry(Capture(payment_id=str(payment.uuid),
                                             shares=seller_shares(order, payment.amount_captured),
                                             fee_bps=policy.fee_bps, captured_at=now))
-        await uow.ledger.append(capture)
+        if not await uow.ledger.append(capture) and not refunded:
+            return  # posted before, and no refund to post
         if order is not None:  # each seller's share gets its own hold, released after delivery
             await record_holds(str(payment.uuid), order, capture, uow, policy.hold_period)
         family = [capture]

@@ -47,11 +47,14 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
                     clock: Clock = utc_now) -> Payment:
     """Create the order's payment and authorize it at once (Stripe's create-and-confirm)."""
     _one_way_to_pay(cmd.card, cmd.payment_method)
-    created = await create_payment(CreatePayment(cmd.actor, cmd.order_id, cmd.provider, cmd.capture_method),
-                                   uow, providers, policy, clock)
-    return await authorize_payment(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method,
-                                                    cmd.client_address, cmd.billing_country),
-                                   uow, providers, policy, clock)
+    create = CreatePayment(cmd.actor, cmd.order_id, cmd.provider, cmd.capture_method)
+    _may_create(create, providers)
+    created, fresh = await uow.transaction(lambda: _create_payment(create, uow, providers, clock()))
+    # The payment as this request created (or found) it a moment ago: the authorization reads
+    # it again under its lock before recording anything, so the screening needs no read of its own.
+    return await _authorize(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method,
+                                             cmd.client_address, cmd.billing_country),
+                            uow, providers, policy, clock, seen=created, fresh=fresh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +74,19 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     returned instead of a second one: a client that creates twice (a reload) must not lock itself
     out of its own order. Any other payment not failed or canceled makes this a ConflictError.
     """
+    _may_create(cmd, providers)
+    created, _ = await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
+    return created
+
+
+def _may_create(cmd: CreatePayment, providers: Providers) -> None:
     customers_only(cmd.actor, "pay for orders")
     providers.require(cmd.provider, Capability.AUTHORIZE)
-    return await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
 
 
-async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers, now: datetime) -> Payment:
+async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers,
+                          now: datetime) -> tuple[Payment, bool]:
+    """The payment, and whether it was created now (False: an unsent one of the order's)."""
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
@@ -88,7 +98,7 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provid
                 continue
             if (not earlier.attempts and earlier.status is PaymentStatus.REQUIRES_PAYMENT_METHOD
                     and (earlier.provider, earlier.capture_method) == (cmd.provider, cmd.capture_method)):
-                return earlier  # nothing written: leaving the block rolls back
+                return earlier, False  # nothing written: leaving the block rolls back
             raise ConflictError(f"order {order.number} already has payment {earlier.number} "
                                 f"({earlier.status.value})")
         payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
@@ -96,7 +106,7 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provid
         payment = await uow.payments.add(payment)
         await uow.audit.record(cmd.actor, "payment.create", "payment", payment.uuid, None, snapshot(payment), now)
         await uow.commit()
-    return payment
+    return payment, True
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +123,16 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
                             clock: Clock = utc_now) -> Payment:
     """Send the buyer's card (or saved payment method) to the provider for a created payment, and
     settle the answer. A decline is an outcome: the payment ends `failed`, no exception."""
+    return await _authorize(cmd, uow, providers, policy, clock)
+
+
+async def _authorize(cmd: AuthorizePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
+                     clock: Clock, *, seen: Payment | None = None, fresh: bool = False) -> Payment:
+    """`seen`: the payment as the caller read it a moment ago (the screening reads it otherwise);
+    `fresh`: created by this very request, so no risk assessment of it can exist yet."""
     _one_way_to_pay(cmd.card, cmd.payment_method)
     now = clock()
-    signals = await _screened(cmd, uow, policy, now) if policy.risk is not None else None
+    signals = await _screened(cmd, uow, policy, now, seen, fresh) if policy.risk is not None else None
 
     async def record() -> tuple[Payment, Attempt, Order]:
         async with uow:
@@ -145,13 +162,16 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
     return paid
 
 
-async def _screened(cmd: AuthorizePayment, uow: UnitOfWork, policy: Policy, now: datetime) -> Signals | None:
+async def _screened(cmd: AuthorizePayment, uow: UnitOfWork, policy: Policy, now: datetime,
+                    seen: Payment | None = None, fresh: bool = False) -> Signals | None:
     """The risk checks (domain/risk) before anything is recorded or sent; raises RiskBlockedError
     or RiskReviewError. A payment past requires_payment_method is not screened: recording its
     attempt refuses it anyway."""
     assert policy.risk is not None
-    async with uow:  # a read
-        payment = await uow.payments.get(cmd.payment_id)
+    payment = seen
+    if payment is None:
+        async with uow:  # a read
+            payment = await uow.payments.get(cmd.payment_id)
     if payment is None or payment.buyer_id != cmd.actor.user_id:
         raise NotFoundError("payment", cmd.payment_id)
     if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
@@ -159,7 +179,7 @@ async def _screened(cmd: AuthorizePayment, uow: UnitOfWork, policy: Policy, now:
     signals = Signals(buyer_id=payment.buyer_id, amount=payment.amount,
                       card_fingerprint=card_fingerprint(cmd.card, cmd.payment_method, policy.risk.fingerprint_key),
                       client_address=cmd.client_address, billing_country=cmd.billing_country)
-    await screen(payment, signals, cmd.actor, uow, policy.risk, now)
+    await screen(payment, signals, cmd.actor, uow, policy.risk, now, fresh=fresh)
     return signals
 
 

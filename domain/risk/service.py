@@ -40,9 +40,12 @@ class RiskScreen:
 
 
 async def screen(payment: Payment, signals: Signals, actor: Actor, uow: UnitOfWork, risk: RiskScreen,
-                 now: datetime) -> Assessment:
-    async with uow:  # a read
-        latest = await uow.risk.latest(payment.pk)
+                 now: datetime, *, fresh: bool = False) -> Assessment:
+    """`fresh`: the payment was created by this very request, so it has no assessment to read."""
+    latest = None
+    if not fresh:
+        async with uow:  # a read
+            latest = await uow.risk.latest(payment.pk)
     if latest is not None and latest.review is ReviewState.APPROVED:
         return latest
     if latest is not None and latest.review is ReviewState.PENDING:
