@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"paygate: uvicorn, 1 worker (and {runs.FLOW_WORKERS} for the flows against pgbench), a fresh process "
           f"for every run; the baseline: uvicorn, 1 worker; PostgreSQL and the load generator on the same "
           f"machine ({runs.CORES} cores shared by all of them)")
-    print(f"database: {seed.make_url(bench_url).render_as_string(hide_password=True)} (public schema reset)")
+    print(f"database: {seed.make_url(bench_url).render_as_string(hide_password=True)} (public and jobs schemas reset)")
     if "2" in only:  # `pgbench -i` fills a database but doesn't create it
         asyncio.run(seed.ensure_database(pgbench_url))
     seeded = asyncio.run(seed.seed(bench_url, max(args.clients, 8)))
