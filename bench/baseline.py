@@ -1,12 +1,16 @@
 """The baselines: what a bare Starlette app under the same uvicorn does on this machine.
 
-    /bare       a constant JSON body (the exact bytes paygate answers to the small query), and
+    /bare       a constant JSON body (the exact bytes paygate answers to the small query);
+    /me         the same work as paygate's `me`: verify the same HS256 bearer token with PyJWT
+                (every time: no cache), read the user by primary key with asyncpg, answer the
+                same bytes paygate answers;
     /payments   the page of `bench.queries.PAYMENTS_PAGE`, byte-for-byte the same JSON as paygate's
                 answer, from ONE hand-written asyncpg query and plain dicts: no ORM, no GraphQL.
 
 Served by `python -m uvicorn bench.baseline:create_app --factory` in its own process, with the
-database in BENCH_PG_DSN and the constant body in BENCH_BARE_BODY. Both routes take GET or POST
-and ignore the request body, so the load generator sends them the same bytes it sends paygate.
+database in BENCH_PG_DSN, the constant body in BENCH_BARE_BODY and paygate's secret in
+BENCH_SECRET_KEY. The routes take GET or POST and ignore the request body, so the load generator
+sends them the same bytes it sends paygate (and the same Authorization header).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import json
 import os
 
 import asyncpg
+import jwt
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -99,20 +104,50 @@ def page_json(rows: list, first: int) -> dict:
     }}}
 
 
+ME_SQL = "SELECT id, email, name, roles FROM users WHERE id = $1"
+
+
+def me_json(row) -> dict:
+    """paygate's `me { id email name roles }`: roles sorted, as gql/schema/users.py lists them."""
+    return {"data": {"me": {"id": gid("User", row["id"]), "email": row["email"], "name": row["name"],
+                            "roles": sorted(row["roles"].split())}}}
+
+
+async def _no_reset(_conn) -> None:
+    """asyncpg resets a connection on release with one more round trip (RESET ALL, UNLISTEN…);
+    paygate's read sessions (autocommit, db/engine.py) send nothing on release, so neither does
+    the same-work route."""
+
+
 def create_app() -> Starlette:
     dsn = os.environ["BENCH_PG_DSN"]
     bare_body = os.environ.get("BENCH_BARE_BODY", '{"data":{"ok":true}}').encode()
     first = int(os.environ.get("BENCH_PAGE_SIZE", "100"))
+    secret = os.environ.get("BENCH_SECRET_KEY", "")
     state: dict = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        state["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE)
+        state["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_SIZE, reset=_no_reset)
         yield
         await state["pool"].close()
 
     async def bare(_: Request) -> Response:
         return Response(bare_body, media_type="application/json")
+
+    async def me(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise jwt.InvalidTokenError("not a bearer token")
+            # What paygate's TokenCodec checks: HS256 with its secret, `sub` and `exp` required.
+            claims = jwt.decode(token.strip(), secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        except jwt.PyJWTError:
+            return Response(b'{"errors":[{"message":"unauthenticated"}]}', 401, media_type="application/json")
+        async with state["pool"].acquire() as conn:
+            row = await conn.fetchrow(ME_SQL, int(claims["sub"]))
+        body = {"data": {"me": None}} if row is None else me_json(row)
+        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
     async def payments(_: Request) -> Response:
         async with state["pool"].acquire() as conn:
@@ -121,4 +156,5 @@ def create_app() -> Starlette:
         return Response(body, media_type="application/json")
 
     return Starlette(routes=[Route("/bare", bare, methods=["GET", "POST"]),
+                             Route("/me", me, methods=["GET", "POST"]),
                              Route("/payments", payments, methods=["GET", "POST"])], lifespan=lifespan)

@@ -1,14 +1,17 @@
-"""The printed tables: what each benchmark got against its baseline, and where the CPU went."""
+"""The printed tables: the issue's targets and whether each is met, each run's latencies, SQL and
+garbage collections, and where the CPU went."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.scrape import RunCounts
+
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: a rate and its latencies (ms)."""
+    """What the load generator saw of one server in one run: a rate and its latencies (ms)."""
 
     rate: float
     unit: str
@@ -16,6 +19,7 @@ class Side:
     p99_ms: float
     count: int
     errors: int = 0
+    error_sample: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,68 +41,83 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class Row:
-    metric: str
-    paygate: Side
-    baseline: Side
-    baseline_name: str
-    kind: str  # "slower": baseline/paygate as a factor, lower is better; "share": paygate/baseline in %
-    target: float        # the factor (slower) or the percentage (share) aimed for
+class Run:
+    """One load against one server: what the load generator saw, the CPU, and paygate's own counts
+    (None for the baselines, which count nothing)."""
 
-    @property
-    def ratio(self) -> float:
-        if self.kind == "slower":
-            return self.baseline.rate / self.paygate.rate if self.paygate.rate else float("inf")
-        return 100 * self.paygate.rate / self.baseline.rate if self.baseline.rate else 0.0
-
-    @property
-    def met(self) -> bool:
-        return self.ratio <= self.target if self.kind == "slower" else self.ratio >= self.target
-
-    def ratio_text(self) -> str:
-        return f"{self.ratio:.2f}x slower" if self.kind == "slower" else f"{self.ratio:.1f} %"
-
-    def target_text(self) -> str:
-        return f"<= {self.target:g}x" if self.kind == "slower" else f">= {self.target:g} %"
+    name: str
+    side: Side
+    usage: Usage
+    counts: RunCounts | None = None
 
 
-def _side(side: Side) -> str:
-    return f"{side.rate:,.1f} {side.unit}"
+@dataclass(frozen=True)
+class Target:
+    """One line of the issue's targets table. `higher` says which way is better."""
+
+    name: str
+    value: float
+    text: str            # the value as shown, with its unit
+    must: float
+    goal: float
+    unit: str            # for the bounds: "x", "ms", "%", "" (a count)
+    higher: bool = False
+
+    def meets(self, bound: float) -> bool:
+        return self.value >= bound if self.higher else self.value <= bound
+
+    def bound_text(self, bound: float) -> str:
+        sign = ">=" if self.higher else "<="
+        unit = {"x": "x", "ms": " ms", "%": " %", "": ""}[self.unit]
+        return f"{sign} {bound:g}{unit}"
 
 
-def _lat(side: Side) -> str:
-    return f"{side.p50_ms:.2f} / {side.p99_ms:.2f}"
+def slower(paygate: Side, baseline: Side) -> float:
+    """How many times slower paygate is than the baseline, by their rates."""
+    return baseline.rate / paygate.rate if paygate.rate else float("inf")
 
 
-def table(rows: list[Row]) -> str:
-    header = ("metric", "paygate", "baseline", "ratio", "target", "met", "paygate p50/p99 ms",
-              "baseline p50/p99 ms")
-    body = [(r.metric, _side(r.paygate), f"{_side(r.baseline)} ({r.baseline_name})", r.ratio_text(),
-             r.target_text(), "yes" if r.met else "NO", _lat(r.paygate), _lat(r.baseline)) for r in rows]
+def targets_table(targets: list[Target]) -> str:
+    header = ("target (issue 16)", "measured", "must", "met", "goal", "met")
+    body = [(t.name, t.text, t.bound_text(t.must), _yes(t.meets(t.must)), t.bound_text(t.goal),
+             _yes(t.meets(t.goal))) for t in targets]
     return _grid(header, body)
 
 
-def usage_table(runs: list[tuple[str, Usage]], cores: int) -> str:
-    header = ("run (CPU in cores)", "server", "server CPU ms each", "load generator", "PostgreSQL", "other",
+def runs_table(runs: list[Run]) -> str:
+    header = ("run", "rate", "p50 / p99 ms", "server CPU ms each", "SQL each + BEGIN/COMMIT/ROLLBACK",
+              "GC collections gen 0/1/2", "GC ms each", "longest GC pause ms")
+    body = []
+    for r in runs:
+        counts = r.counts
+        body.append((r.name, f"{r.side.rate:,.1f} {r.side.unit}", f"{r.side.p50_ms:.2f} / {r.side.p99_ms:.2f}",
+                     _num(r.usage.server_ms_each), counts.sql_text() if counts else "-",
+                     counts.collections_text() if counts else "-",
+                     f"{counts.paused_ms_each:.2f}" if counts else "-",
+                     f"{counts.longest_pause_ms:.2f}" if counts else "-"))
+    return _grid(header, body)
+
+
+def usage_table(runs: list[Run], cores: int) -> str:
+    header = ("run (CPU in cores)", "server", "load generator", "PostgreSQL", "other",
               f"machine (of {cores})", "busy before")
-
-    def cores_text(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f}"
-
-    body = [(name, cores_text(u.server), cores_text(u.server_ms_each), cores_text(u.loadgen),
-             cores_text(u.postgres),
-             cores_text(u.other if u.server is not None else None), cores_text(u.machine),
-             cores_text(u.busy_before)) for name, u in runs]
+    body = [(r.name, _num(r.usage.server), _num(r.usage.loadgen), _num(r.usage.postgres),
+             _num(r.usage.other if r.usage.server is not None else None), _num(r.usage.machine),
+             _num(r.usage.busy_before)) for r in runs]
     return _grid(header, body)
 
 
-def errors_text(rows: list[Row]) -> str:
-    lines = []
-    for r in rows:
-        for name, side in (("paygate", r.paygate), (r.baseline_name, r.baseline)):
-            if side.errors:
-                lines.append(f"  {r.metric}: {side.errors} failed on {name} (not counted in the rate)")
-    return "\n".join(lines)
+def errors_text(runs: list[Run]) -> str:
+    return "\n".join(f"  {r.name}: {r.side.errors} failed (not counted in the rate), e.g. {r.side.error_sample!r}"
+                     for r in runs if r.side.errors)
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "NO"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _grid(header: tuple[str, ...], body: list[tuple[str, ...]]) -> str:

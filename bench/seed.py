@@ -69,7 +69,8 @@ async def ensure_database(url: str) -> None:
 async def reset_schema(url: str) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        # pgqueuer's tables and types live in a schema of their own (db/migrations 0010_jobs).
+        await conn.execute("DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS jobs CASCADE; CREATE SCHEMA public")
     finally:
         await conn.close()
 

@@ -33,7 +33,8 @@ class Server:
         return self.process.pid
 
     def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.pid)
+        """The whole process tree's: `--workers N` serves from child processes of uvicorn's."""
+        return sum(process_cpu_seconds(pid) for pid in process_tree(self.pid))
 
 
 def free_port() -> int:
@@ -46,6 +47,23 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants alive now (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+        children.setdefault(ppid, []).append(int(proc.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -98,7 +116,9 @@ def _launch(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port
             ready_path: str) -> Server:
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+        # Not the caller's PROMETHEUS_MULTIPROC_DIR: `paygate serve --workers N` makes its own.
+        inherited = {k: v for k, v in os.environ.items() if not k.lower().startswith("prometheus_")}
+        process = subprocess.Popen(argv, cwd=REPO, env={**inherited, **env}, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
     server = Server(name, process, port, log_path)
     try:
@@ -109,12 +129,30 @@ def _launch(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port
     return server
 
 
-def start_paygate(env: dict[str, str], log_dir: Path) -> Server:
-    """`paygate serve`, exactly as an operator runs it, with its JSON logs going to a file."""
+def start_paygate(env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
+    """`paygate serve`, exactly as an operator runs it, with its JSON logs going to a file. With
+    several workers, /healthz answering means one is up: wait until the metrics show them all."""
     port = free_port()
     argv = [sys.executable, "-m", "paygate.cli", "serve", "--host", HOST, "--port", str(port),
-            "--workers", "1"]
-    return _launch("paygate", argv, env, log_dir, port, "/healthz")
+            "--workers", str(workers)]
+    server = _launch(f"paygate-{port}", argv, env, log_dir, port, "/healthz")
+    deadline = time.monotonic() + 60
+    while _live_workers(server) < workers:
+        if time.monotonic() > deadline:
+            stop(server)
+            raise TimeoutError(f"paygate did not start {workers} workers; see {server.log_path}")
+        time.sleep(0.2)
+    return server
+
+
+def _live_workers(server: Server) -> int:
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    return sum(1 for line in text.splitlines() if line.startswith("paygate_process_start_time_seconds"))
 
 
 def start_baseline(env: dict[str, str], log_dir: Path) -> Server:

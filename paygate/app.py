@@ -16,7 +16,7 @@ from db.engine import Database
 from db.users import UserMirror
 from domain.payments.provider import Providers
 from gql.schema import build_schema
-from paygate import jobs_engine
+from paygate import gc_tuning, jobs_engine
 from paygate.auth import TokenCodec
 from paygate.body_limits import BodyLimitsMiddleware
 from paygate.bootstrap import build_services, close_services
@@ -28,7 +28,14 @@ from paygate.graphiql import routes as graphiql_routes
 from paygate.graphql_metrics import GraphQLMetrics
 from paygate.graphql_view import GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
-from paygate.metrics import QueueProbe, metrics_endpoint_for, process_started, process_stopping, watch_pool
+from paygate.metrics import (
+    QueueProbe,
+    count_statements,
+    metrics_endpoint_for,
+    process_started,
+    process_stopping,
+    watch_pool,
+)
 from paygate.middleware import AuthenticationMiddleware, RequestContextMiddleware
 from paygate.queue_stats import job_queue_stats
 from paygate.ratelimit import RateLimitMiddleware, parse_rate
@@ -51,14 +58,19 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                extra_routes: list[BaseRoute] | None = None, run_jobs: bool = False,
                providers: Providers | None = None, queue_probe: QueueProbe | None = None,
                readiness: list[Check] | None = None,
-               tracer_provider: TracerProvider | None = None, graphql_plans: str | None = None) -> Starlette:
+               tracer_provider: TracerProvider | None = None, graphql_plans: str | None = None,
+               tune_gc: bool = False) -> Starlette:
     """The app. With `run_jobs`, the background jobs of `paygate worker` run inside this process,
     from the same queue (the embedded SQLite setup, where no separate `paygate worker` runs).
     `providers` replaces the registry the settings make (tests inject providers of their own);
     `queue_probe` and `readiness` replace the job queue's statistics for /metrics and the checks
     of /readyz (paygate/queue_stats.py, paygate/readiness.py); `tracer_provider` the one that
     OTEL_EXPORTER_OTLP_ENDPOINT makes (paygate/tracing.py); `graphql_plans` how queries execute
-    (gql/execution: "on", "off", "verify"; the test suite sets "verify" as the default)."""
+    (gql/execution: "on", "off", "verify"; the test suite sets "verify" as the default). With
+    `tune_gc` (`embedded_app`, what each `paygate serve` worker process runs) the end of start-up
+    freezes what it built, sets the collector's thresholds and times its pauses
+    (paygate/gc_tuning.py); a process that makes many apps (the suite) leaves its collector alone
+    unless it asks."""
     settings = settings or Settings()
     owns_db = db is None
     db = db or Database.from_url(settings.database_url)
@@ -67,6 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     services = build_services(settings, db, events, providers=providers)  # one set: GraphQL, REST and the jobs
     if owns_db:  # a database handed in is watched by whoever made it
         watch_pool(db.engine)
+        count_statements(db.engine)
     jobs_running = JobsRunning()
     checks = readiness if readiness is not None else readiness_checks(
         db, settings.redis_url, Check("jobs", jobs_running) if run_jobs else None)
@@ -98,7 +111,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         stop_jobs = asyncio.Event()
         jobs = asyncio.create_task(jobs_engine.run_jobs(db, services, stop_jobs)) if run_jobs else None
         jobs_running.task = jobs
-        yield
+        async with contextlib.AsyncExitStack() as gc_stack:
+            if tune_gc:
+                gc_tuning.settle()  # last: what start-up built is frozen
+                await gc_stack.enter_async_context(gc_tuning.PAUSES.flushing())
+            yield
         if jobs is not None:
             stop_jobs.set()
             await jobs
@@ -120,7 +137,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         *([] if settings.is_production else graphiql_routes()),  # GraphiQL's own assets
         *mounts(rest),
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db)), methods=["GET"]),
+        Route("/metrics", metrics_endpoint_for(queue_probe or job_queue_stats(db),
+                                               before_scrape=gc_tuning.PAUSES.flush if tune_gc else None),
+              methods=["GET"]),
         *dashboard_routes(),
         *(extra_routes or []),
     ]
@@ -145,4 +164,4 @@ def embedded_app() -> Starlette:
     """What `paygate serve` runs: on SQLite (one process, `make run`) the jobs run inside it; on
     PostgreSQL they belong to `paygate worker` processes."""
     settings = Settings()
-    return create_app(settings, run_jobs=settings.database_url.startswith("sqlite"))
+    return create_app(settings, run_jobs=settings.database_url.startswith("sqlite"), tune_gc=True)

@@ -72,10 +72,10 @@ async def _worker(settings: Settings, once: bool, metrics_port: int | None = Non
     from db.engine import Database
     from paygate.bootstrap import close_services
     from paygate.events import RedisBus
-    from paygate.jobs_engine import run_jobs
+    from paygate.gc_tuning import PAUSES, settle
     from paygate.logs import configure_logging
     from paygate.tracing import instrument_engine, instrument_httpx, tracer_provider_from_environment
-    from paygate.worker import run_once, worker_services
+    from paygate.worker import worker_services
 
     configure_logging()
     settings.warn_about_defaults()
@@ -91,13 +91,10 @@ async def _worker(settings: Settings, once: bool, metrics_port: int | None = Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # finish the jobs in hand, then exit
         loop.add_signal_handler(signum, stop.set)
+    settle()  # start-up is over: freeze what it built (paygate/gc_tuning.py)
     try:
-        if once:
-            moved = await run_once(db, services)
-            await run_jobs(db, services, stop, drain=True)
-            print(moved)
-        else:
-            await run_jobs(db, services, stop)
+        async with PAUSES.flushing():
+            await _work(db, services, stop, once)
     finally:
         await close_services(services)
         if isinstance(services.events, RedisBus):
@@ -107,14 +104,27 @@ async def _worker(settings: Settings, once: bool, metrics_port: int | None = Non
             tracing.shutdown()
 
 
+async def _work(db, services, stop: asyncio.Event, once: bool) -> None:
+    from paygate.jobs_engine import run_jobs
+    from paygate.worker import run_once
+
+    if once:
+        moved = await run_once(db, services)
+        await run_jobs(db, services, stop, drain=True)
+        print(moved)
+    else:
+        await run_jobs(db, services, stop)
+
+
 def _serve_worker_metrics(db, host: str, port: int) -> None:
     """The worker's own /metrics (its provider calls, its pool), on a port of its own: a worker
     process answers no HTTP otherwise (paygate/metrics.py)."""
     from prometheus_client import start_http_server
 
-    from paygate.metrics import process_started, watch_pool
+    from paygate.metrics import count_statements, process_started, watch_pool
 
     watch_pool(db.engine)
+    count_statements(db.engine)
     process_started()
     start_http_server(port, addr=host)
 

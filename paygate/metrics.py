@@ -9,6 +9,10 @@
   paygate_db_pool_connections_in_use, paygate_db_pool_size   per process, summed over live ones
   paygate_job_queue_depth, paygate_job_queue_oldest_age_seconds   by job and state, read at scrape time
                                                                   (queue_stats.py)
+  paygate_db_statements_total                  SQL sent to the database, by kind (statement, begin,
+                                               commit, rollback): round trips, not time
+  paygate_gc_pause_seconds, paygate_gc_pause_longest_seconds   cyclic garbage collections by generation
+                                                               (gc_tuning.py)
 
 Labels use the route's template (`/api/payment/transactions/{transaction_id}/`), never the raw
 path, so a client can't create unbounded label values.
@@ -60,6 +64,18 @@ POOL_IN_USE = Gauge("paygate_db_pool_connections_in_use", "Database connections 
 POOL_SIZE = Gauge("paygate_db_pool_size", "Database connections the pool keeps (without overflow).",
                   multiprocess_mode="livesum")
 
+# Each statement the engine sends, and the transactions around them (count_statements).
+STATEMENTS = Counter("paygate_db_statements_total", "SQL round trips to the database, by kind.", ["kind"])
+# The garbage collector stops everything in the process while it runs (gc_tuning.py). Buckets
+# around the 5 and 10 ms a pause may cost (issue 16), up to the ~80 ms full collections seen
+# before start-up was frozen.
+GC_PAUSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25)
+GC_PAUSE = Histogram("paygate_gc_pause_seconds", "Cyclic garbage collections: how long each stopped the process.",
+                     ["generation"], buckets=GC_PAUSE_BUCKETS)
+GC_PAUSE_LONGEST = Gauge("paygate_gc_pause_longest_seconds",
+                         "The longest garbage collection pause since the process started (the largest of "
+                         "the live processes).", ["generation"], multiprocess_mode="livemax")
+
 # The marketplace's reconciliation (paygate/worker.py `reconcile-sellers`): a seller's balance at
 # the provider differs from our ledger's. Any increase wants a human.
 SELLER_DIFFERENCES = Counter("paygate_seller_balance_differences_total",
@@ -107,6 +123,60 @@ def watch_pool(engine) -> None:
     event.listen(pool, "checkin", lambda *_: POOL_IN_USE.dec())
 
 
+_BEGAN = "paygate_began"  # keys in the DBAPI connection's `info`, see count_statements
+_BEGIN_PENDING = "paygate_begin_pending"
+
+
+def count_statements(engine) -> None:
+    """Count the SQL `engine` sends (paygate_db_statements_total): every statement
+    (`before_cursor_execute`), and BEGIN, COMMIT and ROLLBACK when they reach the database.
+
+    On PostgreSQL the asyncpg driver sends BEGIN with a transaction's first statement, and nothing
+    at all for connections in AUTOCOMMIT (the read sessions, db/engine.py), so a BEGIN is counted
+    at that first statement and its COMMIT or ROLLBACK only if it was. On SQLite the BEGIN is a
+    statement of ours (db/engine.py) and is counted by its text."""
+    from sqlalchemy import event
+
+    statements, begins = STATEMENTS.labels("statement"), STATEMENTS.labels("begin")
+    commits, rollbacks = STATEMENTS.labels("commit"), STATEMENTS.labels("rollback")
+    sync = engine.sync_engine
+
+    if sync.dialect.name == "sqlite":
+        def on_sqlite_execute(conn, _cursor, statement: str, *_) -> None:
+            if statement.startswith("BEGIN"):
+                conn.info[_BEGAN] = True
+                begins.inc()
+            else:
+                statements.inc()
+
+        event.listen(sync, "before_cursor_execute", on_sqlite_execute)
+    else:
+        def on_begin(conn) -> None:
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                conn.info[_BEGIN_PENDING] = True
+
+        def on_execute(conn, *_) -> None:
+            info = conn.info
+            if info.pop(_BEGIN_PENDING, False):
+                info[_BEGAN] = True
+                begins.inc()
+            statements.inc()
+
+        event.listen(sync, "begin", on_begin)
+        event.listen(sync, "before_cursor_execute", on_execute)
+
+    def ended(counter):
+        def on_end(conn) -> None:
+            info = conn.info
+            info.pop(_BEGIN_PENDING, None)
+            if info.pop(_BEGAN, False):
+                counter.inc()
+        return on_end
+
+    event.listen(sync, "commit", ended(commits))
+    event.listen(sync, "rollback", ended(rollbacks))
+
+
 @dataclass(frozen=True, slots=True)
 class QueueStat:
     """One job's runs in one state, as the queue holds them at scrape time."""
@@ -140,8 +210,13 @@ class _Scraped:
         yield age
 
 
-def metrics_endpoint_for(queue_probe: QueueProbe | None) -> Callable[[Request], Awaitable[Response]]:
+def metrics_endpoint_for(queue_probe: QueueProbe | None, *, before_scrape: Callable[[], None] | None = None
+                         ) -> Callable[[Request], Awaitable[Response]]:
+    """The /metrics route; `before_scrape` brings this process's samples up to date first (the GC
+    pauses recorded since the last flush: gc_tuning.py)."""
     async def metrics(_: Request) -> Response:
+        if before_scrape is not None:
+            before_scrape()
         body = generate_latest(_registry())
         if queue_probe is not None:
             try:

@@ -1,0 +1,110 @@
+"""The cyclic garbage collector in a server process: tuned once start-up is over, and its pauses
+measured.
+
+Tuning (`settle`, called at the end of start-up by every `paygate serve` worker process and by
+`paygate worker`):
+  - `gc.collect()` then `gc.freeze()`: what start-up built (modules, the GraphQL schema,
+    SQLAlchemy's mappers, the providers) lives as long as the process; frozen, a full collection
+    no longer walks it. Measured before this (STACK-NOTES.md, turn 2): a full collection scanned
+    ~170k objects for ~80 ms, a quarter of the payments page's CPU and `me`'s p99.
+  - `gc.set_threshold(*THRESHOLDS)`: see the comment on THRESHOLDS for what was measured.
+
+Pauses (`GcPauses`): a `gc.callbacks` hook times every collection. The hook runs inside the
+collector, at any allocation of any code, so it only stores floats: prometheus_client takes a
+non-reentrant lock to write a sample (its multiprocess mode shares one lock per process), and a
+collection triggered while that lock is held would deadlock if the hook wrote a sample itself.
+The pauses are moved into the metrics (`flush`) by a task of the event loop once a second and by
+every scrape of /metrics before it is answered.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import time
+from collections.abc import AsyncIterator
+
+from paygate.metrics import GC_PAUSE, GC_PAUSE_LONGEST
+
+# Young collections every 5,000 net allocations instead of CPython's 700 (bench/README.md,
+# "Garbage collection", has the figures). What decides it:
+#   - A young collection's pause is mostly freeing the cyclic garbage it finds: `me` leaves ~40
+#     cyclic objects a request, and a collection at 50,000 freed ~45,000 of them in one 38 ms
+#     pause (CPU time). At 5,000 `me`'s collections took 1.3-1.8 ms (gen 1: 4.5 ms); at 10,000,
+#     3-4 ms (gen 1: 13 ms). Larger thresholds trade longer pauses for fewer of them.
+#   - At 700 the payments page's in-flight objects (~10^5 a request, alive while 8 requests
+#     share the core) are scanned again and again and promoted until full collections run: the
+#     page spent 15.8 ms of CPU a request in the collector, 6.3 ms at 10,000, 2.4 ms at 50,000.
+#   - Gen 1 and 2 keep CPython's 10 and 10: with fewer young collections they come rarely anyway,
+#     and larger values let survivors pile up into longer gen 1 pauses.
+# The page's gen 1 pauses (20-50 ms: in-flight page objects scanned) don't go away with any
+# thresholds tried; fewer objects per page do (issue 16, items 3 and 4).
+THRESHOLDS = (5_000, 10, 10)
+FLUSH_EVERY_S = 1.0
+
+
+def settle() -> None:
+    """End of start-up: collect what start-up left, freeze the rest, set the thresholds."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
+
+
+class GcPauses:
+    """Times collections (`gc.callbacks`) and moves them into the metrics when asked (`flush`)."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self._pending: list[tuple[int, float]] = []  # (generation, seconds), appended by the hook
+        self._longest = [0.0, 0.0, 0.0]               # by generation, since the process started
+
+    def installed(self) -> bool:
+        return self._hook in gc.callbacks
+
+    def install(self) -> None:
+        if not self.installed():
+            gc.callbacks.append(self._hook)
+
+    def uninstall(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._hook)
+
+    def _hook(self, phase: str, info: dict) -> None:
+        # Inside the collector: no locks, no I/O. The collector doesn't run again while its hooks
+        # do, so the tuple allocated here can't start a nested collection.
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self._pending.append((info["generation"], time.perf_counter() - self._started))
+
+    def flush(self) -> None:
+        """Observe the pauses recorded since the last flush (outside the collector)."""
+        pending, self._pending = self._pending, []
+        for generation, seconds in pending:
+            GC_PAUSE.labels(str(generation)).observe(seconds)
+            if seconds > self._longest[generation]:
+                self._longest[generation] = seconds
+                GC_PAUSE_LONGEST.labels(str(generation)).set(seconds)
+
+    @contextlib.asynccontextmanager
+    async def flushing(self, every_s: float = FLUSH_EVERY_S) -> AsyncIterator[None]:
+        """Installed, and flushed every `every_s` seconds, for as long as the block runs."""
+        self.install()
+
+        async def flush_forever() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                self.flush()
+
+        task = asyncio.create_task(flush_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.uninstall()
+            self.flush()
+
+
+PAUSES = GcPauses()  # one per process: gc.callbacks is process-wide
