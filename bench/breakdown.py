@@ -80,7 +80,7 @@ async def measure(url: str, iterations: int) -> list[tuple[str, float]]:
         page_ids: list[int] = []
 
         def context(who, loaders=None) -> Context:
-            ctx = Context(request=None, response=None, actor=who, db=db, new_uow=lambda: None,
+            ctx = Context(request=None, response=None, actor=who, db=db,
                           services={"settings": None})
             if loaders is not None:
                 ctx.__dict__["loaders"] = loaders  # Context.loaders is a cached_property
