@@ -7,6 +7,10 @@ provider across the network, and use cases call it with no transaction open.
 about the same key even when no row exists yet (two requests with one new idempotency key), and
 ends with the transaction. On SQLite the one write transaction (BEGIN IMMEDIATE, and the
 in-process writers' lock) already serializes every writer.
+
+`put` keeps its record until the transaction ends, and all the records of one transaction are
+written in one multi-row upsert then (a capture writes its intent and its answer: one statement,
+not two). `get` sees a record put in the same transaction; a transaction that raises writes none.
 """
 from __future__ import annotations
 
@@ -40,7 +44,9 @@ class SqlDummyRecords:
             await lock.acquire()
         try:
             async with self.db.write_sessions() as session, session.begin():
-                yield _SqlBook(session, self.db.is_sqlite)
+                book = _SqlBook(session, self.db.is_sqlite)
+                yield book
+                await book.flush()
         finally:
             if lock is not None:
                 lock.release()
@@ -50,19 +56,30 @@ class _SqlBook:
     def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self._puts: dict[str, str] = {}  # key -> body, written by flush()
 
     async def lock(self, key: str) -> None:
         if not self.is_sqlite:
             await self.session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)
-        body = (await self.session.exec(query)).first()
+        body = self._puts.get(key)
+        if body is None:
+            query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)
+            body = (await self.session.exec(query)).first()
         return None if body is None else json.loads(body)
 
     async def put(self, key: str, record: dict[str, Any]) -> None:
-        values = {"key": key, "body": json.dumps(record), "updated_at": datetime.now(UTC)}
+        self._puts[key] = json.dumps(record)
+
+    async def flush(self) -> None:
+        """Write the records put in this transaction, in one statement (keys are unique in it)."""
+        if not self._puts:
+            return
+        now = datetime.now(UTC)
         insert = sqlite_insert if self.is_sqlite else pg_insert
-        statement = insert(DummyGatewayRecordRow).values(**values)
+        statement = insert(DummyGatewayRecordRow).values(
+            [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()])
+        self._puts = {}
         await self.session.exec(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"body": values["body"], "updated_at": values["updated_at"]}))
+            index_elements=["key"], set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at}))
