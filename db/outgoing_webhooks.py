@@ -58,14 +58,34 @@ def delivery_from_row(row: WebhookDeliveryRow) -> Delivery:
 
 
 class SqlOutgoingEvents:
-    def __init__(self, session: AsyncSession) -> None:
+    """`buffered` (the unit of work's own): events are kept until `flush`, which the unit of work
+    calls as it commits, and a transaction's events are written in one multi-row INSERT (settling
+    a payment moves the order and the payment: one statement for both events, not two). Nothing
+    reads a transaction's own events before it commits (the fan-out runs in a transaction of its
+    own). Unbuffered, each event is written as it is recorded."""
+
+    def __init__(self, session: AsyncSession, *, buffered: bool = False) -> None:
         self.session = session
+        self.buffered = buffered
+        self._events: list[dict[str, object]] = []
 
     async def record(self, event: OutgoingEvent) -> None:
-        # One Core INSERT built once: an append-only row needs none of the ORM's tracking.
-        await self.session.exec(_INSERT_EVENT, params={  # type: ignore[call-overload]
+        values: dict[str, object] = {
             "msg_id": event.msg_id, "type": event.type, "object_type": event.object_type,
-            "object_id": event.object_id, "body": event.body, "fanned_out": False, "created_at": event.created_at})
+            "object_id": event.object_id, "body": event.body, "fanned_out": False, "created_at": event.created_at}
+        if self.buffered:
+            self._events.append(values)
+        else:
+            # One Core INSERT built once: an append-only row needs none of the ORM's tracking.
+            await self.session.exec(_INSERT_EVENT, params=values)  # type: ignore[call-overload]
+
+    async def flush(self) -> None:
+        """Write the events recorded since the last flush: one statement, whatever their number."""
+        events, self._events = self._events, []
+        if len(events) == 1:
+            await self.session.exec(_INSERT_EVENT, params=events[0])  # type: ignore[call-overload]
+        elif events:
+            await self.session.exec(_INSERT_EVENT.values(events))  # type: ignore[call-overload]
 
     async def status_changed(self, kind: str, object_id: int, before: str | None, after: str,
                              data: Callable[[], Mapping[str, Any]], at: datetime) -> None:

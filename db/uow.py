@@ -86,7 +86,8 @@ class SqlUnitOfWork:
         sqlite = self.db.is_sqlite
         self.changes = set()
         # Merchants' events are written by the repositories, in this transaction (the outbox).
-        self.outgoing_events = outbox = SqlOutgoingEvents(session)
+        # Kept until commit() and written then, all in one statement.
+        self.outgoing_events = outbox = SqlOutgoingEvents(session, buffered=True)
         self.webhook_endpoints = SqlWebhookEndpoints(session, sqlite)
         self.webhook_deliveries = SqlWebhookDeliveries(session, sqlite)
         self.products = SqlProducts(session)
@@ -134,6 +135,7 @@ class SqlUnitOfWork:
         raise AssertionError("unreachable: the last try's error propagates")  # pragma: no cover
 
     async def commit(self) -> None:
+        await self.outgoing_events.flush()
         await self._session.commit()
         # Subscribers hear of a change only once it is committed, and then re-read it.
         if self.events is not None:
