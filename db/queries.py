@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select
 
 from db import reads
@@ -25,11 +25,16 @@ async def users_by_ids(db: Database, ids: Sequence[int]) -> dict[int, User]:
         among(USERS.c.id, ids, db.is_sqlite))))}
 
 
+# Built once: a statement made per call is built and cache-keyed again each time (≈ a tenth of
+# `me`'s CPU, measured); one object keeps its cache key, and SQLAlchemy its compiled form.
+_USER_BY_ID = users_where(USERS.c.id == bindparam("user_id"))
+
+
 async def user_by_id(db: Database, user_id: int) -> User | None:
     """One primary-key read on a pooled connection (`me`): no ORM session, no loader batch. Through
     SQLAlchemy Core, not asyncpg alone (≈ 0.3 ms faster): its statements are the ones traced
     (paygate/tracing.py, tests/test_tracing.py)."""
-    found = await reads.rows(db, users_where(USERS.c.id == user_id))
+    found = await reads.rows(db, _USER_BY_ID, {"user_id": user_id})
     return user_from_tuple(found[0]) if found else None
 
 

@@ -8,7 +8,7 @@ nothing is gained by interleaving them in one process.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
@@ -19,9 +19,10 @@ from db.engine import Database
 T = TypeVar("T")
 
 
-async def rows(db: Database, statement: Executable) -> Sequence[Row[Any]]:
+async def rows(db: Database, statement: Executable,
+               parameters: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
     async with db.read_engine.connect() as conn:
-        return (await conn.execute(statement)).all()
+        return (await conn.execute(statement, parameters)).all()
 
 
 async def scalar(db: Database, statement: Executable) -> Any:
