@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -136,6 +137,76 @@ async def _connect(host: str, port: int) -> HttpConnection:
     return conn
 
 
+def _socket_inode(server_port: int, client_port: int) -> str | None:
+    """The inode of the server's end of our connection from `client_port` (Linux /proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = fields[1], fields[2]
+            if int(local.rsplit(":", 1)[1], 16) == server_port and int(remote.rsplit(":", 1)[1], 16) == client_port:
+                return fields[9]
+    return None
+
+
+def _owner(inode: str, pids: list[int]) -> int | None:
+    """Which of `pids` holds the socket `inode` (it has accepted the connection), if any yet."""
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+async def _spread_connections(host: str, port: int, count: int, workers: list[int]) -> list[HttpConnection]:
+    """`count` connections, as evenly spread over the server's worker processes as a load balancer
+    would spread them. uvicorn's workers accept from one shared socket, and which one wins each
+    accept is up to the kernel's wake-ups: eight keep-alive connections opened at once went all to
+    one worker in two tries out of three (bench/README.md), leaving the other idle for the whole
+    run. So: connect, see which worker accepted (/proc), keep the connection if that worker is
+    short of its share, else hold it aside and connect again; close the ones held aside at the end."""
+    share = {pid: count // len(workers) + (1 if i < count % len(workers) else 0) for i, pid in enumerate(workers)}
+    kept: list[HttpConnection] = []
+    aside: list[HttpConnection] = []
+    try:
+        while len(kept) < count:
+            if len(aside) > 40 * count:
+                raise RuntimeError(f"could not spread {count} connections over the workers {workers}")
+            conn = await _connect(host, port)
+            client_port = conn.transport.get_extra_info("sockname")[1]
+            owner = None
+            for _ in range(200):  # until a worker has accepted it (≤ 2 s)
+                inode = _socket_inode(port, client_port)
+                owner = _owner(inode, workers) if inode else None
+                if owner is not None:
+                    break
+                await asyncio.sleep(0.01)
+            if owner is not None and share[owner] > 0:
+                share[owner] -= 1
+                kept.append(conn)
+            else:
+                aside.append(conn)
+    except BaseException:
+        for conn in kept:
+            conn.close()
+        raise
+    finally:
+        for conn in aside:
+            conn.close()
+    return kept
+
+
 async def _request_loop(conn: HttpConnection, request: bytes, must_not_contain: bytes | None,
                         tally: Tally) -> None:
     clock = time.perf_counter
@@ -194,7 +265,11 @@ async def run(spec: dict) -> dict:
     host, port = spec["host"], spec["port"]
     warmup_s, duration_s = spec["warmup_s"], spec["duration_s"]
     connections = spec["connections"]
-    conns = [await _connect(host, port) for _ in range(connections)]
+    workers = spec.get("workers") or []
+    if len(workers) > 1:
+        conns = await _spread_connections(host, port, connections, workers)
+    else:
+        conns = [await _connect(host, port) for _ in range(connections)]
     loop_started = time.perf_counter()
     tally = Tally(warm_end=loop_started + warmup_s, end=loop_started + warmup_s + duration_s)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -243,10 +318,11 @@ def request_spec(port: int, path: str, document: str, token: str, variables: dic
             "must_not_contain": '"errors"', "connections": connections}
 
 
-def flow_spec(port: int, customers: list[dict]) -> dict:
-    """One connection per customer ({"token", "product_id"}), each buying again and again."""
+def flow_spec(port: int, customers: list[dict], workers: list[int] | None = None) -> dict:
+    """One connection per customer ({"token", "product_id"}), each buying again and again; with
+    `workers` (the server's worker processes), the connections spread evenly over them."""
     return {"scenario": "flow", "port": port, "path": "/graphql", "connections": len(customers),
-            "customers": customers}
+            "customers": customers, "workers": workers or []}
 
 
 def spawn(spec: dict, timeout_s: float) -> dict:

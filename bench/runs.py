@@ -111,7 +111,8 @@ def flows(bench: Bench, pgbench_url: str) -> tuple[Run, Run, Run]:
                  for i, buyer in enumerate(bench.seeded.buyers[:args.clients])]
 
     def spec(target: Server) -> dict:
-        return loadgen.flow_spec(target.port, customers)
+        # Spread over the workers: left to the kernel, all 8 often land on one (load.py).
+        return loadgen.flow_spec(target.port, customers, server.worker_pids(target))
 
     one = bench.paygate_run(1, spec, "(2) paygate flows, 1 worker")
     two = bench.paygate_run(FLOW_WORKERS, spec, f"(2) paygate flows, {FLOW_WORKERS} workers")

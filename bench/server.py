@@ -37,6 +37,21 @@ class Server:
         return sum(process_cpu_seconds(pid) for pid in process_tree(self.pid))
 
 
+def worker_pids(server: Server) -> list[int]:
+    """The processes that serve requests: uvicorn's own with one worker; with `--workers N` its
+    N children (multiprocessing's spawned workers, not its resource tracker)."""
+    children = [pid for pid in process_tree(server.pid) if pid != server.pid]
+    workers = []
+    for pid in children:
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "spawn_main" in title:
+            workers.append(pid)
+    return workers or [server.pid]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
