@@ -65,8 +65,8 @@ def postgres_pids(database: str) -> tuple[list[int], list[int]]:
         if "(" in title or "[local]" in title:
             if f" {database} " in title:
                 backends.append(int(proc.name))
-        else:
-            own.append(int(proc.name))
+        elif "autovacuum worker" not in title or title.rstrip().endswith(f" {database}"):
+            own.append(int(proc.name))  # not another database's autovacuum (bench/server.py)
     return backends, own
 
 
