@@ -192,7 +192,14 @@ async def _spread_connections(host: str, port: int, count: int, workers: list[in
                 if owner is not None:
                     break
                 await asyncio.sleep(0.01)
-            if owner is not None and share[owner] > 0:
+            if owner is None:
+                # No worker seen holding it (another user's processes, /proc hidden): the kernel's
+                # spread then, for this connection and the rest.
+                print("bench.load: can't see which worker accepted a connection; spread left to the kernel",
+                      file=sys.stderr)
+                kept.append(conn)
+                kept += [await _connect(host, port) for _ in range(count - len(kept))]
+            elif share[owner] > 0:
                 share[owner] -= 1
                 kept.append(conn)
             else:
