@@ -27,6 +27,7 @@ from db.market_tables import (
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import LedgerPostingRow, PaymentRow
 from db.row_ids import pk
+from db.write_batch import WriteBatch
 from domain.ledger import Account, AccountKind
 from domain.marketplace.model import (
     ConnectedAccount,
@@ -90,9 +91,11 @@ def payout_from_row(row: MarketPayoutRow, transfer_ids: list[int] | None = None)
 
 
 class SqlMarket:
-    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None,
+                 batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
         # Merchants' webhooks: transfers' and payouts' moves, written in this transaction.
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 

@@ -29,6 +29,7 @@ from db.outgoing_webhook_tables import (
     WebhookEndpointRow,
 )
 from db.row_ids import pk
+from db.write_batch import WriteBatch
 from domain.outgoing_webhooks.delivery import AttemptLog, Claimed, Delivery, DeliveryStatus, SendRequest
 from domain.outgoing_webhooks.endpoints import Endpoint
 from domain.outgoing_webhooks.events import OutgoingEvent, status_events
@@ -64,9 +65,10 @@ class SqlOutgoingEvents:
     reads a transaction's own events before it commits (the fan-out runs in a transaction of its
     own). Unbuffered, each event is written as it is recorded."""
 
-    def __init__(self, session: AsyncSession, *, buffered: bool = False) -> None:
+    def __init__(self, session: AsyncSession, *, buffered: bool = False, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.buffered = buffered
+        self.batch = batch or WriteBatch.at_once(session)
         self._events: list[dict[str, object]] = []
 
     async def record(self, event: OutgoingEvent) -> None:
@@ -82,8 +84,9 @@ class SqlOutgoingEvents:
     async def flush(self) -> None:
         """Write the events recorded since the last flush: one statement, whatever their number."""
         events, self._events = self._events, []
-        if len(events) == 1:
-            await self.session.exec(_INSERT_EVENT, params=events[0])  # type: ignore[call-overload]
+        if len(events) == 1 or self.batch.defers:
+            for values in events:
+                await self.batch.defer(_INSERT_EVENT, values)
         elif events:
             await self.session.exec(_INSERT_EVENT.values(events))  # type: ignore[call-overload]
 

@@ -23,6 +23,7 @@ from db.numbering import numbered_insert
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
+from db.write_batch import WriteBatch
 from db.tables import OrderRow
 from domain.cards import CardSummary
 from domain.money import Money
@@ -130,9 +131,10 @@ class _Loaded:
 
 class SqlPayments:
     def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
-                 outbox: SqlOutgoingEvents | None = None) -> None:
+                 outbox: SqlOutgoingEvents | None = None, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
         self.changes = changes if changes is not None else set()
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
         self._loaded: dict[int, _Loaded] = {}
@@ -146,8 +148,8 @@ class SqlPayments:
                   "metadata_json": payment.metadata or None, **columns}
         # The number derives from the id: unique by construction, written by the INSERT itself
         # (db/numbering.py).
-        row = (await self.session.exec(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
-                                       params=values)).one()
+        row = (await self.batch.execute(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),
+                                        values)).one()
         payment.id, payment.number = row.id, payment_number(row.id)
         if row.number != payment.number:  # an id past what the SQL numbers
             await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.id, "number": payment.number})  # type: ignore[call-overload]
@@ -165,8 +167,8 @@ class SqlPayments:
             loaded = self._loaded[payment.pk]
         before = loaded.columns["status"]
         columns = _columns(payment)
-        if columns != loaded.columns:
-            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.pk, **columns})  # type: ignore[call-overload]
+        if columns != loaded.columns:  # deferred: nothing reads it before the batch is sent
+            await self.batch.defer(_UPDATE_PAYMENT, {"b_id": payment.pk, **columns})
             loaded.columns = columns
         await self._save_attempts(payment, loaded.attempts)
         # A merchant hears of the move (domain/outgoing_webhooks/events.py): "created" is not in
@@ -183,7 +185,7 @@ class SqlPayments:
             if row is None or (row["status"], row["provider_ref"], row["decline_code"]) == (
                     attempt.status.value, attempt.provider_ref, attempt.decline_code):
                 continue
-            await self.session.exec(_UPDATE_ATTEMPT, params={  # type: ignore[call-overload]
+            await self.batch.defer(_UPDATE_ATTEMPT, {
                 "b_id": row["id"], "status": attempt.status.value, "provider_ref": attempt.provider_ref,
                 "decline_code": attempt.decline_code, "reason": attempt.reason, "updated_at": attempt.updated_at})
             row.update(status=attempt.status.value, provider_ref=attempt.provider_ref,
@@ -195,7 +197,7 @@ class SqlPayments:
                      "decline_code": a.decline_code, "reason": a.reason, "client_key": a.client_key,
                      "created_at": a.created_at, "updated_at": a.updated_at} for a in new]
             if len(rows) == 1:  # the usual case: one statement built once
-                inserted = await self.session.exec(_INSERT_ATTEMPT, params=rows[0])  # type: ignore[call-overload]
+                inserted = await self.batch.execute(_INSERT_ATTEMPT, rows[0])
             else:
                 inserted = await self.session.exec(insert(ATTEMPTS).values(rows).returning(  # type: ignore[call-overload]
                     ATTEMPTS.c.id, ATTEMPTS.c.seq))
