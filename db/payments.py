@@ -23,8 +23,8 @@ from db.numbering import numbered_insert
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
-from db.write_batch import WriteBatch
 from db.tables import OrderRow
+from db.write_batch import WriteBatch
 from domain.cards import CardSummary
 from domain.money import Money
 from domain.numbers import PAYMENT_NUMBER, attempt_uuid, payment_number, refund_number

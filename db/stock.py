@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import product_from_row
 from db.tables import ProductRow, StockReservationRow
-from domain.catalog.model import Product
 from db.write_batch import MAIN, WriteBatch
+from domain.catalog.model import Product
 from domain.orders.model import Order
 
 

@@ -203,10 +203,13 @@ class WriteBatch:
         return any(table in self._written and not (appends and self._written[table]) for table in written)
 
     async def _connect(self) -> Connection:
-        if self._connection is None:
-            self._connection = (await self.session.connection()).sync_connection
-            _watch(self._connection.engine)
-        return self._connection
+        connection = self._connection
+        if connection is None:
+            connection = (await self.session.connection()).sync_connection
+            assert connection is not None  # a session's connection is open while its transaction is
+            self._connection = connection
+            _watch(connection.engine)
+        return connection
 
     def _take(self, main: _Write) -> tuple[str, list[Any]]:
         """The batch's writes and `main` as one statement (main's result is the statement's), and
