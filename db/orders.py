@@ -69,6 +69,7 @@ class SqlOrders:
         self.changes = changes if changes is not None else set()
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
         self._loaded: dict[int, dict[str, object]] = {}
+        self._locked: dict[int, Order] = {}  # locked and read with their payment (SqlPayments.get)
 
     async def add(self, order: Order) -> Order:
         # The number derives from the id (domain/numbers.py): unique by construction, and written
@@ -112,15 +113,22 @@ class SqlOrders:
         return orders
 
     async def _one(self, key: str, value: object, for_update: bool) -> Order | None:
+        if for_update and key == "id" and value in self._locked:
+            return self._locked.pop(value)  # type: ignore[call-overload]
         query = _ONE[key, for_update and not self.is_sqlite]
         rows = (await self.session.exec(query, params={"b_key": value})).all()  # type: ignore[call-overload]
-        if not rows:
-            return None
+        return self.adopt(rows) if rows else None
+
+    def adopt(self, rows, *, locked: bool = False) -> Order:
+        """The order of joined rows (its columns, and its lines' or NULLs), remembered for `save`;
+        `locked`: its row was locked by the statement that read it, handed to the next locking get."""
         fields = rows[0]._mapping
         order = order_from_rows(SimpleNamespace(**{c.name: fields[c] for c in ORDERS.c}),  # type: ignore[arg-type]
                                 [SimpleNamespace(**{c.name: row._mapping[c] for c in LINES.c})  # type: ignore[misc]
                                  for row in rows if row._mapping[LINES.c.id] is not None])
         self._loaded[order.pk] = _columns(order)
+        if locked:
+            self._locked[order.pk] = order
         return order
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:

@@ -60,8 +60,10 @@ def delivery_from_row(row: WebhookDeliveryRow) -> Delivery:
 
 class SqlOutgoingEvents:
     """`buffered` (the unit of work's own): events are kept until `flush`, which the unit of work
-    calls as it commits, and a transaction's events are written in one multi-row INSERT (settling
-    a payment moves the order and the payment: one statement for both events, not two). Nothing
+    calls as it commits, and a transaction's events are written together (settling a payment moves
+    the order and the payment: one statement for both events, not two): on PostgreSQL in the unit
+    of work's write batch (db/write_batch.py), with its other deferred writes; on SQLite in one
+    multi-row INSERT. Nothing
     reads a transaction's own events before it commits (the fan-out runs in a transaction of its
     own). Unbuffered, each event is written as it is recorded."""
 

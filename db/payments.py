@@ -20,10 +20,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
 from db.numbering import numbered_insert
+from db.orders import SqlOrders
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
-from db.tables import OrderRow
+from db.tables import OrderLineRow, OrderRow
 from db.write_batch import WriteBatch
 from domain.cards import CardSummary
 from domain.money import Money
@@ -110,6 +111,13 @@ _INSERT_ATTEMPT = insert(ATTEMPTS).returning(ATTEMPTS.c.id, ATTEMPTS.c.seq)
 # One payment by id: locked (PostgreSQL), then its attempts; or with its attempts, in one.
 _LOCK_ONE = core_select(PAYMENTS).where(_BY_ID).with_for_update(key_share=True)
 _ATTEMPTS_OF_ONE = core_select(ATTEMPTS).where(ATTEMPTS.c.payment_id == bindparam("b_id"))
+# PostgreSQL: one payment and its order (with its lines, which never change) locked by one
+# statement, the payment's row first (db/uow.py, "Lock order"). Both rows are read at their newest
+# after a lock wait; the attempts are read by a statement of their own, after (see `_read`).
+_ORDERS, _LINES = OrderRow.__table__, OrderLineRow.__table__
+_LOCK_WITH_ORDER = (core_select(PAYMENTS, _ORDERS, _LINES).join(_ORDERS, _ORDERS.c.id == PAYMENTS.c.order_id)
+                    .outerjoin(_LINES, _LINES.c.order_id == _ORDERS.c.id).where(_BY_ID).order_by(_LINES.c.id)
+                    .with_for_update(of=[PAYMENTS, _ORDERS], key_share=True))
 _JOINED_ONE = core_select(PAYMENTS, ATTEMPTS).outerjoin(ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(_BY_ID)
 
 
@@ -131,8 +139,10 @@ class _Loaded:
 
 class SqlPayments:
     def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
-                 outbox: SqlOutgoingEvents | None = None, batch: WriteBatch | None = None) -> None:
+                 outbox: SqlOutgoingEvents | None = None, batch: WriteBatch | None = None,
+                 orders: SqlOrders | None = None) -> None:
         self.session = session
+        self.orders = orders
         self.is_sqlite = is_sqlite
         self.batch = batch or WriteBatch.at_once(session)
         self.changes = changes if changes is not None else set()
@@ -221,7 +231,7 @@ class SqlPayments:
                                          lambda: refund_data(payment, refund), refund.updated_at)
 
     async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None,
-                    params: dict[str, int] | None = None) -> list[Payment]:
+                    params: dict[str, int] | None = None, with_order: bool = False) -> list[Payment]:
         """The payments `where` picks, with their attempts, remembered for `save`.
 
         Locked (PostgreSQL): the rows are locked and read in one statement, their attempts in a
@@ -238,7 +248,14 @@ class SqlPayments:
             # NO KEY UPDATE: see db/uow.py, "Lock order".
             locking = _LOCK_ONE if one else (core_select(PAYMENTS).where(where).order_by(*order_by).limit(limit)
                                              .with_for_update(key_share=True))
-            for row in (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
+            if with_order and one and self.orders is not None:
+                rows = (await self.session.exec(_LOCK_WITH_ORDER, params=params)).all()  # type: ignore[call-overload]
+                if rows:  # else no such payment, or one that pays no order: the payment alone, below
+                    self.orders.adopt(rows, locked=True)
+                    fields = rows[0]._mapping
+                    payments[fields[PAYMENTS.c.id]] = _plain(PAYMENTS, fields)
+                    attempts_of[fields[PAYMENTS.c.id]] = []
+            for row in [] if payments else (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
                 payments[row.id], attempts_of[row.id] = row, []
             if not payments:
                 return []
@@ -274,8 +291,8 @@ class SqlPayments:
             found.append(payment)
         return found
 
-    async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
-        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id})
+    async def get(self, payment_id: int, *, for_update: bool = False, with_order: bool = False) -> Payment | None:
+        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id}, with_order=with_order)
         return found[0] if found else None
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Payment | None:

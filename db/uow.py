@@ -99,7 +99,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrders(session, sqlite, self.changes, outbox, batch)
         self.stock = SqlStock(session, sqlite, batch)
         self.audit = SqlAuditTrail(session, self.request_id, batch)
-        self.payments = SqlPayments(session, sqlite, self.changes, outbox, batch)
+        self.payments = SqlPayments(session, sqlite, self.changes, outbox, batch, self.orders)
         self.ledger = SqlLedger(session, sqlite, batch)
         self.refund_requests = SqlRefundRequests(session, sqlite, outbox)
         self.webhook_events = SqlWebhookEvents(session, sqlite)

@@ -145,8 +145,9 @@ class WriteBatch:
 
     async def defer(self, statement: Any, params: Mapping[str, Any], *, writes: Iterable[str] | None = None,
                     reads: Iterable[str] = (), appends: bool | None = None) -> None:
-        """Write `statement` with `params` later (see the module's docstring). `writes` and `reads`:
-        the tables it writes and reads besides (for a text statement, all of them); `appends`: it
+        """Write `statement` with `params` later (see the module's docstring). `statement` is built
+        once, at import (its compiled form is kept by identity). `writes` and `reads`: the tables
+        it writes and reads besides its own (for a text statement, all of them); `appends`: it
         only inserts rows (by default: an INSERT)."""
         if self.is_sqlite:
             await self.session.exec(statement, params=params)  # type: ignore[call-overload]
