@@ -10,10 +10,13 @@ other tables. Whatever else happens, a deferred write reaches the database
   batch first), so no read, ORM flush or lock can miss it or see the rows in a different order;
 - before COMMIT (the engine's `commit` hook), so none is ever lost; a ROLLBACK drops it.
 
-All the statements of one batch share one snapshot and don't see each other's rows, so a batch
-never holds two writes that could: a write to a table the batch reads, a read of a table it writes,
-or two writes to one table unless both only append (INSERT), sends the batch first (`_clashes`).
-Rows a batch inserts may reference each other (foreign keys are checked at the statement's end).
+All the statements of one batch share one snapshot and don't see each other's rows, and PostgreSQL
+runs its CTEs in an order of its own choosing, so a batch never holds two writes that could tell:
+a write to a table the batch reads, a read of a table it writes, or a second write to a table
+sends the batch first (`_clashes`) - except rows of the same INSERT … VALUES, which become one
+multi-row INSERT, in the order they were deferred (ids follow that order: events are delivered in
+it, an order's lines read in it). Rows a batch inserts may reference each other (foreign keys are
+checked at the statement's end).
 
 SQLite has no DML in CTEs: there every write runs at once, exactly as before.
 """
@@ -35,6 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 _PENDING: weakref.WeakKeyDictionary[Connection, WriteBatch] = weakref.WeakKeyDictionary()
 _WATCHED: weakref.WeakSet[Engine] = weakref.WeakSet()
 _NUMBER = re.compile(r"\$(\d+)")
+_VALUES = re.compile(r"^(INSERT INTO .+? VALUES )(\(.*\))$", re.DOTALL)
 MAIN = "/*main*/"  # in a text statement that starts with WITH: where its CTEs end and its main statement begins
 
 
@@ -66,6 +70,10 @@ class _Template:
     ctes: tuple[Pieces, ...]
     main: Pieces
     compiled: Any
+    # An INSERT … VALUES of one row: the text before its row, and the row; rows of several
+    # deferrals of it are written by one multi-row INSERT.
+    values_head: str | None
+    values_row: Pieces | None
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         """The parameters in the order of $1, $2, …, as SQLAlchemy would send them."""
@@ -102,9 +110,15 @@ def _template(statement: Any, keys: tuple[str, ...], dialect: Any) -> _Template:
     sql = compiled.string.strip()
     ctes: tuple[Pieces, ...] = ()
     if sql[:5].upper() == "WITH ":
-        head, sql = sql[5:].split(MAIN)
-        ctes = (_split(head.strip().rstrip(",")),)
-    template = _Template(ctes, _split(sql.strip()), compiled)
+        own, sql = sql[5:].split(MAIN)
+        ctes = (_split(own.strip().rstrip(",")),)
+    sql = sql.strip()
+    values = _VALUES.match(sql)
+    head: str | None = None
+    row: Pieces | None = None
+    if values and "$" not in values.group(1):
+        head, row = values.group(1), _split(values.group(2))
+    template = _Template(ctes, _split(sql), compiled, head, row)
     _TEMPLATES[id(statement), keys] = template
     _KEEP.append(statement)
     return template
@@ -113,9 +127,20 @@ def _template(statement: Any, keys: tuple[str, ...], dialect: Any) -> _Template:
 @dataclass(slots=True)
 class _Write:
     template: _Template
-    params: Mapping[str, Any]
+    rows: list[Mapping[str, Any]]  # the parameters; several only for an INSERT … VALUES
     writes: frozenset[str]
     appends: bool
+
+    def render(self, offset: int) -> tuple[str, list[Any]]:
+        template = self.template
+        values: list[Any] = []
+        if template.values_row is None:
+            return _render(template.main, offset), template.values(self.rows[0])
+        rows = []
+        for params in self.rows:
+            rows.append(_render(template.values_row, offset + len(values)))
+            values.extend(template.values(params))
+        return f"{template.values_head}{', '.join(rows)}", values
 
 
 def _tables(statement: Any) -> frozenset[str]:
@@ -130,7 +155,7 @@ class WriteBatch:
         self.session = session
         self.is_sqlite = is_sqlite
         self._writes: list[_Write] = []
-        self._written: dict[str, bool] = {}  # table -> only appended to
+        self._written: dict[str, _Write | None] = {}  # table -> its one appending write (None: others)
         self._read: set[str] = set()
         self._connection: Connection | None = None
 
@@ -155,13 +180,20 @@ class WriteBatch:
         written = frozenset(writes) if writes is not None else _tables(statement)
         read = frozenset(reads)
         only_inserts = appends if appends is not None else getattr(statement, "is_insert", False)
-        if self._clashes(written, read, only_inserts):
-            await self.flush()
         connection = await self._connect()
         template = _template(statement, tuple(sorted(params)), connection.dialect)
-        self._writes.append(_Write(template, params, written, only_inserts))
+        same = [self._written.get(table) for table in written]
+        if (only_inserts and template.values_row is not None and same and same[0] is not None
+                and same[0].template is template and all(w is same[0] for w in same) and not written & self._read):
+            same[0].rows.append(params)  # one more row of a pending INSERT … VALUES, after the others of a pending INSERT … VALUES, after the others
+            _PENDING[connection] = self
+            return
+        if self._clashes(written, read):
+            await self.flush()
+        write = _Write(template, [params], written, only_inserts)
+        self._writes.append(write)
         for table in written:
-            self._written[table] = self._written.get(table, True) and only_inserts
+            self._written[table] = write if only_inserts else None
         self._read |= read
         _PENDING[connection] = self
 
@@ -172,12 +204,12 @@ class WriteBatch:
         if not self._writes or self.is_sqlite:
             return await self.session.exec(statement, params=params)  # type: ignore[call-overload]
         written = frozenset(writes) if writes is not None else _tables(statement)
-        if self._clashes(written, frozenset(reads), False):
+        if self._clashes(written, frozenset(reads)):
             await self.flush()
             return await self.session.exec(statement, params=params)  # type: ignore[call-overload]
         connection = await self._connect()
         template = _template(statement, tuple(sorted(params)), connection.dialect)
-        sql, values = self._take(_Write(template, params, written, False))
+        sql, values = self._take(_Write(template, [params], written, False))
         return await (await self.session.connection()).exec_driver_sql(sql, tuple(values))
 
     async def flush(self) -> None:
@@ -196,12 +228,10 @@ class WriteBatch:
         if self._connection is not None:
             _PENDING.pop(self._connection, None)
 
-    def _clashes(self, written: frozenset[str], read: frozenset[str], appends: bool) -> bool:
+    def _clashes(self, written: frozenset[str], read: frozenset[str]) -> bool:
         if not self._writes:
             return False
-        if read & self._written.keys() or written & self._read:
-            return True
-        return any(table in self._written and not (appends and self._written[table]) for table in written)
+        return bool(read & self._written.keys() or written & self._read or written & self._written.keys())
 
     async def _connect(self) -> Connection:
         connection = self._connection
@@ -220,14 +250,15 @@ class WriteBatch:
         ctes: list[str] = []
         values: list[Any] = []
         for index, write in enumerate(writes):
-            template, offset = write.template, len(values)
-            ctes.extend(_render(cte, offset) for cte in template.ctes)
-            ctes.append(f"b{index} AS ({_render(template.main, offset)})")
-            values.extend(template.values(write.params))
-        template, offset = main.template, len(values)
-        ctes.extend(_render(cte, offset) for cte in template.ctes)
-        body = _render(template.main, offset)
-        values.extend(template.values(main.params))
+            offset = len(values)  # a statement's own CTEs and main text share its numbering
+            ctes.extend(_render(cte, offset) for cte in write.template.ctes)
+            sql, more = write.render(offset)
+            ctes.append(f"b{index} AS ({sql})")
+            values.extend(more)
+        offset = len(values)
+        ctes.extend(_render(cte, offset) for cte in main.template.ctes)
+        body, more = main.render(offset)
+        values.extend(more)
         return (f"WITH {', '.join(ctes)} {body}" if ctes else body), values
 
 
