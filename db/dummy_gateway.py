@@ -1,16 +1,23 @@
 """The dummy gateway's records in SQL: the store providers/dummy_records.py describes.
 
-One write transaction per gateway call, never inside one of ours: the gateway stands for a
-provider across the network, and use cases call it with no transaction open.
+Never inside one of our transactions: the gateway stands for a provider across the network, and
+use cases call it with no transaction open.
 
 `lock(key)` is a transaction-scoped advisory lock on PostgreSQL: it serializes two transactions
-about the same key even when no row exists yet (two requests with one new idempotency key), and
-ends with the transaction. On SQLite the one write transaction (BEGIN IMMEDIATE, and the
-in-process writers' lock) already serializes every writer.
+about the same key even when no row exists yet, and ends with the transaction. On SQLite the one
+write transaction (BEGIN IMMEDIATE, and the in-process writers' lock) already serializes every
+writer.
 
 `put` keeps its record until the transaction ends, and all the records of one transaction are
 written in one multi-row upsert then (a capture writes its intent and its answer: one statement,
 not two). `get` sees a record put in the same transaction; a transaction that raises writes none.
+
+`claim(key, record)` (a new payment's answer) needs no lock: on PostgreSQL, in a transaction that
+has read nothing yet, it is ONE statement on its own, outside any transaction (no BEGIN, no
+COMMIT): the answer inserted unless the key is there (ON CONFLICT DO NOTHING, the UNIQUE key
+decides between racing requests), the records put so far inserted only with it, and the record
+that was there answered. A PostgreSQL transaction (a write session) is opened only by the first
+`lock` or `get` that needs one.
 """
 from __future__ import annotations
 
@@ -20,19 +27,36 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import DateTime, String, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
 
+# `claimed` is the key when this statement inserted it; `body` what was there before (NULL also
+# when a racing request inserted it after this statement's snapshot: read again then).
+_CLAIM_POSTGRESQL = text("""WITH claimed AS (
+  INSERT INTO dummy_gateway_records (key, body, updated_at) VALUES (:key, :body, :now)
+  ON CONFLICT (key) DO NOTHING RETURNING key),
+also AS (
+  INSERT INTO dummy_gateway_records (key, body, updated_at)
+  SELECT t.key, t.body, :now FROM claimed, unnest(CAST(:keys AS varchar[]), CAST(:bodies AS varchar[])) AS t(key, body)
+  ON CONFLICT (key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at)
+SELECT (SELECT key FROM claimed) AS claimed,
+       (SELECT body FROM dummy_gateway_records WHERE key = :key) AS body""").bindparams(
+    bindparam("key", type_=String), bindparam("body", type_=String), bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("keys"), bindparam("bodies"))
+_BODY = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == bindparam("b_key"))
+
 
 class SqlDummyRecords:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.autocommit: AsyncEngine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __repr__(self) -> str:
         return "records in the database"
@@ -42,44 +66,88 @@ class SqlDummyRecords:
         lock = self.db.write_lock
         if lock is not None:
             await lock.acquire()
+        book = _SqlBook(self)
         try:
-            async with self.db.write_sessions() as session, session.begin():
-                book = _SqlBook(session, self.db.is_sqlite)
-                yield book
-                await book.flush()
+            if self.db.is_sqlite:
+                await book.begin()
+            yield book
+            await book.flush()
+            await book.commit()
         finally:
-            if lock is not None:
-                lock.release()
+            try:
+                await book.close()
+            finally:
+                if lock is not None:
+                    lock.release()
 
 
 class _SqlBook:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
-        self.session = session
-        self.is_sqlite = is_sqlite
+    def __init__(self, records: SqlDummyRecords) -> None:
+        self.records = records
+        self.is_sqlite = records.db.is_sqlite
+        self._session: AsyncSession | None = None
         self._puts: dict[str, str] = {}  # key -> body, written by flush()
 
+    async def begin(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.records.db.write_sessions()
+            await self._session.begin()
+        return self._session
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.rollback()  # a no-op after commit
+            await self._session.close()
+            self._session = None
+
     async def lock(self, key: str) -> None:
+        session = await self.begin()
         if not self.is_sqlite:
-            await self.session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            await session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
     async def get(self, key: str) -> dict[str, Any] | None:
         body = self._puts.get(key)
         if body is None:
-            query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)
-            body = (await self.session.exec(query)).first()
+            session = await self.begin()
+            body = (await session.exec(_BODY, params={"b_key": key})).first()  # type: ignore[call-overload]
         return None if body is None else json.loads(body)
 
     async def put(self, key: str, record: dict[str, Any]) -> None:
         self._puts[key] = json.dumps(record)
 
+    async def claim(self, key: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        if self.is_sqlite or self._session is not None:
+            first = await self.get(key)
+            if first is not None:
+                self._puts = {}
+                return first
+            await self.put(key, record)
+            return None
+        puts, self._puts = self._puts, {}
+        async with self.records.autocommit.connect() as connection:
+            row = (await connection.execute(_CLAIM_POSTGRESQL, {
+                "key": key, "body": json.dumps(record), "now": datetime.now(UTC),
+                "keys": list(puts), "bodies": list(puts.values())})).one()
+            if row.claimed is not None:
+                return None
+            body = row.body
+            if body is None:  # inserted by a request that committed after this statement began
+                body = (await connection.execute(_BODY, {"b_key": key})).scalar_one()
+        return json.loads(body)
+
     async def flush(self) -> None:
         """Write the records put in this transaction, in one statement (keys are unique in it)."""
         if not self._puts:
             return
+        session = await self.begin()
         now = datetime.now(UTC)
         insert = sqlite_insert if self.is_sqlite else pg_insert
         statement = insert(DummyGatewayRecordRow).values(
             [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()])
         self._puts = {}
-        await self.session.exec(statement.on_conflict_do_update(
+        await session.exec(statement.on_conflict_do_update(
             index_elements=["key"], set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at}))

@@ -5,7 +5,7 @@ replayed by a retry or a duplicate webhook posts once.
 """
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import DateTime, String, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.mapping import aware
 from db.payment_tables import LedgerEntryRow, LedgerPostingRow
 from db.row_ids import pk
+from db.write_batch import MAIN, WriteBatch
 from domain.ledger import Account, EntryKind, JournalEntry, Posting, Side
 from domain.money import Money
 
@@ -38,18 +39,47 @@ _INSERT_ENTRY_SQLITE, _INSERT_ENTRY_POSTGRESQL = (
     dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(ENTRIES.c.id)
     for dialect in (sqlite, postgresql))
 _INSERT_POSTING = insert(POSTINGS)
+# PostgreSQL: the entry and its postings in one statement, whatever their number (arrays, one
+# element a posting, in the entry's order: ids follow it). ON CONFLICT leaves `entry` empty, and
+# then no posting is written: the answer (the new id or nothing) says which.
+_APPEND_POSTGRESQL = text(f"""WITH entry AS (
+  INSERT INTO ledger_entries (kind, ref, parent_ref, memo, created_at)
+  VALUES (:kind, :ref, :parent_ref, :memo, :created_at) ON CONFLICT (kind, ref) DO NOTHING RETURNING id),
+posted AS (
+  INSERT INTO ledger_postings (entry_id, account, account_kind, owner_id, currency, side, amount_minor)
+  SELECT entry.id, p.account, p.account_kind, p.owner_id, p.currency, p.side, p.amount_minor
+  FROM entry, unnest(CAST(:accounts AS varchar[]), CAST(:kinds AS varchar[]), CAST(:owners AS integer[]),
+                     CAST(:currencies AS varchar[]), CAST(:sides AS varchar[]), CAST(:amounts AS bigint[]))
+       WITH ORDINALITY AS p(account, account_kind, owner_id, currency, side, amount_minor, n)
+  ORDER BY p.n)
+{MAIN} SELECT id FROM entry""").bindparams(
+    bindparam("kind", type_=String), bindparam("ref", type_=String), bindparam("parent_ref", type_=String),
+    bindparam("memo", type_=String), bindparam("created_at", type_=DateTime(timezone=True)),
+    *(bindparam(name) for name in ("accounts", "kinds", "owners", "currencies", "sides", "amounts")))
 
 
 class SqlLedger:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
 
     async def append(self, entry: JournalEntry) -> bool:
         """Append the entry; False when one with its kind and ref is already there.
 
         The UNIQUE (kind, ref) decides, in the INSERT itself (ON CONFLICT DO NOTHING): no read
-        first, and two transactions racing to post the same movement can't both get through."""
+        first, and two transactions racing to post the same movement can't both get through. PostgreSQL: one
+        statement (_APPEND_POSTGRESQL), carrying the writes the batch holds."""
+        if not self.is_sqlite:
+            appended = await self.batch.execute(_APPEND_POSTGRESQL, {
+                "kind": entry.kind.value, "ref": entry.ref, "parent_ref": entry.parent_ref, "memo": entry.memo,
+                "created_at": entry.created_at, "accounts": [p.account.key for p in entry.postings],
+                "kinds": [p.account.kind.value for p in entry.postings],
+                "owners": [p.account.owner_id for p in entry.postings],
+                "currencies": [p.amount.code for p in entry.postings], "sides": [p.side.value for p in entry.postings],
+                "amounts": [p.amount.minor for p in entry.postings]},
+                writes=("ledger_entries", "ledger_postings"))
+            return appended.scalar_one_or_none() is not None
         inserted = await self.session.exec(  # type: ignore[call-overload]
             _INSERT_ENTRY_SQLITE if self.is_sqlite else _INSERT_ENTRY_POSTGRESQL,
             params={"kind": entry.kind.value, "ref": entry.ref, "parent_ref": entry.parent_ref, "memo": entry.memo,

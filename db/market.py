@@ -5,10 +5,12 @@ transaction already excludes every other writer.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import case, func, update
+from sqlalchemy import DateTime, Integer, String, bindparam, case, func, text, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import col, select
@@ -27,7 +29,9 @@ from db.market_tables import (
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import LedgerPostingRow, PaymentRow
 from db.row_ids import pk
+from db.write_batch import WriteBatch
 from domain.ledger import Account, AccountKind
+from domain.marketplace.holds import releases_at
 from domain.marketplace.model import (
     ConnectedAccount,
     HoldRecord,
@@ -89,10 +93,26 @@ def payout_from_row(row: MarketPayoutRow, transfer_ids: list[int] | None = None)
         created_at=aware(row.created_at), updated_at=aware(row.updated_at), transfer_ids=list(transfer_ids or []))
 
 
+# domain/marketplace/holds.py `releases_at` in SQL (GREATEST ignores NULLs: an undelivered
+# share has no release date, hence the CASE). One statement for every seller of the capture.
+_ADD_HOLDS_POSTGRESQL = text("""INSERT INTO market_holds (payment_uuid, order_id, seller_id, currency, amount_minor,
+  status, captured_at, delivered_at, releases_at)
+SELECT :payment_uuid, :order_id, s.seller_id, :currency, s.amount_minor, 'held', :captured_at, d.delivered_at,
+  CASE WHEN d.delivered_at IS NULL THEN NULL ELSE GREATEST(d.delivered_at, :captured_at) + CAST(:hold AS interval) END
+FROM unnest(CAST(:sellers AS integer[]), CAST(:amounts AS bigint[])) AS s(seller_id, amount_minor)
+LEFT JOIN market_deliveries d ON d.order_id = :order_id AND d.seller_id = s.seller_id
+ON CONFLICT (payment_uuid, seller_id) DO NOTHING""").bindparams(
+    bindparam("payment_uuid", type_=String), bindparam("order_id", type_=Integer), bindparam("currency", type_=String),
+    bindparam("captured_at", type_=DateTime(timezone=True)), bindparam("hold"), bindparam("sellers"),
+    bindparam("amounts"))
+
+
 class SqlMarket:
-    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None,
+                 batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
         # Merchants' webhooks: transfers' and payouts' moves, written in this transaction.
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
 
@@ -161,6 +181,23 @@ class SqlMarket:
             currency=hold.amount.code, amount_minor=hold.amount.minor, status=hold.status.value,
             captured_at=hold.captured_at, delivered_at=hold.delivered_at, releases_at=hold.releases_at)
             .on_conflict_do_nothing(index_elements=["payment_uuid", "seller_id"]))
+
+    async def add_holds(self, holds: Sequence[HoldRecord], hold_period: timedelta) -> None:
+        if not holds:
+            return
+        if self.batch.defers:  # PostgreSQL: one INSERT … SELECT with the deliveries, deferred
+            first = holds[0]
+            await self.batch.defer(_ADD_HOLDS_POSTGRESQL, {
+                "payment_uuid": first.payment_uuid, "order_id": first.order_id, "currency": first.amount.code,
+                "captured_at": first.captured_at, "hold": hold_period,
+                "sellers": [h.seller_id for h in holds], "amounts": [h.amount.minor for h in holds]},
+                writes=("market_holds",), reads=("market_deliveries",), appends=True)
+            return
+        delivered = await self.delivered(holds[0].order_id) if holds[0].order_id is not None else {}
+        for hold in holds:
+            at = delivered.get(hold.seller_id)
+            await self.add_hold(replace(hold, delivered_at=at, releases_at=None if at is None
+                                        else releases_at(at, hold.captured_at, hold_period)))
 
     async def holds_of_order(self, order_id: int) -> list[HoldRecord]:
         rows = (await self.session.exec(select(MarketHoldRow).where(MarketHoldRow.order_id == order_id))).all()

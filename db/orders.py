@@ -14,6 +14,7 @@ from db.mapping import address_from_row, order_from_rows
 from db.numbering import numbered_insert
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.tables import AddressRow, OrderLineRow, OrderRow
+from db.write_batch import WriteBatch
 from domain.numbers import ORDER_NUMBER, order_number
 from domain.orders.model import Address, Order
 from domain.outgoing_webhooks.payloads import order_data
@@ -61,12 +62,14 @@ class SqlOrders:
     read in this transaction writes what changed and reads nothing."""
 
     def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
-                 outbox: SqlOutgoingEvents | None = None) -> None:
+                 outbox: SqlOutgoingEvents | None = None, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
         self.changes = changes if changes is not None else set()
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
         self._loaded: dict[int, dict[str, object]] = {}
+        self._locked: dict[int, Order] = {}  # locked and read with their payment (SqlPayments.get)
 
     async def add(self, order: Order) -> Order:
         # The number derives from the id (domain/numbers.py): unique by construction, and written
@@ -74,15 +77,19 @@ class SqlOrders:
         values = {"uuid": str(order.uuid), "buyer_id": order.buyer_id, "currency": order.currency,
                   "total_minor": order.total.minor, "shipping_address_id": order.shipping_address_id,
                   "created_at": order.created_at, **_columns(order)}
-        row = (await self.session.exec(numbered_insert(ORDERS, tuple(values), ORDER_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
-                                       params=values)).one()
+        row = (await self.batch.execute(numbered_insert(ORDERS, tuple(values), ORDER_NUMBER, self.is_sqlite),
+                                        values)).one()
         order.id, order.number = row.id, order_number(row.id)
         if row.number != order.number:  # an id past what the SQL numbers
             await self.session.exec(_UPDATE_ORDER, params={"b_id": order.id, "number": order.number})  # type: ignore[call-overload]
-        await self.session.exec(_INSERT_LINE, params=[  # type: ignore[call-overload]
-            {"order_id": order.id, "product_id": line.product_id, "seller_id": line.seller_id, "sku": line.sku,
-             "name": line.name, "unit_price_minor": line.unit_price.minor, "currency": line.unit_price.code,
-             "quantity": line.quantity} for line in order.lines])
+        lines = [{"order_id": order.id, "product_id": line.product_id, "seller_id": line.seller_id, "sku": line.sku,
+                  "name": line.name, "unit_price_minor": line.unit_price.minor, "currency": line.unit_price.code,
+                  "quantity": line.quantity} for line in order.lines]
+        if self.batch.defers:  # lines are never read back in the transaction that writes them
+            for values in lines:
+                await self.batch.defer(_INSERT_LINE, values)
+        else:
+            await self.session.exec(_INSERT_LINE, params=lines)  # type: ignore[call-overload]
         self._loaded[order.id] = _columns(order)
         await self.outbox.status_changed("order", order.id, None, order.status.value, lambda: order_data(order),
                                          order.updated_at)
@@ -106,15 +113,22 @@ class SqlOrders:
         return orders
 
     async def _one(self, key: str, value: object, for_update: bool) -> Order | None:
+        if for_update and key == "id" and value in self._locked:
+            return self._locked.pop(value)  # type: ignore[call-overload]
         query = _ONE[key, for_update and not self.is_sqlite]
         rows = (await self.session.exec(query, params={"b_key": value})).all()  # type: ignore[call-overload]
-        if not rows:
-            return None
+        return self.adopt(rows) if rows else None
+
+    def adopt(self, rows, *, locked: bool = False) -> Order:
+        """The order of joined rows (its columns, and its lines' or NULLs), remembered for `save`;
+        `locked`: its row was locked by the statement that read it, handed to the next locking get."""
         fields = rows[0]._mapping
         order = order_from_rows(SimpleNamespace(**{c.name: fields[c] for c in ORDERS.c}),  # type: ignore[arg-type]
                                 [SimpleNamespace(**{c.name: row._mapping[c] for c in LINES.c})  # type: ignore[misc]
                                  for row in rows if row._mapping[LINES.c.id] is not None])
         self._loaded[order.pk] = _columns(order)
+        if locked:
+            self._locked[order.pk] = order
         return order
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
@@ -140,6 +154,6 @@ class SqlOrders:
                                          lambda: order_data(order), order.updated_at)
         columns = _columns(order)
         if columns != loaded:
-            await self.session.exec(_UPDATE_ORDER, params={"b_id": order.pk, **columns})  # type: ignore[call-overload]
+            await self.batch.defer(_UPDATE_ORDER, {"b_id": order.pk, **columns})
             self._loaded[order.pk] = columns
         self.changes.add(f"order:{order.id}")

@@ -29,6 +29,7 @@ from db.outgoing_webhook_tables import (
     WebhookEndpointRow,
 )
 from db.row_ids import pk
+from db.write_batch import WriteBatch
 from domain.outgoing_webhooks.delivery import AttemptLog, Claimed, Delivery, DeliveryStatus, SendRequest
 from domain.outgoing_webhooks.endpoints import Endpoint
 from domain.outgoing_webhooks.events import OutgoingEvent, status_events
@@ -59,14 +60,17 @@ def delivery_from_row(row: WebhookDeliveryRow) -> Delivery:
 
 class SqlOutgoingEvents:
     """`buffered` (the unit of work's own): events are kept until `flush`, which the unit of work
-    calls as it commits, and a transaction's events are written in one multi-row INSERT (settling
-    a payment moves the order and the payment: one statement for both events, not two). Nothing
+    calls as it commits, and a transaction's events are written together (settling a payment moves
+    the order and the payment: one statement for both events, not two): on PostgreSQL in the unit
+    of work's write batch (db/write_batch.py), with its other deferred writes; on SQLite in one
+    multi-row INSERT. Nothing
     reads a transaction's own events before it commits (the fan-out runs in a transaction of its
     own). Unbuffered, each event is written as it is recorded."""
 
-    def __init__(self, session: AsyncSession, *, buffered: bool = False) -> None:
+    def __init__(self, session: AsyncSession, *, buffered: bool = False, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.buffered = buffered
+        self.batch = batch or WriteBatch.at_once(session)
         self._events: list[dict[str, object]] = []
 
     async def record(self, event: OutgoingEvent) -> None:
@@ -82,8 +86,9 @@ class SqlOutgoingEvents:
     async def flush(self) -> None:
         """Write the events recorded since the last flush: one statement, whatever their number."""
         events, self._events = self._events, []
-        if len(events) == 1:
-            await self.session.exec(_INSERT_EVENT, params=events[0])  # type: ignore[call-overload]
+        if len(events) == 1 or self.batch.defers:
+            for values in events:
+                await self.batch.defer(_INSERT_EVENT, values)
         elif events:
             await self.session.exec(_INSERT_EVENT.values(events))  # type: ignore[call-overload]
 

@@ -20,10 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
 from db.numbering import numbered_insert
+from db.orders import SqlOrders
 from db.outgoing_webhooks import SqlOutgoingEvents
 from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.row_ids import pk
-from db.tables import OrderRow
+from db.tables import OrderLineRow, OrderRow
+from db.write_batch import WriteBatch
 from domain.cards import CardSummary
 from domain.money import Money
 from domain.numbers import PAYMENT_NUMBER, attempt_uuid, payment_number, refund_number
@@ -109,6 +111,13 @@ _INSERT_ATTEMPT = insert(ATTEMPTS).returning(ATTEMPTS.c.id, ATTEMPTS.c.seq)
 # One payment by id: locked (PostgreSQL), then its attempts; or with its attempts, in one.
 _LOCK_ONE = core_select(PAYMENTS).where(_BY_ID).with_for_update(key_share=True)
 _ATTEMPTS_OF_ONE = core_select(ATTEMPTS).where(ATTEMPTS.c.payment_id == bindparam("b_id"))
+# PostgreSQL: one payment and its order (with its lines, which never change) locked by one
+# statement, the payment's row first (db/uow.py, "Lock order"). Both rows are read at their newest
+# after a lock wait; the attempts are read by a statement of their own, after (see `_read`).
+_ORDERS, _LINES = OrderRow.__table__, OrderLineRow.__table__
+_LOCK_WITH_ORDER = (core_select(PAYMENTS, _ORDERS, _LINES).join(_ORDERS, _ORDERS.c.id == PAYMENTS.c.order_id)
+                    .outerjoin(_LINES, _LINES.c.order_id == _ORDERS.c.id).where(_BY_ID).order_by(_LINES.c.id)
+                    .with_for_update(of=[PAYMENTS, _ORDERS], key_share=True))
 _JOINED_ONE = core_select(PAYMENTS, ATTEMPTS).outerjoin(ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(_BY_ID)
 
 
@@ -130,9 +139,12 @@ class _Loaded:
 
 class SqlPayments:
     def __init__(self, session: AsyncSession, is_sqlite: bool, changes: set[str] | None = None,
-                 outbox: SqlOutgoingEvents | None = None) -> None:
+                 outbox: SqlOutgoingEvents | None = None, batch: WriteBatch | None = None,
+                 orders: SqlOrders | None = None) -> None:
         self.session = session
+        self.orders = orders
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
         self.changes = changes if changes is not None else set()
         self.outbox = outbox if outbox is not None else SqlOutgoingEvents(session)
         self._loaded: dict[int, _Loaded] = {}
@@ -146,8 +158,8 @@ class SqlPayments:
                   "metadata_json": payment.metadata or None, **columns}
         # The number derives from the id: unique by construction, written by the INSERT itself
         # (db/numbering.py).
-        row = (await self.session.exec(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),  # type: ignore[call-overload]
-                                       params=values)).one()
+        row = (await self.batch.execute(numbered_insert(PAYMENTS, tuple(values), PAYMENT_NUMBER, self.is_sqlite),
+                                        values)).one()
         payment.id, payment.number = row.id, payment_number(row.id)
         if row.number != payment.number:  # an id past what the SQL numbers
             await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.id, "number": payment.number})  # type: ignore[call-overload]
@@ -165,8 +177,8 @@ class SqlPayments:
             loaded = self._loaded[payment.pk]
         before = loaded.columns["status"]
         columns = _columns(payment)
-        if columns != loaded.columns:
-            await self.session.exec(_UPDATE_PAYMENT, params={"b_id": payment.pk, **columns})  # type: ignore[call-overload]
+        if columns != loaded.columns:  # deferred: nothing reads it before the batch is sent
+            await self.batch.defer(_UPDATE_PAYMENT, {"b_id": payment.pk, **columns})
             loaded.columns = columns
         await self._save_attempts(payment, loaded.attempts)
         # A merchant hears of the move (domain/outgoing_webhooks/events.py): "created" is not in
@@ -183,7 +195,7 @@ class SqlPayments:
             if row is None or (row["status"], row["provider_ref"], row["decline_code"]) == (
                     attempt.status.value, attempt.provider_ref, attempt.decline_code):
                 continue
-            await self.session.exec(_UPDATE_ATTEMPT, params={  # type: ignore[call-overload]
+            await self.batch.defer(_UPDATE_ATTEMPT, {
                 "b_id": row["id"], "status": attempt.status.value, "provider_ref": attempt.provider_ref,
                 "decline_code": attempt.decline_code, "reason": attempt.reason, "updated_at": attempt.updated_at})
             row.update(status=attempt.status.value, provider_ref=attempt.provider_ref,
@@ -195,7 +207,7 @@ class SqlPayments:
                      "decline_code": a.decline_code, "reason": a.reason, "client_key": a.client_key,
                      "created_at": a.created_at, "updated_at": a.updated_at} for a in new]
             if len(rows) == 1:  # the usual case: one statement built once
-                inserted = await self.session.exec(_INSERT_ATTEMPT, params=rows[0])  # type: ignore[call-overload]
+                inserted = await self.batch.execute(_INSERT_ATTEMPT, rows[0])
             else:
                 inserted = await self.session.exec(insert(ATTEMPTS).values(rows).returning(  # type: ignore[call-overload]
                     ATTEMPTS.c.id, ATTEMPTS.c.seq))
@@ -219,7 +231,7 @@ class SqlPayments:
                                          lambda: refund_data(payment, refund), refund.updated_at)
 
     async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None,
-                    params: dict[str, int] | None = None) -> list[Payment]:
+                    params: dict[str, int] | None = None, with_order: bool = False) -> list[Payment]:
         """The payments `where` picks, with their attempts, remembered for `save`.
 
         Locked (PostgreSQL): the rows are locked and read in one statement, their attempts in a
@@ -236,7 +248,14 @@ class SqlPayments:
             # NO KEY UPDATE: see db/uow.py, "Lock order".
             locking = _LOCK_ONE if one else (core_select(PAYMENTS).where(where).order_by(*order_by).limit(limit)
                                              .with_for_update(key_share=True))
-            for row in (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
+            if with_order and one and self.orders is not None:
+                rows = (await self.session.exec(_LOCK_WITH_ORDER, params=params)).all()  # type: ignore[call-overload]
+                if rows:  # else no such payment, or one that pays no order: the payment alone, below
+                    self.orders.adopt(rows, locked=True)
+                    fields = rows[0]._mapping
+                    payments[fields[PAYMENTS.c.id]] = _plain(PAYMENTS, fields)
+                    attempts_of[fields[PAYMENTS.c.id]] = []
+            for row in [] if payments else (await self.session.exec(locking, params=params)).all():  # type: ignore[call-overload]
                 payments[row.id], attempts_of[row.id] = row, []
             if not payments:
                 return []
@@ -272,8 +291,8 @@ class SqlPayments:
             found.append(payment)
         return found
 
-    async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
-        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id})
+    async def get(self, payment_id: int, *, for_update: bool = False, with_order: bool = False) -> Payment | None:
+        found = await self._read(_BY_ID, lock=for_update, params={"b_id": payment_id}, with_order=with_order)
         return found[0] if found else None
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Payment | None:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.mapping import product_from_row
 from db.stock import RESERVATIONS, products_with_reserved
 from db.tables import CartItemRow, ProductRow, utcnow
+from db.write_batch import WriteBatch
 from domain.catalog.model import Cart, CartLine, Product
 
 PRODUCTS = ProductRow.__table__
@@ -42,6 +43,7 @@ def _upsert(dialect):
                                               "updated_at": insert.excluded.updated_at})
 
 
+_CLEAR = delete(CART).where(CART.c.user_id == bindparam("b_user"))
 _UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
 
 
@@ -55,9 +57,10 @@ class SqlProducts:
 
 
 class SqlCarts:
-    def __init__(self, session: AsyncSession, is_sqlite: bool = False) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool = False, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
 
     async def get(self, user_id: int, *, lock_products: bool = False, now: datetime | None = None) -> Cart:
         """The cart; with `lock_products`, its products are locked for the rest of the transaction
@@ -101,7 +104,7 @@ class SqlCarts:
         return Cart(user_id, tuple(lines)), product
 
     async def clear(self, user_id: int) -> None:
-        await self.session.exec(delete(CartItemRow).where(CartItemRow.user_id == user_id))
+        await self.batch.defer(_CLEAR, {"b_user": user_id})
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> None:
         """One statement: the line removed, or inserted or updated by (user, product) (UNIQUE)."""

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
+from db.write_batch import WriteBatch
 from domain.risk.model import Assessment, Verdict
 
 
@@ -46,12 +47,13 @@ _INSERT_ASSESSMENT = insert(RiskAssessmentRow.__table__).returning(RiskAssessmen
 
 
 class SqlRiskAssessments:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, batch: WriteBatch | None = None) -> None:
         self.session = session
+        self.batch = batch or WriteBatch.at_once(session)
 
     async def add(self, assessment: Assessment) -> Assessment:
         # One Core INSERT built once (issue 16: the ORM's flush cost more than the statement).
-        inserted = await self.session.exec(_INSERT_ASSESSMENT, params={  # type: ignore[call-overload]
+        inserted = await self.batch.execute(_INSERT_ASSESSMENT, {
             "uuid": str(assessment.uuid), "payment_id": assessment.payment_id,
             "decision": assessment.decision.value, "score": assessment.score,
             "verdicts": [{"rule": v.rule, "score": v.score, "reason": v.reason} for v in assessment.verdicts],

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Integer, bindparam, func, insert, text, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import product_from_row
 from db.tables import ProductRow, StockReservationRow
+from db.write_batch import MAIN, WriteBatch
 from domain.catalog.model import Product
 from domain.orders.model import Order
 
@@ -43,12 +44,25 @@ _COMMIT_RESERVATIONS = (update(RESERVATIONS)
                         .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))
 _TAKE_STOCK = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("product"))
                .values(stock=PRODUCTS.c.stock - bindparam("quantity")))
+# PostgreSQL: the same two steps as one statement, which needs no answer and so waits in the
+# write batch. The products are locked in ascending id first (`locked`: db/uow.py, "Lock order"),
+# then updated: a row is only ever updated after `locked` has produced (and locked) it.
+_COMMIT_POSTGRESQL = text(f"""WITH held AS (
+  UPDATE stock_reservations SET state = 'committed'
+  WHERE order_id = :b_order AND state = 'active' RETURNING product_id, quantity),
+taken AS (SELECT product_id, sum(quantity) AS quantity FROM held GROUP BY product_id),
+locked AS (SELECT id FROM products WHERE id IN (SELECT product_id FROM taken) ORDER BY id FOR NO KEY UPDATE)
+{MAIN} UPDATE products SET stock = products.stock - taken.quantity FROM taken, locked
+  WHERE products.id = taken.product_id AND locked.id = taken.product_id""").bindparams(
+    bindparam("b_order", type_=Integer))
+_INSERT_RESERVATION = insert(RESERVATIONS)
 
 
 class SqlStock:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
+    def __init__(self, session: AsyncSession, is_sqlite: bool, batch: WriteBatch | None = None) -> None:
         self.session = session
         self.is_sqlite = is_sqlite
+        self.batch = batch or WriteBatch.at_once(session)
 
     async def lock(self, product_ids: Sequence[int], now: datetime) -> dict[int, Product]:
         """The products, locked for the rest of the transaction, with their live availability.
@@ -67,10 +81,13 @@ class SqlStock:
         return {row.id: product_from_row(row, reserved) for row, reserved in rows}
 
     async def reserve(self, order: Order) -> None:
-        for line in order.lines:
-            self.session.add(StockReservationRow(order_id=order.id, product_id=line.product_id,
-                                                 quantity=line.quantity, expires_at=order.reserved_until))
-        await self.session.flush()
+        rows = [{"order_id": order.id, "product_id": line.product_id, "quantity": line.quantity,
+                 "expires_at": order.reserved_until, "state": "active"} for line in order.lines]
+        if self.batch.defers:  # read again only by a later statement, which sends the batch first
+            for row in rows:
+                await self.batch.defer(_INSERT_RESERVATION, row)
+        else:
+            await self.session.exec(_INSERT_RESERVATION, params=rows)  # type: ignore[call-overload]
 
     async def commit(self, order: Order) -> None:
         """The order is paid: its reserved units leave stock for good.
@@ -78,7 +95,12 @@ class SqlStock:
         Two statements whatever the number of lines: the reservations turn committed and say
         what they held (RETURNING), then the products' stock goes down, in ascending id (the
         lock order, db/uow.py). The order's row is locked by the caller, and reservations are
-        only ever changed under it, so none can move between the two."""
+        only ever changed under it, so none can move between the two. PostgreSQL: one statement
+        (_COMMIT_POSTGRESQL), deferred."""
+        if self.batch.defers:
+            await self.batch.defer(_COMMIT_POSTGRESQL, {"b_order": order.id},
+                                   writes=("stock_reservations", "products"), appends=False)
+            return
         held = (await self.session.exec(_COMMIT_RESERVATIONS, params={"b_order": order.id})).all()  # type: ignore[call-overload]
         taken: dict[int, int] = {}
         for product_id, quantity in held:

@@ -46,6 +46,7 @@ from db.repositories import SqlCarts, SqlProducts
 from db.risk import SqlRiskAssessments
 from db.stock import SqlStock
 from db.webhook_events import SqlWebhookEvents
+from db.write_batch import WriteBatch
 from domain.ports import EventPublisher
 
 T = TypeVar("T")
@@ -85,33 +86,36 @@ class SqlUnitOfWork:
         session = self._session
         sqlite = self.db.is_sqlite
         self.changes = set()
+        # Writes whose answer nobody needs wait here and go together (db/write_batch.py).
+        self.batch = batch = WriteBatch(session, sqlite)
         # Merchants' events are written by the repositories, in this transaction (the outbox).
         # Kept until commit() and written then, all in one statement.
-        self.outgoing_events = outbox = SqlOutgoingEvents(session, buffered=True)
+        self.outgoing_events = outbox = SqlOutgoingEvents(session, buffered=True, batch=batch)
         self.webhook_endpoints = SqlWebhookEndpoints(session, sqlite)
         self.webhook_deliveries = SqlWebhookDeliveries(session, sqlite)
         self.products = SqlProducts(session)
-        self.carts = SqlCarts(session, sqlite)
+        self.carts = SqlCarts(session, sqlite, batch)
         self.addresses = SqlAddresses(session)
-        self.orders = SqlOrders(session, sqlite, self.changes, outbox)
-        self.stock = SqlStock(session, sqlite)
-        self.audit = SqlAuditTrail(session, self.request_id)
-        self.payments = SqlPayments(session, sqlite, self.changes, outbox)
-        self.ledger = SqlLedger(session, sqlite)
+        self.orders = SqlOrders(session, sqlite, self.changes, outbox, batch)
+        self.stock = SqlStock(session, sqlite, batch)
+        self.audit = SqlAuditTrail(session, self.request_id, batch)
+        self.payments = SqlPayments(session, sqlite, self.changes, outbox, batch, self.orders)
+        self.ledger = SqlLedger(session, sqlite, batch)
         self.refund_requests = SqlRefundRequests(session, sqlite, outbox)
         self.webhook_events = SqlWebhookEvents(session, sqlite)
         self.customers = SqlCustomers(session, sqlite)
         self.subscriptions = SqlSubscriptions(session, sqlite, outbox)
-        self.emails = SqlOutbox(session, sqlite)
+        self.emails = SqlOutbox(session, sqlite, batch)
         self.jobs = SqlJobQueue(session, sqlite)
-        self.market = SqlMarket(session, sqlite, outbox)
+        self.market = SqlMarket(session, sqlite, outbox, batch)
         self.disputes = SqlDisputes(session, sqlite, self.changes, outbox)
-        self.risk = SqlRiskAssessments(session)
+        self.risk = SqlRiskAssessments(session, batch)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         try:
             if self._session is not None:
+                self.batch.discard()  # a no-op after commit
                 await self._session.rollback()  # a no-op after commit
                 await self._session.close()
         finally:
@@ -136,6 +140,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.outgoing_events.flush()
+        await self.batch.flush()
         await self._session.commit()
         # Subscribers hear of a change only once it is committed, and then re-read it.
         if self.events is not None:

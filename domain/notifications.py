@@ -69,8 +69,9 @@ class OutgoingEmail:
 
 
 class Outbox(Protocol):
-    async def add(self, email: Email, now: datetime) -> int:
-        """Write the email, once per (key, recipient); answers how many rows were new."""
+    async def add(self, email: Email, now: datetime) -> None:
+        """Write the email, once per (key, recipient), with the transaction (by its commit at the
+        latest: nothing reads it back before)."""
         ...
 
     async def claim(self, now: datetime, until: datetime, limit: int) -> list[OutgoingEmail]:

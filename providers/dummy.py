@@ -189,11 +189,11 @@ class DummyGateway:
         idempotency_key = req.idempotency_key
         never_received = _declined(None, None, "payment_intent_not_received")
         async with self._records.transaction() as book:
-            await book.lock(_ANSWER + idempotency_key)
-            answer = await book.get(_ANSWER + idempotency_key)
+            # Claimed, not locked and read: an authorization arriving now claims the same key, and
+            # exactly one of the two gets it (`_once`).
+            answer = await book.claim(_ANSWER + idempotency_key, {"asked": _NEVER_RECEIVED,
+                                                                  "outcome": outcome_json(never_received)})
             if answer is None:
-                await book.put(_ANSWER + idempotency_key, {"asked": _NEVER_RECEIVED,
-                                                           "outcome": outcome_json(never_received)})
                 return never_received
             first = outcome_from(answer["outcome"])
             if answer["asked"] != _NEVER_RECEIVED and answer["asked"][0] != "authorize":
@@ -261,6 +261,14 @@ class DummyGateway:
     async def _once(self, key: str, asked: list[Any], ref: str | None,
                     act: Callable[[RecordBook], Awaitable[Outcome]]) -> Outcome:
         """A key is answered once, then its first answer is replayed; `ref` is the payment acted on."""
+        if ref is None:  # a new payment: nothing is read, so the key's record can decide alone
+            async with self._records.transaction() as book:
+                answer = await act(book)
+                first = await book.claim(_ANSWER + key, {"asked": asked, "outcome": outcome_json(answer)})
+                if first is None:
+                    return answer
+                self._same_request(key, asked, first)
+                return outcome_from(first["outcome"])
         async with self._records.transaction() as book:
             # Always the key first, then the payment: two transactions never wait on each other
             # in opposite orders.
@@ -269,14 +277,18 @@ class DummyGateway:
                 await book.lock(_INTENT + ref)
             first = await book.get(_ANSWER + key)
             if first is not None:
-                # A key the worker found never received stays refused, whatever comes with it.
-                never_received = first["asked"] == _NEVER_RECEIVED and asked[0] == "authorize"
-                if first["asked"] != asked and not never_received:
-                    raise ConflictError(f"idempotency key {key} was used for a different request")
+                self._same_request(key, asked, first)
                 return outcome_from(first["outcome"])
             answer = await act(book)
             await book.put(_ANSWER + key, {"asked": asked, "outcome": outcome_json(answer)})
         return answer
+
+    @staticmethod
+    def _same_request(key: str, asked: list[Any], first: Record) -> None:
+        # A key the worker found never received stays refused, whatever comes with it.
+        never_received = first["asked"] == _NEVER_RECEIVED and asked[0] == "authorize"
+        if first["asked"] != asked and not never_received:
+            raise ConflictError(f"idempotency key {key} was used for a different request")
 
     async def _authorize(self, book: RecordBook, req: AuthorizeRequest) -> Outcome:
         ref = "pi_dummy_" + secrets.token_hex(12)

@@ -41,6 +41,12 @@ class RecordBook(Protocol):
 
     async def put(self, key: str, record: Record) -> None: ...
 
+    async def claim(self, key: str, record: Record) -> Record | None:
+        """Put `record` under `key` unless a record is there, and answer that one (None: claimed).
+        For a transaction whose every put follows from winning the key: when another record was
+        there, none of them is written. The key's UNIQUE decides, so it needs no `lock` first."""
+        ...
+
 
 class DummyRecords(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[RecordBook]: ...
@@ -81,6 +87,14 @@ class _MemoryBook:
 
     async def put(self, key: str, record: Record) -> None:
         self.written[key] = json.dumps(record)  # stored as text: the caller's dict can't change it
+
+    async def claim(self, key: str, record: Record) -> Record | None:
+        first = await self.get(key)
+        if first is not None:
+            self.written = {}
+            return first
+        await self.put(key, record)
+        return None
 
 
 # --- outcomes as JSON ------------------------------------------------------------------------

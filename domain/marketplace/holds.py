@@ -33,18 +33,18 @@ DELIVERABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 
 async def record_holds(payment_uuid: str, order: Order, capture: JournalEntry, uow: UnitOfWork,
                        hold_period: timedelta) -> None:
-    """One hold per seller credited by the capture (called where the capture is booked)."""
-    delivered = await uow.market.delivered(order.pk)
-    for posting in capture.postings:
-        if posting.account.kind is not AccountKind.SELLER_HELD:
-            continue
-        seller = posting.account.seller_id
-        at = delivered.get(seller)
-        await uow.market.add_hold(HoldRecord(
-            payment_uuid=payment_uuid, seller_id=seller, amount=posting.amount, status=HoldStatus.HELD,
-            captured_at=capture.created_at, delivered_at=at,
-            releases_at=None if at is None else max(at, capture.created_at) + hold_period,
-            order_id=order.pk))
+    """One hold per seller credited by the capture (called where the capture is booked), dated
+    from the sellers' deliveries by the repository (on PostgreSQL in the INSERT itself)."""
+    await uow.market.add_holds([
+        HoldRecord(payment_uuid=payment_uuid, seller_id=posting.account.seller_id, amount=posting.amount,
+                   status=HoldStatus.HELD, captured_at=capture.created_at, delivered_at=None, releases_at=None,
+                   order_id=order.pk)
+        for posting in capture.postings if posting.account.kind is AccountKind.SELLER_HELD], hold_period)
+
+
+def releases_at(delivered_at: datetime, captured_at: datetime, hold_period: timedelta) -> datetime:
+    """When a held share is released: HOLD_DAYS after delivery, never before the capture's own."""
+    return max(delivered_at, captured_at) + hold_period
 
 
 @dataclass(frozen=True, slots=True)

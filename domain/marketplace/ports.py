@@ -6,7 +6,8 @@ seller's connected account row, which serializes everything that spends a seller
 """
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -40,6 +41,12 @@ class MarketRepository(Protocol):
 
     async def add_hold(self, hold: HoldRecord) -> None:
         """Insert unless the (payment, seller) hold exists."""
+        ...
+
+    async def add_holds(self, holds: Sequence[HoldRecord], hold_period: timedelta) -> None:
+        """`add_hold` each of one order's new holds (not yet delivered), dated from the order's
+        deliveries: a seller's lines delivered at `at` make `delivered_at` `at` and `releases_at`
+        `holds.releases_at(at, captured_at, hold_period)`."""
         ...
 
     async def deliver_holds(self, order_id: int, seller_id: int, delivered_at: datetime,

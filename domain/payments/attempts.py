@@ -92,7 +92,7 @@ async def settle(payment_id: int, seq: int, outcome: Outcome | None, actor: Acto
     it calls the provider."""
     async def apply() -> Payment:
         async with uow:
-            payment = await locked_payment(uow, payment_id)
+            payment = await locked_payment(uow, payment_id, with_order=True)
             await settle_locked(payment, seq, outcome, actor, uow, policy, clock)
             await uow.commit()
         return payment
@@ -134,8 +134,9 @@ def _attempts(payment: Payment) -> tuple[tuple[object, ...], ...]:
     return tuple((a.status, a.decline_code, a.provider_ref) for a in payment.attempts)
 
 
-async def locked_payment(uow: UnitOfWork, payment_id: int) -> Payment:
-    payment = await uow.payments.get(payment_id, for_update=True)
+async def locked_payment(uow: UnitOfWork, payment_id: int, *, with_order: bool = False) -> Payment:
+    """The payment, its row locked; `with_order`: its order's too (see PaymentRepository.get)."""
+    payment = await uow.payments.get(payment_id, for_update=True, with_order=with_order)
     if payment is None:
         raise NotFoundError("payment", payment_id)
     return payment

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID, uuid4
 
 from domain.cards import CardInput
 from domain.clock import Clock, utc_now
@@ -22,8 +23,8 @@ from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
-from domain.risk.model import Signals, card_fingerprint
-from domain.risk.service import noted_decline, screen
+from domain.risk.model import Assessment, Signals, card_fingerprint
+from domain.risk.service import assess, noted_decline, refuse_unless_allowed, screen
 from domain.stored import existing, stored
 from domain.text import optional_text
 
@@ -49,12 +50,37 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
     _one_way_to_pay(cmd.card, cmd.payment_method)
     create = CreatePayment(cmd.actor, cmd.order_id, cmd.provider, cmd.capture_method)
     _may_create(create, providers)
-    created, fresh = await uow.transaction(lambda: _create_payment(create, uow, providers, clock()))
+    # A payment created now is screened in the transaction that creates it (one transaction, not
+    # two): the same uuid and moment on every run of that transaction, so a run again after a
+    # deadlock counts the attempt once in the risk counters.
+    screening = _Screening(cmd, policy, uuid4()) if policy.risk is not None else None
+    now = clock()
+    created, fresh, assessment = await uow.transaction(
+        lambda: _create_payment(create, uow, providers, now, screening))
+    signals = None
+    if assessment is not None and screening is not None:
+        refuse_unless_allowed(assessment, created)
+        signals = screening.signals(created)
     # The payment as this request created (or found) it a moment ago: the authorization reads
     # it again under its lock before recording anything, so the screening needs no read of its own.
     return await _authorize(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method,
                                              cmd.client_address, cmd.billing_country),
-                            uow, providers, policy, clock, seen=created, fresh=fresh)
+                            uow, providers, policy, clock, seen=created, fresh=fresh, screened=signals)
+
+
+@dataclass(frozen=True, slots=True)
+class _Screening:
+    """What pay_order's risk checks need of the request, and the uuid its payment will have."""
+    cmd: PayOrder
+    policy: Policy
+    payment_uuid: UUID
+
+    def signals(self, payment: Payment) -> Signals:
+        assert self.policy.risk is not None
+        return Signals(buyer_id=payment.buyer_id, amount=payment.amount,
+                       card_fingerprint=card_fingerprint(self.cmd.card, self.cmd.payment_method,
+                                                         self.policy.risk.fingerprint_key),
+                       client_address=self.cmd.client_address, billing_country=self.cmd.billing_country)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +101,7 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     out of its own order. Any other payment not failed or canceled makes this a ConflictError.
     """
     _may_create(cmd, providers)
-    created, _ = await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
+    created, _, _ = await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
     return created
 
 
@@ -84,9 +110,10 @@ def _may_create(cmd: CreatePayment, providers: Providers) -> None:
     providers.require(cmd.provider, Capability.AUTHORIZE)
 
 
-async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers,
-                          now: datetime) -> tuple[Payment, bool]:
-    """The payment, and whether it was created now (False: an unsent one of the order's)."""
+async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers, now: datetime,
+                          screening: _Screening | None = None) -> tuple[Payment, bool, Assessment | None]:
+    """The payment, whether it was created now (False: an unsent one of the order's), and, with
+    `screening`, the risk assessment of a payment created now, stored with it."""
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
@@ -98,15 +125,19 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provid
                 continue
             if (not earlier.attempts and earlier.status is PaymentStatus.REQUIRES_PAYMENT_METHOD
                     and (earlier.provider, earlier.capture_method) == (cmd.provider, cmd.capture_method)):
-                return earlier, False  # nothing written: leaving the block rolls back
+                return earlier, False, None  # nothing written: leaving the block rolls back
             raise ConflictError(f"order {order.number} already has payment {earlier.number} "
                                 f"({earlier.status.value})")
         payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
-                              amount=order.total, now=now, capture_method=cmd.capture_method)
+                              amount=order.total, now=now, capture_method=cmd.capture_method,
+                              uuid=screening.payment_uuid if screening is not None else None)
         payment = await uow.payments.add(payment)
         await uow.audit.record(cmd.actor, "payment.create", "payment", payment.uuid, None, snapshot(payment), now)
+        assessment = None
+        if screening is not None and screening.policy.risk is not None:
+            assessment = await assess(payment, screening.signals(payment), cmd.actor, uow, screening.policy.risk, now)
         await uow.commit()
-    return payment, True
+    return payment, True, assessment
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +158,22 @@ async def authorize_payment(cmd: AuthorizePayment, uow: UnitOfWork, providers: P
 
 
 async def _authorize(cmd: AuthorizePayment, uow: UnitOfWork, providers: Providers, policy: Policy,
-                     clock: Clock, *, seen: Payment | None = None, fresh: bool = False) -> Payment:
+                     clock: Clock, *, seen: Payment | None = None, fresh: bool = False,
+                     screened: Signals | None = None) -> Payment:
     """`seen`: the payment as the caller read it a moment ago (the screening reads it otherwise);
-    `fresh`: created by this very request, so no risk assessment of it can exist yet."""
+    `fresh`: created by this very request, so no risk assessment of it can exist yet; `screened`:
+    the signals it was screened with already, allowed (pay_order)."""
     _one_way_to_pay(cmd.card, cmd.payment_method)
     now = clock()
-    signals = await _screened(cmd, uow, policy, now, seen, fresh) if policy.risk is not None else None
+    signals = screened
+    if signals is None and policy.risk is not None:
+        signals = await _screened(cmd, uow, policy, now, seen, fresh)
 
     async def record() -> tuple[Payment, Attempt, Order]:
         async with uow:
             # The payment, then its order, as settle() locks them. The order too: cancel_order
             # changes an unsent payment under the order's lock alone.
-            payment = await uow.payments.get(cmd.payment_id, for_update=True)
+            payment = await uow.payments.get(cmd.payment_id, for_update=True, with_order=True)
             if payment is None or payment.buyer_id != cmd.actor.user_id:
                 raise NotFoundError("payment", cmd.payment_id)
             if payment.order_id is None:  # a direct payment (seed 002) is paid on the provider's page

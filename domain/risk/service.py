@@ -6,6 +6,9 @@
                     no transaction open), and the assessment is stored with the payment and in
                     the audit trail in one transaction, then allow, RiskReviewError or
                     RiskBlockedError. Nothing reaches the provider unless allowed
+    assess, refuse_unless_allowed
+                    the same for a payment created in the caller's transaction (pay_order): the
+                    assessment stored in it, and the verdict raised once it committed
     noted_decline   after the provider's answer: a small decline counts toward card testing
     approve_review, reject_review
                     staff's decision on a pending assessment, audited; rejecting cancels the
@@ -50,25 +53,49 @@ async def screen(payment: Payment, signals: Signals, actor: Actor, uow: UnitOfWo
         return latest
     if latest is not None and latest.review is ReviewState.PENDING:
         raise RiskReviewError(f"payment {payment.number} is waiting for staff's review")
-    verdicts = await evaluate(signals, f"{payment.uuid}:{now.timestamp()}", risk.counters, risk.thresholds, now)
-    decision, score = decide(verdicts, risk.thresholds)
-    assessment = Assessment(payment_id=payment.pk, decision=decision, score=score, verdicts=verdicts,
-                            review=ReviewState.PENDING if decision is Decision.REVIEW else ReviewState.NONE,
-                            created_at=now)
+    assessment = await _assessed(payment, signals, risk, now)
 
     async def record() -> Assessment:
         async with uow:
-            stored = await uow.risk.add(assessment)
-            await uow.audit.record(actor, f"risk.{decision.value}", "payment", payment.uuid, None,
-                                   stored.snapshot(), now)
+            stored = await _stored(assessment, payment, actor, uow, now)
             await uow.commit()
         return stored
 
     stored = await uow.transaction(record)
-    if decision is Decision.BLOCK:
-        raise RiskBlockedError(f"payment {payment.number} was refused by the risk checks", reasons=stored.reasons)
-    if decision is Decision.REVIEW:
+    refuse_unless_allowed(stored, payment)
+    return stored
+
+
+async def assess(payment: Payment, signals: Signals, actor: Actor, uow: UnitOfWork, risk: RiskScreen,
+                 now: datetime) -> Assessment:
+    """`screen` for a payment created in the caller's open transaction (so it has no assessment
+    yet): the rules run and the assessment is stored in that transaction, which the caller
+    commits before `refuse_unless_allowed`. The velocity counters name the attempt by the
+    payment's uuid and `now`: a transaction run again with both the same counts it once."""
+    return await _stored(await _assessed(payment, signals, risk, now), payment, actor, uow, now)
+
+
+def refuse_unless_allowed(assessment: Assessment, payment: Payment) -> None:
+    if assessment.decision is Decision.BLOCK:
+        raise RiskBlockedError(f"payment {payment.number} was refused by the risk checks",
+                               reasons=assessment.reasons)
+    if assessment.decision is Decision.REVIEW:
         raise RiskReviewError(f"payment {payment.number} is held for staff's review before it is sent")
+
+
+async def _assessed(payment: Payment, signals: Signals, risk: RiskScreen, now: datetime) -> Assessment:
+    verdicts = await evaluate(signals, f"{payment.uuid}:{now.timestamp()}", risk.counters, risk.thresholds, now)
+    decision, score = decide(verdicts, risk.thresholds)
+    return Assessment(payment_id=payment.pk, decision=decision, score=score, verdicts=verdicts,
+                      review=ReviewState.PENDING if decision is Decision.REVIEW else ReviewState.NONE,
+                      created_at=now)
+
+
+async def _stored(assessment: Assessment, payment: Payment, actor: Actor, uow: UnitOfWork,
+                  now: datetime) -> Assessment:
+    stored = await uow.risk.add(assessment)
+    await uow.audit.record(actor, f"risk.{assessment.decision.value}", "payment", payment.uuid, None,
+                           stored.snapshot(), now)
     return stored
 
 
