@@ -126,6 +126,19 @@ class Cluster:
         return [process.url for process in self.apps if process.url]
 
 
+def get_when_up(process: Process, path: str) -> httpx.Response:
+    """GET `path` once the process listens: a worker started a moment ago may still be importing
+    (its metrics server starts with it), and connecting too early is refused."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.popen.poll() is None, process.log()
+        try:
+            return httpx.get(f"{process.url}{path}", timeout=5)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.1)
+
+
 def _wait_ready(process: Process) -> None:
     deadline = time.monotonic() + 60
     while True:

@@ -34,7 +34,7 @@ from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow, PaymentAttemptRow, PaymentRow
 from db.tables import OrderLineRow, OrderRow
 from gql.schema.relay import from_global_id
-from tests.cluster import Cluster, fresh_database
+from tests.cluster import Cluster, fresh_database, get_when_up
 from tests.conftest import PG_URL, REDIS_URL
 from tests.payments_fixtures import assert_ledger_balances
 from tests.test_metrics import samples
@@ -194,7 +194,7 @@ async def check_crash(cluster: Cluster, db: Database) -> None:
     await assert_ledger_balances(db)
     assert await open_attempts(db) == []
     # The worker's own /metrics counted the questions it asked the gateway about them.
-    asked = samples(httpx.get(f"{cluster.worker.url}/metrics").text)
+    asked = samples(get_when_up(cluster.worker, "/metrics").text)
     found = sum(v for (name, labels), v in asked.items() if name == "paygate_provider_calls_total"
                 and ("operation", "find_authorization") in labels)
     assert found >= (1 if left_open else 0)
