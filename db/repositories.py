@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func
+from sqlalchemy import Integer, bindparam, delete, func
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,8 +31,10 @@ def reserved_now(now: datetime):
 _WITH_PRODUCT = (
     core_select(PRODUCTS, reserved_now(bindparam("b_now")).label("reserved"), CART.c.quantity)
     .outerjoin(CART, (CART.c.product_id == PRODUCTS.c.id) & (CART.c.user_id == bindparam("b_user")))
-    .where((PRODUCTS.c.id == bindparam("b_product"))
-           | PRODUCTS.c.id.in_(core_select(CART.c.product_id).where(CART.c.user_id == bindparam("b_user"))))
+    # The product, and those in the cart, as one IN of a UNION: `id = :product OR id IN (cart)`
+    # can't use the primary key on PostgreSQL, which then reads the whole catalogue every time.
+    .where(PRODUCTS.c.id.in_(core_select(CART.c.product_id).where(CART.c.user_id == bindparam("b_user"))
+                             .union(core_select(bindparam("b_product", type_=Integer)))))
     .order_by(CART.c.id))
 
 
