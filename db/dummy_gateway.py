@@ -21,13 +21,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
+
+
+RECORDS = DummyGatewayRecordRow.__table__
+
+
+def _upsert(dialect):
+    """The upsert of records, built once. Given a list of rows, SQLAlchemy sends ONE multi-row
+    INSERT derived from the statement compiled once ("insertmanyvalues", applied to statements with
+    RETURNING); `.values([...])` has no cache key and was compiled at every call."""
+    insert = dialect.insert(RECORDS)
+    return insert.on_conflict_do_update(
+        index_elements=["key"], set_={"body": insert.excluded.body, "updated_at": insert.excluded.updated_at},
+    ).returning(RECORDS.c.key)
+
+
+_UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
 
 
 class SqlDummyRecords:
@@ -77,9 +92,7 @@ class _SqlBook:
         if not self._puts:
             return
         now = datetime.now(UTC)
-        insert = sqlite_insert if self.is_sqlite else pg_insert
-        statement = insert(DummyGatewayRecordRow).values(
-            [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()])
+        rows = [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()]
         self._puts = {}
-        await self.session.exec(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at}))
+        await self.session.exec(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL,  # type: ignore[call-overload]
+                                params=rows)
