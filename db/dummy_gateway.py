@@ -28,7 +28,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
 
-
 RECORDS = DummyGatewayRecordRow.__table__
 
 
