@@ -20,15 +20,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
+from db.transaction import WriteTransaction
 
 RECORDS = DummyGatewayRecordRow.__table__
+# Built once; the key comes with each execution.
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("b_key", type_=String), 0)))
+_BODY = select(RECORDS.c.body).where(RECORDS.c.key == bindparam("b_key"))
 
 
 def _upsert(dialect):
@@ -57,30 +59,35 @@ class SqlDummyRecords:
         if lock is not None:
             await lock.acquire()
         try:
-            async with self.db.write_sessions() as session, session.begin():
-                book = _SqlBook(session, self.db.is_sqlite)
+            # A transaction on a plain connection (db/transaction.py): no ORM here.
+            tx = WriteTransaction(self.db.write_engine)
+            await tx.begin()
+            try:
+                book = _SqlBook(tx, self.db.is_sqlite)
                 yield book
                 await book.flush()
+                await tx.commit()
+            finally:
+                await tx.close()
         finally:
             if lock is not None:
                 lock.release()
 
 
 class _SqlBook:
-    def __init__(self, session: AsyncSession, is_sqlite: bool) -> None:
-        self.session = session
+    def __init__(self, tx: WriteTransaction, is_sqlite: bool) -> None:
+        self.tx = tx
         self.is_sqlite = is_sqlite
         self._puts: dict[str, str] = {}  # key -> body, written by flush()
 
     async def lock(self, key: str) -> None:
         if not self.is_sqlite:
-            await self.session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            await self.tx.execute(_LOCK, {"b_key": key})
 
     async def get(self, key: str) -> dict[str, Any] | None:
         body = self._puts.get(key)
         if body is None:
-            query = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == key)
-            body = (await self.session.exec(query)).first()
+            body = (await self.tx.execute(_BODY, {"b_key": key})).scalar()
         return None if body is None else json.loads(body)
 
     async def put(self, key: str, record: dict[str, Any]) -> None:
@@ -93,5 +100,4 @@ class _SqlBook:
         now = datetime.now(UTC)
         rows = [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()]
         self._puts = {}
-        await self.session.exec(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL,  # type: ignore[call-overload]
-                                params=rows)
+        await self.tx.execute(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL, rows)
