@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import case, func, update
+from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import col, select
@@ -89,6 +90,12 @@ def payout_from_row(row: MarketPayoutRow, transfer_ids: list[int] | None = None)
         created_at=aware(row.created_at), updated_at=aware(row.updated_at), transfer_ids=list(transfer_ids or []))
 
 
+# Core, built once (the buyer's flow reads it at every capture): no ORM session needed for it.
+_DELIVERIES = MarketDeliveryRow.__table__
+_DELIVERED = core_select(_DELIVERIES.c.seller_id, _DELIVERIES.c.delivered_at).where(
+    _DELIVERIES.c.order_id == bindparam("b_order"))
+
+
 class SqlMarket:
     def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None) -> None:
         self.session = session
@@ -134,8 +141,7 @@ class SqlMarket:
     # --- deliveries and holds ---
 
     async def delivered(self, order_id: int) -> dict[int, datetime]:
-        rows = (await self.session.exec(select(MarketDeliveryRow.seller_id, MarketDeliveryRow.delivered_at)
-                                        .where(MarketDeliveryRow.order_id == order_id))).all()
+        rows = (await self.session.exec(_DELIVERED, params={"b_order": order_id})).all()  # type: ignore[call-overload]
         return {seller: aware(at) for seller, at in rows}
 
     async def add_delivery(self, order_id: int, seller_id: int, at: datetime) -> bool:

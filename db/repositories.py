@@ -43,6 +43,7 @@ def _upsert(dialect):
 
 
 _UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
+_CLEAR = delete(CART).where(CART.c.user_id == bindparam("b_user"))
 
 
 class SqlProducts:
@@ -101,7 +102,8 @@ class SqlCarts:
         return Cart(user_id, tuple(lines)), product
 
     async def clear(self, user_id: int) -> None:
-        await self.session.exec(delete(CartItemRow).where(CartItemRow.user_id == user_id))
+        # Core, built once: an ORM-enabled DELETE would need a session (and its identity map).
+        await self.session.exec(_CLEAR, params={"b_user": user_id})  # type: ignore[call-overload]
 
     async def set_quantity(self, user_id: int, product_id: int, quantity: int) -> None:
         """One statement: the line removed, or inserted or updated by (user, product) (UNIQUE)."""

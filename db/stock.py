@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +41,9 @@ PRODUCTS = ProductRow.__table__
 _COMMIT_RESERVATIONS = (update(RESERVATIONS)
                         .where(RESERVATIONS.c.order_id == bindparam("b_order"), RESERVATIONS.c.state == "active")
                         .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))
+# RETURNING: several lines go as ONE multi-row INSERT derived from this statement compiled once
+# (SQLAlchemy's insertmanyvalues), as the ORM's flush of the rows did, without an ORM session.
+_RESERVE = insert(RESERVATIONS).returning(RESERVATIONS.c.id)
 _TAKE_STOCK = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("product"))
                .values(stock=PRODUCTS.c.stock - bindparam("quantity")))
 
@@ -67,10 +70,11 @@ class SqlStock:
         return {row.id: product_from_row(row, reserved) for row, reserved in rows}
 
     async def reserve(self, order: Order) -> None:
-        for line in order.lines:
-            self.session.add(StockReservationRow(order_id=order.id, product_id=line.product_id,
-                                                 quantity=line.quantity, expires_at=order.reserved_until))
-        await self.session.flush()
+        if not order.lines:
+            return
+        await self.session.exec(_RESERVE, params=[  # type: ignore[call-overload]
+            {"order_id": order.id, "product_id": line.product_id, "quantity": line.quantity,
+             "expires_at": order.reserved_until, "state": "active"} for line in order.lines])
 
     async def commit(self, order: Order) -> None:
         """The order is paid: its reserved units leave stock for good.
