@@ -27,15 +27,31 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, bindparam, func, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import DateTime, String, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
+from db.transaction import WriteTransaction
+
+RECORDS = DummyGatewayRecordRow.__table__
+# Built once; the key comes with each execution.
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("b_key", type_=String), 0)))
+_BODY = select(RECORDS.c.body).where(RECORDS.c.key == bindparam("b_key"))
+
+
+def _upsert(dialect):
+    """The upsert of records, built once. Given a list of rows, SQLAlchemy sends ONE multi-row
+    INSERT derived from the statement compiled once ("insertmanyvalues", applied to statements with
+    RETURNING); `.values([...])` has no cache key and was compiled at every call."""
+    insert = dialect.insert(RECORDS)
+    return insert.on_conflict_do_update(
+        index_elements=["key"], set_={"body": insert.excluded.body, "updated_at": insert.excluded.updated_at},
+    ).returning(RECORDS.c.key)
+
+
+_UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
 
 # `claimed` is the key when this statement inserted it; `body` what was there before (NULL also
 # when a racing request inserted it after this statement's snapshot: read again then).
@@ -50,7 +66,6 @@ SELECT (SELECT key FROM claimed) AS claimed,
        (SELECT body FROM dummy_gateway_records WHERE key = :key) AS body""").bindparams(
     bindparam("key", type_=String), bindparam("body", type_=String), bindparam("now", type_=DateTime(timezone=True)),
     bindparam("keys"), bindparam("bodies"))
-_BODY = select(DummyGatewayRecordRow.body).where(DummyGatewayRecordRow.key == bindparam("b_key"))
 
 
 class SqlDummyRecords:
@@ -85,13 +100,15 @@ class _SqlBook:
     def __init__(self, records: SqlDummyRecords) -> None:
         self.records = records
         self.is_sqlite = records.db.is_sqlite
-        self._session: AsyncSession | None = None
+        self._session: WriteTransaction | None = None
         self._puts: dict[str, str] = {}  # key -> body, written by flush()
 
-    async def begin(self) -> AsyncSession:
+    async def begin(self) -> WriteTransaction:
+        """The transaction, begun on first need: on a plain connection (db/transaction.py), no ORM."""
         if self._session is None:
-            self._session = self.records.db.write_sessions()
-            await self._session.begin()
+            tx = WriteTransaction(self.records.db.write_engine)
+            await tx.begin()
+            self._session = tx
         return self._session
 
     async def commit(self) -> None:
@@ -100,20 +117,19 @@ class _SqlBook:
 
     async def close(self) -> None:
         if self._session is not None:
-            await self._session.rollback()  # a no-op after commit
-            await self._session.close()
-            self._session = None
+            tx, self._session = self._session, None
+            await tx.close()  # rolls back what wasn't committed
 
     async def lock(self, key: str) -> None:
-        session = await self.begin()
+        tx = await self.begin()
         if not self.is_sqlite:
-            await session.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            await tx.execute(_LOCK, {"b_key": key})
 
     async def get(self, key: str) -> dict[str, Any] | None:
         body = self._puts.get(key)
         if body is None:
-            session = await self.begin()
-            body = (await session.exec(_BODY, params={"b_key": key})).first()  # type: ignore[call-overload]
+            tx = await self.begin()
+            body = (await tx.execute(_BODY, {"b_key": key})).scalar()
         return None if body is None else json.loads(body)
 
     async def put(self, key: str, record: dict[str, Any]) -> None:
@@ -143,11 +159,8 @@ class _SqlBook:
         """Write the records put in this transaction, in one statement (keys are unique in it)."""
         if not self._puts:
             return
-        session = await self.begin()
+        tx = await self.begin()
         now = datetime.now(UTC)
-        insert = sqlite_insert if self.is_sqlite else pg_insert
-        statement = insert(DummyGatewayRecordRow).values(
-            [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()])
+        rows = [{"key": key, "body": body, "updated_at": now} for key, body in self._puts.items()]
         self._puts = {}
-        await session.exec(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at}))
+        await tx.execute(_UPSERT_SQLITE if self.is_sqlite else _UPSERT_POSTGRESQL, rows)

@@ -85,6 +85,8 @@ class Database:
         self.read_engine = read_engine
         self.read_sessions = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        # The unit of work's transactions take connections from it (db/transaction.py).
+        self.write_engine = write_engine
         self.write_sessions = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
 
     @classmethod

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import DateTime, Integer, String, bindparam, case, func, text, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import col, select
@@ -106,6 +107,11 @@ ON CONFLICT (payment_uuid, seller_id) DO NOTHING""").bindparams(
     bindparam("captured_at", type_=DateTime(timezone=True)), bindparam("hold"), bindparam("sellers"),
     bindparam("amounts"))
 
+# Core, built once (the buyer's flow reads it at every capture): no ORM session needed for it.
+_DELIVERIES = MarketDeliveryRow.__table__
+_DELIVERED = core_select(_DELIVERIES.c.seller_id, _DELIVERIES.c.delivered_at).where(
+    _DELIVERIES.c.order_id == bindparam("b_order"))
+
 
 class SqlMarket:
     def __init__(self, session: AsyncSession, is_sqlite: bool, outbox: SqlOutgoingEvents | None = None,
@@ -154,8 +160,7 @@ class SqlMarket:
     # --- deliveries and holds ---
 
     async def delivered(self, order_id: int) -> dict[int, datetime]:
-        rows = (await self.session.exec(select(MarketDeliveryRow.seller_id, MarketDeliveryRow.delivered_at)
-                                        .where(MarketDeliveryRow.order_id == order_id))).all()
+        rows = (await self.session.exec(_DELIVERED, params={"b_order": order_id})).all()  # type: ignore[call-overload]
         return {seller: aware(at) for seller, at in rows}
 
     async def add_delivery(self, order_id: int, seller_id: int, at: datetime) -> bool:

@@ -36,6 +36,10 @@ from domain.outgoing_webhooks.events import OutgoingEvent, status_events
 
 FAN_OUT_LOCK = 0x7061_7967_6f75_74  # "paygout": one advisory lock id for the fan-out
 _INSERT_EVENT = insert(OutgoingEventRow.__table__)
+# Several events: the same statement given a list of rows. SQLAlchemy sends them as ONE multi-row
+# INSERT that it derives from the statement compiled once ("insertmanyvalues", which it applies to
+# statements with RETURNING); `.values([...])` has no cache key and was compiled at every flush.
+_INSERT_EVENTS = _INSERT_EVENT.returning(OutgoingEventRow.__table__.c.id)
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -90,7 +94,7 @@ class SqlOutgoingEvents:
             for values in events:
                 await self.batch.defer(_INSERT_EVENT, values)
         elif events:
-            await self.session.exec(_INSERT_EVENT.values(events))  # type: ignore[call-overload]
+            await self.session.exec(_INSERT_EVENTS, params=events)  # type: ignore[call-overload]
 
     async def status_changed(self, kind: str, object_id: int, before: str | None, after: str,
                              data: Callable[[], Mapping[str, Any]], at: datetime) -> None:

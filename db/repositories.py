@@ -45,8 +45,8 @@ def _upsert(dialect):
                                               "updated_at": insert.excluded.updated_at})
 
 
-_CLEAR = delete(CART).where(CART.c.user_id == bindparam("b_user"))
 _UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
+_CLEAR = delete(CART).where(CART.c.user_id == bindparam("b_user"))
 
 
 class SqlProducts:

@@ -42,6 +42,9 @@ PRODUCTS = ProductRow.__table__
 _COMMIT_RESERVATIONS = (update(RESERVATIONS)
                         .where(RESERVATIONS.c.order_id == bindparam("b_order"), RESERVATIONS.c.state == "active")
                         .values(state="committed").returning(RESERVATIONS.c.product_id, RESERVATIONS.c.quantity))
+# RETURNING: several lines go as ONE multi-row INSERT derived from this statement compiled once
+# (SQLAlchemy's insertmanyvalues), as the ORM's flush of the rows did, without an ORM session.
+_RESERVE = insert(RESERVATIONS).returning(RESERVATIONS.c.id)
 _TAKE_STOCK = (update(PRODUCTS).where(PRODUCTS.c.id == bindparam("product"))
                .values(stock=PRODUCTS.c.stock - bindparam("quantity")))
 # PostgreSQL: the same two steps as one statement, which needs no answer and so waits in the
@@ -86,8 +89,8 @@ class SqlStock:
         if self.batch.defers:  # read again only by a later statement, which sends the batch first
             for row in rows:
                 await self.batch.defer(_INSERT_RESERVATION, row)
-        else:
-            await self.session.exec(_INSERT_RESERVATION, params=rows)  # type: ignore[call-overload]
+        elif rows:
+            await self.session.exec(_RESERVE, params=rows)  # type: ignore[call-overload]
 
     async def commit(self, order: Order) -> None:
         """The order is paid: its reserved units leave stock for good.
