@@ -90,8 +90,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         instrument_httpx(tracing)
         observers.append(graphql_tracing(tracing))
     schema = build_schema(production=settings.is_production, observers=observers, plans=graphql_plans)
+    # Queries answered without Strawberry's view (paygate/graphql_direct.py) skip its schema
+    # extensions: not while traces are recorded, whose GraphQL spans are an extension's.
     graphql = GraphQLView(schema, db=db, tokens=tokens, settings=settings,
-                          services=services)
+                          services=services, direct_queries=tracing is None)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

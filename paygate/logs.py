@@ -21,13 +21,14 @@ from typing import Any
 
 from opentelemetry import trace
 
-from domain.text import looks_like_card_number, redact_card_numbers
+from domain.text import MIN_DIGITS, looks_like_card_number, redact_card_numbers
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Record attributes that aren't ours to print (uvicorn's color_message repeats msg with ANSI codes).
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 _MASKED = "_card_numbers_masked"
+_NOT_MASKED = _STANDARD - {"color_message"}  # what mask_card_numbers leaves alone (or does apart)
 _TRACEBACKS = logging.Formatter()
 
 
@@ -36,24 +37,30 @@ def mask_card_numbers(record: logging.LogRecord) -> None:
     if getattr(record, _MASKED, False):
         return
     message = record.getMessage()
-    masked = redact_card_numbers(message)
+    masked = _redacted(message)
     if masked != message:
         record.msg, record.args = masked, ()
-    for name, value in list(record.__dict__.items()):
-        if name not in _STANDARD or name == "color_message":
-            record.__dict__[name] = _masked(value)
+    attributes = record.__dict__
+    for name in attributes.keys() - _NOT_MASKED:
+        attributes[name] = _masked(attributes[name])
     if record.exc_info and not record.exc_text:
         record.exc_text = _TRACEBACKS.formatException(record.exc_info)
     if record.exc_text:
-        record.exc_text = redact_card_numbers(record.exc_text)
+        record.exc_text = _redacted(record.exc_text)
     if record.stack_info:
-        record.stack_info = redact_card_numbers(record.stack_info)
+        record.stack_info = _redacted(record.stack_info)
     setattr(record, _MASKED, True)
+
+
+def _redacted(text: str) -> str:
+    # A card number is at least MIN_DIGITS digits: shorter text (most of a request's log line:
+    # its method, path, status, address) holds none, and is returned as it is.
+    return text if len(text) < MIN_DIGITS else redact_card_numbers(text)
 
 
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
-        return redact_card_numbers(value)
+        return _redacted(value)
     if isinstance(value, dict):
         return {_masked(k): _masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -63,7 +70,7 @@ def _masked(value: Any) -> Any:
     # Anything else is logged through its text: a card number held as an int, or in an object's
     # repr, is masked text in the log.
     text = str(value)
-    return redact_card_numbers(text) if looks_like_card_number(text) else value
+    return redact_card_numbers(text) if len(text) >= MIN_DIGITS and looks_like_card_number(text) else value
 
 
 class CardNumberFilter(logging.Filter):
