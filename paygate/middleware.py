@@ -9,7 +9,7 @@ import time
 
 from domain.text import looks_like_card_number
 from paygate.auth import AuthError, bearer_token
-from paygate.logs import request_id_var
+from paygate.logs import log_masked, request_id_var
 from paygate.metrics import observe, route_template
 from paygate.tracing import name_request_span
 from paygate.webhook_metrics import observe_webhook
@@ -57,7 +57,7 @@ class RequestContextMiddleware:
                 observe(scope, status["code"], elapsed_s)
                 observe_webhook(scope, status["code"])
                 peer = scope.get("client")
-                log.info("request", extra={
+                log_masked(log, "request", {
                     "method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
                     "duration_ms": round(elapsed_s * 1000, 2), "client": peer[0] if peer else None})
             request_id_var.reset(token)
