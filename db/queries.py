@@ -37,12 +37,28 @@ async def user_by_id(db: Database, user_id: int) -> User | None:
     """One primary-key read on a pooled connection (`me`): no ORM session, no loader batch; on
     PostgreSQL straight on the pooled asyncpg connection where the app allows it (`read_directly`),
     else through SQLAlchemy Core."""
-    direct = _DIRECT.get(db.engine)
-    if direct is not None and direct.applies(db):
+    direct = _DIRECT.get(id(db.engine))
+    if direct is not None and direct.engine() is db.engine and direct.applies(db):
         found = await greenlet_spawn(direct.fetch, user_id)
     else:
         found = await reads.rows(db, _USER_BY_ID, {"user_id": user_id})
-    return user_from_tuple(found[0]) if found else None
+    return _user_of(tuple(found[0])) if found else None
+
+
+def _user_of(row: tuple) -> User:
+    """`user_from_tuple(row)`, remembered for the same values: User is frozen, and parsing its
+    roles (an enum's members listed per call) cost as much as the rest of the read's Python. The
+    row is read every time; only its mapping is kept."""
+    user = _USERS_BY_ROW.get(row)
+    if user is None:
+        if len(_USERS_BY_ROW) >= _MAX_USERS_BY_ROW:
+            _USERS_BY_ROW.clear()
+        user = _USERS_BY_ROW[row] = user_from_tuple(row)
+    return user
+
+
+_USERS_BY_ROW: dict[tuple, User] = {}
+_MAX_USERS_BY_ROW = 4096
 
 
 def read_directly(db: Database, count: Callable[[], None]) -> None:
@@ -60,11 +76,13 @@ def read_directly(db: Database, count: Callable[[], None]) -> None:
     it sees it: the app enables this only when it records no traces (paygate/app.py)."""
     if db.is_sqlite:
         return
-    _DIRECT[db.engine] = _DirectRead(db, count)
+    _DIRECT[id(db.engine)] = _DirectRead(db, count)
 
 
 class _DirectRead:
     def __init__(self, db: Database, count: Callable[[], None]) -> None:
+        # Held weakly, and checked at every read: an id is reused once its engine is gone.
+        self.engine = weakref.ref(db.engine)
         self.pool = db.engine.sync_engine.pool
         self.count = count
         self.sql = str(_USER_BY_ID.compile(dialect=db.engine.dialect))
@@ -99,7 +117,7 @@ def _cursor_listeners(db: Database) -> tuple:
             *read.before_cursor_execute.local, *read.after_cursor_execute.local)
 
 
-_DIRECT: weakref.WeakKeyDictionary[Any, _DirectRead] = weakref.WeakKeyDictionary()
+_DIRECT: dict[int, _DirectRead] = {}  # by id(engine): a WeakKeyDictionary costs a weakref a lookup
 
 
 async def user_by_email(db: Database, email: str) -> User | None:

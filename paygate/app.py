@@ -27,7 +27,7 @@ from paygate.events import RedisBus, build_bus
 from paygate.forwarding import proxies_trusted
 from paygate.graphiql import routes as graphiql_routes
 from paygate.graphql_metrics import GraphQLMetrics
-from paygate.graphql_view import GraphQLView
+from paygate.graphql_view import GraphQLPosts, GraphQLView
 from paygate.idempotency import IdempotencyMiddleware
 from paygate.metrics import (
     STATEMENTS,
@@ -136,8 +136,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if tracing is not None and tracer_provider is None:
             tracing.force_flush()  # the spans of the last requests, before the process ends
 
+    graphql_route = Route("/graphql", graphql, methods=["GET", "POST"])
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        graphql_route,
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(checks), methods=["GET"]),
@@ -159,7 +160,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                   Middleware(AuthenticationMiddleware, tokens=tokens, users=UserMirror(db)),
                   Middleware(RateLimitMiddleware, limit=parse_rate(settings.rate_limit),
                              redis_url=settings.redis_url),
-                  Middleware(IdempotencyMiddleware, db=db, tokens=tokens)]
+                  Middleware(IdempotencyMiddleware, db=db, tokens=tokens),
+                  Middleware(GraphQLPosts, route=graphql_route)]  # last: past Starlette's router
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.db = db

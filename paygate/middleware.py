@@ -69,13 +69,14 @@ def _request_id(scope) -> str:
     audit trail's request id) reads this one: it is logged and stored, so it must never carry a
     card number, forge a log line or overflow its column."""
     headers = scope.get("headers") or []
-    incoming = next((value for name, value in headers if name == b"x-request-id"), b"").decode("latin-1")
+    sent = next((value for name, value in headers if name == b"x-request-id"), None)
+    incoming = sent.decode("latin-1") if sent is not None else ""
     fit = 0 < len(incoming) <= MAX_REQUEST_ID and incoming.isprintable()
     if fit and not looks_like_card_number(incoming):
         return incoming
     request_id = os.urandom(16).hex()  # a uuid4's randomness and length, at a fifth of its cost
-    scope["headers"] = [*(h for h in headers if h[0] != b"x-request-id"),
-                        (b"x-request-id", request_id.encode())]
+    kept = headers if sent is None else [h for h in headers if h[0] != b"x-request-id"]
+    scope["headers"] = [*kept, (b"x-request-id", request_id.encode())]
     return request_id
 
 
