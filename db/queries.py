@@ -37,6 +37,7 @@ async def user_by_id(db: Database, user_id: int) -> User | None:
     """One primary-key read on a pooled connection (`me`): no ORM session, no loader batch; on
     PostgreSQL straight on the pooled asyncpg connection where the app allows it (`read_directly`),
     else through SQLAlchemy Core."""
+    found: Sequence[Any]
     direct = _DIRECT.get(id(db.engine))
     if direct is not None and direct.engine() is db.engine and direct.applies(db):
         found = await greenlet_spawn(direct.fetch, user_id)
@@ -61,7 +62,7 @@ _USERS_BY_ROW: dict[tuple, User] = {}
 _MAX_USERS_BY_ROW = 4096
 
 
-def read_directly(db: Database, count: Callable[[], None]) -> None:
+def read_directly(db: Database, count: Callable[[], None] | None) -> None:
     """Let `user_by_id` read on PostgreSQL without SQLAlchemy's execution, from now on: the
     statement is the one SQLAlchemy sends (compiled from `_USER_BY_ID` once), on a connection of
     the same pool, with asyncpg's `fetch`. Measured, that is ≈ 55 µs of CPU against ≈ 220 µs
@@ -74,9 +75,10 @@ def read_directly(db: Database, count: Callable[[], None]) -> None:
     used only while the engine's cursor listeners are those present now. Any listener added later
     (a tracer's spans, a test counting statements) sends the read back through SQLAlchemy, where
     it sees it: the app enables this only when it records no traces (paygate/app.py)."""
-    if db.is_sqlite:
-        return
-    _DIRECT[id(db.engine)] = _DirectRead(db, count)
+    if count is None:  # off again
+        _DIRECT.pop(id(db.engine), None)
+    elif not db.is_sqlite:
+        _DIRECT[id(db.engine)] = _DirectRead(db, count)
 
 
 class _DirectRead:
