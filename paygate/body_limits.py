@@ -11,6 +11,9 @@
   checking here keeps those from ever seeing a body 100,000 levels deep. Bodies that are not JSON
   pass through, for their route to answer.
 
+The value read is left in the request's state (`json_body`: the body and its value), so that a
+route reading the very same bytes need not parse them again (paygate/graphql_direct.py).
+
 Refusals come in the surface's error shape: GraphQL's `{"errors": […]}`, or the seed's
 (rest_compat.shape_for), as the rate limit answers.
 """
@@ -27,6 +30,7 @@ MAX_BODY_BYTES = 1024 * 1024
 DRAINED_BYTES = 16 * 1024 * 1024
 _WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 _JSON_OPENERS = (b"{", b"[")
+JSON_BODY = "json_body"
 
 
 class TooLarge(Exception):
@@ -50,10 +54,11 @@ class BodyLimitsMiddleware:
             return
         if body.lstrip()[:1] in _JSON_OPENERS:
             try:
-                read_json(body)
+                value = read_json(body)
             except BadJson as exc:
                 await _refuse(scope, send, 400, "BAD_REQUEST", str(exc))
                 return
+            scope.setdefault("state", {})[JSON_BODY] = (body, value)
         await self.app(scope, _replay(body, disconnected, receive), send)
 
     async def _read(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import Histogram
 from strawberry.extensions import SchemaExtension
@@ -22,6 +23,7 @@ OPERATIONS = Histogram("paygate_graphql_operation_duration_seconds", "Time to ex
 MAX_NAMES = 200
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _seen: set[str] = set()
+_children: dict[tuple[str, str, str], Any] = {}  # at most MAX_NAMES + 2 names a kind and outcome
 
 
 class GraphQLMetrics(SchemaExtension):
@@ -35,8 +37,17 @@ class GraphQLMetrics(SchemaExtension):
         except Exception:  # an unknown operationName: graphql-core answers it as an error
             kind, invalid = "invalid", True
         errors = invalid or bool(context.result is not None and context.result.errors)
-        OPERATIONS.labels(kind, _label(None if invalid else context.operation_name),
-                          "error" if errors else "ok").observe(time.perf_counter() - started)
+        observe_operation(kind, None if invalid else context.operation_name, ok=not errors,
+                          seconds=time.perf_counter() - started)
+
+
+def observe_operation(kind: str, name: str | None, *, ok: bool, seconds: float) -> None:
+    """One operation: the extension's, and the queries paygate/graphql_direct.py answers itself."""
+    key = (kind, _label(name), "ok" if ok else "error")
+    child = _children.get(key)
+    if child is None:  # `labels` checks and locks on every call: a child is looked up once
+        child = _children[key] = OPERATIONS.labels(*key)
+    child.observe(seconds)
 
 
 def _label(name: str | None) -> str:

@@ -6,6 +6,11 @@ only replaces graphql-core's `execute_operation` for queries, and calls graphql-
 mutations, subscriptions, operations the compiler doesn't cover, requests whose schema
 extensions wrap resolvers (middleware), and any request the plan gives up on (`Fallback`).
 
+A query operation that found its plan also makes its document known (gql/execution/documents.py):
+`answer_by_plan` runs the plan of such a document for an HTTP view that skips Strawberry's
+per-request machinery (paygate/graphql_direct.py), and gives up (None) wherever Strawberry's way
+is needed: no plan, a plan that gives up, a mismatch in verify mode.
+
 Modes (`plan_execution_context(mode)`):
 - "on": the plan answers, graphql-core when it can't;
 - "verify": the plan answers, then graphql-core executes the same operation again and the two
@@ -19,11 +24,12 @@ from contextvars import ContextVar
 from copy import copy
 from typing import Any, ClassVar
 
-from graphql import OperationType
+from graphql import DocumentNode, OperationType
 from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import RefMap
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gql.execution.documents import KnownDocuments
 from gql.execution.plans import PlanCache
 from gql.execution.runtime import Run
 
@@ -43,31 +49,93 @@ class PlanMismatch(AssertionError):
 
 class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     plans: ClassVar[PlanCache]
+    documents: ClassVar[KnownDocuments]
     verify: ClassVar[bool] = False
     counts: ClassVar[dict[str, int]] = COUNTS
+    document: DocumentNode | None = None
+
+    @classmethod
+    def build(cls, schema, document, *args, **kwargs):
+        executor = super().build(schema, document, *args, **kwargs)
+        if not isinstance(executor, list):
+            executor.document = document
+        return executor
 
     def execute_operation(self, serially: bool | None = None):
-        plan = self._plan(serially)
+        if serially is not None or self.operation.operation is not OperationType.QUERY:
+            return super().execute_operation(serially)
+        plan = self._plan()
         if plan is None:
+            self.counts["graphql-core"] += 1
             return super().execute_operation(serially)
         if self.verify:
             return self._verified(plan)
         return self._run(plan)
 
-    def _plan(self, serially):
-        if serially is not None or self.operation.operation is not OperationType.QUERY:
-            return None
+    def _plan(self):
+        """This query operation's plan, or None when graphql-core must execute it."""
         manager = self.middleware_manager
         if (manager is not None and manager.middlewares) or self.abort_signal is not None \
                 or self.hooks is not None:
-            self.counts["graphql-core"] += 1
             return None
         plan = self.plans.plan_for(self)
-        if plan is not None and not plan.fits(self):
-            plan = None
-        if plan is None:
-            self.counts["graphql-core"] += 1
+        if plan is None or not plan.fits(self):
+            return None
+        if self.document is not None:
+            self.documents.remember(self.document)
         return plan
+
+    # --- a known document's query, without Strawberry's machinery -------------------------------
+
+    def answer_by_plan(self):
+        """The plan's result (maybe awaitable) for this executor of a known document's query, or
+        None when the request needs Strawberry's way (graphql-core, or errors to process and
+        mask): nothing is counted or reported then, as Strawberry will run it all again. Queries
+        only read, so running their resolvers again is safe."""
+        if self.operation.operation is not OperationType.QUERY:
+            return None
+        plan = self._plan()
+        if plan is None:
+            return None
+        run = Run(self, plan.sites)
+        try:
+            data = plan.root(self.root_value, None, run)
+        except Exception:
+            run.discard()
+            return None
+        if run.pending:
+            return self._settled_answer(run, data)
+        return self._answer(data)
+
+    async def _settled_answer(self, run: Run, data):
+        try:
+            await run.settle()
+        except Exception:
+            run.discard()
+            return None
+        answer = self._answer(data)
+        return await answer if self.is_awaitable(answer) else answer
+
+    def _answer(self, data):
+        result = self.build_response(data)
+        if not self.verify:
+            self.counts["plan"] += 1
+            return result
+        expected = self._graphql_core()
+        if self.is_awaitable(expected):
+            return self._compared_answer(result, expected)
+        return self._checked(result, expected)
+
+    async def _compared_answer(self, result, expected):
+        return self._checked(result, await expected)
+
+    def _checked(self, result, expected):
+        try:
+            self._compare(result, expected)
+        except PlanMismatch:
+            return None  # kept in MISMATCHES; Strawberry's run fails the request as it always has
+        self.counts["plan"] += 1
+        return result
 
     def _run(self, plan):
         run = Run(self, plan.sites)
@@ -159,4 +227,4 @@ def plan_execution_context(mode: str) -> type[StrawberryGraphQLCoreExecutionCont
     if mode == "off":
         return StrawberryGraphQLCoreExecutionContext
     return type("PlanExecutionContext", (PlanExecutionContext,),
-                {"plans": PlanCache(), "verify": mode == "verify"})
+                {"plans": PlanCache(), "documents": KnownDocuments(), "verify": mode == "verify"})
