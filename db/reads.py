@@ -33,6 +33,18 @@ async def scalar(db: Database, statement: Executable) -> Any:
 async def concurrently(db: Database, *reads: Awaitable[Any]) -> list[Any]:
     """Await independent reads, at once where the backend allows (each opens its own connection)."""
     if db.is_sqlite or len(reads) < 2:
-        return [await read for read in reads]
+        done: list[Any] = []
+        try:
+            for read in reads:
+                done.append(await read)
+        except BaseException:
+            # The reads not begun are never awaited: close them, or each warns as it is freed
+            # ("coroutine was never awaited"), inside whatever test or request runs then.
+            for read in reads[len(done) + 1:]:
+                close = getattr(read, "close", None)
+                if close is not None:
+                    close()
+            raise
+        return done
     return list(await asyncio.gather(*reads))
 
