@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from graphql import DocumentNode, OperationType
 from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import RefMap
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql.execution.documents import KnownDocuments
@@ -41,6 +42,13 @@ COUNTS: dict[str, int] = {"plan": 0, "fallback": 0, "graphql-core": 0}
 # True while verify mode's second execution runs: what it does (its SQL statements, say) is
 # the check's, not the request's, and tests that count a request's statements leave it out.
 VERIFYING: ContextVar[bool] = ContextVar("paygate_plan_verifying", default=False)
+
+
+def _spent(*_args: Any) -> Any:
+    raise RuntimeError("the executor's asynchronous work was asked for after its response was built")
+
+
+_SPENT = GraphQLResolveInfoHelpers(gather=_spent, track=_spent)
 
 
 class PlanMismatch(AssertionError):
@@ -60,6 +68,16 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(executor, list):
             executor.document = document
         return executor
+
+    def build_response(self, data):
+        response = super().build_response(data)
+        # graphql-core's executor refers to itself: its `async_helpers` hold two of its own bound
+        # methods. That cycle left every request's executor, and all it holds (collected fields,
+        # the context, the request), to the cyclic collector, whose young collections then spent
+        # their pauses freeing it (bench/README.md, "Garbage collection"). The response is the
+        # last thing built from the executor: nothing asks for the helpers after it.
+        self.async_helpers = _SPENT
+        return response
 
     def execute_operation(self, serially: bool | None = None):
         if serially is not None or self.operation.operation is not OperationType.QUERY:
@@ -189,6 +207,8 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         other.collected_errors = CollectedErrors()
         other._relevant_sub_fields = {}
         other._stream_usages = RefMap()
+        # Its own helpers: this executor's were spent when its response was built (build_response).
+        other.async_helpers = GraphQLResolveInfoHelpers(gather=other.gather_async_work, track=other.track_async_work)
         token = VERIFYING.set(True)
         try:
             result = super(PlanExecutionContext, other).execute_operation()
