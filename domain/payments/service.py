@@ -23,7 +23,7 @@ from domain.payments.model import Attempt, Payment
 from domain.payments.provider import Capability, CaptureMethod, Providers
 from domain.payments.status import AttemptKind, PaymentStatus
 from domain.ports import UnitOfWork
-from domain.risk.model import Assessment, Signals, card_fingerprint
+from domain.risk.model import Assessment, Decision, Signals, card_fingerprint
 from domain.risk.service import assess, noted_decline, refuse_unless_allowed, screen
 from domain.stored import existing, stored
 from domain.text import optional_text
@@ -55,17 +55,25 @@ async def pay_order(cmd: PayOrder, uow: UnitOfWork, providers: Providers, policy
     # deadlock counts the attempt once in the risk counters.
     screening = _Screening(cmd, policy, uuid4()) if policy.risk is not None else None
     now = clock()
-    created, fresh, assessment = await uow.transaction(
-        lambda: _create_payment(create, uow, providers, now, screening))
-    signals = None
-    if assessment is not None and screening is not None:
-        refuse_unless_allowed(assessment, created)
-        signals = screening.signals(created)
-    # The payment as this request created (or found) it a moment ago: the authorization reads
-    # it again under its lock before recording anything, so the screening needs no read of its own.
-    return await _authorize(AuthorizePayment(cmd.actor, created.pk, cmd.card, cmd.payment_method,
-                                             cmd.client_address, cmd.billing_country),
-                            uow, providers, policy, clock, seen=created, fresh=fresh, screened=signals)
+    # A payment created now has its authorization attempt recorded in that same transaction once
+    # the risk checks allow it (one write transaction, not two): the order is locked there and
+    # payable, the payment has no attempt yet and nobody else can see it, and its attempt is
+    # committed before the provider is called (STYLE.md section 5). Blocked or held, the payment
+    # and its assessment are stored without an attempt and the verdict raised, as before.
+    created = await uow.transaction(lambda: _create_payment(create, uow, providers, now, screening, start=True))
+    payment, signals = created.payment, None
+    if created.assessment is not None and screening is not None:
+        refuse_unless_allowed(created.assessment, payment)
+        signals = screening.signals(payment)
+    authorize = AuthorizePayment(cmd.actor, payment.pk, cmd.card, cmd.payment_method,
+                                 cmd.client_address, cmd.billing_country)
+    if created.attempt is None or created.order is None:
+        # An unsent payment of the order's (created by an earlier request): the two-step path,
+        # which reads it again under its lock and screens it (it may have an assessment).
+        return await _authorize(authorize, uow, providers, policy, clock, seen=payment, fresh=created.fresh,
+                                screened=signals)
+    return await _send_authorization(authorize, payment, created.attempt, created.order, uow, providers,
+                                     policy, clock, signals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +109,8 @@ async def create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provide
     out of its own order. Any other payment not failed or canceled makes this a ConflictError.
     """
     _may_create(cmd, providers)
-    created, _, _ = await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
-    return created
+    created = await uow.transaction(lambda: _create_payment(cmd, uow, providers, clock()))
+    return created.payment
 
 
 def _may_create(cmd: CreatePayment, providers: Providers) -> None:
@@ -110,10 +118,22 @@ def _may_create(cmd: CreatePayment, providers: Providers) -> None:
     providers.require(cmd.provider, Capability.AUTHORIZE)
 
 
+@dataclass(frozen=True, slots=True)
+class _Created:
+    """What `_create_payment` did: the payment, whether it was created now (False: an unsent one
+    of the order's), with `screening` the risk assessment of a payment created now, and with
+    `start` its authorization attempt, recorded with it when allowed, and its order."""
+    payment: Payment
+    fresh: bool
+    assessment: Assessment | None = None
+    attempt: Attempt | None = None
+    order: Order | None = None
+
+
 async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Providers, now: datetime,
-                          screening: _Screening | None = None) -> tuple[Payment, bool, Assessment | None]:
-    """The payment, whether it was created now (False: an unsent one of the order's), and, with
-    `screening`, the risk assessment of a payment created now, stored with it."""
+                          screening: _Screening | None = None, *, start: bool = False) -> _Created:
+    """The order's payment, created (or an unsent one found); with `screening` screened in the
+    same transaction, and with `start`, when created and allowed, its authorization recorded too."""
     async with uow:
         order = await uow.orders.get(cmd.order_id, for_update=True)
         if order is None or order.buyer_id != cmd.actor.user_id:
@@ -125,7 +145,7 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provid
                 continue
             if (not earlier.attempts and earlier.status is PaymentStatus.REQUIRES_PAYMENT_METHOD
                     and (earlier.provider, earlier.capture_method) == (cmd.provider, cmd.capture_method)):
-                return earlier, False, None  # nothing written: leaving the block rolls back
+                return _Created(earlier, False)  # nothing written: leaving the block rolls back
             raise ConflictError(f"order {order.number} already has payment {earlier.number} "
                                 f"({earlier.status.value})")
         payment = Payment.new(order_id=order.id, buyer_id=order.buyer_id, provider=cmd.provider,
@@ -136,8 +156,14 @@ async def _create_payment(cmd: CreatePayment, uow: UnitOfWork, providers: Provid
         assessment = None
         if screening is not None and screening.policy.risk is not None:
             assessment = await assess(payment, screening.signals(payment), cmd.actor, uow, screening.policy.risk, now)
+        attempt = None
+        if start and (assessment is None or assessment.decision is Decision.ALLOW):
+            # The same `now` as the INSERT: the payment's row is unchanged (starting an
+            # authorization moves no status, only updated_at), so saving writes the attempt alone.
+            attempt = payment.start_authorization(now=now)  # InvalidStateError past requires_payment_method
+            await uow.payments.save(payment)
         await uow.commit()
-    return payment, True, assessment
+    return _Created(payment, True, assessment, attempt, order if attempt is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +214,14 @@ async def _authorize(cmd: AuthorizePayment, uow: UnitOfWork, providers: Provider
         return payment, attempt, order
 
     payment, attempt, order = await uow.transaction(record)
+    return await _send_authorization(cmd, payment, attempt, order, uow, providers, policy, clock, signals)
+
+
+async def _send_authorization(cmd: AuthorizePayment, payment: Payment, attempt: Attempt, order: Order,
+                              uow: UnitOfWork, providers: Providers, policy: Policy, clock: Clock,
+                              signals: Signals | None) -> Payment:
+    """Send an authorization recorded and committed, settle the answer, and count a decline
+    toward the risk checks (`signals`: what the payment was screened with)."""
     request = payment.authorize_request(attempt, card=cmd.card, payment_method=cmd.payment_method,
                                         metadata={"order": stored("order number", order.number),
                                                   "payment": stored("payment number", payment.number)})
