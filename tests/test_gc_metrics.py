@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from bench import scrape
 from db.engine import Database
-from paygate.gc_tuning import GcPauses
+from paygate.gc_tuning import GcPauses, WarmUpFreezes
 from paygate.metrics import count_statements
 from tests.cluster import fresh_database
 from tests.conftest import IN_CI, PG_URL, _postgres_answers
@@ -121,3 +121,25 @@ def test_a_pause_is_observed_only_when_flushed_outside_the_collector():
     assert full_collections() == before + 2
     assert REGISTRY.get_sample_value("paygate_gc_pause_longest_seconds", {"generation": "2"}) > 0
     assert not pauses.installed()
+
+
+def test_the_survivors_of_the_first_young_collections_after_start_up_are_frozen_and_no_more():
+    freezes = WarmUpFreezes(2)
+    kept: list[list[int]] = []
+    frozen = [gc.get_freeze_count()]
+    gc.disable()  # only the collections below: an automatic one would take a freeze of its own
+    freezes.install()
+    try:
+        for _ in range(3):
+            kept.extend([i] for i in range(1_000))  # survivors: alive through the collection
+            gc.collect(0)
+            frozen.append(gc.get_freeze_count())
+    finally:
+        freezes.uninstall()
+        gc.unfreeze()
+        gc.enable()
+
+    assert frozen[1] >= frozen[0] + 1_000  # the first collection's survivors, frozen
+    assert frozen[2] >= frozen[1] + 1_000  # the second's
+    assert frozen[3] == frozen[2]          # spent: the third's stay where the collector put them
+    assert freezes.left == 0
