@@ -8,6 +8,8 @@ Tuning (`settle`, called at the end of start-up by every `paygate serve` worker 
     no longer walks it. Measured before this (STACK-NOTES.md, turn 2): a full collection scanned
     ~170k objects for ~80 ms, a quarter of the payments page's CPU and `me`'s p99.
   - `gc.set_threshold(*THRESHOLDS)`: see the comment on THRESHOLDS for what was measured.
+  - The survivors of the first young collections after start-up are frozen too (WarmUpFreezes):
+    what the first requests cache for the process's life.
 
 Pauses (`GcPauses`): a `gc.callbacks` hook times every collection. The hook runs inside the
 collector, at any allocation of any code, so it only stores floats: prometheus_client takes a
