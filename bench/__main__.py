@@ -164,8 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="paygate-bench-"))
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    env = {"PAYGATE_DATABASE_URL": bench_url, "PAYGATE_ENV": "production", "PAYGATE_SECRET_KEY": secret,
-           "PAYGATE_RATE_LIMIT": "off", "PAYGATE_DUMMY_GATEWAY": "on"}  # production offers it only when asked
+    env = server.paygate_env(bench_url, secret)
     bench = runs.Bench(args, seed.make_url(bench_url).database, TokenCodec(secret), seeded,
                        start_paygate=lambda workers: server.start_paygate(env, log_dir, workers))
     page = me = flows = None

@@ -256,8 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     secret = secrets.token_urlsafe(48)
     tokens = TokenCodec(secret)
     customers = asyncio.run(_customers(url, args.clients, tokens, spread=True))
-    env = {"PAYGATE_DATABASE_URL": url, "PAYGATE_ENV": "production", "PAYGATE_SECRET_KEY": secret,
-           "PAYGATE_RATE_LIMIT": "off", "PAYGATE_DUMMY_GATEWAY": "on"}
+    env = server.paygate_env(url, secret)
     log_dir = Path(tempfile.mkdtemp(prefix="paygate-pgcost-"))
     per_flow = []
     for run in range(args.repeat):

@@ -159,6 +159,20 @@ def _launch(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port
     return server
 
 
+def paygate_env(database_url: str, secret: str) -> dict[str, str]:
+    """paygate's settings for a bench run: production, with the rate limit off and the dummy
+    gateway on (production offers it only when asked). The risk checks stay on (they are part of
+    a payment's cost), with their velocity limits out of reach: every flow pays with the same
+    test card from the same address, and at 70 flows a second the default limit of 1,000
+    attempts per card in 10 minutes is passed within the run, which then holds every payment
+    for review (failed flows, not a payment's cost)."""
+    unreachable = str(10**9)
+    return {"PAYGATE_DATABASE_URL": database_url, "PAYGATE_ENV": "production", "PAYGATE_SECRET_KEY": secret,
+            "PAYGATE_RATE_LIMIT": "off", "PAYGATE_DUMMY_GATEWAY": "on",
+            "PAYGATE_RISK_BUYER_ATTEMPTS": unreachable, "PAYGATE_RISK_CARD_ATTEMPTS": unreachable,
+            "PAYGATE_RISK_ADDRESS_ATTEMPTS": unreachable}
+
+
 def start_paygate(env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
     """`paygate serve`, exactly as an operator runs it, with its JSON logs going to a file. With
     several workers, /healthz answering means one is up: wait until the metrics show them all."""

@@ -117,6 +117,15 @@ async def open_attempts(db: Database) -> list[PaymentAttemptRow]:
         return list((await session.exec(select(PaymentAttemptRow).where(PaymentAttemptRow.status.in_(OPEN)))).all())
 
 
+async def transactions(db: Database) -> list[tuple[object, ...]]:
+    """The database's other sessions, for a failure's message: a transaction left open shows here."""
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT pid, state, xact_start, state_change, left(query, 300) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY xact_start"))
+        return [tuple(row) for row in rows]
+
+
 async def age_open_attempts(db: Database) -> None:
     """As if the reconciliation grace period had passed since the crash."""
     async with db.engine.begin() as conn:
@@ -153,7 +162,8 @@ async def check_crash(cluster: Cluster, db: Database) -> None:
     cluster.start_worker()  # it queues every periodic job once as it starts: reconciliation first
     deadline = time.monotonic() + SETTLE_LIMIT_S
     while await open_attempts(db):
-        assert time.monotonic() < deadline, f"attempts still open: {await open_attempts(db)}"
+        assert time.monotonic() < deadline, \
+            f"attempts still open: {await open_attempts(db)}; transactions: {await transactions(db)}"
         await asyncio.sleep(0.5)
         await age_open_attempts(db)  # should one need a second pass (every 15 s), it may take it
 
