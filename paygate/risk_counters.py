@@ -11,9 +11,9 @@ once toward card testing while an attempt always counts.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
+from collections import OrderedDict
 from datetime import datetime
 
 from domain.risk.model import Thresholds
@@ -24,26 +24,39 @@ KEY_PREFIX = "paygate:"
 
 
 class LocalCounters:
+    """Each key's members in the order they were last seen, oldest first, so that trimming the
+    window stops at the first member inside it. A scan of every member at every hit cost one
+    flow in a hundred at a steady 150 payments a second with one card (issue 16): the window
+    holds 90,000 attempts then."""
+
     def __init__(self) -> None:
-        self._seen: dict[str, dict[str, float]] = {}
-        self._lock = asyncio.Lock()
+        self._seen: dict[str, OrderedDict[str, float]] = {}
 
     async def hit(self, key: str, member: str, now: datetime, window_s: int) -> int:
-        async with self._lock:
-            self._seen.setdefault(key, {})[member] = now.timestamp()
-            return self._count(key, now, window_s)
+        at = now.timestamp()
+        members = self._seen.get(key)
+        if members is None:
+            members = self._seen[key] = OrderedDict()
+        members.pop(member, None)
+        latest = members[next(reversed(members))] if members else at
+        members[member] = at
+        if at < latest:
+            # The clock went back (a test's clock, or the wall clock stepped): back into order.
+            self._seen[key] = OrderedDict(sorted(members.items(), key=lambda item: item[1]))
+        return self._count(key, now, window_s)
 
     async def count(self, key: str, now: datetime, window_s: int) -> int:
-        async with self._lock:
-            return self._count(key, now, window_s)
+        return self._count(key, now, window_s)
 
     def _count(self, key: str, now: datetime, window_s: int) -> int:
+        members = self._seen.get(key)
+        if members is None:
+            return 0
         since = now.timestamp() - window_s
-        members = self._seen.get(key, {})
-        for member in [m for m, at in members.items() if at <= since]:
-            del members[member]
+        while members and next(iter(members.values())) <= since:
+            members.popitem(last=False)
         if not members:
-            self._seen.pop(key, None)
+            del self._seen[key]
         return len(members)
 
 
