@@ -19,14 +19,18 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from domain.identity import Actor
 from domain.text import redact_card_numbers
 
 SYSTEM_ROLE = "system"  # the worker, webhooks and migrations act without a user
 
+_IMMUTABLE = (str, int, Decimal, datetime, date, time, UUID, Enum)
 _CARD_FIELDS = frozenset({"pan", "card_number", "cardnumber", "cvc", "cvc2", "cvv", "cvv2",
                           "security_code", "track1", "track2", "track_data", "pin_block"})
 
@@ -63,16 +67,18 @@ def record_change(actor: Actor | None, action: str, obj_type: str, obj_id: objec
         actor_id=actor.user_id if actor else None,
         actor_role=actor.primary_role if actor else SYSTEM_ROLE,
         action=action, object_type=obj_type, object_id=str(obj_id),
-        # Copied so that a caller mutating its dict later cannot rewrite history.
-        before=_masked(copy.deepcopy(dict(before)), "before") if before is not None else None,
-        after=_masked(copy.deepcopy(dict(after)), "after") if after is not None else None,
+        # Copied (by _masked) so that a caller mutating its dict later cannot rewrite history.
+        before=_masked(before, "before") if before is not None else None,
+        after=_masked(after, "after") if after is not None else None,
         at=at, request_id=request_id)
 
 
 def _masked(value: Any, path: str) -> Any:
-    """`value` with card numbers in its strings (keys too) masked; ValueError for a field named
-    like card data. Integers and other objects are read through their text: a card number held
-    as an int, or inside a value object's repr, is still a card number."""
+    """A copy of `value` with card numbers in its strings (keys too) masked; ValueError for a field
+    named like card data. Integers and other objects are read through their text: a card number
+    held as an int, or inside a value object's repr, is still a card number. Containers are
+    rebuilt here and other mutable objects deep-copied, so that a caller changing its snapshot
+    later can't rewrite history."""
     if isinstance(value, Mapping):
         masked: dict[Any, Any] = {}
         for key, item in value.items():
@@ -86,4 +92,6 @@ def _masked(value: Any, path: str) -> Any:
         return value
     text = value if isinstance(value, str) else str(value)
     redacted = redact_card_numbers(text)
-    return value if redacted == text else redacted
+    if redacted != text:
+        return redacted
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)

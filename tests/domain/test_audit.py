@@ -100,3 +100,25 @@ def test_a_card_number_standing_on_its_own_is_masked(text):
     entry = record_change(None, "note", "payment", "x", None, {"note": text}, datetime.now(UTC))
 
     assert entry.after["note"] == text.replace("4242", "****")
+
+
+def test_a_snapshot_changed_by_its_caller_afterwards_leaves_the_record_as_it_was():
+    class Note:  # an opaque mutable value, read through its text
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def __repr__(self) -> str:
+            return f"Note({self.text})"
+
+    after = {"lines": [{"sku": "A", "qty": 1}], "tags": {"x"}, "note": Note("kept")}
+    record = record_change(STAFF, "order.update", "order", 1, None, after, AT)
+
+    after["lines"][0]["qty"] = 99
+    after["lines"].append({"sku": "B"})
+    after["tags"].add("y")
+    after["note"].text = "changed"
+    after["new"] = True
+
+    assert record.after is not None
+    assert record.after["lines"] == [{"sku": "A", "qty": 1}] and record.after["tags"] == {"x"}
+    assert record.after["note"].text == "kept" and "new" not in record.after

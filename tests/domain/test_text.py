@@ -1,10 +1,14 @@
 """Free text: card numbers refused where clients write, masked where we only pass text along."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import domain.text
 from domain.errors import ValidationError
 from domain.payments.external import EventState, WebhookEvent
 from domain.payments.provider import Declined
@@ -14,7 +18,7 @@ from domain.text import free_text, looks_like_card_number, optional_text, redact
 @pytest.mark.parametrize("text", [
     "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005",
     "card 5555555555554444 exp 12/30", "4242 4242 4242 4242 123", "6011111111111117",
-    "ref:4000056655665556;", "3782-822463-10005",
+    "ref:4000056655665556;", "3782-822463-10005", "4222222222222", "4222 2222 22222",
 ])
 def test_text_holding_a_card_number_is_recognised(text):
     assert looks_like_card_number(text)
@@ -76,3 +80,24 @@ def test_a_webhook_events_detail_for_operators_is_kept_with_card_numbers_masked(
     done = event.finished(EventState.IGNORED, "gateway said: card 4111 1111 1111 1111 refused", now)
 
     assert done.detail == "gateway said: card **** **** **** **** refused"
+
+
+# Digits, the two separators, doubled separators and letters around them: the shapes the
+# shortcut in `_card_spans` must never misjudge.
+_TEXTS = st.text(alphabet=st.sampled_from("0123456789012345678942 --_a."), max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_TEXTS, number=st.sampled_from(["4222222222222", "4222-2222-22222", "4242424242424242", "4242 4242 4242 4242", "378282246310005",
+                                             "3782-822463-10005", "6011111111111117", ""]))
+def test_the_quick_look_finds_every_card_number_the_full_walk_finds(text, number):
+    """Text without 13 digits in a row (single separators allowed) can't hold a card number: the
+    shortcut skips only such text, so it changes no answer."""
+    sample = f"{text} {number} {text[::-1]}"
+    quick = (looks_like_card_number(sample), redact_card_numbers(sample))
+    quick_look, domain.text._ENOUGH_DIGITS = domain.text._ENOUGH_DIGITS, re.compile("")  # the full walk always
+    try:
+        full = (looks_like_card_number(sample), redact_card_numbers(sample))
+    finally:
+        domain.text._ENOUGH_DIGITS = quick_look
+    assert quick == full
