@@ -163,7 +163,8 @@ async def check_crash(cluster: Cluster, db: Database) -> None:
     deadline = time.monotonic() + SETTLE_LIMIT_S
     while await open_attempts(db):
         assert time.monotonic() < deadline, \
-            f"attempts still open: {await open_attempts(db)}; transactions: {await transactions(db)}"
+            f"attempts still open: {await open_attempts(db)}; transactions: {await transactions(db)}; " \
+            f"the worker's log: {cluster.worker.log() if cluster.worker else None}"
         await asyncio.sleep(0.5)
         await age_open_attempts(db)  # should one need a second pass (every 15 s), it may take it
 
