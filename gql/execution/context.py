@@ -99,6 +99,7 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if serially is not None or self.operation.operation is not OperationType.QUERY:
             replayed = REPLAYED.get()
             if replayed is not None and self.operation.operation is OperationType.MUTATION:
+                self.async_helpers = _SPENT  # builds no response: its cycle is broken here
                 return replayed
             return super().execute_operation(serially)
         plan = self._plan()
