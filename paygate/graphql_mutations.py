@@ -126,11 +126,14 @@ class DirectMutations:
         root_value = await view.get_root_value(request)
         sub_response = await view.get_sub_response(request)
         context = await view.get_context(request, response=sub_response)
+        replay: CoreResult | None = None
+        raw: Any
         try:
             raw = execute(self.graphql_schema, document, root_value=root_value,
                           middleware=MiddlewareManager(), variable_values=post.variables,
                           operation_name=post.operation_name, context_value=context,
-                          is_awaitable=optimized_is_awaitable, executor_class=self.executor_class,
+                          is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # as Strawberry passes it
+                          executor_class=self.executor_class,
                           operation_extensions=post.extensions)
             if optimized_is_awaitable(raw):
                 raw = await raw
@@ -138,11 +141,11 @@ class DirectMutations:
             # As Strawberry's Schema.execute: an exception out of graphql-core's `execute` (not a
             # resolver's: those are field errors) leaves the operation's extensions unfinished
             # (nothing masked or observed) and answers it as the one error.
-            raw = None
             result = ExecutionResult(data=None, errors=[_coerce_error(exc)], extensions={})
             self.schema._process_errors(result.errors, _Execution(context))
         else:
-            replay = _pristine(raw) if self.verify else None
+            if self.verify:
+                replay = _pristine(raw)
             result = ExecutionResult(data=raw.data, errors=raw.errors, extensions={})
             if result.errors:
                 self.schema._process_errors(result.errors, _Execution(context))
@@ -156,7 +159,7 @@ class DirectMutations:
         response = view.create_response(response_data=await view.process_result(request, result),
                                         sub_response=sub_response)
         self.answered += 1
-        if self.verify and raw is not None:
+        if replay is not None:
             await self._compare(request, response, replay, sub_response)
         return response
 

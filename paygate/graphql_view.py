@@ -65,9 +65,11 @@ class GraphQLView(GraphQL[Context, None]):
             if self.direct is not None and scope["method"] == "POST":
                 post = await self.direct.read(request)
                 if post is not None:
-                    known = self.mutations.mutation(post) if self.mutations is not None else None
-                    if known is not None:
-                        direct = await self.mutations.answer(request, post, known)
+                    mutations = self.mutations
+                    known = mutations.mutation(post) if mutations is not None else None
+                    direct: Response | None
+                    if mutations is not None and known is not None:
+                        direct = await mutations.answer(request, post, known)
                     else:
                         direct = await self.direct.answer(request, post)
                     if direct is not None:
