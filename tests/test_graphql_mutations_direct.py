@@ -210,6 +210,9 @@ async def test_what_needs_strawberry_is_never_run_directly(http, mutations, shop
         headers={**_customer(shop), "Content-Type": "text/plain"})
     batch = await http.post("/graphql", json=[{"query": SET_ITEM, "variables": {"p": product, "q": 1}}],
                             headers=_customer(shop))
+    too_many_aliases = "mutation { " + " ".join(f"a{i}: checkout {{ __typename }}" for i in range(16)) + " }"
+    limited = [await http.post("/graphql", json={"query": too_many_aliases}, headers=_customer(shop))
+               for _ in range(2)]
 
     assert mutations.answered == before
     assert no_name.json()["data"]["cartSetItem"]["__typename"] == "Cart"  # Strawberry runs the first
@@ -217,6 +220,7 @@ async def test_what_needs_strawberry_is_never_run_directly(http, mutations, shop
     assert the_query.json()["data"]["me"]["id"]
     assert never_seen.json()["data"]["cartSetItem"]["__typename"] == "Cart"
     assert forged.status_code == 401 and as_text.status_code == 400 and batch.status_code == 400
+    assert limited[0].json()["errors"] and _shape(limited[1]) == _shape(limited[0])
 
 
 async def test_a_mutation_answered_directly_is_counted_as_strawberry_counts_it(http, shop, product):
