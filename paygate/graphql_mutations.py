@@ -109,7 +109,7 @@ class DirectMutations:
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
                 if post.operation_name is None:
-                    if selected is not None:  # several operations and no name: Strawberry's 400
+                    if selected is not None:  # several operations and no name: left to Strawberry
                         return None
                     selected = definition
                 elif definition.name is not None and definition.name.value == post.operation_name:
