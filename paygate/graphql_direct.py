@@ -25,7 +25,7 @@ What the schema's extensions do for a successful query is done here: GraphQLMetr
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,6 +36,14 @@ from paygate.graphql_metrics import observe_operation
 from rest_compat.json_body import BadJson, read_json
 
 _ACCEPTS_MEMORY = 64
+
+
+class GraphQLPost(NamedTuple):
+    """One operation's request, as Strawberry's view reads a JSON body."""
+    query: str
+    variables: dict | None
+    operation_name: str | None
+    extensions: dict | None
 
 
 class DirectQueries:
@@ -53,8 +61,10 @@ class DirectQueries:
         """Whether the schema's queries run compiled plans (not plan mode "off")."""
         return getattr(schema.execution_context_class, "documents", None) is not None
 
-    async def answer(self, request: Request) -> Response | None:
-        started = time.perf_counter()
+    async def read(self, request: Request) -> GraphQLPost | None:
+        """The request as Strawberry's view would read it, when it is a plain JSON POST of one
+        operation that Strawberry would run as it is (no streaming transport, no batch), else None.
+        Shared with the direct path for mutations (paygate/graphql_mutations.py)."""
         scope = request.scope
         content_type = accept = None
         for name, value in scope["headers"]:
@@ -76,6 +86,11 @@ class DirectQueries:
                 or not (variables is None or isinstance(variables, dict)) \
                 or not (extensions is None or isinstance(extensions, dict)):
             return None
+        return GraphQLPost(query, variables, operation_name, extensions)
+
+    async def answer(self, request: Request, post: GraphQLPost) -> Response | None:
+        started = time.perf_counter()
+        query, variables, operation_name, extensions = post
         document = self.documents.get(query)
         if document is None:
             return None

@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import Histogram
 from strawberry.extensions import SchemaExtension
 
+from gql.execution import VERIFYING
 from paygate.metrics import LATENCY_BUCKETS
 
 OPERATIONS = Histogram("paygate_graphql_operation_duration_seconds", "Time to execute a GraphQL operation.",
@@ -30,6 +31,8 @@ class GraphQLMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
+        if VERIFYING.get():  # verify mode's second run of a request (gql/execution): not one more
+            return
         context = self.execution_context
         invalid = bool(context.pre_execution_errors) or context.graphql_document is None
         try:

@@ -5,7 +5,8 @@ request with a forged or expired token should run. No token at all is an anonymo
 the resolvers refuse field by field where the field needs one.
 
 A query Strawberry has already accepted once is answered by its compiled plan without the rest of
-Strawberry's view (paygate/graphql_direct.py), when the app allows it (`direct_queries`).
+Strawberry's view (paygate/graphql_direct.py), and a mutation of a document it has accepted once
+by graphql-core alone (paygate/graphql_mutations.py), when the app allows it (`direct_queries`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from gql.context import Context
 from paygate.auth import AuthError, TokenCodec, bearer_token
 from paygate.graphiql import page as graphiql_page
 from paygate.graphql_direct import DirectQueries
+from paygate.graphql_mutations import SUB_RESPONSE, DirectMutations
 from paygate.settings import Settings
 from rest_compat.json_body import BadJson, read_json
 
@@ -43,6 +45,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.tokens = tokens
         self.services = services
         self.direct = DirectQueries(self) if direct_queries and DirectQueries.available(schema) else None
+        self.mutations = DirectMutations.for_view(self) if self.direct is not None else None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -60,10 +63,18 @@ class GraphQLView(GraphQL[Context, None]):
                 return
             request = Request(scope, receive)
             if self.direct is not None and scope["method"] == "POST":
-                direct = await self.direct.answer(request)
-                if direct is not None:
-                    await direct(scope, receive, send)
-                    return
+                post = await self.direct.read(request)
+                if post is not None:
+                    mutations = self.mutations
+                    known = mutations.mutation(post) if mutations is not None else None
+                    direct: Response | None
+                    if mutations is not None and known is not None:
+                        direct = await mutations.answer(request, post, known)
+                    else:
+                        direct = await self.direct.answer(request, post)
+                    if direct is not None:
+                        await direct(scope, receive, send)
+                        return
             # As Strawberry's own view, but a request it refuses (not JSON, no query, wrong method)
             # is answered in GraphQL's error shape rather than as plain text.
             try:
@@ -96,6 +107,11 @@ class GraphQLView(GraphQL[Context, None]):
             return self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, exc.msg) from None
+
+    async def get_sub_response(self, request) -> Response:
+        # Verify mode hands Strawberry the one a mutation answered directly wrote to.
+        replayed = SUB_RESPONSE.get()
+        return replayed if replayed is not None else await super().get_sub_response(request)
 
     async def get_context(self, request, response) -> Context:
         # A WebSocket's caller is known only at connection_init (on_ws_connect, below).

@@ -6,13 +6,14 @@ from gql.execution.context import (
     COUNTS,
     MISMATCHES,
     MODES,
+    REPLAYED,
     VERIFYING,
     PlanExecutionContext,
     PlanMismatch,
     plan_execution_context,
 )
 
-__all__ = ["COUNTS", "MISMATCHES", "MODES", "VERIFYING", "PlanExecutionContext", "PlanMismatch", "default_mode", "plan_execution_context",
+__all__ = ["COUNTS", "MISMATCHES", "MODES", "REPLAYED", "VERIFYING", "PlanExecutionContext", "PlanMismatch", "default_mode", "plan_execution_context",
            "set_default_mode"]
 
 _default = ["on"]

@@ -42,6 +42,10 @@ COUNTS: dict[str, int] = {"plan": 0, "fallback": 0, "graphql-core": 0}
 # True while verify mode's second execution runs: what it does (its SQL statements, say) is
 # the check's, not the request's, and tests that count a request's statements leave it out.
 VERIFYING: ContextVar[bool] = ContextVar("paygate_plan_verifying", default=False)
+# Verify mode of the direct path for mutations (paygate/graphql_mutations.py): the raw result of
+# the mutation it ran, handed to Strawberry's own run of the same request, whose executor answers
+# it instead of running the mutation a second time.
+REPLAYED: ContextVar[Any] = ContextVar("paygate_mutation_replayed", default=None)
 
 
 def _spent(*_args: Any) -> Any:
@@ -58,6 +62,7 @@ class PlanMismatch(AssertionError):
 class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     plans: ClassVar[PlanCache]
     documents: ClassVar[KnownDocuments]
+    mutations: ClassVar[KnownDocuments]  # documents whose mutations Strawberry has accepted
     verify: ClassVar[bool] = False
     counts: ClassVar[dict[str, int]] = COUNTS
     document: DocumentNode | None = None
@@ -67,7 +72,18 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executor = super().build(schema, document, *args, **kwargs)
         if not isinstance(executor, list):
             executor.document = document
+            if executor.operation.operation is OperationType.MUTATION and executor._plain():
+                # Strawberry builds an executor only for a document it has parsed and validated;
+                # a mutation of it may then skip Strawberry's view (paygate/graphql_mutations.py).
+                cls.mutations.remember(document)
         return executor
+
+    def _plain(self) -> bool:
+        """Whether this executor runs as graphql-core alone would: no resolver middleware (a
+        schema extension that wraps resolvers), no abort signal, no hooks."""
+        manager = self.middleware_manager
+        return not (manager is not None and manager.middlewares) and self.abort_signal is None \
+            and self.hooks is None
 
     def build_response(self, data):
         response = super().build_response(data)
@@ -81,6 +97,10 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None):
         if serially is not None or self.operation.operation is not OperationType.QUERY:
+            replayed = REPLAYED.get()
+            if replayed is not None and self.operation.operation is OperationType.MUTATION:
+                self.async_helpers = _SPENT  # builds no response: its cycle is broken here
+                return replayed
             return super().execute_operation(serially)
         plan = self._plan()
         if plan is None:
@@ -92,9 +112,7 @@ class PlanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _plan(self):
         """This query operation's plan, or None when graphql-core must execute it."""
-        manager = self.middleware_manager
-        if (manager is not None and manager.middlewares) or self.abort_signal is not None \
-                or self.hooks is not None:
+        if not self._plain():
             return None
         plan = self.plans.plan_for(self)
         if plan is None or not plan.fits(self):
@@ -247,4 +265,5 @@ def plan_execution_context(mode: str) -> type[StrawberryGraphQLCoreExecutionCont
     if mode == "off":
         return StrawberryGraphQLCoreExecutionContext
     return type("PlanExecutionContext", (PlanExecutionContext,),
-                {"plans": PlanCache(), "documents": KnownDocuments(), "verify": mode == "verify"})
+                {"plans": PlanCache(), "documents": KnownDocuments(), "mutations": KnownDocuments(),
+                 "verify": mode == "verify"})

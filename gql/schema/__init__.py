@@ -31,9 +31,14 @@ class Schema(strawberry.Schema):
                                      allowed, operation_extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # Verify mode's second run of a request answered directly (paygate/graphql_mutations.py)
+        # is the check's: its errors were logged, and their request marked, by the first.
+        verifying = execution.VERIFYING.get()
         for error in errors:
             if self.config.disable_field_suggestions:
                 limits.hide_suggestions(error)
+            if verifying:
+                continue
             if limits.is_unexpected(error):
                 log.error("resolver failed: %s", error.message, exc_info=error.original_error,
                           extra={"path": error.path})
