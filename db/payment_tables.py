@@ -11,6 +11,10 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from db.tables import partial
+
+OPEN_ATTEMPT = "status IN ('pending','unknown')"  # what reconciliation looks for (db/payments.py)
+
 PAYMENT_STATUSES = ("'requires_payment_method','requires_action','processing','requires_capture',"
                     "'succeeded','canceled','failed'")
 
@@ -28,7 +32,9 @@ class PaymentRow(SQLModel, table=True):
                         name="ck_payments_checkout"),
         Index("ix_payments_order", "order_id"),
         Index("ix_payments_buyer_created", "buyer_id", "created_at"),
-        Index("ix_payments_provider_ref", "provider", "provider_ref"),
+        # By provider ref (a webhook's payment): `provider_ref = :ref` implies NOT NULL, whatever
+        # :ref is, so a bound parameter is fine here. A new payment has none yet.
+        Index("ix_payments_provider_ref", "provider", "provider_ref", **partial("provider_ref IS NOT NULL")),
         Index("ix_payments_status_created", "status", "created_at"),
     )
 
@@ -72,8 +78,11 @@ class PaymentAttemptRow(SQLModel, table=True):
         CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
         CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
         CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),
-        Index("ix_payment_attempts_open", "status", "updated_at"),
-        Index("ix_payment_attempts_kind_created", "kind", "created_at"),
+        # Reconciliation's queue (oldest lease first) and the voids in flight: an attempt leaves
+        # it when it is answered, at no cost in this index.
+        Index("ix_payment_attempts_open", "updated_at", "id", **partial(OPEN_ATTEMPT)),
+        # The refunds' listing (db/payment_queries.py) is the only reader by kind.
+        Index("ix_payment_attempts_refunds_created", "created_at", **partial("kind = 'refund'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,7 +135,7 @@ class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("kind", "ref", name="uq_ledger_entries_kind_ref"),
-        Index("ix_ledger_entries_parent", "parent_ref"),
+        Index("ix_ledger_entries_parent", "parent_ref", **partial("parent_ref IS NOT NULL")),  # a capture has none
         Index("ix_ledger_entries_created", "created_at"),
     )
 
@@ -145,7 +154,8 @@ class LedgerPostingRow(SQLModel, table=True):
         CheckConstraint("side IN ('debit','credit')", name="ck_ledger_postings_side"),
         Index("ix_ledger_postings_entry", "entry_id"),
         Index("ix_ledger_postings_account", "account", "entry_id"),
-        Index("ix_ledger_postings_owner", "owner_id", "account_kind"),
+        # Read by owner only (`owner_id = :id`): the platform's postings have none.
+        Index("ix_ledger_postings_owner", "owner_id", "account_kind", **partial("owner_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
