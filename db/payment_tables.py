@@ -74,7 +74,10 @@ class PaymentAttemptRow(SQLModel, table=True):
     __tablename__ = "payment_attempts"
     __table_args__ = (
         UniqueConstraint("payment_id", "seq", name="uq_payment_attempts_payment_seq"),
-        UniqueConstraint("payment_id", "client_key", name="uq_payment_attempts_payment_client_key"),
+        # One attempt per client's Idempotency-Key and payment. Most attempts have no key, and
+        # NULLs never collide: the index holds the keyed ones only, the same rule.
+        Index("uq_payment_attempts_payment_client_key", "payment_id", "client_key", unique=True,
+              **partial("client_key IS NOT NULL")),
         CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
         CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
         CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),

@@ -16,6 +16,8 @@ bench/README.md "PostgreSQL's side of the flow"):
   (read by `= :value` alone, which implies it); a new payment, a capture's entry and the
   platform's postings have none.
 - ix_risk_assessments_review: pending reviews only (most assessments need none).
+- uq_payment_attempts_payment_client_key: a UNIQUE constraint becomes a unique index of the
+  attempts that have a client's key (most have none); NULLs never collided, the rule is the same.
 
 Revision ID: 0018_partial_indexes
 Revises: 0017_disputes_risk
@@ -65,9 +67,19 @@ def _swap(drop: list, create: list) -> None:
         op.create_index(name, table, columns, unique=False, **(_where(predicate) if predicate else {}))
 
 
+_CLIENT_KEY = ('uq_payment_attempts_payment_client_key', ['payment_id', 'client_key'])
+
+
 def upgrade() -> None:
     _swap(_BEFORE, _AFTER)
+    # A constraint is part of SQLite's table: batch mode rebuilds it without.
+    with op.batch_alter_table('payment_attempts') as batch:
+        batch.drop_constraint(_CLIENT_KEY[0], type_='unique')
+    op.create_index(_CLIENT_KEY[0], 'payment_attempts', _CLIENT_KEY[1], unique=True, **_where('client_key IS NOT NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index(_CLIENT_KEY[0], table_name='payment_attempts')
+    with op.batch_alter_table('payment_attempts') as batch:
+        batch.create_unique_constraint(*_CLIENT_KEY)
     _swap(_AFTER, _BEFORE)
