@@ -78,6 +78,8 @@ class PaymentAttemptRow(SQLModel, table=True):
         # NULLs never collide: the index holds the keyed ones only, the same rule.
         Index("uq_payment_attempts_payment_client_key", "payment_id", "client_key", unique=True,
               **partial("client_key IS NOT NULL")),
+        # Only refunds are numbered (REF-…), and an unnumbered attempt needs no entry.
+        Index("payment_attempts_number_key", "number", unique=True, **partial("number IS NOT NULL")),
         CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
         CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
         CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),
@@ -90,7 +92,7 @@ class PaymentAttemptRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
-    number: str | None = Field(default=None, max_length=24, unique=True)
+    number: str | None = Field(default=None, max_length=24)  # unique: payment_attempts_number_key
     payment_id: int = Field(foreign_key="payments.id")
     seq: int
     kind: str = Field(max_length=12)

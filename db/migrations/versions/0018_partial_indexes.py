@@ -16,8 +16,9 @@ bench/README.md "PostgreSQL's side of the flow"):
   (read by `= :value` alone, which implies it); a new payment, a capture's entry and the
   platform's postings have none.
 - ix_risk_assessments_review: pending reviews only (most assessments need none).
-- uq_payment_attempts_payment_client_key: a UNIQUE constraint becomes a unique index of the
-  attempts that have a client's key (most have none); NULLs never collided, the rule is the same.
+- uq_payment_attempts_payment_client_key, payment_attempts_number_key: UNIQUE constraints become
+  unique indexes of the attempts that have a client's key, a number (most have neither: only
+  refunds are numbered); NULLs never collided, the rule is the same.
 
 Revision ID: 0018_partial_indexes
 Revises: 0017_disputes_risk
@@ -67,19 +68,30 @@ def _swap(drop: list, create: list) -> None:
         op.create_index(name, table, columns, unique=False, **(_where(predicate) if predicate else {}))
 
 
-_CLIENT_KEY = ('uq_payment_attempts_payment_client_key', ['payment_id', 'client_key'])
+# (name, columns, predicate): UNIQUE constraints that become partial unique indexes.
+_UNIQUE = [
+    ('uq_payment_attempts_payment_client_key', ['payment_id', 'client_key'], 'client_key IS NOT NULL'),
+    ('payment_attempts_number_key', ['number'], 'number IS NOT NULL'),
+]
+# 0004 left UNIQUE (number) unnamed; on SQLite batch mode names it by this convention to drop it
+# (PostgreSQL named it payment_attempts_number_key itself).
+_NAMING = {'uq': '%(table_name)s_%(column_0_name)s_key'}
 
 
 def upgrade() -> None:
     _swap(_BEFORE, _AFTER)
     # A constraint is part of SQLite's table: batch mode rebuilds it without.
-    with op.batch_alter_table('payment_attempts') as batch:
-        batch.drop_constraint(_CLIENT_KEY[0], type_='unique')
-    op.create_index(_CLIENT_KEY[0], 'payment_attempts', _CLIENT_KEY[1], unique=True, **_where('client_key IS NOT NULL'))
+    with op.batch_alter_table('payment_attempts', naming_convention=_NAMING) as batch:
+        for name, _, _ in _UNIQUE:
+            batch.drop_constraint(name, type_='unique')
+    for name, columns, predicate in _UNIQUE:
+        op.create_index(name, 'payment_attempts', columns, unique=True, **_where(predicate))
 
 
 def downgrade() -> None:
-    op.drop_index(_CLIENT_KEY[0], table_name='payment_attempts')
+    for name, _, _ in _UNIQUE:
+        op.drop_index(name, table_name='payment_attempts')
     with op.batch_alter_table('payment_attempts') as batch:
-        batch.create_unique_constraint(*_CLIENT_KEY)
+        for name, columns, _ in _UNIQUE:
+            batch.create_unique_constraint(name, columns)
     _swap(_AFTER, _BEFORE)

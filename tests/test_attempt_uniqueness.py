@@ -1,5 +1,5 @@
-"""One attempt per payment and client's Idempotency-Key, enforced by the database (a partial
-unique index of the keyed attempts: db/payment_tables.py)."""
+"""One attempt per payment and client's Idempotency-Key, and per number, enforced by the database
+(partial unique indexes of the keyed and numbered attempts: db/payment_tables.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -13,11 +13,11 @@ from db.payment_tables import PaymentAttemptRow, PaymentRow
 from db.tables import UserRow
 
 
-def _attempt(payment_id: int, seq: int, client_key: str | None) -> PaymentAttemptRow:
+def _attempt(payment_id: int, seq: int, client_key: str | None, number: str | None = None) -> PaymentAttemptRow:
     now = datetime.now(UTC)
     return PaymentAttemptRow(uuid=str(uuid4()), payment_id=payment_id, seq=seq, kind="capture", status="pending",
                              amount_minor=100, currency="USD", idempotency_key=str(uuid4()), client_key=client_key,
-                             created_at=now, updated_at=now)
+                             number=number, created_at=now, updated_at=now)
 
 
 async def _payment(db) -> int:
@@ -53,3 +53,13 @@ async def test_attempts_without_a_client_key_never_collide_and_keys_are_per_paym
 
     async with db.read_sessions() as session:
         assert (await session.exec(select(func.count()).select_from(PaymentAttemptRow))).one() == 4
+
+
+async def test_a_number_given_to_two_attempts_is_refused_by_the_database(db):
+    first, second = await _payment(db), await _payment(db)
+    async with db.write_sessions() as session, session.begin():
+        session.add(_attempt(first, 1, None, "REF-TEST-1"))
+
+    with pytest.raises(IntegrityError):
+        async with db.write_sessions() as session, session.begin():
+            session.add(_attempt(second, 1, None, "REF-TEST-1"))
