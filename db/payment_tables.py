@@ -86,8 +86,8 @@ class PaymentAttemptRow(SQLModel, table=True):
         # Reconciliation's queue (oldest lease first) and the voids in flight: an attempt leaves
         # it when it is answered, at no cost in this index.
         Index("ix_payment_attempts_open", "updated_at", "id", **partial(OPEN_ATTEMPT)),
-        # The refunds' listing (db/payment_queries.py) is the only reader by kind.
-        Index("ix_payment_attempts_refunds_created", "created_at", **partial("kind = 'refund'")),
+        # The refunds' listing (db/payment_queries.py), newest id first, is the only reader by kind.
+        Index("ix_payment_attempts_refunds", "id", "created_at", **partial("kind = 'refund'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -10,8 +10,10 @@ bench/README.md "PostgreSQL's side of the flow"):
   commits them, and the UPDATE adds no entry here.
 - ix_payment_attempts_open: reconciliation's queue and the voids in flight, open attempts only;
   answering one adds no entry. Keyed (updated_at, id), the queue's order.
-- ix_payment_attempts_kind_created: its only reader lists refunds; now
-  ix_payment_attempts_refunds_created, refunds only.
+- ix_payment_attempts_kind_created: its only reader lists refunds, newest id first; now
+  ix_payment_attempts_refunds (id, created_at), refunds only: the listing's order and cursor,
+  and its date filter read from the index (SQLite without statistics scanned the whole table
+  rather than sort what a (created_at) index gave it).
 - ix_payments_provider_ref, ix_ledger_entries_parent, ix_ledger_postings_owner: NOT NULL only
   (read by `= :value` alone, which implies it); a new payment, a capture's entry and the
   platform's postings have none.
@@ -43,7 +45,7 @@ def _where(predicate: str) -> dict:
 _AFTER = [
     ('ix_stock_reservations_live', 'stock_reservations', ['product_id', 'expires_at'], "state = 'active'"),
     ('ix_payment_attempts_open', 'payment_attempts', ['updated_at', 'id'], "status IN ('pending','unknown')"),
-    ('ix_payment_attempts_refunds_created', 'payment_attempts', ['created_at'], "kind = 'refund'"),
+    ('ix_payment_attempts_refunds', 'payment_attempts', ['id', 'created_at'], "kind = 'refund'"),
     ('ix_payments_provider_ref', 'payments', ['provider', 'provider_ref'], 'provider_ref IS NOT NULL'),
     ('ix_ledger_entries_parent', 'ledger_entries', ['parent_ref'], 'parent_ref IS NOT NULL'),
     ('ix_ledger_postings_owner', 'ledger_postings', ['owner_id', 'account_kind'], 'owner_id IS NOT NULL'),
