@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, literal_column, update
+from sqlalchemy import String, bindparam, insert, literal_column, update
 from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -98,7 +98,7 @@ def _fill(row: PaymentRow, p: Payment) -> None:
 
 # Literals, so that the planner sees they are ix_payment_attempts_open's predicate
 # (db/payment_tables.py; db/tables.py, `partial`).
-_OPEN = (literal_column("'pending'"), literal_column("'unknown'"))
+_OPEN = (literal_column("'pending'", String), literal_column("'unknown'", String))
 # Core tables: the write path reads and writes plain rows (no ORM objects to build, track and
 # flush) and remembers what it read, so that saving never reads a row again (issue 16).
 PAYMENTS = PaymentRow.__table__
