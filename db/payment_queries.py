@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, literal_column
 from sqlalchemy import select as select_core
 from sqlmodel import col
 
@@ -165,7 +165,8 @@ async def _or_empty(read, db: Database, ids: Sequence[int]) -> dict:
 async def refunds_page(db: Database, scope: PaymentScope, flt: RefundFilter, *, before_id: int | None,
                        limit: int) -> tuple[list[tuple[Payment, Attempt]], int]:
     """Refund attempts with their payments (without the payments' other attempts), newest first."""
-    where = [PaymentAttemptRow.kind == AttemptKind.REFUND.value]
+    # A literal: ix_payment_attempts_refunds is partial on it (db/tables.py, `partial`).
+    where = [PaymentAttemptRow.kind == literal_column(f"'{AttemptKind.REFUND.value}'")]
     where += _scoped(scope, flt.buyer_id, flt.seller_id)
     where += _between(PaymentAttemptRow.created_at, flt.created_from, flt.created_to)
     if flt.statuses:

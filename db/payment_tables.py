@@ -11,6 +11,10 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from db.tables import partial
+
+OPEN_ATTEMPT = "status IN ('pending','unknown')"  # what reconciliation looks for (db/payments.py)
+
 PAYMENT_STATUSES = ("'requires_payment_method','requires_action','processing','requires_capture',"
                     "'succeeded','canceled','failed'")
 
@@ -28,7 +32,9 @@ class PaymentRow(SQLModel, table=True):
                         name="ck_payments_checkout"),
         Index("ix_payments_order", "order_id"),
         Index("ix_payments_buyer_created", "buyer_id", "created_at"),
-        Index("ix_payments_provider_ref", "provider", "provider_ref"),
+        # By provider ref (a webhook's payment): `provider_ref = :ref` implies NOT NULL, whatever
+        # :ref is, so a bound parameter is fine here. A new payment has none yet.
+        Index("ix_payments_provider_ref", "provider", "provider_ref", **partial("provider_ref IS NOT NULL")),
         Index("ix_payments_status_created", "status", "created_at"),
     )
 
@@ -68,17 +74,25 @@ class PaymentAttemptRow(SQLModel, table=True):
     __tablename__ = "payment_attempts"
     __table_args__ = (
         UniqueConstraint("payment_id", "seq", name="uq_payment_attempts_payment_seq"),
-        UniqueConstraint("payment_id", "client_key", name="uq_payment_attempts_payment_client_key"),
+        # One attempt per client's Idempotency-Key and payment. Most attempts have no key, and
+        # NULLs never collide: the index holds the keyed ones only, the same rule.
+        Index("uq_payment_attempts_payment_client_key", "payment_id", "client_key", unique=True,
+              **partial("client_key IS NOT NULL")),
+        # Only refunds are numbered (REF-…), and an unnumbered attempt needs no entry.
+        Index("payment_attempts_number_key", "number", unique=True, **partial("number IS NOT NULL")),
         CheckConstraint("kind IN ('authorize','capture','void','refund')", name="ck_payment_attempts_kind"),
         CheckConstraint("status IN ('pending','succeeded','failed','unknown')", name="ck_payment_attempts_status"),
         CheckConstraint("amount_minor >= 0", name="ck_payment_attempts_amount_not_negative"),
-        Index("ix_payment_attempts_open", "status", "updated_at"),
-        Index("ix_payment_attempts_kind_created", "kind", "created_at"),
+        # Reconciliation's queue (oldest lease first) and the voids in flight: an attempt leaves
+        # it when it is answered, at no cost in this index.
+        Index("ix_payment_attempts_open", "updated_at", "id", **partial(OPEN_ATTEMPT)),
+        # The refunds' listing (db/payment_queries.py), newest id first, is the only reader by kind.
+        Index("ix_payment_attempts_refunds", "id", "created_at", **partial("kind = 'refund'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
-    number: str | None = Field(default=None, max_length=24, unique=True)
+    number: str | None = Field(default=None, max_length=24)  # unique: payment_attempts_number_key
     payment_id: int = Field(foreign_key="payments.id")
     seq: int
     kind: str = Field(max_length=12)
@@ -126,7 +140,7 @@ class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("kind", "ref", name="uq_ledger_entries_kind_ref"),
-        Index("ix_ledger_entries_parent", "parent_ref"),
+        Index("ix_ledger_entries_parent", "parent_ref", **partial("parent_ref IS NOT NULL")),  # a capture has none
         Index("ix_ledger_entries_created", "created_at"),
     )
 
@@ -145,7 +159,8 @@ class LedgerPostingRow(SQLModel, table=True):
         CheckConstraint("side IN ('debit','credit')", name="ck_ledger_postings_side"),
         Index("ix_ledger_postings_entry", "entry_id"),
         Index("ix_ledger_postings_account", "account", "entry_id"),
-        Index("ix_ledger_postings_owner", "owner_id", "account_kind"),
+        # Read by owner only (`owner_id = :id`): the platform's postings have none.
+        Index("ix_ledger_postings_owner", "owner_id", "account_kind", **partial("owner_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import String, bindparam, insert, literal_column, update
 from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -96,7 +96,9 @@ def _fill(row: PaymentRow, p: Payment) -> None:
         setattr(row, name, value)
 
 
-_OPEN = ("pending", "unknown")
+# Literals, so that the planner sees they are ix_payment_attempts_open's predicate
+# (db/payment_tables.py; db/tables.py, `partial`).
+_OPEN = (literal_column("'pending'", String), literal_column("'unknown'", String))
 # Core tables: the write path reads and writes plain rows (no ORM objects to build, track and
 # flush) and remembers what it read, so that saving never reads a row again (issue 16).
 PAYMENTS = PaymentRow.__table__
@@ -324,7 +326,7 @@ class SqlPayments:
         closed = select(OrderRow.id).where(OrderRow.status.in_(["expired", "canceled"]))
         # A void already sent (its answer awaited by reconciliation) would fill every batch
         # during a provider outage: those are left out.
-        voiding = select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.kind == "void",
+        voiding = select(PaymentAttemptRow.payment_id).where(PaymentAttemptRow.kind == literal_column("'void'"),
                                                             PaymentAttemptRow.status.in_(_OPEN))
         query = (select(PaymentRow.id)
                  .where(PaymentRow.status == "requires_action", PaymentRow.provider.in_(list(providers)),

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import product_from_row
-from db.stock import RESERVATIONS, products_with_reserved
+from db.stock import LIVE, RESERVATIONS, products_with_reserved
 from db.tables import CartItemRow, ProductRow, utcnow
 from db.write_batch import WriteBatch
 from domain.catalog.model import Cart, CartLine, Product
@@ -22,7 +22,7 @@ def reserved_now(now: datetime):
     """What live reservations hold of the product of the row, as a correlated subquery (it reads
     the reservations of that product only, by ix_stock_reservations_live)."""
     return (core_select(func.coalesce(func.sum(RESERVATIONS.c.quantity), 0))
-            .where(RESERVATIONS.c.product_id == PRODUCTS.c.id, RESERVATIONS.c.state == "active",
+            .where(RESERVATIONS.c.product_id == PRODUCTS.c.id, LIVE,
                    RESERVATIONS.c.expires_at > now)
             .scalar_subquery())
 
@@ -81,7 +81,7 @@ class SqlCarts:
                 return Cart(user_id, ())
             held = dict((await self.session.exec(  # type: ignore[call-overload]
                 core_select(RESERVATIONS.c.product_id, func.sum(RESERVATIONS.c.quantity))
-                .where(RESERVATIONS.c.product_id.in_([row.id for row in rows]), RESERVATIONS.c.state == "active",
+                .where(RESERVATIONS.c.product_id.in_([row.id for row in rows]), LIVE,
                        RESERVATIONS.c.expires_at > now)
                 .group_by(RESERVATIONS.c.product_id))).all())
             return Cart(user_id, tuple(CartLine(product_from_row(row, held.get(row.id, 0)), row.quantity)

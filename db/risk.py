@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
+from db.tables import partial
 from db.write_batch import WriteBatch
 from domain.risk.model import Assessment, Verdict
 
@@ -20,7 +21,8 @@ class RiskAssessmentRow(SQLModel, table=True):
         CheckConstraint("decision IN ('allow','review','block')", name="ck_risk_assessments_decision"),
         CheckConstraint("review IN ('none','pending','approved','rejected')", name="ck_risk_assessments_review"),
         Index("ix_risk_assessments_payment", "payment_id", "id"),
-        Index("ix_risk_assessments_review", "review", "created_at"),
+        # A staff queue of the assessments waiting for review; most never do (review 'none').
+        Index("ix_risk_assessments_review", "created_at", **partial("review = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

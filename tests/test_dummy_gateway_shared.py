@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from db.dummy_gateway import SqlDummyRecords
@@ -129,3 +130,19 @@ async def _record_count(db, pattern: str) -> int:
     async with db.engine.connect() as conn:
         return (await conn.execute(text("SELECT count(*) FROM dummy_gateway_records WHERE key LIKE :p"),
                                    {"p": pattern})).scalar_one()
+
+
+async def test_the_claims_lax_commit_stays_in_its_own_transaction(db):
+    # The claim commits with synchronous_commit off (db/dummy_gateway.py); left on the pooled
+    # connection, it would make our own payments' commits lax too.
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no synchronous_commit")
+    gateway = DummyGateway(SqlDummyRecords(db))
+
+    for n in range(3):
+        assert isinstance(await gateway.authorize(AuthorizeRequest(usd(10_00), f"lax-{n}", card=VISA)), Succeeded)
+
+    async with contextlib.AsyncExitStack() as stack:  # every pooled connection at once
+        connections = [await stack.enter_async_context(db.engine.connect()) for _ in range(db.engine.pool.size())]
+        settings = {(await c.execute(text("SHOW synchronous_commit"))).scalar_one() for c in connections}
+    assert settings == {"on"}
