@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import DateTime, String, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.mapping import aware
@@ -58,6 +59,18 @@ posted AS (
     *(bindparam(name) for name in ("accounts", "kinds", "owners", "currencies", "sides", "amounts")))
 
 
+# Every kind: `ref` alone has no index, the unique (kind, ref) one serves it once each kind is named
+# (PostgreSQL probes it per kind, SQLite likewise), where `ref = :ref OR parent_ref = :ref` read
+# every entry of the ledger (a sequential scan, 200k entries: 4,700 against 86 in the planner's costs).
+_EVERY_KIND = [kind.value for kind in EntryKind]
+
+
+def entry_or_followers(ref: str) -> ColumnElement[bool]:
+    """The entry `ref` and the entries that follow from it (their parent_ref), on indexes."""
+    return ((col(LedgerEntryRow.kind).in_(_EVERY_KIND) & (LedgerEntryRow.ref == ref))
+            | (LedgerEntryRow.parent_ref == ref))
+
+
 class SqlLedger:
     def __init__(self, session: AsyncSession, is_sqlite: bool, batch: WriteBatch | None = None) -> None:
         self.session = session
@@ -96,9 +109,8 @@ class SqlLedger:
 
     async def family(self, capture_ref: str) -> list[JournalEntry]:
         """A capture's entry and every entry that follows from it (releases, refunds, …)."""
-        rows = (await self.session.exec(select(LedgerEntryRow).where(
-            (LedgerEntryRow.ref == capture_ref) | (LedgerEntryRow.parent_ref == capture_ref))
-            .order_by(LedgerEntryRow.id))).all()
+        rows = (await self.session.exec(select(LedgerEntryRow).where(entry_or_followers(capture_ref))
+                                        .order_by(LedgerEntryRow.id))).all()
         if not rows:
             return []
         postings = (await self.session.exec(select(LedgerPostingRow).where(

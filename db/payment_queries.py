@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from db import order_queries, queries, reads
 from db.engine import Database
-from db.ledger import entries_from_rows
+from db.ledger import entries_from_rows, entry_or_followers
 from db.mapping import aware
 from db.payment_tables import (
     LedgerEntryRow,
@@ -235,7 +235,7 @@ async def transactions_page(db: Database, flt: LedgerFilter, *, before_id: int |
         where.append(exists().where(LedgerPostingRow.entry_id == LedgerEntryRow.id,
                                     LedgerPostingRow.owner_id == flt.owner_id))
     if flt.ref is not None:
-        where.append((LedgerEntryRow.ref == flt.ref) | (LedgerEntryRow.parent_ref == flt.ref))
+        where.append(entry_or_followers(flt.ref))
     query = select_core(ENTRIES).where(*where)
     if before_id is not None:
         query = query.where(col(LedgerEntryRow.id) < before_id)
