@@ -21,6 +21,7 @@ import uvicorn
 from hypothesis import settings
 
 import db.payment_tables
+from db.direct_statements import hears_direct
 from db.engine import Database, make_engine
 from db.migrate import upgrade
 from gql import execution
@@ -251,17 +252,20 @@ class StatementCounter:
         self.engine = db.engine.sync_engine
         self.statements: list[str] = []
 
-    def _count(self, _conn, _cursor, statement, *_args) -> None:
-        if execution.VERIFYING.get():  # the compiled plan's check running the query again
-            return
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+    # It hears the statements a write transaction sends straight to asyncpg too
+    # (db/direct_statements.py): counting them keeps that path from going through SQLAlchemy.
+    @hears_direct
+    def _count(self, _conn, _cursor, statement, parameters, *_args):
+        if not execution.VERIFYING.get() and not statement.lstrip().upper().startswith(
+                ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):  # VERIFYING: the compiled plan's check running the query again
             self.statements.append(statement)
+        return statement, parameters
 
     def __enter__(self) -> StatementCounter:
         from sqlalchemy import event
 
         self.statements = []
-        event.listen(self.engine, "before_cursor_execute", self._count)
+        event.listen(self.engine, "before_cursor_execute", self._count, retval=True)
         return self
 
     def __exit__(self, *exc) -> None:
