@@ -69,10 +69,6 @@ def set_enabled(on: bool) -> None:
     _ENABLED[0] = on
 
 
-def enabled() -> bool:
-    return _ENABLED[0]
-
-
 # Statements learnt, compiled once: id(statement) -> _Seen (checked against its weak reference:
 # an id is reused once its object is gone, and then the entry goes with it).
 _SEEN: dict[int, _Seen] = {}

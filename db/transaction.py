@@ -14,7 +14,10 @@ executes (issue #9809), so a Core statement here first flushes rows the ORM sess
 never commits or ends it), and only `commit` and `close` here end it.
 
 Each crossing into SQLAlchemy's greenlet costs a greenlet switch both ways: opening (connect and
-BEGIN) and ending (COMMIT or ROLLBACK, and the connection back to the pool) take one each.
+BEGIN) and ending (COMMIT or ROLLBACK, and the connection back to the pool) take one each. On
+PostgreSQL the Core statements in between skip SQLAlchemy's execution altogether where nothing
+needs it: db/direct_statements.py sends them on the same asyncpg connection, inside the same
+transaction; opening and ending stay SQLAlchemy's.
 """
 from __future__ import annotations
 
