@@ -250,3 +250,30 @@ async def test_a_cancelled_direct_statement_throws_its_connection_away(postgres)
 
     assert len(heard.direct) == 1
     assert pool.checkedout() == 0  # and tests/conftest.py checks none went back inside a transaction
+
+
+async def test_with_opentelemetrys_instrumentation_every_statement_has_its_span(postgres):
+    """paygate/tracing.py's spans come from SQLAlchemy's events: while they are recorded, every
+    statement goes through SQLAlchemy (on an engine of its own: the instrumentation stays)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from db.engine import Database
+    from paygate.tracing import instrument_engine
+    from tests.conftest import PG_URL
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    traced = Database.from_url(PG_URL)
+    instrument_engine(traced.engine, provider)
+    try:
+        with Heard(traced) as heard:
+            await _three_runs(traced, _TYPES, {"kind": Color.RED, "amount": Decimal(1), "at": datetime.now(UTC),
+                                               "doc": {}, "n": 1})
+    finally:
+        await traced.dispose()
+
+    assert heard.direct == [] and len(heard.through_sqlalchemy) == 3
+    assert sum(1 for span in spans.get_finished_spans() if "SELECT" in span.name) == 3
