@@ -39,19 +39,25 @@ class Color(enum.Enum):
     BLUE = "blue"
 
 
-# Built once, as the repositories' statements are (a statement goes direct from its third run).
-_TYPES = text(
-    "SELECT CAST(:kind AS varchar) AS kind, CAST(:amount AS numeric(10, 2)) AS amount, "
-    "CAST(:at AS timestamptz) AS at, CAST(:doc AS json) AS doc, CAST(NULL AS text) AS nothing, "
-    "CAST(:n AS bigint) AS n").bindparams(
-    bindparam("kind", type_=Enum(Color, native_enum=False)), bindparam("amount", type_=Numeric(10, 2)),
-    bindparam("at", type_=DateTime(timezone=True)), bindparam("doc", type_=JSON), bindparam("n", type_=BigInteger),
-).columns(column("kind", Enum(Color, native_enum=False)), column("amount", Numeric(10, 2)),
-          column("at", DateTime(timezone=True)), column("doc", JSON), column("nothing", String),
-          column("n", BigInteger))
+def _types():
+    return text(
+        "SELECT CAST(:kind AS varchar) AS kind, CAST(:amount AS numeric(10, 2)) AS amount, "
+        "CAST(:at AS timestamptz) AS at, CAST(:doc AS json) AS doc, CAST(NULL AS text) AS nothing, "
+        "CAST(:n AS bigint) AS n").bindparams(
+        bindparam("kind", type_=Enum(Color, native_enum=False)), bindparam("amount", type_=Numeric(10, 2)),
+        bindparam("at", type_=DateTime(timezone=True)), bindparam("doc", type_=JSON), bindparam("n", type_=BigInteger),
+    ).columns(column("kind", Enum(Color, native_enum=False)), column("amount", Numeric(10, 2)),
+              column("at", DateTime(timezone=True)), column("doc", JSON), column("nothing", String),
+              column("n", BigInteger))
+
+
+# Built once, as the repositories' statements are (a statement goes direct from its third run);
+# the process remembers what it learnt, so a test counting runs has statements of its own.
+_TYPES, _AUTO_TYPES = _types(), _types()
 _PRODUCT = select(PRODUCTS).where(PRODUCTS.c.id == bindparam("b_id"))
 _RENAME = PRODUCTS.update().where(PRODUCTS.c.sku == bindparam("b_sku")).values(name=bindparam("b_name"))
 _ADD_USER = insert(USERS).returning(USERS.c.id, USERS.c.created_at)
+_AUTO_ADD_USER = insert(USERS).returning(USERS.c.id)
 _FAIL_WHEN = text("SELECT pg_temp.fail_when(:code) AS one").bindparams(bindparam("code", type_=String))
 _SLEEP = text("SELECT pg_sleep(:s) AS slept").bindparams(bindparam("s"))
 _CREATE_FAIL_WHEN = """CREATE OR REPLACE FUNCTION pg_temp.fail_when(code text) RETURNS int LANGUAGE plpgsql AS $$
@@ -277,3 +283,25 @@ async def test_with_opentelemetrys_instrumentation_every_statement_has_its_span(
 
     assert heard.direct == [] and len(heard.through_sqlalchemy) == 3
     assert sum(1 for span in spans.get_finished_spans() if "SELECT" in span.name) == 3
+
+
+async def test_a_statement_in_autocommit_goes_direct_answers_the_same_and_errors_the_same(postgres):
+    """`in_autocommit` (the dummy gateway's claim): one statement on a pooled connection, no
+    transaction; direct from its third run, as a write transaction's statements."""
+    autocommit = postgres.engine.execution_options(isolation_level="AUTOCOMMIT")
+    params = {"kind": Color.RED, "amount": Decimal("3.50"), "at": datetime(2026, 2, 3, tzinfo=UTC),
+              "doc": [1, {"x": None}], "n": 7}
+
+    with Heard(postgres) as heard:
+        results = [await direct_statements.in_autocommit(autocommit, _AUTO_TYPES, params) for _ in range(3)]
+        added = [await direct_statements.in_autocommit(autocommit, _AUTO_ADD_USER, {
+            "email": f"auto-{n}@example.com", "name": "A", "roles": "customer"}) for n in range(2)]
+        with pytest.raises(IntegrityError) as raised:
+            await direct_statements.in_autocommit(autocommit, _AUTO_ADD_USER, {
+                "email": "auto-0@example.com", "name": "A", "roles": "customer"})
+
+    assert len(heard.through_sqlalchemy) == 4 and len(heard.direct) == 2
+    assert type(results[2]) is direct_statements.DirectResult and results[2].all() == results[1].all()
+    assert all(result.one().id for result in added)
+    assert raised.value.orig.sqlstate == "23505"
+    assert postgres.engine.sync_engine.pool.checkedout() == 0
