@@ -31,6 +31,7 @@ from sqlalchemy import DateTime, String, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.direct_statements import in_autocommit
 from db.engine import Database
 from db.payment_tables import DummyGatewayRecordRow
 from db.transaction import WriteTransaction
@@ -152,15 +153,16 @@ class _SqlBook:
             await self.put(key, record)
             return None
         puts, self._puts = self._puts, {}
-        async with self.records.autocommit.connect() as connection:
-            row = (await connection.execute(_CLAIM_POSTGRESQL, {
-                "key": key, "body": json.dumps(record), "now": datetime.now(UTC),
-                "keys": list(puts), "bodies": list(puts.values())})).one()
-            if row.claimed is not None:
-                return None
-            body = row.body
-            if body is None:  # inserted by a request that committed after this statement began
-                body = (await connection.execute(_BODY, {"b_key": key})).scalar_one()
+        # In autocommit, straight on asyncpg where nothing needs SQLAlchemy's path (db/direct_statements.py).
+        autocommit = self.records.autocommit
+        row = (await in_autocommit(autocommit, _CLAIM_POSTGRESQL, {
+            "key": key, "body": json.dumps(record), "now": datetime.now(UTC),
+            "keys": list(puts), "bodies": list(puts.values())})).one()
+        if row.claimed is not None:
+            return None
+        body = row.body
+        if body is None:  # inserted by a request that committed after this statement began
+            body = (await in_autocommit(autocommit, _BODY, {"b_key": key})).scalar_one()
         return json.loads(body)
 
     async def flush(self) -> None:

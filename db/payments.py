@@ -121,6 +121,7 @@ _LOCK_WITH_ORDER = (core_select(PAYMENTS, _ORDERS, _LINES).join(_ORDERS, _ORDERS
                     .outerjoin(_LINES, _LINES.c.order_id == _ORDERS.c.id).where(_BY_ID).order_by(_LINES.c.id)
                     .with_for_update(of=[PAYMENTS, _ORDERS], key_share=True))
 _JOINED_ONE = core_select(PAYMENTS, ATTEMPTS).outerjoin(ATTEMPTS, ATTEMPTS.c.payment_id == PAYMENTS.c.id).where(_BY_ID)
+_IDS_OF_ORDER = core_select(PAYMENTS.c.id).where(PAYMENTS.c.order_id == bindparam("b_order")).order_by(PAYMENTS.c.id)
 
 
 def _plain(table, fields) -> SimpleNamespace:
@@ -233,8 +234,10 @@ class SqlPayments:
                                          lambda: refund_data(payment, refund), refund.updated_at)
 
     async def _read(self, where, *, lock: bool = False, order_by=(), limit: int | None = None,
-                    params: dict[str, int] | None = None, with_order: bool = False) -> list[Payment]:
-        """The payments `where` picks, with their attempts, remembered for `save`.
+                    params: dict[str, int] | None = None, with_order: bool = False,
+                    picked_by: tuple[Any, dict[str, int]] | None = None) -> list[Payment]:
+        """The payments `where` picks, with their attempts, remembered for `save`. `picked_by`: the
+        statement (built once) and parameters that pick their ids by `where` and `order_by`.
 
         Locked (PostgreSQL): the rows are locked and read in one statement, their attempts in a
         second one, begun once the locks are held: under READ COMMITTED a statement that waited
@@ -267,8 +270,9 @@ class SqlPayments:
                 attempts_of[attempt.payment_id].append(attempt)
         else:
             if limit is not None or order_by:
-                ids = (await self.session.exec(core_select(PAYMENTS.c.id).where(where).order_by(*order_by)  # type: ignore[call-overload]
-                                                  .limit(limit))).scalars().all()
+                picking, picking_params = picked_by or (
+                    core_select(PAYMENTS.c.id).where(where).order_by(*order_by).limit(limit), None)
+                ids = (await self.session.exec(picking, params=picking_params)).scalars().all()  # type: ignore[call-overload]
                 if not ids:
                     return []
                 payments = dict.fromkeys(ids)
@@ -307,7 +311,8 @@ class SqlPayments:
         return found[0] if found else None
 
     async def for_order(self, order_id: int) -> list[Payment]:
-        return await self._read(PAYMENTS.c.order_id == order_id, order_by=(PAYMENTS.c.id,))
+        return await self._read(PAYMENTS.c.order_id == order_id, order_by=(PAYMENTS.c.id,),
+                                picked_by=(_IDS_OF_ORDER, {"b_order": order_id}))
 
     async def orphaned(self, providers: Sequence[str], limit: int) -> list[int]:
         """Payments holding money (authorized, or captured and not all refunded) whose order is

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, delete, func
+from sqlalchemy import DateTime, Integer, any_, bindparam, delete, func
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,6 +46,17 @@ def _upsert(dialect):
 
 
 _UPSERT_SQLITE, _UPSERT_POSTGRESQL = _upsert(sqlite), _upsert(postgresql)
+# PostgreSQL's checkout: the cart's products locked, then what live reservations hold of them
+# (`= ANY` of one array: an IN of a list is rendered again at every execution, and such a
+# statement can't be sent straight to asyncpg, db/direct_statements.py).
+_LOCK_CART = (core_select(PRODUCTS, CART.c.quantity).join(CART, CART.c.product_id == PRODUCTS.c.id)
+              .where(CART.c.user_id == bindparam("b_user")).order_by(PRODUCTS.c.id)
+              .with_for_update(of=PRODUCTS, key_share=True))
+_HELD_POSTGRESQL = (core_select(RESERVATIONS.c.product_id, func.sum(RESERVATIONS.c.quantity))
+                    .where(RESERVATIONS.c.product_id == any_(bindparam("b_products", type_=postgresql.ARRAY(Integer))),
+                           LIVE,
+                           RESERVATIONS.c.expires_at > bindparam("b_now", type_=DateTime(timezone=True)))
+                    .group_by(RESERVATIONS.c.product_id))
 _CLEAR = delete(CART).where(CART.c.user_id == bindparam("b_user"))
 
 
@@ -73,17 +84,11 @@ class SqlCarts:
         the moment whose live reservations count (the present by default)."""
         now = now or utcnow()
         if lock_products and not self.is_sqlite:
-            rows = (await self.session.exec(  # type: ignore[call-overload]
-                core_select(PRODUCTS, CART.c.quantity).join(CART, CART.c.product_id == PRODUCTS.c.id)
-                .where(CART.c.user_id == user_id).order_by(PRODUCTS.c.id)
-                .with_for_update(of=PRODUCTS, key_share=True))).all()
+            rows = (await self.session.exec(_LOCK_CART, params={"b_user": user_id})).all()  # type: ignore[call-overload]
             if not rows:
                 return Cart(user_id, ())
-            held = dict((await self.session.exec(  # type: ignore[call-overload]
-                core_select(RESERVATIONS.c.product_id, func.sum(RESERVATIONS.c.quantity))
-                .where(RESERVATIONS.c.product_id.in_([row.id for row in rows]), LIVE,
-                       RESERVATIONS.c.expires_at > now)
-                .group_by(RESERVATIONS.c.product_id))).all())
+            held = dict((await self.session.exec(_HELD_POSTGRESQL, params={  # type: ignore[call-overload]
+                "b_products": [row.id for row in rows], "b_now": now})).all())
             return Cart(user_id, tuple(CartLine(product_from_row(row, held.get(row.id, 0)), row.quantity)
                                        for row in rows))
         rows = (await self.session.exec(  # type: ignore[call-overload]

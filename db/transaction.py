@@ -14,7 +14,10 @@ executes (issue #9809), so a Core statement here first flushes rows the ORM sess
 never commits or ends it), and only `commit` and `close` here end it.
 
 Each crossing into SQLAlchemy's greenlet costs a greenlet switch both ways: opening (connect and
-BEGIN) and ending (COMMIT or ROLLBACK, and the connection back to the pool) take one each.
+BEGIN) and ending (COMMIT or ROLLBACK, and the connection back to the pool) take one each. On
+PostgreSQL the Core statements in between skip SQLAlchemy's execution altogether where nothing
+needs it: db/direct_statements.py sends them on the same asyncpg connection, inside the same
+transaction; opening and ending stay SQLAlchemy's.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+
+from db.direct_statements import LEARN, DirectStatements
 
 
 def _begin(engine: Engine) -> Connection:
@@ -43,6 +48,15 @@ def _commit(connection: Connection) -> None:
 
 
 def _close(connection: Connection) -> None:
+    transaction = connection.get_transaction()
+    if transaction is not None and not transaction.is_active:
+        # A COMMIT that failed before reaching the driver (an exception in a `commit` listener:
+        # the write batch's last writes, db/write_batch.py) leaves SQLAlchemy's transaction
+        # inactive but still the connection's: `close` then sends no ROLLBACK and tells the pool
+        # the connection was reset, and it went back to the pool inside the open transaction,
+        # its writes invisible until the next write transaction on it committed them
+        # (tests/test_transaction_pool.py). `rollback` forgets it, so the pool's reset rolls back.
+        connection.rollback()
     connection.close()  # rolls back a transaction still open
 
 
@@ -59,18 +73,21 @@ def _orm(statement: Any) -> bool:
 class WriteTransaction:
     """One write transaction: Core statements on its connection, ORM work on a session over it."""
 
-    __slots__ = ("_async_engine", "_connection", "_orm")
+    __slots__ = ("_async_engine", "_connection", "_direct", "_orm")
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._async_engine = engine
         self._connection: AsyncConnection | None = None
         self._orm: AsyncSession | None = None
+        self._direct: DirectStatements | None = None
 
     async def begin(self) -> None:
         """Take a connection from the pool and begin the transaction on it (on PostgreSQL the
         driver sends BEGIN with the first statement; on SQLite, db/engine.py's BEGIN IMMEDIATE)."""
         sync = await greenlet_spawn(_begin, self._async_engine.sync_engine)
         self._connection = AsyncConnection(self._async_engine, sync)
+        # PostgreSQL: Core statements straight on asyncpg where nothing needs SQLAlchemy's path.
+        self._direct = DirectStatements.over(sync)
 
     async def connection(self) -> AsyncConnection:
         if self._connection is None:
@@ -95,13 +112,40 @@ class WriteTransaction:
                    **kwargs: Any) -> Any:
         if kwargs or _orm(statement):
             return await self.orm.exec(statement, params=params, **kwargs)
-        return await (await self._flushed()).execute(statement, params)
+        return await self._core(statement, params)
 
     async def execute(self, statement: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                       **kwargs: Any) -> Any:
         if kwargs or _orm(statement):
             return await self.orm.execute(statement, params, **kwargs)
-        return await (await self._flushed()).execute(statement, params)
+        return await self._core(statement, params)
+
+    async def _core(self, statement: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> Any:
+        """A Core statement: direct on asyncpg (db/direct_statements.py) when it may, else
+        SQLAlchemy's; a list of parameters (executemany) is always SQLAlchemy's."""
+        connection = await self._flushed()
+        direct = self._direct
+        if direct is None or not (params is None or isinstance(params, Mapping)):
+            return await connection.execute(statement, params)
+        plan = direct.plan(statement, params)
+        if plan is not None and plan is not LEARN:
+            hearers = direct.hearers()
+            if hearers is not None:
+                return await direct.execute(plan, params, hearers)  # type: ignore[arg-type]
+        result = await connection.execute(statement, params)
+        if plan is LEARN:
+            direct.learn(statement, params, result)
+        return result
+
+    async def driver_sql(self, sql: str, values: list[Any]) -> Any:
+        """SQL text with `$n` parameters (the write batch's statements, db/write_batch.py)."""
+        connection = await self._flushed()
+        direct = self._direct
+        if direct is not None:
+            hearers = direct.hearers()
+            if hearers is not None:
+                return await direct.driver_sql(sql, values, hearers)
+        return await connection.exec_driver_sql(sql, tuple(values))
 
     async def flush(self) -> None:
         if self._orm is not None:
@@ -122,6 +166,7 @@ class WriteTransaction:
         """End the transaction (rolled back unless committed) and give the connection back."""
         orm, self._orm = self._orm, None
         async_connection, self._connection = self._connection, None
+        self._direct = None
         try:
             if orm is not None:
                 await orm.close()  # forgets its rows; the transaction is not the session's to end

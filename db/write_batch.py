@@ -210,11 +210,13 @@ class WriteBatch:
         connection = await self._connect()
         template = _template(statement, tuple(sorted(params)), connection.dialect)
         sql, values = self._take(_Write(template, [params], written, False))
-        return await (await self.session.connection()).exec_driver_sql(sql, tuple(values))
+        return await self.session.driver_sql(sql, values)  # type: ignore[attr-defined]
 
     async def flush(self) -> None:
         if self._writes:
-            await (await self.session.connection()).run_sync(self.flush_sync)
+            sql, values = self._take(self._writes.pop())
+            # The transaction's (db/transaction.py): straight to asyncpg when it may, else SQLAlchemy's.
+            await self.session.driver_sql(sql, values)  # type: ignore[attr-defined]
 
     def flush_sync(self, connection: Connection) -> None:
         if not self._writes:
@@ -262,14 +264,30 @@ class WriteBatch:
         return (f"WITH {', '.join(ctes)} {body}" if ctes else body), values
 
 
-def _before_execute(connection: Connection, *_args: Any, **_kw: Any) -> None:
+def pending(connection: Connection) -> WriteBatch | None:
+    """The batch waiting on `connection`, taken off it: its writes must be sent now, before the
+    connection's next statement (db/direct_statements.py, which sends that statement itself)."""
+    return _PENDING.pop(connection, None)
+
+
+def _flush_pending(connection: Connection) -> None:
     batch = _PENDING.pop(connection, None)
     if batch is not None:
         batch.flush_sync(connection)
 
 
+def _before_execute(connection: Connection, statement: Any, multiparams: Any, params: Any, _options: Any) -> Any:
+    _flush_pending(connection)
+    return statement, multiparams, params
+
+
+# The direct path sends the batch itself (`pending`): this hook doesn't keep a statement from it.
+# Registered with retval=True, as SQLAlchemy would otherwise wrap it and lose the mark.
+_before_execute.hears_direct_statements = True  # type: ignore[attr-defined]
+
+
 def _on_commit(connection: Connection) -> None:
-    _before_execute(connection)
+    _flush_pending(connection)
 
 
 def _on_rollback(connection: Connection) -> None:
@@ -284,7 +302,7 @@ def _watch(engine: Engine) -> None:
         base = base._proxied
     if base in _WATCHED:
         return
-    event.listen(base, "before_execute", _before_execute)
+    event.listen(base, "before_execute", _before_execute, retval=True)
     event.listen(base, "commit", _on_commit)
     event.listen(base, "rollback", _on_rollback)
     _WATCHED.add(base)

@@ -151,33 +151,42 @@ def count_statements(engine) -> None:
     statement of ours (db/engine.py) and is counted by its text."""
     from sqlalchemy import event
 
+    from db.direct_statements import hears_direct
+
     statements, begins = STATEMENTS.labels("statement"), STATEMENTS.labels("begin")
     commits, rollbacks = STATEMENTS.labels("commit"), STATEMENTS.labels("rollback")
     sync = engine.sync_engine
 
+    # The statement listeners hear the statements a write transaction sends straight to asyncpg
+    # too (db/direct_statements.py `hears_direct`: registered with retval=True, they answer the
+    # statement and its parameters unchanged).
     if sync.dialect.name == "sqlite":
-        def on_sqlite_execute(conn, _cursor, statement: str, *_) -> None:
+        @hears_direct
+        def on_sqlite_execute(conn, _cursor, statement: str, parameters, *_):
             if statement.startswith("BEGIN"):
                 conn.info[_BEGAN] = True
                 begins.inc()
             else:
                 statements.inc()
+            return statement, parameters
 
-        event.listen(sync, "before_cursor_execute", on_sqlite_execute)
+        event.listen(sync, "before_cursor_execute", on_sqlite_execute, retval=True)
     else:
         def on_begin(conn) -> None:
             if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
                 conn.info[_BEGIN_PENDING] = True
 
-        def on_execute(conn, *_) -> None:
+        @hears_direct
+        def on_execute(conn, _cursor, statement: str, parameters, *_):
             info = conn.info
             if info.pop(_BEGIN_PENDING, False):
                 info[_BEGAN] = True
                 begins.inc()
             statements.inc()
+            return statement, parameters
 
         event.listen(sync, "begin", on_begin)
-        event.listen(sync, "before_cursor_execute", on_execute)
+        event.listen(sync, "before_cursor_execute", on_execute, retval=True)
 
     def ended(counter):
         def on_end(conn) -> None:

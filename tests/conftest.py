@@ -21,6 +21,7 @@ import uvicorn
 from hypothesis import settings
 
 import db.payment_tables
+from db.direct_statements import hears_direct
 from db.engine import Database, make_engine
 from db.migrate import upgrade
 from gql import execution
@@ -131,9 +132,37 @@ async def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+# Connections that went back to the pool inside a transaction (see `watch_checkins`): each one
+# an open transaction whose writes others can't see until whoever checks it out next commits.
+LEFT_IN_TRANSACTION: list[str] = []
+
+
+def watch_checkins(db: Database) -> None:
+    """Note every PostgreSQL connection that goes back to `db`'s pool inside a transaction.
+    asyncpg knows the server's transaction status from each reply (ReadyForQuery): no round trip.
+    The pool's `checkin` event comes after its reset (its ROLLBACK, when it sends one)."""
+    from sqlalchemy import event
+
+    def on_checkin(dbapi_connection, _record) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        if driver is not None and not driver.is_closed() and driver.is_in_transaction():
+            LEFT_IN_TRANSACTION.append(f"pid {driver.get_server_pid()}")
+
+    if not db.is_sqlite:
+        event.listen(db.engine.sync_engine.pool, "checkin", on_checkin)
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_goes_back_to_the_pool_inside_a_transaction():
+    seen = len(LEFT_IN_TRANSACTION)
+    yield
+    assert LEFT_IN_TRANSACTION[seen:] == [], "connections went back to the pool inside a transaction"
+
+
 @pytest.fixture(scope="session")
 async def shared_db(database_url) -> AsyncIterator[Database]:
     db = Database.from_url(database_url)
+    watch_checkins(db)
     yield db
     await db.dispose()
 
@@ -254,17 +283,20 @@ class StatementCounter:
         self.engine = db.engine.sync_engine
         self.statements: list[str] = []
 
-    def _count(self, _conn, _cursor, statement, *_args) -> None:
-        if execution.VERIFYING.get():  # the compiled plan's check running the query again
-            return
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+    # It hears the statements a write transaction sends straight to asyncpg too
+    # (db/direct_statements.py): counting them keeps that path from going through SQLAlchemy.
+    @hears_direct
+    def _count(self, _conn, _cursor, statement, parameters, *_args):
+        if not execution.VERIFYING.get() and not statement.lstrip().upper().startswith(
+                ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):  # VERIFYING: the compiled plan's check running the query again
             self.statements.append(statement)
+        return statement, parameters
 
     def __enter__(self) -> StatementCounter:
         from sqlalchemy import event
 
         self.statements = []
-        event.listen(self.engine, "before_cursor_execute", self._count)
+        event.listen(self.engine, "before_cursor_execute", self._count, retval=True)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -3,8 +3,9 @@ each mutation of `cartSetItem` + `checkout` + `processPayment` (the dummy gatewa
 the flow bench/ measures (bench/queries.py), pinned exactly on each backend.
 
 Counted over real HTTP on the test engine: statements with tests/conftest.py's StatementCounter
-(BEGIN, COMMIT, ROLLBACK and PRAGMA left out), and beside them the write transactions the engine
-began and committed. A statement added to the write path fails here; one taken away must be
+(BEGIN, COMMIT, ROLLBACK and PRAGMA left out; it hears the statements a write transaction sends
+straight to asyncpg too, db/direct_statements.py, as the /metrics counter does), and beside them
+the write transactions the engine began and committed. A statement added to the write path fails here; one taken away must be
 taken away here too, so the figures stay the truth (issue 16: "a lean write path").
 """
 from __future__ import annotations

@@ -9,9 +9,12 @@ hit, on each backend: SQLAlchemy says so itself on each execution context (`cach
 """
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
+from db import direct_statements
 from tests.graphql import gql
+from tests.test_direct_statements import Heard
 from tests.test_flow_statement_counts import CHECKOUT, PAY, PRODUCTS, SET_ITEM
 
 
@@ -61,3 +64,24 @@ async def test_a_second_buyers_flow_takes_every_statement_from_the_compiled_cach
     # driver SQL, compiled once by db/write_batch.py itself (its templates), and aren't counted.
     assert watcher.hits >= 10
     assert watcher.misses == [], "\n".join(watcher.misses)
+
+
+async def test_a_buyers_flow_sends_its_statements_straight_to_asyncpg_compiled_once(client, shop, db):
+    """PostgreSQL: every statement of the flow goes straight to asyncpg (db/direct_statements.py)
+    once it has run twice, compiled once: the write transactions' and the dummy gateway's claim,
+    in autocommit."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's statements always go through SQLAlchemy")
+    token = shop.token("customer@example.com")
+    products = await gql(client, PRODUCTS)
+    ids = {e["node"]["sku"]: e["node"]["id"] for e in products["data"]["products"]["edges"]}
+    for sku in ("SAM-MUG-01", "SAM-KNIFE-01"):  # a statement is noted, then learnt
+        await _flow(client, token, ids[sku])
+    compiled = direct_statements.COMPILED[0]
+
+    with Heard(db) as heard:
+        await _flow(client, token, ids["SAM-MUG-01"])
+
+    assert len(heard.direct) == 16, "\n".join(s.split("\n")[0][:100] for s in heard.through_sqlalchemy)
+    assert heard.through_sqlalchemy == []
+    assert direct_statements.COMPILED[0] == compiled
