@@ -73,24 +73,40 @@ def record_change(actor: Actor | None, action: str, obj_type: str, obj_id: objec
         at=at, request_id=request_id)
 
 
-def _masked(value: Any, path: str) -> Any:
+# Where a value sits in a snapshot, for the error that names it: (parent, step), built as the
+# walk goes down and spelt out only when something is refused (most snapshots never are).
+_Path = tuple[Any, str] | str
+
+
+def _spelt(path: _Path) -> str:
+    steps = []
+    while isinstance(path, tuple):
+        path, step = path
+        steps.append(step)
+    return path + "".join(reversed(steps))
+
+
+def _masked(value: Any, path: _Path) -> Any:
     """A copy of `value` with card numbers in its strings (keys too) masked; ValueError for a field
     named like card data. Integers and other objects are read through their text: a card number
     held as an int, or inside a value object's repr, is still a card number. Containers are
     rebuilt here and other mutable objects deep-copied, so that a caller changing its snapshot
     later can't rewrite history."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:
+        return redact_card_numbers(value)  # the text itself when it holds no card number
+    if kind is dict or isinstance(value, Mapping):
         masked: dict[Any, Any] = {}
         for key, item in value.items():
             if isinstance(key, str) and key.lower().replace("-", "_") in _CARD_FIELDS:
-                raise ValueError(f"{path}.{key}: card data is never stored in the audit trail")
-            masked[_masked(key, f"{path}.<key>")] = _masked(item, f"{path}.{key}")
+                raise ValueError(f"{_spelt(path)}.{key}: card data is never stored in the audit trail")
+            masked[_masked(key, (path, ".<key>"))] = _masked(item, (path, f".{key}"))
         return masked
     if isinstance(value, list | tuple | set | frozenset):
-        return type(value)(_masked(item, f"{path}[{index}]") for index, item in enumerate(value))
+        return type(value)(_masked(item, (path, f"[{index}]")) for index, item in enumerate(value))
     if value is None or isinstance(value, bool | float):
         return value
-    text = value if isinstance(value, str) else str(value)
+    text = str(value)
     redacted = redact_card_numbers(text)
     if redacted != text:
         return redacted

@@ -122,3 +122,10 @@ def test_a_snapshot_changed_by_its_caller_afterwards_leaves_the_record_as_it_was
     assert record.after is not None
     assert record.after["lines"] == [{"sku": "A", "qty": 1}] and record.after["tags"] == {"x"}
     assert record.after["note"].text == "kept" and "new" not in record.after
+
+
+def test_the_refusal_names_where_the_card_data_field_sits():
+    after = {"lines": [{"sku": "A"}, {"card": {"Card-Number": "redacted"}}]}
+
+    with pytest.raises(ValueError, match=r"^after\.lines\[1\]\.card\.Card-Number: card data"):
+        record_change(STAFF, "payment.update", "payment", 1, None, after, AT)
