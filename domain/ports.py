@@ -198,7 +198,9 @@ class DisputeRepository(Protocol):
 class RiskAssessmentRepository(Protocol):
     """Risk assessments (domain/risk), stored with their payment; the latest one speaks for it."""
 
-    async def add(self, assessment: Assessment) -> Assessment: ...
+    async def add(self, assessment: Assessment) -> None:
+        """Store a new assessment. Its id is not known until the transaction is sent: read it
+        back with `latest` to change it."""
 
     async def latest(self, payment_id: int) -> Assessment | None: ...
 

@@ -82,6 +82,6 @@ async def test_a_buyers_flow_sends_its_statements_straight_to_asyncpg_compiled_o
     with Heard(db) as heard:
         await _flow(client, token, ids["SAM-MUG-01"])
 
-    assert len(heard.direct) == 16, "\n".join(s.split("\n")[0][:100] for s in heard.through_sqlalchemy)
+    assert len(heard.direct) == 15, "\n".join(s.split("\n")[0][:100] for s in heard.through_sqlalchemy)
     assert heard.through_sqlalchemy == []
     assert direct_statements.COMPILED[0] == compiled

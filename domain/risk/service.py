@@ -93,10 +93,10 @@ async def _assessed(payment: Payment, signals: Signals, risk: RiskScreen, now: d
 
 async def _stored(assessment: Assessment, payment: Payment, actor: Actor, uow: UnitOfWork,
                   now: datetime) -> Assessment:
-    stored = await uow.risk.add(assessment)
+    await uow.risk.add(assessment)
     await uow.audit.record(actor, f"risk.{assessment.decision.value}", "payment", payment.uuid, None,
-                           stored.snapshot(), now)
-    return stored
+                           assessment.snapshot(), now)
+    return assessment
 
 
 async def noted_decline(signals: Signals, risk: RiskScreen, now: datetime) -> None:
